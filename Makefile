@@ -1,0 +1,102 @@
+# hornet - build, test, demo, bench. `make help` lists the targets.
+#
+# Every entry point that needs packages runs deploy/install-deps.sh first:
+# it installs only what is missing, and is a quick no-op when all is there.
+
+VERSION  := 0.1.0
+CC       ?= gcc
+PKGS     := libcurl libczmq libzmq msgpack libmicrohttpd yaml-0.1 jansson \
+            libpcre2-8 openssl
+CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -Wswitch -D_GNU_SOURCE \
+            -DHN_VERSION='"$(VERSION)"' -Icommon -Iproto -Iworker -Imaster
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CFLAGS   ?= -O2 -g
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+
+LIB_SRC  := $(wildcard common/*.c proto/*.c worker/*.c) \
+            $(filter-out master/main.c,$(wildcard master/*.c))
+MAIN_SRC := master/main.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+OBJ      := $(LIB_SRC:%.c=build/obj/%.o)
+AOBJ     := $(LIB_SRC:%.c=build/asan/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+UNIT_ASAN:= $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+
+.PHONY: all deps test unit unit-asan integration demo bench clean help check-style
+
+all: build/hornet build/target
+
+help:
+	@echo "make          build build/hornet and the stand-in target"
+	@echo "make demo     install what is missing, build, run a 30 s test against the target"
+	@echo "make test     install what is missing, build, run every test"
+	@echo "make bench    hornet vs wrk, hey and Locust on this machine"
+	@echo "make clean    remove build/"
+
+deps:
+	@bash deploy/install-deps.sh
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+build/libhornet.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/asan/libhornet.a: $(AOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/hornet: build/obj/master/main.o build/libhornet.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/target: $(wildcard tests/target/*.c)
+	@mkdir -p build
+	$(CC) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -g -o $@ \
+	    tests/target/*.c $(shell pkg-config --cflags --libs libmicrohttpd jansson) -lpthread
+
+build/tests/%: tests/unit/%.c build/libhornet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< build/libhornet.a \
+	    $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+
+build/asan/tests/%: tests/unit/%.c build/asan/libhornet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(PKG_CFLAGS) -o $@ $< \
+	    build/asan/libhornet.a $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+
+build/bench/bench_%: bench/bench_%.c build/libhornet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 $(PKG_CFLAGS) -o $@ $< build/libhornet.a $(PKG_LIBS)
+
+unit: $(UNIT_BIN)
+unit-asan: $(UNIT_ASAN)
+
+check-style:
+	@bash tests/check-style.sh
+
+# The one command CI runs (.ci/run): deps, build, every test, one closing line.
+test: deps
+	@$(MAKE) --no-print-directory all unit unit-asan
+	@bash tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash deploy/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all build/bench/bench_hist
+	@bash bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(AOBJ:.o=.d)

@@ -1,0 +1,116 @@
+/*  common/stats.h - one interval's (or a whole run's) request statistics:
+ *  per endpoint counters, status codes and latency histograms, plus the
+ *  error set grouped by (endpoint, kind, message) like vegeta's.
+ *
+ *  Each engine thread owns one stats_t per interval (no locks); once a
+ *  second it hands the full one to its control thread with `**` and starts
+ *  a fresh one. stats_merge adds one into another (threads, workers, time).
+ */
+#ifndef HN_STATS_H
+#define HN_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "hist.h"
+
+#define STATS_STATUS_MAX 600      /* status codes 0..599; 0 = no response */
+#define STATS_ERRORS_MAX 1024     /* distinct error entries kept */
+#define STATS_ERRMSG_MAX 200      /* bytes kept of an error message */
+
+/*  Why a request failed. Numbers are stable (they go on the wire). */
+typedef enum {
+    STATS_FAIL_HTTP = 0,         /* status >= 400 */
+    STATS_FAIL_TIMEOUT = 1,
+    STATS_FAIL_REFUSED = 2,      /* connection refused */
+    STATS_FAIL_RESET = 3,        /* connection reset / broken pipe */
+    STATS_FAIL_DNS = 4,
+    STATS_FAIL_TLS = 5,
+    STATS_FAIL_CHECK = 6,        /* a check (expect) failed */
+    STATS_FAIL_PORTS = 7,        /* ephemeral ports exhausted */
+    STATS_FAIL_NOFILE = 8,       /* too many open files */
+    STATS_FAIL_CUT_OFF = 9,      /* still in flight when the stop timeout ended */
+    STATS_FAIL_CONNECT = 10,     /* other connect failure */
+    STATS_FAIL_PROTOCOL = 11,    /* empty reply, bad response, partial body */
+    STATS_FAIL_OTHER = 12,
+    STATS_FAIL_LAST
+} stats_fail_t;
+
+/*  Short stable name of a failure kind ("timeout", "http", ...). */
+const char *stats_fail_name(stats_fail_t kind);
+
+/*  Per endpoint figures; read through stats_endpoint(). */
+typedef struct {
+    uint64_t requests;
+    uint64_t failures;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t status[STATS_STATUS_MAX];
+    hist_t *latency;       /* from the intended start (corrected) */
+    hist_t *latency_raw;   /* from the actual start; NULL unless open model */
+} stats_endpoint_t;
+
+typedef struct {
+    size_t endpoint;
+    stats_fail_t kind;
+    char message[STATS_ERRMSG_MAX];
+    uint64_t count;
+} stats_error_t;
+
+typedef struct stats stats_t;
+
+/*  Returns new empty stats for n_endpoints endpoints (with uncorrected
+ *  histograms too when keep_raw), or NULL when out of memory. */
+stats_t *stats_new(size_t n_endpoints, bool keep_raw);
+
+/*  Frees *self_p (NULL is fine) and sets it to NULL. */
+void stats_destroy(stats_t **self_p);
+
+/*  Empties every figure; keeps the memory. */
+void stats_reset(stats_t *self);
+
+size_t stats_n_endpoints(const stats_t *self);
+bool stats_keeps_raw(const stats_t *self);
+
+/*  Records one finished request. status 0 = no response. failed says
+ *  whether it counts as a failure (the caller then also calls
+ *  stats_record_error with the reason). Never allocates. */
+void stats_record(stats_t *self, size_t endpoint, int status,
+                  uint64_t latency_us, uint64_t raw_latency_us,
+                  uint64_t bytes_in, uint64_t bytes_out, bool failed);
+
+/*  Counts one occurrence of an error. The message is copied (truncated to
+ *  STATS_ERRMSG_MAX-1) the first time it is seen; after STATS_ERRORS_MAX
+ *  distinct entries further new ones are counted under "(other messages)"
+ *  of the same kind. Never allocates (the table is allocated up front). */
+void stats_record_error(stats_t *self, size_t endpoint, stats_fail_t kind,
+                        const char *message, uint64_t count);
+
+/*  Run-level counters. */
+typedef enum {
+    STATS_CTR_ITERATIONS = 0,     /* iterations completed */
+    STATS_CTR_DROPPED = 1,        /* open model: arrivals not started (cap) */
+    STATS_CTR_SCHEDULED = 2,      /* open model: arrivals due */
+    STATS_CTR_LAST
+} stats_ctr_t;
+
+void stats_count(stats_t *self, stats_ctr_t which, uint64_t n);
+uint64_t stats_counter(const stats_t *self, stats_ctr_t which);
+
+/*  Adds src into self. Both must have the same endpoint count. */
+void stats_merge(stats_t *self, const stats_t *src);
+
+/*  Read access. The pointers stay owned by self. */
+const stats_endpoint_t *stats_endpoint(const stats_t *self, size_t i);
+size_t stats_n_errors(const stats_t *self);
+const stats_error_t *stats_error(const stats_t *self, size_t i);
+
+/*  Totals over all endpoints. `latency` (caller owned, reset first) gets
+ *  the merged corrected histogram when not NULL. */
+void stats_totals(const stats_t *self, uint64_t *requests,
+                  uint64_t *failures, uint64_t *bytes_in,
+                  uint64_t *bytes_out, hist_t *latency);
+
+#endif

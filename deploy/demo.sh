@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make demo: start the stand-in target on 127.0.0.1, run a ~30 s hornet
+# test against it with the live progress display, end with the results.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DEMO_DURATION:-30s}
+
+log=$(mktemp)
+build/target --port 0 >"$log" 2>&1 &
+target_pid=$!
+trap 'kill $target_pid 2>/dev/null; rm -f "$log"' EXIT
+for _ in $(seq 50); do
+  grep -q 'listening on' "$log" && break
+  sleep 0.1
+done
+addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)
+[[ -n "$addr" ]] || { echo "demo: the target did not start"; cat "$log"; exit 1; }
+echo "demo: stand-in target on http://$addr"
+echo "demo: hornet run examples/demo.yaml --host http://$addr -t $DURATION"
+echo
+build/hornet run examples/demo.yaml --host "http://$addr" -t "$DURATION" \
+  --json build/demo-summary.json
+echo
+echo "demo: the target's own count of what it served: $(curl -s "http://$addr/__counts" | head -c 300)"
+echo "demo: JSON summary written to build/demo-summary.json"

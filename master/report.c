@@ -1,0 +1,327 @@
+/*  master/report.c - see report.h. */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "hist.h"
+#include "util.h"
+
+struct report {
+    const scen_t *scen;
+    stats_t *totals;
+    hist_t *scratch;          /* merged latency of one interval */
+    report_point_t *points;
+    size_t n_points;
+    size_t cap_points;
+};
+
+report_t *report_new(const scen_t *scen, bool open_model)
+{
+    report_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->scen = scen;
+    self->totals = stats_new(scen->n_endpoints, open_model);
+    self->scratch = hist_new();
+    if (!self->totals || !self->scratch) {
+        report_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void report_destroy(report_t **self_p)
+{
+    report_t *self = *self_p;
+    if (!self)
+        return;
+    stats_destroy(&self->totals);
+    hist_destroy(&self->scratch);
+    free(self->points);
+    free(self);
+    *self_p = NULL;
+}
+
+void report_add(report_t *self, stats_t **interval_p, double t_s,
+                uint32_t users)
+{
+    stats_t *iv = *interval_p;
+    *interval_p = NULL;
+    if (!iv)
+        return;
+    stats_merge(self->totals, iv);
+    report_point_t pt = {.t_s = t_s, .users = users};
+    stats_totals(iv, &pt.requests, &pt.failures, NULL, NULL, self->scratch);
+    pt.p50_us = hist_percentile(self->scratch, 50);
+    pt.p95_us = hist_percentile(self->scratch, 95);
+    pt.p99_us = hist_percentile(self->scratch, 99);
+    stats_destroy(&iv);
+    if (self->n_points == self->cap_points) {
+        size_t cap = self->cap_points ? self->cap_points * 2 : 64;
+        report_point_t *v = realloc(self->points, cap * sizeof *v);
+        if (!v)
+            return;   /* the totals are kept; only the timeline is short */
+        self->points = v;
+        self->cap_points = cap;
+    }
+    self->points[self->n_points++] = pt;
+}
+
+const report_point_t *report_last(const report_t *self)
+{
+    return self->n_points ? &self->points[self->n_points - 1] : NULL;
+}
+
+const stats_t *report_totals(const report_t *self)
+{
+    return self->totals;
+}
+
+static void print_row(FILE *out, const char *method, const char *name,
+                      uint64_t req, uint64_t fail, const hist_t *h,
+                      double dur, uint64_t bytes_in)
+{
+    char p[7][16], avg[16], bytes[16];
+    static const double pct[] = {50, 90, 95, 99, 99.9};
+    for (int i = 0; i < 5; i++)
+        util_fmt_ms((double)hist_percentile(h, pct[i]), p[i], sizeof p[i]);
+    util_fmt_ms((double)hist_max(h), p[5], sizeof p[5]);
+    util_fmt_ms(hist_mean(h), avg, sizeof avg);
+    util_fmt_bytes((double)bytes_in, bytes, sizeof bytes);
+    char fails[32];
+    snprintf(fails, sizeof fails, "%" PRIu64 "(%.2f%%)", fail,
+             req ? 100.0 * (double)fail / (double)req : 0.0);
+    fprintf(out,
+            "%-7s %-30.30s %9" PRIu64 " %14s %8s %8s %8s %8s %8s %8s %8s "
+            "%9.1f %9s\n",
+            method, name, req, fails, p[0], p[1], p[2], p[3], p[4], p[5],
+            avg, dur > 0 ? (double)req / dur : 0.0, bytes);
+}
+
+void report_print(const report_t *self, const report_info_t *info,
+                  FILE *out)
+{
+    const stats_t *t = self->totals;
+    double dur = info->duration_s;
+    fprintf(out, "\n%-7s %-30s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
+                 "%9s\n",
+            "Method", "Name", "Requests", "Fails", "Median", "p90", "p95",
+            "p99", "p99.9", "Max", "Avg", "req/s", "Bytes in");
+    fprintf(out, "%-7s %-30s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
+                 "%9s\n",
+            "", "", "", "", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)",
+            "(ms)", "", "");
+    for (size_t i = 0; i < self->scen->n_endpoints; i++) {
+        const stats_endpoint_t *ep = stats_endpoint(t, i);
+        print_row(out, self->scen->endpoints[i].method,
+                  self->scen->endpoints[i].name, ep->requests, ep->failures,
+                  ep->latency, dur, ep->bytes_in);
+    }
+    uint64_t req, fail, bin, bout;
+    hist_t *all = hist_new();
+    if (!all)
+        return;
+    stats_totals(t, &req, &fail, &bin, &bout, all);
+    fprintf(out, "%.*s\n", 160,
+            "------------------------------------------------------------"
+            "------------------------------------------------------------"
+            "----------------------------------------");
+    print_row(out, "", "Aggregated", req, fail, all, dur, bin);
+
+    char sent[16], recv[16];
+    fprintf(out, "\nDuration %.2f s, %" PRIu64 " requests, %.1f req/s, "
+                 "%s received, %s sent, success %.2f%%\n",
+            dur, req, dur > 0 ? (double)req / dur : 0.0,
+            util_fmt_bytes((double)bin, recv, sizeof recv),
+            util_fmt_bytes((double)bout, sent, sizeof sent),
+            req ? 100.0 * (double)(req - fail) / (double)req : 0.0);
+    if (info->open_model) {
+        uint64_t sched = stats_counter(t, STATS_CTR_SCHEDULED);
+        uint64_t dropped = stats_counter(t, STATS_CTR_DROPPED);
+        double achieved = dur > 0 ? (double)(sched - dropped) / dur : 0;
+        fprintf(out, "Rate: asked %.1f/s, started %.1f/s; iterations not "
+                     "started (in-flight cap %u reached): %" PRIu64 "\n",
+                info->rate, achieved, info->max_inflight, dropped);
+        hist_t *raw = hist_new();
+        if (raw) {
+            for (size_t i = 0; i < self->scen->n_endpoints; i++)
+                if (stats_endpoint(t, i)->latency_raw)
+                    hist_merge(raw, stats_endpoint(t, i)->latency_raw);
+            char a[16], b[16], c[16];
+            fprintf(out, "Latency from actual send (uncorrected): p50 %s "
+                         "p99 %s max %s ms\n",
+                    util_fmt_ms((double)hist_percentile(raw, 50), a, 16),
+                    util_fmt_ms((double)hist_percentile(raw, 99), b, 16),
+                    util_fmt_ms((double)hist_max(raw), c, 16));
+            hist_destroy(&raw);
+        }
+    }
+    hist_destroy(&all);
+
+    fprintf(out, "\nStatus codes:");
+    for (int c = 0; c < STATS_STATUS_MAX; c++) {
+        uint64_t n = 0;
+        for (size_t i = 0; i < self->scen->n_endpoints; i++)
+            n += stats_endpoint(t, i)->status[c];
+        if (n && c)
+            fprintf(out, "  %d: %" PRIu64, c, n);
+        else if (n)
+            fprintf(out, "  no response: %" PRIu64, n);
+    }
+    fprintf(out, "\n");
+    size_t ne = stats_n_errors(t);
+    if (ne) {
+        fprintf(out, "\nErrors:\n%10s  %-9s %-7s %-24s %s\n", "Count",
+                "Kind", "Method", "Name", "Message");
+        for (size_t i = 0; i < ne; i++) {
+            const stats_error_t *e = stats_error(t, i);
+            const scen_endpoint_t *ep = &self->scen->endpoints[e->endpoint];
+            fprintf(out, "%10" PRIu64 "  %-9s %-7s %-24.24s %s\n", e->count,
+                    stats_fail_name(e->kind), ep->method, ep->name,
+                    e->message);
+        }
+    }
+}
+
+static json_t *latency_json(const hist_t *h)
+{
+    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
+                     "min", (double)hist_min(h) / 1000.0,
+                     "mean", hist_mean(h) / 1000.0,
+                     "p50", (double)hist_percentile(h, 50) / 1000.0,
+                     "p90", (double)hist_percentile(h, 90) / 1000.0,
+                     "p95", (double)hist_percentile(h, 95) / 1000.0,
+                     "p99", (double)hist_percentile(h, 99) / 1000.0,
+                     "p999", (double)hist_percentile(h, 99.9) / 1000.0,
+                     "max", (double)hist_max(h) / 1000.0,
+                     "stddev", hist_stddev(h) / 1000.0);
+}
+
+static json_t *status_json(const uint64_t *status)
+{
+    json_t *o = json_object();
+    for (int c = 0; c < STATS_STATUS_MAX; c++) {
+        if (!status[c])
+            continue;
+        char key[8];
+        snprintf(key, sizeof key, "%d", c);
+        json_object_set_new(o, c ? key : "none", json_integer(
+                                (json_int_t)status[c]));
+    }
+    return o;
+}
+
+hn_err_t report_write_json(const report_t *self, const report_info_t *info,
+                           const char *path, char *err)
+{
+    const stats_t *t = self->totals;
+    double dur = info->duration_s;
+    uint64_t req, fail, bin, bout;
+    hist_t *all = hist_new();
+    if (!all) {
+        snprintf(err, HN_ERRLEN, "out of memory");
+        return HN_ERR_NOMEM;
+    }
+    stats_totals(t, &req, &fail, &bin, &bout, all);
+    uint64_t status[STATS_STATUS_MAX] = {0};
+    json_t *eps = json_array();
+    for (size_t i = 0; i < self->scen->n_endpoints; i++) {
+        const stats_endpoint_t *ep = stats_endpoint(t, i);
+        for (int c = 0; c < STATS_STATUS_MAX; c++)
+            status[c] += ep->status[c];
+        json_array_append_new(eps, json_pack(
+            "{s:s,s:s,s:I,s:I,s:f,s:I,s:I,s:o,s:o}",
+            "method", self->scen->endpoints[i].method,
+            "name", self->scen->endpoints[i].name,
+            "requests", (json_int_t)ep->requests,
+            "failures", (json_int_t)ep->failures,
+            "rps", dur > 0 ? (double)ep->requests / dur : 0.0,
+            "bytes_in", (json_int_t)ep->bytes_in,
+            "bytes_out", (json_int_t)ep->bytes_out,
+            "latency_ms", latency_json(ep->latency),
+            "status_codes", status_json(ep->status)));
+    }
+    json_t *errs = json_array();
+    for (size_t i = 0; i < stats_n_errors(t); i++) {
+        const stats_error_t *e = stats_error(t, i);
+        json_array_append_new(errs, json_pack(
+            "{s:s,s:s,s:s,s:s,s:I}",
+            "kind", stats_fail_name(e->kind),
+            "method", self->scen->endpoints[e->endpoint].method,
+            "name", self->scen->endpoints[e->endpoint].name,
+            "message", e->message,
+            "count", (json_int_t)e->count));
+    }
+    json_t *timeline = json_array();
+    for (size_t i = 0; i < self->n_points; i++) {
+        const report_point_t *p = &self->points[i];
+        json_array_append_new(timeline, json_pack(
+            "{s:f,s:I,s:I,s:I,s:f,s:f,s:f}",
+            "t", p->t_s, "requests", (json_int_t)p->requests,
+            "failures", (json_int_t)p->failures,
+            "users", (json_int_t)p->users,
+            "p50_ms", (double)p->p50_us / 1000.0,
+            "p95_ms", (double)p->p95_us / 1000.0,
+            "p99_ms", (double)p->p99_us / 1000.0));
+    }
+    json_t *root = json_pack(
+        "{s:s,s:I,s:I,s:f,s:f,s:f,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:I}",
+        "model", info->open_model ? "open" : "closed",
+        "requests", (json_int_t)req,
+        "failures", (json_int_t)fail,
+        "fail_ratio", req ? (double)fail / (double)req : 0.0,
+        "rps", dur > 0 ? (double)req / dur : 0.0,
+        "duration_s", dur,
+        "bytes_in", (json_int_t)bin,
+        "bytes_out", (json_int_t)bout,
+        "latency_ms", latency_json(all),
+        "status_codes", status_json(status),
+        "errors", errs,
+        "endpoints", eps,
+        "timeline", timeline,
+        "iterations", (json_int_t)stats_counter(t, STATS_CTR_ITERATIONS));
+    hist_destroy(&all);
+    if (!root) {
+        snprintf(err, HN_ERRLEN, "out of memory building the JSON summary");
+        return HN_ERR_NOMEM;
+    }
+    if (info->open_model) {
+        uint64_t sched = stats_counter(t, STATS_CTR_SCHEDULED);
+        uint64_t dropped = stats_counter(t, STATS_CTR_DROPPED);
+        hist_t *raw = hist_new();
+        if (raw)
+            for (size_t i = 0; i < self->scen->n_endpoints; i++)
+                if (stats_endpoint(t, i)->latency_raw)
+                    hist_merge(raw, stats_endpoint(t, i)->latency_raw);
+        json_object_set_new(root, "rate", json_pack(
+            "{s:f,s:f,s:I,s:I,s:I}",
+            "asked", info->rate,
+            "achieved", dur > 0 ? (double)(sched - dropped) / dur : 0.0,
+            "scheduled", (json_int_t)sched,
+            "not_started", (json_int_t)dropped,
+            "max_inflight", (json_int_t)info->max_inflight));
+        if (raw)
+            json_object_set_new(root, "latency_uncorrected_ms",
+                                latency_json(raw));
+        hist_destroy(&raw);
+    } else {
+        json_object_set_new(root, "users", json_integer(info->users));
+    }
+    int rc;
+    if (!strcmp(path, "-"))
+        rc = json_dumpf(root, stdout, JSON_INDENT(2));
+    else
+        rc = json_dump_file(root, path, JSON_INDENT(2));
+    json_decref(root);
+    if (rc) {
+        snprintf(err, HN_ERRLEN, "%s: could not write the JSON summary: %s",
+                 path, strerror(errno));
+        return HN_ERR_IO;
+    }
+    return HN_OK;
+}

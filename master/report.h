@@ -1,0 +1,61 @@
+/*  master/report.h - the run's results: cumulative stats merged from every
+ *  interval, a per-interval timeline, and the outputs (results table and
+ *  JSON summary). The master of a distributed run feeds it the same way.
+ */
+#ifndef HN_REPORT_H
+#define HN_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "scen.h"
+#include "stats.h"
+
+typedef struct report report_t;
+
+/*  What the report says about the run besides the stats. */
+typedef struct {
+    bool open_model;
+    double rate;              /* asked iterations/s (open model) */
+    uint32_t users;           /* asked users (closed model) */
+    double duration_s;        /* measured length of the run */
+    uint32_t max_inflight;
+    uint64_t fd_limit;
+} report_info_t;
+
+/*  One second of the timeline. */
+typedef struct {
+    double t_s;               /* end of the interval, from the start */
+    uint64_t requests;
+    uint64_t failures;
+    uint32_t users;
+    uint64_t p50_us, p95_us, p99_us;
+} report_point_t;
+
+/*  Returns a new empty report for scen (not owned), or NULL. */
+report_t *report_new(const scen_t *scen, bool open_model);
+
+void report_destroy(report_t **self_p);
+
+/*  Merges one interval into the totals and appends a timeline point;
+ *  takes ownership of *interval_p (and sets it to NULL). */
+void report_add(report_t *self, stats_t **interval_p, double t_s,
+                uint32_t users);
+
+/*  The latest timeline point (NULL before the first). */
+const report_point_t *report_last(const report_t *self);
+
+/*  Cumulative stats (owned by the report). */
+const stats_t *report_totals(const report_t *self);
+
+/*  Prints the results table, status codes, error set and rate figures. */
+void report_print(const report_t *self, const report_info_t *info,
+                  FILE *out);
+
+/*  Writes the JSON summary to path ("-" = stdout). */
+hn_err_t report_write_json(const report_t *self, const report_info_t *info,
+                           const char *path, char *err) HN_WUR;
+
+#endif

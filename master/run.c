@@ -1,0 +1,495 @@
+/*  master/run.c - `hornet run`. Flags override the scenario file's load
+ *  profile; the loop waits for each complete interval from the worker,
+ *  folds it into the report, shows progress, and stops at the duration
+ *  or on SIGINT/SIGTERM (a second signal cuts in-flight requests off). */
+#include "run.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "log.h"
+#include "report.h"
+#include "scen.h"
+#include "util.h"
+#include "worker.h"
+
+#define MAX_CLI_HEADERS 64
+
+/*  The one mutable global (STYLE.md rule 15): set by the signal handler. */
+static volatile sig_atomic_t run_signals;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    run_signals++;
+}
+
+typedef struct {
+    const char *scenario;
+    const char *url;
+    const char *method;
+    const char *headers[MAX_CLI_HEADERS];
+    size_t n_headers;
+    const char *data;
+    const char *body_file;
+    const char *host;
+    const char *json;
+    unsigned threads;
+    bool insecure;
+    bool quiet;
+    /* load overrides; has_* says the flag was given */
+    bool has_users, has_spawn, has_rate, has_dur, has_timeout, has_stop,
+        has_think, has_inflight, new_connection;
+    uint64_t users;
+    double spawn_rate, rate, duration_s, timeout_s, stop_timeout_s;
+    uint64_t max_inflight;
+    scen_think_t think;
+} run_opts_t;
+
+void run_usage(void *f)
+{
+    fprintf(f,
+"usage: hornet run SCENARIO.yaml [options]\n"
+"       hornet run --url URL [-X METHOD] [-H 'K: V']... [-d BODY | --body-file F] [options]\n"
+"\n"
+"Load (flags override the scenario's load section):\n"
+"  -u, --users N          closed model: N virtual users (default 10)\n"
+"  -r, --spawn-rate R     users started per second (default: all at once)\n"
+"      --rate R           open model: R iterations per second (constant arrival rate)\n"
+"      --max-inflight N   open model: cap on iterations in flight (default 10000)\n"
+"  -t, --duration D       how long to run: 30s, 5m, 1h30m (default 10s)\n"
+"      --think D|A-B      think time after each iteration: constant or uniform A-B\n"
+"      --pacing D         start an iteration every D per user (constant pacing)\n"
+"      --timeout D        per request timeout (default 30s)\n"
+"      --stop-timeout D   grace for in-flight requests at the end (default 10s)\n"
+"      --new-connection   open a new connection for every request\n"
+"\n"
+"Target:\n"
+"      --host URL         base URL, overrides the scenario's host\n"
+"  -X, --method M         request method with --url (default GET)\n"
+"  -H, --header 'K: V'    request header with --url (repeatable)\n"
+"  -d, --data BODY        request body with --url\n"
+"      --body-file F      request body read from a file with --url\n"
+"  -k, --insecure         do not verify TLS certificates\n"
+"\n"
+"Output and engine:\n"
+"      --threads N        engine threads (default: number of cores)\n"
+"      --json FILE        write the JSON summary to FILE ('-' = stdout)\n"
+"  -q, --quiet            no progress display\n"
+"\n"
+"Exit codes: 0 the test ran, 1 runtime error, 2 bad usage or input.\n");
+}
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "hornet run: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\n(see 'hornet run --help')\n");
+    return HN_EXIT_USAGE;
+}
+
+static int parse_opts(int argc, char **argv, run_opts_t *o)
+{
+    enum {
+        OPT_RATE = 256, OPT_INFLIGHT, OPT_THINK, OPT_PACING, OPT_TIMEOUT,
+        OPT_STOP, OPT_NEWCONN, OPT_HOST, OPT_BODYFILE, OPT_THREADS,
+        OPT_JSON, OPT_URL
+    };
+    static const struct option longs[] = {
+        {"users", required_argument, NULL, 'u'},
+        {"spawn-rate", required_argument, NULL, 'r'},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"max-inflight", required_argument, NULL, OPT_INFLIGHT},
+        {"duration", required_argument, NULL, 't'},
+        {"think", required_argument, NULL, OPT_THINK},
+        {"pacing", required_argument, NULL, OPT_PACING},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"stop-timeout", required_argument, NULL, OPT_STOP},
+        {"new-connection", no_argument, NULL, OPT_NEWCONN},
+        {"host", required_argument, NULL, OPT_HOST},
+        {"url", required_argument, NULL, OPT_URL},
+        {"method", required_argument, NULL, 'X'},
+        {"header", required_argument, NULL, 'H'},
+        {"data", required_argument, NULL, 'd'},
+        {"body-file", required_argument, NULL, OPT_BODYFILE},
+        {"insecure", no_argument, NULL, 'k'},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"json", required_argument, NULL, OPT_JSON},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    optind = 1;
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, ":u:r:t:X:H:d:kqh", longs, NULL);
+        if (c == -1)
+            break;
+        const char *a = optarg;
+        hn_err_t rc = HN_OK;
+        switch (c) {
+        case 'u':
+            rc = util_parse_u64(a, 10000000, &o->users);
+            o->has_users = true;
+            if (rc)
+                return usage_error("--users: expected a whole number 0.."
+                                   "10000000, got '%s'%s", a, "");
+            break;
+        case 'r':
+            rc = util_parse_double(a, 0, 1e7, &o->spawn_rate);
+            o->has_spawn = true;
+            if (rc)
+                return usage_error("--spawn-rate: expected a number >= 0, "
+                                   "got '%s'%s", a, "");
+            break;
+        case OPT_RATE:
+            rc = util_parse_double(a, 0.001, 1e8, &o->rate);
+            o->has_rate = true;
+            if (rc)
+                return usage_error("--rate: expected a number > 0 "
+                                   "(iterations per second), got '%s'%s",
+                                   a, "");
+            break;
+        case OPT_INFLIGHT:
+            rc = util_parse_u64(a, 1000000, &o->max_inflight);
+            o->has_inflight = true;
+            if (rc || o->max_inflight == 0)
+                return usage_error("--max-inflight: expected a whole number "
+                                   "1..1000000, got '%s'%s", a, "");
+            break;
+        case 't':
+            o->has_dur = true;
+            if (util_parse_duration(a, &o->duration_s))
+                return usage_error("--duration: expected a duration such as "
+                                   "30s, 5m or 1h30m, got '%s'%s", a, "");
+            break;
+        case OPT_THINK: {
+            o->has_think = true;
+            char lo[64], hi[64];
+            const char *dash = strchr(a, '-');
+            if (dash && (size_t)(dash - a) < sizeof lo &&
+                strlen(dash + 1) < sizeof hi) {
+                memcpy(lo, a, (size_t)(dash - a));
+                lo[dash - a] = '\0';
+                snprintf(hi, sizeof hi, "%s", dash + 1);
+                o->think.kind = SCEN_THINK_UNIFORM;
+                if (util_parse_duration(lo, &o->think.min_s) ||
+                    util_parse_duration(hi, &o->think.max_s) ||
+                    o->think.max_s < o->think.min_s)
+                    return usage_error("--think: expected D or A-B with "
+                                       "A <= B (e.g. 1s-3s), got '%s'%s",
+                                       a, "");
+            } else {
+                o->think.kind = SCEN_THINK_CONSTANT;
+                if (util_parse_duration(a, &o->think.min_s))
+                    return usage_error("--think: expected a duration, got "
+                                       "'%s'%s", a, "");
+                o->think.max_s = o->think.min_s;
+            }
+            break;
+        }
+        case OPT_PACING:
+            o->has_think = true;
+            o->think.kind = SCEN_THINK_PACING;
+            if (util_parse_duration(a, &o->think.min_s) ||
+                o->think.min_s <= 0)
+                return usage_error("--pacing: expected a duration > 0, got "
+                                   "'%s'%s", a, "");
+            break;
+        case OPT_TIMEOUT:
+            o->has_timeout = true;
+            if (util_parse_duration(a, &o->timeout_s) || o->timeout_s <= 0)
+                return usage_error("--timeout: expected a duration > 0, got "
+                                   "'%s'%s", a, "");
+            break;
+        case OPT_STOP:
+            o->has_stop = true;
+            if (util_parse_duration(a, &o->stop_timeout_s))
+                return usage_error("--stop-timeout: expected a duration, got "
+                                   "'%s'%s", a, "");
+            break;
+        case OPT_NEWCONN:
+            o->new_connection = true;
+            break;
+        case OPT_HOST:
+            o->host = a;
+            break;
+        case OPT_URL:
+            o->url = a;
+            break;
+        case 'X':
+            o->method = a;
+            break;
+        case 'H':
+            if (o->n_headers == MAX_CLI_HEADERS)
+                return usage_error("-H: at most %s headers%s", "64", "");
+            o->headers[o->n_headers++] = a;
+            break;
+        case 'd':
+            o->data = a;
+            break;
+        case OPT_BODYFILE:
+            o->body_file = a;
+            break;
+        case 'k':
+            o->insecure = true;
+            break;
+        case OPT_THREADS: {
+            uint64_t t;
+            if (util_parse_u64(a, 1024, &t) || t == 0)
+                return usage_error("--threads: expected a whole number "
+                                   "1..1024, got '%s'%s", a, "");
+            o->threads = (unsigned)t;
+            break;
+        }
+        case OPT_JSON:
+            o->json = a;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            run_usage(stdout);
+            return -1;
+        case ':':
+            return usage_error("option '%s' needs a value%s",
+                               argv[optind - 1], "");
+        default:
+            return usage_error("unknown option '%s'%s", argv[optind - 1],
+                               "");
+        }
+    }
+    if (optind < argc)
+        o->scenario = argv[optind++];
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'%s", argv[optind], "");
+    if (!o->scenario && !o->url)
+        return usage_error("give a scenario file or --url URL%s%s", "", "");
+    if (o->scenario && o->url)
+        return usage_error("give either a scenario file ('%s') or --url, "
+                           "not both%s", o->scenario, "");
+    if (o->scenario && (o->method || o->n_headers || o->data ||
+                        o->body_file))
+        return usage_error("-X, -H, -d and --body-file go with --url; put "
+                           "them in the scenario file '%s' instead%s",
+                           o->scenario, "");
+    if (o->data && o->body_file)
+        return usage_error("-d and --body-file cannot be used together%s%s",
+                           "", "");
+    if (o->has_users && o->has_rate)
+        return usage_error("--users and --rate cannot be used together "
+                           "(closed or open model)%s%s", "", "");
+    return 0;
+}
+
+/*  Applies flags over the file's load profile and settles the defaults. */
+static void settle_load(scen_load_t *l, const scen_t *s, const run_opts_t *o)
+{
+    if (o->has_users) {
+        l->users = (uint32_t)o->users;
+        l->rate = 0;
+    }
+    if (o->has_rate) {
+        l->rate = o->rate;
+        l->users = 0;
+    }
+    if (!o->has_users && !o->has_rate && !s->has_load_users &&
+        !s->has_load_rate)
+        l->users = 10;
+    if (o->has_spawn)
+        l->spawn_rate = o->spawn_rate;
+    if (o->has_inflight)
+        l->max_inflight = (uint32_t)o->max_inflight;
+    if (l->rate > 0 && l->max_inflight == 0)
+        l->max_inflight = 10000;
+    if (o->has_dur)
+        l->duration_s = o->duration_s;
+    else if (!s->file || l->duration_s == 0)
+        l->duration_s = l->duration_s > 0 ? l->duration_s : 10;
+    if (o->has_timeout)
+        l->timeout_s = o->timeout_s;
+    if (o->has_stop)
+        l->stop_timeout_s = o->stop_timeout_s;
+    if (o->has_think)
+        l->think = o->think;
+    if (o->new_connection)
+        l->new_connection = true;
+}
+
+static scen_t *load_scenario(const run_opts_t *o, char *err)
+{
+    if (o->scenario)
+        return scen_load(o->scenario, o->host, err);
+    buf_t body;
+    buf_init(&body, (size_t)1 << 30);
+    const char *data = o->data;
+    size_t len = data ? strlen(data) : 0;
+    if (o->body_file) {
+        if (util_read_file(o->body_file, &body, err))
+            return NULL;
+        data = buf_str(&body);
+        len = buf_len(&body);
+    }
+    scen_t *s = scen_new_url(o->url, o->method, o->headers, o->n_headers,
+                             data, len, err);
+    buf_free(&body);
+    return s;
+}
+
+static void progress(const report_t *rep, double elapsed, bool tty)
+{
+    const report_point_t *p = report_last(rep);
+    if (!p)
+        return;
+    uint64_t req, fail;
+    stats_totals(report_totals(rep), &req, &fail, NULL, NULL, NULL);
+    char p95[16];
+    util_fmt_ms((double)p->p95_us, p95, sizeof p95);
+    if (tty)
+        fprintf(stderr, "\r[%6.0fs] users %-6u %9" PRIu64 " req/s  fails %"
+                PRIu64 " (%.2f%%)  p95 %s ms  total %" PRIu64 "    ",
+                elapsed, p->users, p->requests, fail,
+                req ? 100.0 * (double)fail / (double)req : 0.0, p95, req);
+    else
+        log_info("t=%.0fs users=%u req/s=%" PRIu64 " fails=%" PRIu64
+                 " p95=%sms total=%" PRIu64, elapsed, p->users, p->requests,
+                 fail, p95, req);
+}
+
+/*  Sockets a run may need at once: one per user or in-flight iteration,
+ *  plus curl's spares and our own few. */
+static void check_fd_budget(const scen_load_t *l, uint64_t limit)
+{
+    uint64_t need = (l->rate > 0 ? l->max_inflight : l->users) + 64;
+    if (need > limit)
+        log_warn("the file-descriptor limit is %" PRIu64 " but this load may "
+                 "need about %" PRIu64 " sockets; expect 'too many open "
+                 "files' errors (raise the hard limit: ulimit -Hn)",
+                 limit, need);
+}
+
+int run_main(int argc, char **argv)
+{
+    run_opts_t o;
+    memset(&o, 0, sizeof o);
+    int prc = parse_opts(argc, argv, &o);
+    if (prc < 0)
+        return HN_EXIT_OK;
+    if (prc)
+        return prc;
+
+    char err[HN_ERRLEN] = "";
+    scen_t *scen = load_scenario(&o, err);
+    if (!scen) {
+        fprintf(stderr, "hornet run: %s\n", err);
+        return HN_EXIT_USAGE;
+    }
+    scen_load_t *l = &scen->load;
+    settle_load(l, scen, &o);
+    bool open_model = l->rate > 0;
+
+    uint64_t fd_limit = 1024;
+    if (util_raise_nofile(&fd_limit))
+        log_warn("could not raise the file-descriptor limit (now %" PRIu64
+                 ")", fd_limit);
+    check_fd_budget(l, fd_limit);
+
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    worker_opts_t wo = {
+        .threads = o.threads ? o.threads : (unsigned)(cores > 0 ? cores : 1),
+        .open_model = open_model,
+        .insecure = o.insecure,
+        .fd_limit = fd_limit,
+        .seed = util_now_ns(),
+    };
+    /* Our handler, not CZMQ's: SIGINT means "stop the test and report". */
+    zsys_handler_set(NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int exit_code = HN_EXIT_OK;
+    report_t *rep = report_new(scen, open_model);
+    worker_t *w = rep ? worker_new(scen, &wo, err) : NULL;
+    if (!w) {
+        fprintf(stderr, "hornet run: %s\n", rep ? err : "out of memory");
+        report_destroy(&rep);
+        scen_destroy(&scen);
+        return HN_EXIT_ERROR;
+    }
+    bool tty = isatty(STDERR_FILENO) && !o.quiet;
+    if (open_model)
+        log_info("running %s: %.1f iterations/s (max %u in flight) for "
+                 "%.0fs on %u threads", scen->file ? scen->file : o.url,
+                 l->rate, l->max_inflight, l->duration_s, wo.threads);
+    else
+        log_info("running %s: %u users (spawn rate %.1f/s) for %.0fs on "
+                 "%u threads", scen->file ? scen->file : o.url, l->users,
+                 l->spawn_rate, l->duration_s, wo.threads);
+
+    const uint64_t interval_ns = 1000000000ull;
+    uint64_t epoch = util_now_ns();
+    worker_start(w, epoch, interval_ns);
+    worker_set_load(w, l->users, l->spawn_rate, l->rate, l->max_inflight);
+    bool stopping = false;
+    int signals_seen = 0;
+    uint64_t stop_ns = 0;
+    for (;;) {
+        uint64_t seq;
+        uint32_t users;
+        bool final = false;
+        stats_t *iv = worker_next(w, 100, &seq, &users, &final);
+        uint64_t now = util_now_ns();
+        if (iv) {
+            double t = (double)(seq + 1) * (double)interval_ns / 1e9;
+            double el = (double)(now - epoch) / 1e9;
+            if (t > el)
+                t = el;
+            report_add(rep, &iv, t, users);
+            if (!o.quiet && !final)
+                progress(rep, el, tty);
+        }
+        if (final)
+            break;
+        bool due = l->duration_s > 0 &&
+                   now >= epoch + (uint64_t)(l->duration_s * 1e9);
+        if (!stopping && (due || run_signals)) {
+            stopping = true;
+            stop_ns = now;
+            signals_seen = run_signals;
+            worker_stop(w, l->stop_timeout_s);
+        } else if (stopping && run_signals > signals_seen) {
+            signals_seen = run_signals;
+            log_warn("second interrupt: cutting off requests in flight");
+            worker_stop(w, 0);
+        }
+    }
+    if (tty)
+        fprintf(stderr, "\n");
+    report_info_t info = {
+        .open_model = open_model,
+        .rate = l->rate,
+        .users = l->users,
+        .duration_s = (double)(stop_ns - epoch) / 1e9,
+        .max_inflight = l->max_inflight,
+        .fd_limit = fd_limit,
+    };
+    report_print(rep, &info, stdout);
+    fflush(stdout);
+    if (o.json && report_write_json(rep, &info, o.json, err)) {
+        fprintf(stderr, "hornet run: %s\n", err);
+        exit_code = HN_EXIT_ERROR;
+    }
+    worker_destroy(&w);
+    report_destroy(&rep);
+    scen_destroy(&scen);
+    return exit_code;
+}
