@@ -714,6 +714,16 @@ static void finish_stop(engine_t *e)
     e->seq++;
 }
 
+/*  CZMQ pictures send numbers as decimal text frames; a missing or bad
+ *  frame reads as 0 (the control side is our own code in this process). */
+static uint64_t pop_u64(zmsg_t *msg)
+{
+    char *s = zmsg_popstr(msg);
+    uint64_t v = s ? strtoull(s, NULL, 10) : 0;
+    zstr_free(&s);
+    return v;
+}
+
 static void handle_command(engine_t *e)
 {
     zmsg_t *msg = zmsg_recv(e->pipe);
@@ -726,42 +736,21 @@ static void handle_command(engine_t *e)
         zmsg_destroy(&msg);
         return;
     }
-    zframe_t *f;
     if (!strcmp(cmd, "$TERM")) {
         e->terminated = true;
     } else if (!strcmp(cmd, "START")) {
-        uint64_t epoch = 0, interval = 0;
-        f = zmsg_pop(msg);
-        if (f && zframe_size(f) == 8)
-            memcpy(&epoch, zframe_data(f), 8);
-        zframe_destroy(&f);
-        f = zmsg_pop(msg);
-        if (f && zframe_size(f) == 8)
-            memcpy(&interval, zframe_data(f), 8);
-        zframe_destroy(&f);
+        uint64_t epoch = pop_u64(msg), interval = pop_u64(msg);
         e->epoch_ns = epoch;
         e->interval_ns = interval ? interval : 1000000000ull;
         e->seq = 0;
         e->next_tick_ns = epoch + e->interval_ns;
         e->started = true;
     } else if (!strcmp(cmd, "LOAD")) {
-        uint32_t users = 0, cap = 0;
-        uint64_t spawn = 0, rate = 0;
-        void *p[4] = {&users, &spawn, &rate, &cap};
-        size_t sz[4] = {4, 8, 8, 4};
-        for (int i = 0; i < 4; i++) {
-            f = zmsg_pop(msg);
-            if (f && zframe_size(f) == sz[i])
-                memcpy(p[i], zframe_data(f), sz[i]);
-            zframe_destroy(&f);
-        }
-        apply_load(e, users, spawn, rate, cap);
+        uint64_t users = pop_u64(msg), spawn = pop_u64(msg);
+        uint64_t rate = pop_u64(msg), cap = pop_u64(msg);
+        apply_load(e, (uint32_t)users, spawn, rate, (uint32_t)cap);
     } else if (!strcmp(cmd, "STOP")) {
-        uint64_t timeout = 0;
-        f = zmsg_pop(msg);
-        if (f && zframe_size(f) == 8)
-            memcpy(&timeout, zframe_data(f), 8);
-        zframe_destroy(&f);
+        uint64_t timeout = pop_u64(msg);
         if (e->loaded && !e->stopping) {
             e->stopping = true;
             e->stop_deadline_ns = util_now_ns() + timeout;
@@ -889,17 +878,34 @@ static void on_fd_event(engine_t *e, int fd, uint32_t events)
 static void loop(engine_t *e)
 {
     struct epoll_event evs[MAX_EVENTS];
+    bool skipped = false;
     while (!e->terminated) {
+        /*  ZMQ_FD only signals edges, and any send or getsockopt on the
+         *  pipe may consume one; checking every turn (no syscall, zmq
+         *  reads its mailbox) means a command is never stranded. */
+        drain_pipe(e);
+        if (e->terminated)
+            break;
         uint64_t now = util_now_ns();
         uint64_t next = run_due(e, now);
         int timeout = -1;
         if (next != NEVER) {
             now = util_now_ns();
-            if (next <= now)
-                continue;   /* due already: run it without a syscall */
-            uint64_t ms = (next - now + 999999) / 1000000;
-            timeout = ms > 60000 ? 60000 : (int)ms;
+            if (next <= now) {
+                /* Due already: run it again without a syscall, but only
+                 * once in a row, or a saturated engine that always has
+                 * something due would never read its sockets. */
+                if (!skipped) {
+                    skipped = true;
+                    continue;
+                }
+                timeout = 0;
+            } else {
+                uint64_t ms = (next - now + 999999) / 1000000;
+                timeout = ms > 60000 ? 60000 : (int)ms;
+            }
         }
+        skipped = false;
         int n = epoll_wait(e->epfd, evs, MAX_EVENTS, timeout);
         if (n < 0 && errno != EINTR) {
             log_error("engine %u: epoll_wait: %s", e->cfg.index,

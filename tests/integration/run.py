@@ -274,10 +274,10 @@ load:
   users: 8
   duration: 3s
 tasks:
-  - name: home
+  - task: home
     weight: 3
     path: /
-  - name: sign
+  - task: sign
     weight: 1
     method: POST
     path: /v1/keys/k1/sign
