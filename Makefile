@@ -41,11 +41,13 @@ deps:
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $< (asan)"
+	@$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 build/libhornet.a: $(OBJ)
 	@rm -f $@
@@ -65,12 +67,14 @@ build/target: $(wildcard tests/target/*.c)
 
 build/tests/%: tests/unit/%.c build/libhornet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< build/libhornet.a \
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< build/libhornet.a \
 	    $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
 build/asan/tests/%: tests/unit/%.c build/asan/libhornet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(PKG_CFLAGS) -o $@ $< \
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(PKG_CFLAGS) -o $@ $< \
 	    build/asan/libhornet.a $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
 build/bench/bench_%: bench/bench_%.c build/libhornet.a

@@ -141,9 +141,8 @@ static uint32_t err_hash(size_t endpoint, stats_fail_t kind, const char *msg)
     return h;
 }
 
-/*  Finds or creates the entry; returns NULL only when the table is full
- *  and even the per-kind overflow entry cannot be made (cannot happen: the
- *  errors array has STATS_FAIL_LAST spare entries for those). */
+/*  Finds or creates the entry; NULL when it is new and the table is full
+ *  (the errors array has STATS_FAIL_LAST spare entries for overflow). */
 static stats_error_t *err_slot(stats_t *self, size_t endpoint,
                                stats_fail_t kind, const char *msg)
 {
@@ -156,11 +155,8 @@ static stats_error_t *err_slot(stats_t *self, size_t endpoint,
         uint32_t s = (h + i) & (ERR_SLOTS - 1);
         int32_t idx = self->slots[s];
         if (idx < 0) {
-            if (self->n_errors >= STATS_ERRORS_MAX) {
-                if (strcmp(trimmed, "(other messages)") == 0)
-                    return NULL;
-                return err_slot(self, endpoint, kind, "(other messages)");
-            }
+            if (self->n_errors >= STATS_ERRORS_MAX)
+                return NULL;
             stats_error_t *e = &self->errors[self->n_errors];
             e->endpoint = endpoint;
             e->kind = kind;
@@ -180,21 +176,23 @@ static stats_error_t *err_slot(stats_t *self, size_t endpoint,
 void stats_record_error(stats_t *self, size_t endpoint, stats_fail_t kind,
                         const char *message, uint64_t count)
 {
-    /* The overflow entries may push n_errors past STATS_ERRORS_MAX by at
-     * most one per kind, which the spare array entries cover. */
-    if (self->n_errors >= STATS_ERRORS_MAX + STATS_FAIL_LAST)
-        return;
     stats_error_t *e = err_slot(self, endpoint, kind, message);
-    if (!e && self->n_errors < STATS_ERRORS_MAX + STATS_FAIL_LAST) {
-        /* table full for this message: force the overflow entry */
-        e = &self->errors[self->n_errors++];
-        e->endpoint = endpoint;
-        e->kind = kind;
-        memcpy(e->message, "(other messages)", sizeof "(other messages)");
-        e->count = 0;
+    if (!e) {
+        /*  Table full: count it in one "(other messages)" entry per kind,
+         *  kept past STATS_ERRORS_MAX in the spare entries, so the error
+         *  counts still add up to the failures. */
+        for (size_t i = STATS_ERRORS_MAX; i < self->n_errors && !e; i++)
+            if (self->errors[i].kind == kind)
+                e = &self->errors[i];
+        if (!e) {
+            e = &self->errors[self->n_errors++];
+            e->endpoint = endpoint;
+            e->kind = kind;
+            memcpy(e->message, "(other messages)", sizeof "(other messages)");
+            e->count = 0;
+        }
     }
-    if (e)
-        e->count += count;
+    e->count += count;
 }
 
 void stats_count(stats_t *self, stats_ctr_t which, uint64_t n)

@@ -208,7 +208,7 @@ static json_t *status_json(const uint64_t *status)
     for (int c = 0; c < STATS_STATUS_MAX; c++) {
         if (!status[c])
             continue;
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "%d", c);
         json_object_set_new(o, c ? key : "none", json_integer(
                                 (json_int_t)status[c]));

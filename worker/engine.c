@@ -635,9 +635,9 @@ static void retire_users(engine_t *e, uint32_t target)
 }
 
 static void apply_load(engine_t *e, uint32_t users, uint64_t spawn_milli,
-                       uint64_t rate_milli, uint32_t cap)
+                       uint64_t rate_milli, uint32_t cap, uint64_t offset_ns)
 {
-    uint64_t now = util_now_ns();
+    uint64_t now = util_now_ns() + offset_ns;
     e->loaded = true;
     e->stopping = false;
     if (rate_milli > 0) {
@@ -748,7 +748,8 @@ static void handle_command(engine_t *e)
     } else if (!strcmp(cmd, "LOAD")) {
         uint64_t users = pop_u64(msg), spawn = pop_u64(msg);
         uint64_t rate = pop_u64(msg), cap = pop_u64(msg);
-        apply_load(e, (uint32_t)users, spawn, rate, (uint32_t)cap);
+        uint64_t offset = pop_u64(msg);
+        apply_load(e, (uint32_t)users, spawn, rate, (uint32_t)cap, offset);
     } else if (!strcmp(cmd, "STOP")) {
         uint64_t timeout = pop_u64(msg);
         if (e->loaded && !e->stopping) {

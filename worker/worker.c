@@ -138,7 +138,12 @@ void worker_set_load(worker_t *self, uint32_t users, double spawn_rate,
          * spawn; give it the smallest positive rate instead */
         if (spawn_milli && u && !s)
             s = 1;
-        zsock_send(self->engines[i], "s4884", "LOAD", u, s, r, cap);
+        /* Interleave the threads: thread i starts i/n of a step later, so
+         * spawns and arrivals of the whole worker are evenly spaced
+         * instead of n at a time. */
+        double step = rate > 0 ? 1.0 / rate : spawn_rate > 0 ? 1.0 / spawn_rate : 0;
+        uint64_t offset_ns = (uint64_t)(step * 1e9 * i);
+        zsock_send(self->engines[i], "s48848", "LOAD", u, s, r, cap, offset_ns);
     }
 }
 
