@@ -96,7 +96,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash deploy/demo.sh
 
-bench: deps
+bench:
+	@HORNET_BENCH=1 bash deploy/install-deps.sh
 	@$(MAKE) --no-print-directory all build/bench/bench_hist
 	@bash bench/run.sh
 

@@ -906,10 +906,9 @@ scen_t *scen_load(const char *path, const char *host_override, char *err)
     char *slash = strrchr(dir, '/');
     if (slash)
         *(slash == dir ? slash + 1 : slash) = '\0';
-    else
-        strcpy(dir, ".");
     scen_t *s = scen_load_buffer(buf_len(&data) ? buf_str(&data) : "",
-                                 buf_len(&data), path, dir, host_override, err);
+                                 buf_len(&data), path, slash ? dir : ".",
+                                 host_override, err);
     free(dir);
     buf_free(&data);
     return s;

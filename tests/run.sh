@@ -40,8 +40,10 @@ else
 fi
 
 echo "== integration tests"
-out=$(python3 tests/integration/run.py 2>&1); rc=$?
-echo "$out"
+mkdir -p build
+python3 tests/integration/run.py 2>&1 | tee build/integration.log
+rc=${PIPESTATUS[0]}
+out=$(cat build/integration.log)
 line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
 if [[ -n "$line" ]]; then
   p=$(awk '{print $2}' <<<"$line"); f=$(awk '{print $4}' <<<"$line")

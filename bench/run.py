@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""hornet vs wrk, hey and Locust on this machine (make bench).
+
+The server (nginx, one worker process) is pinned to CPU 0 and every load
+generator in turn to CPU 1, all with 50 connections against the same
+loopback URL for the same duration. For each tool we print requests/s (as
+the tool counts them) and CPU microseconds per request (user+sys of the
+generator process, from wait4), plus hornet's ratios. nginx's own access
+count is not used: wrk and hey stop at the deadline with responses in
+flight, so their totals lag the server by up to the connection count.
+
+Usage: python3 bench/run.py [--duration S] [--conns N] [--only TOOL,...]
+Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HORNET = os.path.join(ROOT, "build", "hornet")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def taskset(cpu, argv):
+    if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1:
+        return ["taskset", "-c", str(cpu), *argv]
+    return argv
+
+
+class Nginx:
+    def __init__(self, cpu=0):
+        self.dir = tempfile.mkdtemp(prefix="hornet-bench-")
+        self.port = free_port()
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""
+worker_processes 1;
+daemon off;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path %(d)s; proxy_temp_path %(d)s;
+  fastcgi_temp_path %(d)s; uwsgi_temp_path %(d)s; scgi_temp_path %(d)s;
+  keepalive_requests 100000000;
+  server {
+    listen 127.0.0.1:%(p)d;
+    location / { return 200 "hello\\n"; }
+  }
+}
+""" % {"d": self.dir, "p": self.port})
+        self.proc = subprocess.Popen(taskset(cpu, ["nginx", "-c", conf]),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.url = "http://127.0.0.1:%d/" % self.port
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_measured(argv, timeout, cwd=None, env=None):
+    """Runs argv, returns (stdout+stderr text, cpu seconds of the child tree)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                       cwd=cwd, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if p.returncode != 0:
+        raise RuntimeError("%s exited %d: %s" % (argv[0], p.returncode,
+                                                 (p.stdout + p.stderr)[-800:]))
+    return p.stdout + p.stderr, cpu
+
+
+def bench_wrk(url, d, c):
+    out, cpu = run_measured(taskset(1, ["wrk", "-t1", "-c%d" % c, "-d%ds" % d, url]), d + 30)
+    n = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return n, rps, cpu
+
+
+def bench_hey(url, d, c):
+    out, cpu = run_measured(taskset(1, ["hey", "-z", "%ds" % d, "-c", str(c), url]), d + 30)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"\[200\]\s+(\d+) responses", out)
+    n = int(m.group(1)) if m else int(rps * d)
+    return n, rps, cpu
+
+
+def bench_hornet(url, d, c):
+    with tempfile.TemporaryDirectory() as tmp:
+        js = os.path.join(tmp, "out.json")
+        out, cpu = run_measured(taskset(1, [HORNET, "run", "--url", url, "-u", str(c),
+                                            "-t", "%ds" % d, "--threads", "1",
+                                            "--json", js, "-q"]), d + 30)
+        with open(js) as f:
+            j = json.load(f)
+    if j["failures"]:
+        raise RuntimeError("hornet saw %d failures" % j["failures"])
+    return j["requests"], j["rps"], cpu
+
+
+LOCUSTFILE = """
+from locust import constant
+from locust.contrib.fasthttp import FastHttpUser, task
+
+class Bench(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def root(self):
+        self.client.get("/")
+"""
+
+
+def bench_locust(url, d, c):
+    with tempfile.TemporaryDirectory() as tmp:
+        lf = os.path.join(tmp, "locustfile.py")
+        with open(lf, "w") as f:
+            f.write(LOCUSTFILE)
+        argv = taskset(1, ["locust", "-f", lf, "--headless", "-u", str(c), "-r", str(c),
+                           "-t", "%ds" % d, "-H", url.rstrip("/"), "--only-summary",
+                           "--csv", os.path.join(tmp, "r"), "--loglevel", "WARNING"])
+        out, cpu = run_measured(argv, d + 60, cwd=tmp)
+        with open(os.path.join(tmp, "r_stats.csv")) as f:
+            rows = f.read().splitlines()
+    head = rows[0].split(",")
+    for row in rows[1:]:
+        cols = row.split(",")
+        if cols[head.index("Name")] == "Aggregated":
+            n = int(cols[head.index("Request Count")])
+            rps = float(cols[head.index("Requests/s")])
+            return n, rps, cpu
+    raise RuntimeError("no Aggregated row in locust csv")
+
+
+TOOLS = [
+    ("hornet", None, bench_hornet),
+    ("wrk", "wrk", bench_wrk),
+    ("hey", "hey", bench_hey),
+    ("locust", "locust", bench_locust),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--conns", type=int, default=50)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    if not shutil.which("nginx"):
+        sys.exit("bench: nginx is not installed (make bench installs it)")
+    results = {}
+    ng = Nginx(cpu=0)
+    try:
+        for name, exe, fn in TOOLS:
+            if only and name not in only:
+                continue
+            if exe and not shutil.which(exe):
+                print("%-8s skipped: %s is not installed" % (name, exe))
+                continue
+            try:
+                n, rps, cpu = fn(ng.url, args.duration, args.conns)
+            except Exception as e:  # one tool failing must not hide the others
+                print("%-8s failed: %s" % (name, e))
+                continue
+            results[name] = (n, rps, cpu)
+    finally:
+        ng.close()
+    print()
+    print("HTTP GET of a 6-byte body from nginx on 127.0.0.1, %d connections, %d s, "
+          "server on CPU 0, generator on CPU 1 (%s)" %
+          (args.conns, args.duration, time.strftime("%Y-%m-%d")))
+    print("%-8s %12s %12s %14s %12s" % ("tool", "requests", "req/s", "CPU us/req", "hornet is"))
+    h = results.get("hornet")
+    for name, (n, rps, cpu) in results.items():
+        ratio = "" if name == "hornet" or not h else "%.2fx" % (h[1] / rps)
+        print("%-8s %12d %12.0f %14.2f %12s" % (name, n, rps, 1e6 * cpu / max(n, 1), ratio))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
