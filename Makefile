@@ -10,7 +10,7 @@ PKGS     := libcurl libczmq libzmq msgpack libmicrohttpd yaml-0.1 jansson \
 CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -Wswitch -D_GNU_SOURCE \
             -DHN_VERSION='"$(VERSION)"' -Icommon -Iproto -Iworker -Imaster
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -lcsv
 CFLAGS   ?= -O2 -g
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer

@@ -13,6 +13,7 @@ PKGS=(
   libyaml-dev                      # scenario files
   libjansson-dev                   # JSON summaries and API bodies
   libpcre2-dev                     # regex captures and checks
+  libcsv-dev                       # CSV data feeds (RFC 4180 parser)
   libssl-dev                       # crypto template functions, TLS
   libcmocka-dev                    # unit tests
   python3                          # integration test driver (stdlib only)
