@@ -3,7 +3,9 @@
  *  Parsing is strict on purpose: an unknown or duplicate key, a wrong type
  *  or a bad value is an error naming file, line and column, so a typo in a
  *  scenario never silently changes the load. Aliases are refused before
- *  the document is built (no "billion laughs" expansion).
+ *  the document is built (no "billion laughs" expansion). Templates are
+ *  compiled at the end, when every variable (captures, data columns) is
+ *  known, so an unknown ${name} is a load-time error.
  *
  *  Everything the scen_t points to is allocated here and freed by
  *  scen_destroy; on any error the half-built scen_t is destroyed.
@@ -14,25 +16,45 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "buf.h"
 #include "util.h"
+
+/*  Error messages are cut at HN_ERRLEN on purpose. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define SCEN_MAX_FILE   ((size_t)16 << 20)   /* a scenario, not a data set */
 #define SCEN_MAX_BODY   ((size_t)256 << 20)
 #define SCEN_MAX_TASKS  10000
 
+/*  A template waiting for every variable to be declared. */
+typedef struct {
+    tmpl_t **dst;
+    char *src;
+    size_t len;
+    size_t line, col;
+} pending_t;
+
 typedef struct {
     const char *name;         /* file name for messages */
-    const char *dir;          /* resolves body_file */
+    const char *dir;          /* resolves relative file paths */
     yaml_document_t doc;
     char *err;
     scen_t *scen;
+    pending_t *pending;
+    size_t n_pending, cap_pending;
+    const scen_file_t *bundle;  /* files of a bundle being loaded */
+    size_t n_bundle;
 } ctx_t;
 
 /*  ---- small helpers ------------------------------------------------------ */
@@ -263,13 +285,6 @@ static bool s_put_header(scen_kv_t **kv, size_t *n, const char *name,
     return true;
 }
 
-static bool s_has_header(const scen_kv_t *kv, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strcasecmp(kv[i].name, name))
-            return true;
-    return false;
-}
 
 static bool s_headers(ctx_t *c, yaml_node_t *n, scen_kv_t **kv, size_t *nkv)
 {
@@ -378,77 +393,652 @@ static json_t *s_to_json(ctx_t *c, yaml_node_t *n, int depth)
     return o;
 }
 
-/*  ---- tasks ---------------------------------------------------------------- */
+/*  ---- files (disk or bundle) ---------------------------------------------- */
+
+/*  Reads a file the scenario names, relative to its directory, or from the
+ *  bundle when loading one. Every file read is kept in scen->files so the
+ *  scenario can be bundled. The returned bytes belong to scen->files. */
+static bool s_file(ctx_t *c, yaml_node_t *where, const char *what,
+                   const char *path, const char **data, size_t *len)
+{
+    scen_t *s = c->scen;
+    for (size_t i = 0; i < s->n_files; i++)
+        if (!strcmp(s->files[i].path, path)) {
+            *data = s->files[i].data;
+            *len = s->files[i].len;
+            return true;
+        }
+    char *bytes = NULL;
+    size_t n = 0;
+    if (c->bundle) {
+        const scen_file_t *f = NULL;
+        for (size_t i = 0; i < c->n_bundle && !f; i++)
+            if (!strcmp(c->bundle[i].path, path))
+                f = &c->bundle[i];
+        if (!f)
+            return s_fail(c, where, "%s: '%s' is not in the bundle", what, path);
+        bytes = malloc(f->len + 1);
+        if (!bytes)
+            return s_nomem(c);
+        memcpy(bytes, f->data, f->len);
+        bytes[f->len] = '\0';
+        n = f->len;
+    } else {
+        buf_t full, b;
+        buf_init(&full, 1 << 16);
+        buf_init(&b, SCEN_MAX_BODY);
+        hn_err_t rc = path[0] == '/'
+            ? buf_append_str(&full, path)
+            : buf_printf(&full, "%s/%s", c->dir ? c->dir : ".", path);
+        char ferr[HN_ERRLEN];
+        if (rc == HN_OK)
+            rc = util_read_file(buf_str(&full), &b, ferr);
+        else
+            snprintf(ferr, sizeof ferr, "out of memory");
+        buf_free(&full);
+        if (rc) {
+            buf_free(&b);
+            return s_fail(c, where, "%s: %s", what, ferr);
+        }
+        bytes = buf_take(&b, &n);
+        if (!bytes && !(bytes = calloc(1, 1)))
+            return s_nomem(c);
+    }
+    scen_file_t *v = realloc(s->files, (s->n_files + 1) * sizeof *v);
+    char *p = s_strdup(path);
+    if (!v || !p) {
+        if (v)
+            s->files = v;
+        free(p);
+        free(bytes);
+        return s_nomem(c);
+    }
+    s->files = v;
+    v[s->n_files++] = (scen_file_t){ .path = p, .data = bytes, .len = n };
+    *data = bytes;
+    *len = n;
+    return true;
+}
+
+/*  ---- variables and templates ------------------------------------------- */
+
+static int s_var_find(const scen_t *s, const char *name, size_t len)
+{
+    for (size_t i = 0; i < s->n_vars; i++)
+        if (strlen(s->vars[i]) == len && !memcmp(s->vars[i], name, len))
+            return (int)i;
+    return -1;
+}
+
+static int s_resolve(void *arg, const char *name, size_t len)
+{
+    return s_var_find(arg, name, len);
+}
+
+static bool s_name_ok(const char *v)
+{
+    if (!*v || isdigit((unsigned char)*v))
+        return false;
+    for (; *v; v++)
+        if (!isalnum((unsigned char)*v) && *v != '_')
+            return false;
+    return true;
+}
+
+/*  Declares a variable (a capture or data column); returns its slot. */
+static int s_var(ctx_t *c, yaml_node_t *where, const char *name)
+{
+    scen_t *s = c->scen;
+    if (!s_name_ok(name)) {
+        s_fail(c, where, "'%s' is not a valid variable name (letters, digits,"
+               " _; not starting with a digit)", name);
+        return -1;
+    }
+    static const char *const reserved[] = { "env", NULL };
+    for (const char *const *r = reserved; *r; r++)
+        if (!strcmp(*r, name)) {
+            s_fail(c, where, "'%s' is reserved and cannot be a variable", name);
+            return -1;
+        }
+    int slot = s_var_find(s, name, strlen(name));
+    if (slot >= 0)
+        return slot;
+    char **v = realloc(s->vars, (s->n_vars + 1) * sizeof *v);
+    if (!v) {
+        s_nomem(c);
+        return -1;
+    }
+    s->vars = v;
+    if (!(v[s->n_vars] = s_strdup(name))) {
+        s_nomem(c);
+        return -1;
+    }
+    return (int)s->n_vars++;
+}
+
+/*  Templates are compiled after the whole file is read, when every
+ *  variable is declared; until then they wait here. */
+static bool s_defer(ctx_t *c, yaml_node_t *where, tmpl_t **dst,
+                    const char *src, size_t len)
+{
+    if (c->n_pending == c->cap_pending) {
+        size_t cap = c->cap_pending ? c->cap_pending * 2 : 64;
+        pending_t *v = realloc(c->pending, cap * sizeof *v);
+        if (!v)
+            return s_nomem(c);
+        c->pending = v;
+        c->cap_pending = cap;
+    }
+    char *copy = s_strndup(src, len);
+    if (!copy)
+        return s_nomem(c);
+    c->pending[c->n_pending++] = (pending_t){
+        .dst = dst, .src = copy, .len = len,
+        .line = where ? where->start_mark.line + 1 : 0,
+        .col = where ? where->start_mark.column + 1 : 0 };
+    return true;
+}
+
+static bool s_compile_pending(ctx_t *c)
+{
+    for (size_t i = 0; i < c->n_pending; i++) {
+        pending_t *p = &c->pending[i];
+        char terr[HN_ERRLEN];
+        *p->dst = tmpl_compile(p->src, p->len, s_resolve, c->scen, terr);
+        if (!*p->dst) {
+            snprintf(c->err, HN_ERRLEN, "%s:%zu:%zu: template '%.60s%s': %s",
+                     c->name, p->line, p->col, p->src,
+                     p->len > 60 ? "..." : "", terr);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*  "${" written literally must stay literal (command-line values). */
+static char *s_escape_tmpl(const char *s, size_t len, size_t *out_len)
+{
+    size_t extra = 0;
+    for (size_t i = 0; i + 1 < len; i++)
+        extra += s[i] == '$' && s[i + 1] == '{';
+    char *r = malloc(len + extra + 1), *w = r;
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '$' && i + 1 < len && s[i + 1] == '{')
+            *w++ = '$';
+        *w++ = s[i];
+    }
+    *w = '\0';
+    *out_len = (size_t)(w - r);
+    return r;
+}
+
+/*  ---- conditions: expect and counters ------------------------------------ */
+
+static void *s_regex(ctx_t *c, yaml_node_t *where, const char *pattern,
+                     uint32_t *groups)
+{
+    int ecode;
+    PCRE2_SIZE eoff;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   0, &ecode, &eoff, NULL);
+    if (!re) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(ecode, msg, sizeof msg);
+        s_fail(c, where, "bad regex '%.60s' at offset %zu: %s", pattern,
+               (size_t)eoff, (const char *)msg);
+        return NULL;
+    }
+    if (groups) {
+        uint32_t n = 0;
+        pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &n);
+        *groups = n;
+    }
+    return re;
+}
+
+static bool s_status_one(ctx_t *c, yaml_node_t *n, scen_range_t *r)
+{
+    const char *v = s_scalar(c, n, "status");
+    if (!v)
+        return false;
+    unsigned lo, hi;
+    char tail;
+    if (strlen(v) == 3 && v[1] == 'x' && v[2] == 'x' && v[0] >= '1' &&
+        v[0] <= '5') {
+        r->lo = (uint16_t)((v[0] - '0') * 100);
+        r->hi = (uint16_t)(r->lo + 99);
+        return true;
+    }
+    int k = sscanf(v, "%u-%u%c", &lo, &hi, &tail);
+    if (k == 1) {
+        uint64_t u;
+        if (util_parse_u64(v, 599, &u) != HN_OK)
+            k = 0;
+        hi = lo;
+    }
+    if ((k != 1 && k != 2) || lo < 100 || hi > 599 || lo > hi)
+        return s_fail(c, n, "status '%s' is not a code (100..599), a range "
+                      "like 200-299, or 2xx", v);
+    r->lo = (uint16_t)lo;
+    r->hi = (uint16_t)hi;
+    return true;
+}
+
+static const char *const k_cond_keys[] = {
+    "status", "headers", "header_matches", "body_contains", "json",
+    "max_time", NULL
+};
+
+/*  Parses the condition keys of mapping n into cond (other keys were
+ *  checked by the caller). Sets *need_h / *need_b for what it reads. */
+static bool s_cond(ctx_t *c, yaml_node_t *n, scen_cond_t *cond, bool *need_h,
+                   bool *need_b)
+{
+    EACH_PAIR(c, n, key, knode, v) {
+        (void)knode;
+        if (!strcmp(key, "status")) {
+            size_t cnt = v->type == YAML_SEQUENCE_NODE
+                ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
+                : 1;
+            if (cnt == 0)
+                return s_fail(c, v, "status list is empty");
+            cond->status = calloc(cnt, sizeof *cond->status);
+            if (!cond->status)
+                return s_nomem(c);
+            for (size_t i = 0; i < cnt; i++) {
+                yaml_node_t *item = v->type == YAML_SEQUENCE_NODE
+                    ? s_node(c, v->data.sequence.items.start[i]) : v;
+                if (!s_status_one(c, item, &cond->status[i]))
+                    return false;
+                cond->n_status = i + 1;
+            }
+        } else if (!strcmp(key, "headers") || !strcmp(key, "header_matches")) {
+            bool rx = key[6] == '_';
+            if (!s_check_map(c, v, key, NULL))
+                return false;
+            EACH_PAIR(c, v, hname, hk, hv) {
+                (void)hk;
+                const char *val = s_scalar(c, hv, key);
+                if (!val)
+                    return false;
+                scen_hdr_cond_t *h = realloc(cond->headers,
+                                             (cond->n_headers + 1) * sizeof *h);
+                if (!h)
+                    return s_nomem(c);
+                cond->headers = h;
+                h = &h[cond->n_headers++];
+                memset(h, 0, sizeof *h);
+                if (!(h->name = s_strdup(hname)))
+                    return s_nomem(c);
+                if (rx) {
+                    if (!(h->pattern = s_strdup(val)))
+                        return s_nomem(c);
+                    if (!(h->regex = s_regex(c, hv, val, NULL)))
+                        return false;
+                } else if (!(h->value = s_strdup(val))) {
+                    return s_nomem(c);
+                }
+            }
+            *need_h = true;
+        } else if (!strcmp(key, "body_contains")) {
+            size_t cnt = v->type == YAML_SEQUENCE_NODE
+                ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
+                : 1;
+            cond->body_contains = calloc(cnt + 1, sizeof *cond->body_contains);
+            cond->body_contains_len = calloc(cnt + 1, sizeof(size_t));
+            if (!cond->body_contains || !cond->body_contains_len)
+                return s_nomem(c);
+            for (size_t i = 0; i < cnt; i++) {
+                yaml_node_t *item = v->type == YAML_SEQUENCE_NODE
+                    ? s_node(c, v->data.sequence.items.start[i]) : v;
+                if (!s_scalar(c, item, "body_contains"))
+                    return false;
+                cond->body_contains_len[i] = item->data.scalar.length;
+                cond->body_contains[i] = s_strndup(
+                    (const char *)item->data.scalar.value, item->data.scalar.length);
+                if (!cond->body_contains[i])
+                    return s_nomem(c);
+                cond->n_body_contains = i + 1;
+                if (cond->body_contains_len[i] == 0)
+                    return s_fail(c, item, "body_contains must not be empty");
+            }
+            *need_b = true;
+        } else if (!strcmp(key, "json")) {
+            if (!s_check_map(c, v, "json", NULL))
+                return false;
+            EACH_PAIR(c, v, path, jk, jv) {
+                const char *val = s_scalar(c, jv, "a json value");
+                if (!val)
+                    return false;
+                scen_json_cond_t *j = realloc(cond->json,
+                                              (cond->n_json + 1) * sizeof *j);
+                if (!j)
+                    return s_nomem(c);
+                cond->json = j;
+                j = &j[cond->n_json++];
+                memset(j, 0, sizeof *j);
+                char jerr[HN_ERRLEN];
+                if (!(j->path_text = s_strdup(path)) || !(j->value = s_strdup(val)))
+                    return s_nomem(c);
+                if (!(j->path = jpath_compile(path, jerr)))
+                    return s_fail(c, jk, "json path '%s': %s", path, jerr);
+            }
+            *need_b = true;
+        } else if (!strcmp(key, "max_time")) {
+            if (!s_duration(c, v, "max_time", &cond->max_time_s))
+                return false;
+            if (!(cond->max_time_s > 0))
+                return s_fail(c, v, "max_time must be above 0");
+        }
+    }
+    return true;
+}
+
+static void s_free_cond(scen_cond_t *cond)
+{
+    free(cond->status);
+    for (size_t i = 0; i < cond->n_headers; i++) {
+        free(cond->headers[i].name);
+        free(cond->headers[i].value);
+        free(cond->headers[i].pattern);
+        pcre2_code_free(cond->headers[i].regex);
+    }
+    free(cond->headers);
+    for (size_t i = 0; i < cond->n_body_contains; i++)
+        free(cond->body_contains[i]);
+    free(cond->body_contains);
+    free(cond->body_contains_len);
+    for (size_t i = 0; i < cond->n_json; i++) {
+        jpath_destroy(&cond->json[i].path);
+        free(cond->json[i].path_text);
+        free(cond->json[i].value);
+    }
+    free(cond->json);
+}
+
+static size_t s_counter_index(ctx_t *c, const char *name)
+{
+    scen_t *s = c->scen;
+    for (size_t i = 0; i < s->n_counters; i++)
+        if (!strcmp(s->counters[i], name))
+            return i;
+    char **v = realloc(s->counters, (s->n_counters + 1) * sizeof *v);
+    if (!v)
+        return SCEN_NONE;
+    s->counters = v;
+    if (!(v[s->n_counters] = s_strdup(name)))
+        return SCEN_NONE;
+    return s->n_counters++;
+}
+
+static bool s_counters(ctx_t *c, yaml_node_t *n, scen_request_t *r)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return s_fail(c, n, "count must be a list of {name: ..., conditions},"
+                      " found %s", s_kind(n));
+    size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    r->counters = calloc(cnt ? cnt : 1, sizeof *r->counters);
+    if (!r->counters)
+        return s_nomem(c);
+    static const char *const keys[] = {
+        "name", "status", "headers", "header_matches", "body_contains", "json",
+        "max_time", NULL
+    };
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *item = s_node(c, n->data.sequence.items.start[i]);
+        scen_counter_t *ctr = &r->counters[i];
+        r->n_counters = i + 1;
+        if (!s_check_map(c, item, "a counter", keys))
+            return false;
+        EACH_PAIR(c, item, key, knode, v) {
+            (void)knode;
+            if (!strcmp(key, "name") && !s_string(c, v, "name", &ctr->name))
+                return false;
+        }
+        if (!ctr->name)
+            return s_fail(c, item, "a counter needs a name");
+        if ((ctr->index = s_counter_index(c, ctr->name)) == SCEN_NONE)
+            return s_nomem(c);
+        if (!s_cond(c, item, &ctr->when, &r->need_headers, &r->need_body))
+            return false;
+    }
+    return true;
+}
+
+/*  ---- captures -------------------------------------------------------- */
+
+static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
+{
+    if (!s_check_map(c, n, "capture", NULL))
+        return false;
+    size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    r->captures = calloc(cnt ? cnt : 1, sizeof *r->captures);
+    if (!r->captures)
+        return s_nomem(c);
+    static const char *const keys[] = {
+        "header", "json", "regex", "cookie", "group", NULL
+    };
+    EACH_PAIR(c, n, var, vnode, spec) {
+        scen_capture_t *cap = &r->captures[r->n_captures++];
+        if (!(cap->var = s_strdup(var)))
+            return s_nomem(c);
+        if ((cap->slot = s_var(c, vnode, var)) < 0)
+            return false;
+        if (!s_check_map(c, spec, "a capture", keys))
+            return false;
+        int kinds = 0;
+        yaml_node_t *group = NULL;
+        EACH_PAIR(c, spec, key, knode, v) {
+            (void)knode;
+            if (!strcmp(key, "group")) {
+                group = v;
+                continue;
+            }
+            kinds++;
+            if (!s_string(c, v, key, &cap->source))
+                return false;
+            if (!strcmp(key, "header")) {
+                cap->kind = SCEN_CAP_HEADER;
+                r->need_headers = true;
+            } else if (!strcmp(key, "cookie")) {
+                cap->kind = SCEN_CAP_COOKIE;
+                r->need_headers = true;
+            } else if (!strcmp(key, "json")) {
+                char jerr[HN_ERRLEN];
+                cap->kind = SCEN_CAP_JSON;
+                if (!(cap->jpath = jpath_compile(cap->source, jerr)))
+                    return s_fail(c, v, "json path '%s': %s", cap->source, jerr);
+                r->need_body = true;
+            } else {
+                uint32_t groups = 0;
+                cap->kind = SCEN_CAP_REGEX;
+                if (!(cap->regex = s_regex(c, v, cap->source, &groups)))
+                    return false;
+                cap->group = groups ? 1 : 0;
+                if (group) {
+                    uint32_t g;
+                    if (!s_u32(c, group, "group", groups, &g))
+                        return false;
+                    cap->group = g;
+                }
+                r->need_body = true;
+            }
+        }
+        if (kinds != 1)
+            return s_fail(c, spec, "capture '%s' needs exactly one of header,"
+                          " json, regex, cookie", var);
+        if (group && cap->kind != SCEN_CAP_REGEX)
+            return s_fail(c, group, "group only applies to a regex capture");
+    }
+    return true;
+}
+
+/*  ---- requests ------------------------------------------------------------ */
 
 static const char *const k_methods[] = {
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", NULL
 };
 
-static const char *const k_request_keys[] = {
-    "method", "path", "url", "name", "headers", "body", "body_file",
-    "timeout", "follow_redirects", NULL
-};
+#define REQUEST_KEYS "method", "path", "url", "name", "query", "headers", \
+    "body", "body_file", "timeout", "follow_redirects", "capture", "expect", \
+    "count", "tag"
 
+static const char *const k_request_keys[] = { REQUEST_KEYS, NULL };
 static const char *const k_task_keys[] = {
-    "task", "weight", "steps",
-    "method", "path", "url", "name", "headers", "body", "body_file",
-    "timeout", "follow_redirects", NULL
+    "task", "weight", "steps", REQUEST_KEYS, NULL
 };
 
 static void s_free_request(scen_request_t *r)
 {
     free(r->method);
-    free(r->url);
+    tmpl_destroy(&r->url);
+    free(r->url_text);
     free(r->name);
-    free(r->body);
-    s_free_kv(r->headers, r->n_headers);
+    free(r->tag);
+    for (size_t i = 0; i < r->n_headers; i++) {
+        free(r->headers[i].name);
+        tmpl_destroy(&r->headers[i].value);
+    }
+    free(r->headers);
+    tmpl_destroy(&r->body);
+    free(r->raw_body);
+    for (size_t i = 0; i < r->n_captures; i++) {
+        free(r->captures[i].var);
+        free(r->captures[i].source);
+        jpath_destroy(&r->captures[i].jpath);
+        pcre2_code_free(r->captures[i].regex);
+    }
+    free(r->captures);
+    s_free_cond(&r->expect);
+    for (size_t i = 0; i < r->n_counters; i++) {
+        free(r->counters[i].name);
+        s_free_cond(&r->counters[i].when);
+    }
+    free(r->counters);
 }
 
 static bool s_endpoint(ctx_t *c, scen_request_t *r)
 {
     scen_t *s = c->scen;
-    for (size_t i = 0; i < s->n_endpoints; i++)
-        if (!strcmp(s->endpoints[i].method, r->method) &&
-            !strcmp(s->endpoints[i].name, r->name)) {
+    for (size_t i = 0; i < s->n_endpoints; i++) {
+        scen_endpoint_t *e = &s->endpoints[i];
+        if (!strcmp(e->method, r->method) && !strcmp(e->name, r->name) &&
+            ((!e->tag && !r->tag) || (e->tag && r->tag && !strcmp(e->tag, r->tag)))) {
             r->endpoint = i;
             return true;
         }
-    scen_endpoint_t *e = realloc(s->endpoints,
-                                 (s->n_endpoints + 1) * sizeof *e);
+    }
+    scen_endpoint_t *e = realloc(s->endpoints, (s->n_endpoints + 1) * sizeof *e);
     if (!e)
         return s_nomem(c);
     s->endpoints = e;
-    e[s->n_endpoints].method = s_strdup(r->method);
-    e[s->n_endpoints].name = s_strdup(r->name);
-    if (!e[s->n_endpoints].method || !e[s->n_endpoints].name) {
-        free(e[s->n_endpoints].method);
-        free(e[s->n_endpoints].name);
+    e = &e[s->n_endpoints];
+    memset(e, 0, sizeof *e);
+    e->method = s_strdup(r->method);
+    e->name = s_strdup(r->name);
+    e->tag = r->tag ? s_strdup(r->tag) : NULL;
+    if (!e->method || !e->name || (r->tag && !e->tag)) {
+        free(e->method);
+        free(e->name);
+        free(e->tag);
         return s_nomem(c);
     }
     r->endpoint = s->n_endpoints++;
     return true;
 }
 
-/*  Fills r from the request keys of mapping n (other keys were checked by
- *  the caller). */
-static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r)
+/*  `tag: {tenant: A}` -> "tenant=A". */
+static bool s_tag(ctx_t *c, yaml_node_t *n, char **out)
+{
+    if (!s_check_map(c, n, "tag", NULL))
+        return false;
+    if (n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
+        return s_fail(c, n, "tag must have exactly one key: value (e.g. "
+                      "{tenant: A})");
+    EACH_PAIR(c, n, key, knode, v) {
+        (void)knode;
+        const char *val = s_scalar(c, v, "a tag value");
+        if (!val)
+            return false;
+        buf_t b;
+        buf_init(&b, 1 << 12);
+        if (buf_printf(&b, "%s=%s", key, val) != HN_OK) {
+            buf_free(&b);
+            return s_fail(c, n, "tag is too long");
+        }
+        free(*out);
+        *out = buf_take(&b, NULL);
+        if (!*out)
+            return s_nomem(c);
+    }
+    return true;
+}
+
+static bool s_add_header(ctx_t *c, yaml_node_t *where, scen_request_t *r,
+                         const char *name, const char *value)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (!strcasecmp(r->headers[i].name, name)) {
+            /* overriding a default: the pending template for the old
+             * value still points here and is simply replaced */
+            for (size_t k = 0; k < c->n_pending; k++)
+                if (c->pending[k].dst == &r->headers[i].value) {
+                    free(c->pending[k].src);
+                    c->pending[k].src = s_strdup(value);
+                    c->pending[k].len = strlen(value);
+                    if (!c->pending[k].src)
+                        return s_nomem(c);
+                    return true;
+                }
+        }
+    scen_header_t *h = realloc(r->headers, (r->n_headers + 1) * sizeof *h);
+    if (!h)
+        return s_nomem(c);
+    /* pending entries point into the old array: move them along */
+    for (size_t k = 0; k < c->n_pending; k++)
+        for (size_t i = 0; i < r->n_headers; i++)
+            if (c->pending[k].dst == &r->headers[i].value)
+                c->pending[k].dst = &h[i].value;
+    r->headers = h;
+    h = &h[r->n_headers++];
+    h->value = NULL;
+    if (!(h->name = s_strdup(name)))
+        return s_nomem(c);
+    return s_defer(c, where, &h->value, value, strlen(value));
+}
+
+static bool s_has_header(const scen_request_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (!strcasecmp(r->headers[i].name, name))
+            return true;
+    return false;
+}
+
+/*  Fills r from the request keys of mapping n (the caller checked which
+ *  keys are allowed). inherited_tag applies when r has none. */
+static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
+                      const char *inherited_tag)
 {
     scen_t *s = c->scen;
     yaml_node_t *path_node = NULL, *body_node = NULL, *file_node = NULL;
+    yaml_node_t *query_node = NULL;
     const char *path = NULL;
     r->line = (int)n->start_mark.line + 1;
     for (size_t i = 0; i < s->n_headers; i++)
-        if (!s_put_header(&r->headers, &r->n_headers, s->headers[i].name,
-                          s->headers[i].value))
-            return s_nomem(c);
+        if (!s_add_header(c, n, r, s->headers[i].name, s->headers[i].value))
+            return false;
     EACH_PAIR(c, n, key, knode, v) {
         (void)knode;
+        bool ok = true;
         if (!strcmp(key, "method")) {
             if (!s_string(c, v, "method", &r->method))
                 return false;
             for (char *p = r->method; *p; p++)
                 *p = (char)toupper((unsigned char)*p);
-            bool ok = false;
+            ok = false;
             for (const char *const *m = k_methods; *m && !ok; m++)
                 ok = !strcmp(*m, r->method);
             if (!ok)
@@ -458,40 +1048,63 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r)
             if (path_node)
                 return s_fail(c, knode, "give either path or url, not both");
             path_node = v;
-            if (!(path = s_scalar(c, v, key)))
-                return false;
+            ok = (path = s_scalar(c, v, key)) != NULL;
         } else if (!strcmp(key, "name")) {
-            if (!s_string(c, v, "name", &r->name))
-                return false;
+            ok = s_string(c, v, "name", &r->name);
+        } else if (!strcmp(key, "query")) {
+            query_node = v;
+            ok = s_check_map(c, v, "query", NULL);
         } else if (!strcmp(key, "headers")) {
-            if (!s_headers(c, v, &r->headers, &r->n_headers))
-                return false;
+            ok = s_check_map(c, v, "headers", NULL);
+            EACH_PAIR(c, v, hname, hk, hv) {
+                const char *val = ok ? s_scalar(c, hv, "a header value") : NULL;
+                if (!val)
+                    return false;
+                if (!s_header_ok(hname, val))
+                    return s_fail(c, hk, "header '%s' is not a valid HTTP header"
+                                  " (name must be a token, value one line)", hname);
+                if (!s_add_header(c, hv, r, hname, val))
+                    return false;
+            }
         } else if (!strcmp(key, "body")) {
             body_node = v;
         } else if (!strcmp(key, "body_file")) {
             file_node = v;
         } else if (!strcmp(key, "timeout")) {
-            if (!s_duration(c, v, "timeout", &r->timeout_s))
-                return false;
-            if (r->timeout_s <= 0)
+            ok = s_duration(c, v, "timeout", &r->timeout_s);
+            if (ok && r->timeout_s <= 0)
                 return s_fail(c, v, "timeout must be above 0");
         } else if (!strcmp(key, "follow_redirects")) {
-            if (!s_bool(c, v, "follow_redirects", &r->follow_redirects))
-                return false;
+            ok = s_bool(c, v, "follow_redirects", &r->follow_redirects);
+        } else if (!strcmp(key, "capture")) {
+            ok = s_captures(c, v, r);
+        } else if (!strcmp(key, "expect")) {
+            r->has_expect = true;
+            ok = s_check_map(c, v, "expect", k_cond_keys) &&
+                 s_cond(c, v, &r->expect, &r->need_headers, &r->need_body);
+        } else if (!strcmp(key, "count")) {
+            ok = s_counters(c, v, r);
+        } else if (!strcmp(key, "tag")) {
+            ok = s_tag(c, v, &r->tag);
         }
+        if (!ok)
+            return false;
     }
     if (!path_node)
         return s_fail(c, n, "a request needs a path (or url)");
     if (!r->method && !(r->method = s_strdup("GET")))
         return s_nomem(c);
+    if (!r->tag && inherited_tag && !(r->tag = s_strdup(inherited_tag)))
+        return s_nomem(c);
 
-    /*  URL: absolute as written, or the host joined with the path. */
+    /*  URL text: absolute as written, or the host joined with the path,
+     *  then the query mapping. Templates are resolved later. */
     char why[HN_ERRLEN];
     buf_t url;
     buf_init(&url, 1 << 20);
+    hn_err_t rc = HN_OK;
     if (s_is_absolute(path)) {
-        if (buf_append_str(&url, path) != HN_OK)
-            buf_reset(&url);       /* reported as out of memory below */
+        rc = buf_append_str(&url, path);
     } else {
         if (path[0] != '/') {
             buf_free(&url);
@@ -506,137 +1119,187 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r)
         size_t hl = strlen(s->host);
         while (hl > 0 && s->host[hl - 1] == '/')
             hl--;
-        if (buf_append(&url, s->host, hl) != HN_OK ||
-            buf_append_str(&url, path) != HN_OK)
-            buf_reset(&url);
+        rc = buf_append(&url, s->host, hl);
+        if (rc == HN_OK)
+            rc = buf_append_str(&url, path);
     }
-    if (!buf_len(&url)) {
+    if (query_node) {
+        bool first = !strchr(path, '?');
+        EACH_PAIR(c, query_node, qk, qkn, qv) {
+            (void)qkn;
+            const char *val = s_scalar(c, qv, "a query value");
+            if (!val) {
+                buf_free(&url);
+                return false;
+            }
+            if (rc == HN_OK)
+                rc = buf_printf(&url, "%c%s=%s", first ? '?' : '&', qk, val);
+            first = false;
+        }
+    }
+    if (rc != HN_OK) {
         buf_free(&url);
         return s_nomem(c);
     }
-    if (!s_url_ok(buf_str(&url), why, sizeof why)) {
-        buf_free(&url);
-        return s_fail(c, path_node, "%s", why);
+    /*  Validate what can be validated now: the whole URL when it has no
+     *  template, else the part before the first ${. */
+    const char *u = buf_str(&url);
+    const char *t = strstr(u, "${");
+    if (!t) {
+        if (!s_url_ok(u, why, sizeof why)) {
+            buf_free(&url);
+            return s_fail(c, path_node, "%s", why);
+        }
+    } else if (t == u) {
+        /* fully templated: checked when sent */
+    } else {
+        char *prefix = s_strndup(u, (size_t)(t - u));
+        bool abs_ok = prefix && (!strncasecmp(prefix, "http://", 7) ||
+                                 !strncasecmp(prefix, "https://", 8));
+        free(prefix);
+        if (!abs_ok && s_is_absolute(path)) {
+            buf_free(&url);
+            return s_fail(c, path_node, "'%s' is not an http or https URL", path);
+        }
     }
-    r->url = buf_take(&url, NULL);
-    if (!r->url)
+    r->url_text = buf_take(&url, NULL);
+    if (!r->url_text)
         return s_nomem(c);
+    if (!s_defer(c, path_node, &r->url, r->url_text, strlen(r->url_text)))
+        return false;
     if (!r->name && !(r->name = s_strdup(path)))
         return s_nomem(c);
 
     if (body_node && file_node)
         return s_fail(c, file_node, "give either body or body_file, not both");
     if (body_node && body_node->type == YAML_SCALAR_NODE) {
-        r->body_len = body_node->data.scalar.length;
-        r->body = s_strndup((const char *)body_node->data.scalar.value,
-                            r->body_len);
-        if (!r->body)
-            return s_nomem(c);
+        if (!s_defer(c, body_node, &r->body,
+                     (const char *)body_node->data.scalar.value,
+                     body_node->data.scalar.length))
+            return false;
     } else if (body_node) {
         json_t *j = s_to_json(c, body_node, 0);
         if (!j)
             return c->err[0] ? false : s_nomem(c);
-        r->body = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(j);
-        if (!r->body)
+        if (!text)
             return s_nomem(c);
-        r->body_len = strlen(r->body);
-        if (!s_has_header(r->headers, r->n_headers, "Content-Type") &&
-            !s_put_header(&r->headers, &r->n_headers, "Content-Type",
-                          "application/json"))
-            return s_nomem(c);
+        bool ok = s_defer(c, body_node, &r->body, text, strlen(text));
+        free(text);
+        if (!ok)
+            return false;
+        r->json_body = true;
+        if (!s_has_header(r, "Content-Type") &&
+            !s_add_header(c, body_node, r, "Content-Type", "application/json"))
+            return false;
     } else if (file_node) {
         const char *f = s_scalar(c, file_node, "body_file");
-        if (!f)
+        const char *data;
+        size_t len;
+        if (!f || !s_file(c, file_node, "body_file", f, &data, &len))
             return false;
-        buf_t path_buf, data;
-        buf_init(&path_buf, 1 << 16);
-        buf_init(&data, SCEN_MAX_BODY);
-        hn_err_t prc = f[0] == '/'
-            ? buf_append_str(&path_buf, f)
-            : buf_printf(&path_buf, "%s/%s", c->dir ? c->dir : ".", f);
-        char ferr[HN_ERRLEN];
-        hn_err_t rc = prc == HN_OK ? util_read_file(buf_str(&path_buf),
-                                                          &data, ferr)
-                                         : HN_ERR_NOMEM;
-        buf_free(&path_buf);
-        if (rc) {
-            buf_free(&data);
-            return s_fail(c, file_node, "body_file: %s",
-                          rc == HN_ERR_NOMEM ? "out of memory" : ferr);
-        }
-        r->body_len = buf_len(&data);
-        r->body = buf_take(&data, NULL);
-        if (!r->body && !(r->body = calloc(1, 1)))
+        if (!(r->raw_body = malloc(len ? len : 1)))
             return s_nomem(c);
+        memcpy(r->raw_body, data, len);
+        r->raw_body_len = len;
     }
     return s_endpoint(c, r);
 }
 
-static bool s_task(ctx_t *c, yaml_node_t *n, scen_task_t *t)
+/*  A list of requests (steps, on_start, hooks). */
+static bool s_request_list(ctx_t *c, yaml_node_t *n, const char *what,
+                           scen_request_t **out, size_t *n_out,
+                           const char *tag)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return s_fail(c, n, "%s must be a list of requests, found %s", what,
+                      s_kind(n));
+    size_t count = (size_t)(n->data.sequence.items.top -
+                            n->data.sequence.items.start);
+    if (count == 0)
+        return s_fail(c, n, "%s must not be empty", what);
+    *out = calloc(count, sizeof **out);
+    if (!*out)
+        return s_nomem(c);
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *sn = s_node(c, n->data.sequence.items.start[i]);
+        *n_out = i + 1;
+        if (!s_check_map(c, sn, "a request", k_request_keys) ||
+            !s_request(c, sn, &(*out)[i], tag))
+            return false;
+    }
+    return true;
+}
+
+static bool s_task(ctx_t *c, yaml_node_t *n, scen_task_t *t, const char *tag)
 {
     if (!s_check_map(c, n, "a task", k_task_keys))
         return false;
     t->weight = 1;
     yaml_node_t *steps = NULL;
     bool inline_req = false;
+    char *task_tag = NULL;
     EACH_PAIR(c, n, key, knode, v) {
         (void)knode;
         if (!strcmp(key, "task")) {
             if (!s_string(c, v, "task", &t->name))
-                return false;
+                goto fail;
         } else if (!strcmp(key, "weight")) {
             if (!s_number(c, v, "weight", 0, 1e9, &t->weight))
-                return false;
-            if (!(t->weight > 0))
-                return s_fail(c, v, "weight must be above 0");
+                goto fail;
+            if (!(t->weight > 0)) {
+                s_fail(c, v, "weight must be above 0");
+                goto fail;
+            }
         } else if (!strcmp(key, "steps")) {
             steps = v;
         } else {
             inline_req = true;
         }
     }
-    if (steps && inline_req)
-        return s_fail(c, n, "a task is either one request (path: ...) or "
-                      "steps: [...], not both");
-    if (!steps && !inline_req)
-        return s_fail(c, n, "a task needs a path (one request) or steps");
-    if (inline_req) {
-        /*  Only request keys besides task/weight: re-check with the request
-         *  key list is implied by k_task_keys. */
-        t->steps = calloc(1, sizeof *t->steps);
-        if (!t->steps)
-            return s_nomem(c);
-        t->n_steps = 1;
-        if (!s_request(c, n, &t->steps[0]))
-            return false;
-    } else {
-        if (steps->type != YAML_SEQUENCE_NODE)
-            return s_fail(c, steps, "steps must be a list, found %s",
-                          s_kind(steps));
-        size_t count = (size_t)(steps->data.sequence.items.top -
-                                steps->data.sequence.items.start);
-        if (count == 0)
-            return s_fail(c, steps, "steps must not be empty");
-        t->steps = calloc(count, sizeof *t->steps);
-        if (!t->steps)
-            return s_nomem(c);
-        for (size_t i = 0; i < count; i++) {
-            yaml_node_t *sn = s_node(c, steps->data.sequence.items.start[i]);
-            t->n_steps = i + 1;
-            if (!s_check_map(c, sn, "a step", k_request_keys) ||
-                !s_request(c, sn, &t->steps[i]))
-                return false;
+    /*  With steps, `tag` belongs to the task and its steps inherit it. */
+    if (steps && inline_req) {
+        EACH_PAIR(c, n, key, knode, v) {
+            if (!strcmp(key, "tag")) {
+                if (!s_tag(c, v, &task_tag))
+                    goto fail;
+            } else if (strcmp(key, "task") && strcmp(key, "weight") &&
+                       strcmp(key, "steps")) {
+                s_fail(c, knode, "'%s' belongs in a step: a task is either "
+                       "one request (path: ...) or steps: [...]", key);
+                goto fail;
+            }
         }
     }
+    if (!steps && !inline_req) {
+        s_fail(c, n, "a task needs a path (one request) or steps");
+        goto fail;
+    }
+    if (!steps) {
+        t->steps = calloc(1, sizeof *t->steps);
+        if (!t->steps) {
+            s_nomem(c);
+            goto fail;
+        }
+        t->n_steps = 1;
+        if (!s_request(c, n, &t->steps[0], tag))
+            goto fail;
+    } else if (!s_request_list(c, steps, "steps", &t->steps, &t->n_steps,
+                               task_tag ? task_tag : tag)) {
+        goto fail;
+    }
+    free(task_tag);
     if (!t->name && !(t->name = s_strdup(t->steps[0].name)))
         return s_nomem(c);
     return true;
+fail:
+    free(task_tag);
+    return false;
 }
 
-static bool s_tasks(ctx_t *c, yaml_node_t *n)
+static bool s_tasks(ctx_t *c, yaml_node_t *n, scen_class_t *k, const char *tag)
 {
-    scen_t *s = c->scen;
     if (n->type != YAML_SEQUENCE_NODE)
         return s_fail(c, n, "tasks must be a list, found %s", s_kind(n));
     size_t count = (size_t)(n->data.sequence.items.top -
@@ -645,13 +1308,13 @@ static bool s_tasks(ctx_t *c, yaml_node_t *n)
         return s_fail(c, n, "tasks must not be empty");
     if (count > SCEN_MAX_TASKS)
         return s_fail(c, n, "more than %d tasks", SCEN_MAX_TASKS);
-    s->tasks = calloc(count, sizeof *s->tasks);
-    if (!s->tasks)
+    k->tasks = calloc(count, sizeof *k->tasks);
+    if (!k->tasks)
         return s_nomem(c);
     for (size_t i = 0; i < count; i++) {
-        s->n_tasks = i + 1;
+        k->n_tasks = i + 1;
         if (!s_task(c, s_node(c, n->data.sequence.items.start[i]),
-                    &s->tasks[i]))
+                    &k->tasks[i], tag))
             return false;
     }
     return true;
@@ -755,10 +1418,227 @@ static bool s_load(ctx_t *c, yaml_node_t *n)
     return true;
 }
 
+/*  ---- data feeds, TLS, HTTP ------------------------------------------------- */
+
+static bool s_feeds(ctx_t *c, yaml_node_t *n)
+{
+    scen_t *s = c->scen;
+    if (!s_check_map(c, n, "data", NULL))
+        return false;
+    size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    s->feeds = calloc(cnt ? cnt : 1, sizeof *s->feeds);
+    if (!s->feeds)
+        return s_nomem(c);
+    static const char *const keys[] = { "file", "order", NULL };
+    EACH_PAIR(c, n, name, knode, v) {
+        scen_feed_t *f = &s->feeds[s->n_feeds++];
+        if (!(f->name = s_strdup(name)))
+            return s_nomem(c);
+        feed_order_t order = FEED_SEQUENTIAL;
+        yaml_node_t *file = v;
+        if (v->type == YAML_MAPPING_NODE) {
+            if (!s_check_map(c, v, "a data feed", keys))
+                return false;
+            file = NULL;
+            EACH_PAIR(c, v, key, kn, fv) {
+                (void)kn;
+                if (!strcmp(key, "file")) {
+                    file = fv;
+                } else {
+                    const char *o = s_scalar(c, fv, "order");
+                    if (!o)
+                        return false;
+                    if (!strcmp(o, "sequential"))
+                        order = FEED_SEQUENTIAL;
+                    else if (!strcmp(o, "random"))
+                        order = FEED_RANDOM;
+                    else if (!strcmp(o, "unique"))
+                        order = FEED_UNIQUE;
+                    else
+                        return s_fail(c, fv, "order '%s' is not sequential, "
+                                      "random or unique", o);
+                }
+            }
+            if (!file)
+                return s_fail(c, v, "data feed '%s' needs a file", name);
+        }
+        if (!s_string(c, file, "file", &f->file))
+            return false;
+        const char *data;
+        size_t len;
+        if (!s_file(c, file, "data file", f->file, &data, &len))
+            return false;
+        char ferr[HN_ERRLEN];
+        if (!(f->feed = feed_new(data, len, f->file, order, ferr)))
+            return s_fail(c, file, "%s", ferr);
+        f->first_slot = s->n_vars;
+        for (size_t col = 0; col < feed_n_cols(f->feed); col++) {
+            const char *cn = feed_col_name(f->feed, col);
+            if (s_var_find(s, cn, strlen(cn)) >= 0)
+                return s_fail(c, knode, "column '%s' of data feed '%s' clashes "
+                              "with another variable of that name", cn, name);
+            if (s_var(c, file, cn) < 0)
+                return false;
+        }
+        (void)knode;
+    }
+    return true;
+}
+
+static bool s_tls(ctx_t *c, yaml_node_t *n)
+{
+    scen_tls_t *t = &c->scen->tls;
+    static const char *const keys[] = {
+        "verify", "ca_file", "cert_file", "key_file", NULL
+    };
+    if (!s_check_map(c, n, "tls", keys))
+        return false;
+    EACH_PAIR(c, n, key, knode, v) {
+        (void)knode;
+        bool ok;
+        if (!strcmp(key, "verify")) {
+            ok = s_bool(c, v, "verify", &t->verify);
+        } else {
+            char **dst = !strcmp(key, "ca_file") ? &t->ca_file
+                       : !strcmp(key, "cert_file") ? &t->cert_file : &t->key_file;
+            const char *data;
+            size_t len;
+            ok = s_string(c, v, key, dst) && s_file(c, v, key, *dst, &data, &len);
+        }
+        if (!ok)
+            return false;
+    }
+    if (!t->cert_file != !t->key_file)
+        return s_fail(c, n, "tls: cert_file and key_file go together");
+    return true;
+}
+
+static bool s_http(ctx_t *c, yaml_node_t *n)
+{
+    static const char *const keys[] = { "version", "cookies", NULL };
+    if (!s_check_map(c, n, "http", keys))
+        return false;
+    EACH_PAIR(c, n, key, knode, v) {
+        (void)knode;
+        if (!strcmp(key, "cookies")) {
+            if (!s_bool(c, v, "cookies", &c->scen->cookies))
+                return false;
+            continue;
+        }
+        const char *ver = s_scalar(c, v, "version");
+        if (!ver)
+            return false;
+        if (!strcmp(ver, "1.1"))
+            c->scen->http = SCEN_HTTP_1_1;
+        else if (!strcmp(ver, "2"))
+            c->scen->http = SCEN_HTTP_2;
+        else
+            return s_fail(c, v, "http version '%s' is not 1.1 or 2", ver);
+    }
+    return true;
+}
+
+/*  ---- user classes ------------------------------------------------------ */
+
+static const char *const k_class_keys[] = {
+    "name", "weight", "think_time", "on_start", "tasks", "iterations",
+    "data", "tag", NULL
+};
+
+static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
+{
+    scen_t *s = c->scen;
+    if (!s_check_map(c, n, "a user class", k_class_keys))
+        return false;
+    k->weight = 1;
+    k->feed = SCEN_NONE;
+    yaml_node_t *tasks = NULL, *on_start = NULL;
+    char *tag = NULL;
+    bool ok = true;
+    EACH_PAIR(c, n, key, knode, v) {
+        (void)knode;
+        if (!ok)
+            break;
+        if (!strcmp(key, "name")) {
+            ok = s_string(c, v, "name", &k->name);
+        } else if (!strcmp(key, "weight")) {
+            ok = s_number(c, v, "weight", 0, 1e9, &k->weight);
+            if (ok && !(k->weight > 0))
+                ok = s_fail(c, v, "weight must be above 0");
+        } else if (!strcmp(key, "think_time")) {
+            k->has_think = true;
+            ok = s_think(c, v, &k->think);
+        } else if (!strcmp(key, "on_start")) {
+            on_start = v;
+        } else if (!strcmp(key, "tasks")) {
+            tasks = v;
+        } else if (!strcmp(key, "iterations")) {
+            uint32_t it;
+            ok = s_u32(c, v, "iterations", UINT32_MAX, &it);
+            k->iterations = it;
+            if (ok && it == 0)
+                ok = s_fail(c, v, "iterations must be at least 1 (leave it out"
+                            " for no limit)");
+        } else if (!strcmp(key, "data")) {
+            const char *f = s_scalar(c, v, "data");
+            ok = f != NULL;
+            for (size_t i = 0; ok && i < s->n_feeds && k->feed == SCEN_NONE; i++)
+                if (!strcmp(s->feeds[i].name, f))
+                    k->feed = i;
+            if (ok && k->feed == SCEN_NONE)
+                ok = s_fail(c, v, "no data feed named '%s' (declare it under "
+                            "data:)", f);
+        } else if (!strcmp(key, "tag")) {
+            ok = s_tag(c, v, &tag);
+        }
+    }
+    if (ok && !tasks)
+        ok = s_fail(c, n, "a user class needs tasks");
+    if (ok && on_start)
+        ok = s_request_list(c, on_start, "on_start", &k->on_start,
+                            &k->n_on_start, tag);
+    if (ok)
+        ok = s_tasks(c, tasks, k, tag);
+    free(tag);
+    if (ok && !k->name) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "class%zu", (size_t)(k - s->classes) + 1);
+        if (!(k->name = s_strdup(nm)))
+            ok = s_nomem(c);
+    }
+    return ok;
+}
+
+static bool s_classes(ctx_t *c, yaml_node_t *n)
+{
+    scen_t *s = c->scen;
+    if (n->type != YAML_SEQUENCE_NODE)
+        return s_fail(c, n, "classes must be a list, found %s", s_kind(n));
+    size_t count = (size_t)(n->data.sequence.items.top -
+                            n->data.sequence.items.start);
+    if (count == 0)
+        return s_fail(c, n, "classes must not be empty");
+    s->classes = calloc(count, sizeof *s->classes);
+    if (!s->classes)
+        return s_nomem(c);
+    for (size_t i = 0; i < count; i++) {
+        s->n_classes = i + 1;
+        yaml_node_t *kn = s_node(c, n->data.sequence.items.start[i]);
+        if (!s_class(c, kn, &s->classes[i]))
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(s->classes[j].name, s->classes[i].name))
+                return s_fail(c, kn, "two user classes are named '%s'",
+                              s->classes[i].name);
+    }
+    return true;
+}
+
 /*  ---- document ---------------------------------------------------------- */
 
 static const char *const k_top_keys[] = {
-    "host", "headers", "load", "tasks", NULL
+    "host", "headers", "load", "tasks", "classes", "data", "tls", "http",
+    "before", "after", NULL
 };
 
 static bool s_document(ctx_t *c, const char *host_override)
@@ -770,17 +1650,21 @@ static bool s_document(ctx_t *c, const char *host_override)
                       "host and tasks)");
     if (!s_check_map(c, root, "the scenario", k_top_keys))
         return false;
-    yaml_node_t *host = NULL, *headers = NULL, *load = NULL, *tasks = NULL;
+    yaml_node_t *host = NULL, *headers = NULL, *load = NULL, *tasks = NULL,
+                *classes = NULL, *data = NULL, *tls = NULL, *http = NULL,
+                *before = NULL, *after = NULL;
     EACH_PAIR(c, root, key, knode, v) {
         (void)knode;
-        if (!strcmp(key, "host"))
-            host = v;
-        else if (!strcmp(key, "headers"))
-            headers = v;
-        else if (!strcmp(key, "load"))
-            load = v;
-        else
-            tasks = v;
+        if (!strcmp(key, "host")) host = v;
+        else if (!strcmp(key, "headers")) headers = v;
+        else if (!strcmp(key, "load")) load = v;
+        else if (!strcmp(key, "tasks")) tasks = v;
+        else if (!strcmp(key, "classes")) classes = v;
+        else if (!strcmp(key, "data")) data = v;
+        else if (!strcmp(key, "tls")) tls = v;
+        else if (!strcmp(key, "http")) http = v;
+        else if (!strcmp(key, "before")) before = v;
+        else after = v;
     }
     char why[HN_ERRLEN];
     if (host_override) {
@@ -798,10 +1682,40 @@ static bool s_document(ctx_t *c, const char *host_override)
         return false;
     if (load && !s_load(c, load))
         return false;
-    if (!tasks)
+    if (tls && !s_tls(c, tls))
+        return false;
+    if (http && !s_http(c, http))
+        return false;
+    if (data && !s_feeds(c, data))
+        return false;
+    if (tasks && classes)
+        return s_fail(c, classes, "give tasks (one user class) or classes, not"
+                      " both");
+    if (!tasks && !classes)
         return s_fail(c, root, "the scenario has no tasks (add tasks: with "
-                      "at least one request)");
-    return s_tasks(c, tasks);
+                      "at least one request, or classes:)");
+    if (classes) {
+        if (!s_classes(c, classes))
+            return false;
+    } else {
+        s->classes = calloc(1, sizeof *s->classes);
+        if (!s->classes)
+            return s_nomem(c);
+        s->n_classes = 1;
+        s->classes[0].weight = 1;
+        s->classes[0].feed = SCEN_NONE;
+        if (!(s->classes[0].name = s_strdup("default")))
+            return s_nomem(c);
+        if (!s_tasks(c, tasks, &s->classes[0], NULL))
+            return false;
+    }
+    if (before && !s_request_list(c, before, "before", &s->before,
+                                  &s->n_before, NULL))
+        return false;
+    if (after && !s_request_list(c, after, "after", &s->after, &s->n_after,
+                                 NULL))
+        return false;
+    return s_compile_pending(c);
 }
 
 /*  Refuses aliases before the document API expands them. */
@@ -838,26 +1752,36 @@ void scen_load_defaults(scen_load_t *load)
     load->stop_timeout_s = 10;
 }
 
-scen_t *scen_load_buffer(const char *data, size_t len, const char *name,
-                         const char *dir, const char *host_override,
-                         char *err)
+static scen_t *s_alloc(void)
 {
-    ctx_t c = { .name = name ? name : "(scenario)", .dir = dir, .err = err };
+    scen_t *s = calloc(1, sizeof *s);
+    if (s) {
+        scen_load_defaults(&s->load);
+        s->tls.verify = true;
+        s->cookies = true;
+    }
+    return s;
+}
+
+static scen_t *s_parse(ctx_t *c, const char *data, size_t len,
+                       const char *host_override)
+{
+    char *err = c->err;
     err[0] = '\0';
     if (len > SCEN_MAX_FILE) {
-        s_fail(&c, NULL, "file is larger than %zu MiB", SCEN_MAX_FILE >> 20);
+        s_fail(c, NULL, "file is larger than %zu MiB", SCEN_MAX_FILE >> 20);
         return NULL;
     }
-    if (!s_no_aliases(&c, data, len))
+    if (!s_no_aliases(c, data, len))
         return NULL;
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
-        s_nomem(&c);
+        s_nomem(c);
         return NULL;
     }
     yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-    if (!yaml_parser_load(&p, &c.doc)) {
-        snprintf(err, HN_ERRLEN, "%s:%zu:%zu: %s%s%s", c.name,
+    if (!yaml_parser_load(&p, &c->doc)) {
+        snprintf(err, HN_ERRLEN, "%s:%zu:%zu: %s%s%s", c->name,
                  p.problem_mark.line + 1, p.problem_mark.column + 1,
                  p.problem ? p.problem : "YAML syntax error",
                  p.context ? " " : "", p.context ? p.context : "");
@@ -865,27 +1789,37 @@ scen_t *scen_load_buffer(const char *data, size_t len, const char *name,
         return NULL;
     }
     yaml_parser_delete(&p);
-    c.scen = calloc(1, sizeof *c.scen);
-    bool ok = c.scen != NULL;
+    c->scen = s_alloc();
+    bool ok = c->scen != NULL;
+    if (ok)
+        ok = s_document(c, host_override);
+    else
+        s_nomem(c);
+    yaml_document_delete(&c->doc);
+    for (size_t i = 0; i < c->n_pending; i++)
+        free(c->pending[i].src);
+    free(c->pending);
     if (ok) {
-        scen_load_defaults(&c.scen->load);
-        ok = s_document(&c, host_override);
-    } else {
-        s_nomem(&c);
+        c->scen->source = s_strndup(data, len);
+        c->scen->source_len = len;
+        if (!c->scen->source || !(c->scen->file = s_strdup(c->name)))
+            ok = s_nomem(c);
     }
-    yaml_document_delete(&c.doc);
     if (!ok) {
         if (!err[0])
-            s_fail(&c, NULL, "invalid scenario");
-        scen_destroy(&c.scen);
+            s_fail(c, NULL, "invalid scenario");
+        scen_destroy(&c->scen);
         return NULL;
     }
-    if (name && !(c.scen->file = s_strdup(name))) {
-        scen_destroy(&c.scen);
-        snprintf(err, HN_ERRLEN, "out of memory");
-        return NULL;
-    }
-    return c.scen;
+    return c->scen;
+}
+
+scen_t *scen_load_buffer(const char *data, size_t len, const char *name,
+                         const char *dir, const char *host_override,
+                         char *err)
+{
+    ctx_t c = { .name = name ? name : "(scenario)", .dir = dir, .err = err };
+    return s_parse(&c, data ? data : "", data ? len : 0, host_override);
 }
 
 scen_t *scen_load(const char *path, const char *host_override, char *err)
@@ -896,7 +1830,7 @@ scen_t *scen_load(const char *path, const char *host_override, char *err)
         buf_free(&data);
         return NULL;
     }
-    /*  body_file paths are relative to the scenario's own directory. */
+    /*  Files a scenario names are relative to its own directory. */
     char *dir = s_strdup(path);
     if (!dir) {
         buf_free(&data);
@@ -906,13 +1840,132 @@ scen_t *scen_load(const char *path, const char *host_override, char *err)
     char *slash = strrchr(dir, '/');
     if (slash)
         *(slash == dir ? slash + 1 : slash) = '\0';
-    scen_t *s = scen_load_buffer(buf_len(&data) ? buf_str(&data) : "",
-                                 buf_len(&data), path, slash ? dir : ".",
-                                 host_override, err);
+    scen_t *s = scen_load_buffer(buf_str(&data), buf_len(&data), path,
+                                 slash ? dir : ".", host_override, err);
     free(dir);
     buf_free(&data);
     return s;
 }
+
+/*  ---- bundles ----------------------------------------------------------------
+ *  msgpack map: {"v": 1, "name": str, "source": bin, "files": {path: bin}}
+ */
+
+static int s_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
+}
+
+static int s_pack_bin(msgpack_packer *pk, const char *d, size_t n)
+{
+    return msgpack_pack_bin(pk, n) || msgpack_pack_bin_body(pk, d, n);
+}
+
+static int s_buf_write(void *data, const char *b, size_t len)
+{
+    return buf_append(data, b, len) == HN_OK ? 0 : -1;
+}
+
+hn_err_t scen_bundle(const scen_t *self, buf_t *out)
+{
+    if (!self->source)
+        return HN_ERR_INVALID;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, s_buf_write);
+    int rc = msgpack_pack_map(&pk, 4) || s_pack_str(&pk, "v") ||
+             msgpack_pack_uint32(&pk, 1) || s_pack_str(&pk, "name") ||
+             s_pack_str(&pk, self->file ? self->file : "(scenario)") ||
+             s_pack_str(&pk, "source") ||
+             s_pack_bin(&pk, self->source, self->source_len) ||
+             s_pack_str(&pk, "files") ||
+             msgpack_pack_map(&pk, (uint32_t)self->n_files);
+    for (size_t i = 0; i < self->n_files && !rc; i++)
+        rc = s_pack_str(&pk, self->files[i].path) ||
+             s_pack_bin(&pk, self->files[i].data, self->files[i].len);
+    if (rc) {
+        buf_reset(out);
+        return HN_ERR_NOMEM;
+    }
+    return HN_OK;
+}
+
+static bool s_obj_is(const msgpack_object *o, const char *key)
+{
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(key) &&
+           !memcmp(o->via.str.ptr, key, o->via.str.size);
+}
+
+scen_t *scen_load_bundle(const void *data, size_t len,
+                         const char *host_override, char *err)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    scen_t *s = NULL;
+    scen_file_t *files = NULL;
+    char *name = NULL;
+    size_t n_files = 0;
+    if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        off != len || up.data.type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, HN_ERRLEN, "scenario bundle: not a msgpack map");
+        goto done;
+    }
+    const msgpack_object_map *m = &up.data.via.map;
+    const msgpack_object *src = NULL, *fmap = NULL, *nm = NULL, *ver = NULL;
+    for (uint32_t i = 0; i < m->size; i++) {
+        const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
+        if (s_obj_is(k, "v")) ver = v;
+        else if (s_obj_is(k, "name")) nm = v;
+        else if (s_obj_is(k, "source")) src = v;
+        else if (s_obj_is(k, "files")) fmap = v;
+    }
+    if (!ver || ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER || ver->via.u64 != 1 ||
+        !nm || nm->type != MSGPACK_OBJECT_STR || !src ||
+        src->type != MSGPACK_OBJECT_BIN || !fmap ||
+        fmap->type != MSGPACK_OBJECT_MAP) {
+        snprintf(err, HN_ERRLEN, "scenario bundle: missing or bad v/name/"
+                 "source/files (version 1 expected)");
+        goto done;
+    }
+    size_t nf = fmap->via.map.size;
+    files = calloc(nf ? nf : 1, sizeof *files);
+    n_files = files ? nf : 0;
+    name = s_strndup(nm->via.str.ptr, nm->via.str.size);
+    if (!files || !name) {
+        snprintf(err, HN_ERRLEN, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        const msgpack_object *k = &fmap->via.map.ptr[i].key;
+        const msgpack_object *v = &fmap->via.map.ptr[i].val;
+        if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_BIN) {
+            snprintf(err, HN_ERRLEN, "scenario bundle: file %zu is not "
+                     "path: bytes", i);
+            goto done;
+        }
+        /* borrowed: the path is copied (NUL-terminated), data points into
+         * the unpacked object, alive until done */
+        files[i].path = s_strndup(k->via.str.ptr, k->via.str.size);
+        if (!files[i].path) {
+            snprintf(err, HN_ERRLEN, "out of memory");
+            goto done;
+        }
+        files[i].data = (char *)v->via.bin.ptr;
+        files[i].len = v->via.bin.size;
+    }
+    ctx_t c = { .name = name, .err = err, .bundle = files, .n_bundle = nf };
+    s = s_parse(&c, src->via.bin.ptr, src->via.bin.size, host_override);
+done:
+    for (size_t i = 0; i < n_files; i++)
+        free(files[i].path);
+    free(files);
+    free(name);
+    msgpack_unpacked_destroy(&up);
+    return s;
+}
+
+/*  ---- the one-request scenario of `hornet run --url` ------------------- */
 
 scen_t *scen_new_url(const char *url, const char *method,
                      const char *const *headers, size_t n_headers,
@@ -925,20 +1978,25 @@ scen_t *scen_new_url(const char *url, const char *method,
         snprintf(err, HN_ERRLEN, "--url: %.240s", why);
         return NULL;
     }
-    scen_t *s = c.scen = calloc(1, sizeof *s);
+    scen_t *s = c.scen = s_alloc();
     scen_request_t *r = NULL;
-    if (!s)
+    char *esc = NULL;
+    size_t esc_len;
+    if (!s || !(s->classes = calloc(1, sizeof *s->classes)))
         goto nomem;
-    scen_load_defaults(&s->load);
-    s->tasks = calloc(1, sizeof *s->tasks);
-    if (!s->tasks)
+    s->n_classes = 1;
+    scen_class_t *k = &s->classes[0];
+    k->weight = 1;
+    k->feed = SCEN_NONE;
+    if (!(k->name = s_strdup("default")) ||
+        !(k->tasks = calloc(1, sizeof *k->tasks)))
         goto nomem;
-    s->n_tasks = 1;
-    s->tasks[0].weight = 1;
-    r = s->tasks[0].steps = calloc(1, sizeof *r);
+    k->n_tasks = 1;
+    k->tasks[0].weight = 1;
+    r = k->tasks[0].steps = calloc(1, sizeof *r);
     if (!r)
         goto nomem;
-    s->tasks[0].n_steps = 1;
+    k->tasks[0].n_steps = 1;
     r->method = s_strdup(method ? method : (body ? "POST" : "GET"));
     if (!r->method)
         goto nomem;
@@ -948,10 +2006,9 @@ scen_t *scen_new_url(const char *url, const char *method,
     for (const char *const *m = k_methods; *m && !ok; m++)
         ok = !strcmp(*m, r->method);
     if (!ok) {
-        snprintf(err, HN_ERRLEN, "-X: method '%s' is not one of GET, POST, "
+        snprintf(err, HN_ERRLEN, "-X: method '%.40s' is not one of GET, POST, "
                  "PUT, PATCH, DELETE, HEAD, OPTIONS", r->method);
-        scen_destroy(&c.scen);
-        return NULL;
+        goto fail;
     }
     for (size_t i = 0; i < n_headers; i++) {
         const char *colon = strchr(headers[i], ':');
@@ -965,18 +2022,24 @@ scen_t *scen_new_url(const char *url, const char *method,
             free(hname);
             if (oom)
                 goto nomem;
-            snprintf(err, HN_ERRLEN, "-H: '%s' is not a valid header (expected"
-                     " 'Name: value')", headers[i]);
-            scen_destroy(&c.scen);
-            return NULL;
+            snprintf(err, HN_ERRLEN, "-H: '%.100s' is not a valid header "
+                     "(expected 'Name: value')", headers[i]);
+            goto fail;
         }
-        bool put = s_put_header(&r->headers, &r->n_headers, hname, val);
+        esc = s_escape_tmpl(val, strlen(val), &esc_len);
+        bool put = esc && s_add_header(&c, NULL, r, hname, esc);
         free(hname);
+        free(esc);
+        esc = NULL;
         if (!put)
             goto nomem;
     }
-    if (!(r->url = s_strdup(url)))
+    if (!(r->url_text = s_strdup(url)) ||
+        !(esc = s_escape_tmpl(url, strlen(url), &esc_len)) ||
+        !s_defer(&c, NULL, &r->url, esc, esc_len))
         goto nomem;
+    free(esc);
+    esc = NULL;
     /*  Statistics name: the path and query, as Locust shows it. */
     CURLU *u = curl_url();
     char *path = NULL, *query = NULL;
@@ -996,18 +2059,47 @@ scen_t *scen_new_url(const char *url, const char *method,
     if (!r->name)
         goto nomem;
     if (body) {
-        r->body = s_strndup(body, body_len);
-        if (!r->body)
+        if (!(r->raw_body = malloc(body_len ? body_len : 1)))
             goto nomem;
-        r->body_len = body_len;
+        memcpy(r->raw_body, body, body_len);
+        r->raw_body_len = body_len;
     }
-    if (!(s->tasks[0].name = s_strdup(r->name)) || !s_endpoint(&c, r))
-        goto nomem;
+    if (!(k->tasks[0].name = s_strdup(r->name)) || !s_endpoint(&c, r) ||
+        !s_compile_pending(&c))
+        goto fail;
+    for (size_t i = 0; i < c.n_pending; i++)
+        free(c.pending[i].src);
+    free(c.pending);
     return s;
 nomem:
-    scen_destroy(&c.scen);
     snprintf(err, HN_ERRLEN, "out of memory");
+fail:
+    if (!err[0])
+        snprintf(err, HN_ERRLEN, "out of memory");
+    free(esc);
+    for (size_t i = 0; i < c.n_pending; i++)
+        free(c.pending[i].src);
+    free(c.pending);
+    scen_destroy(&c.scen);
     return NULL;
+}
+
+size_t scen_n_requests(const scen_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->n_classes; i++) {
+        n += self->classes[i].n_on_start;
+        for (size_t t = 0; t < self->classes[i].n_tasks; t++)
+            n += self->classes[i].tasks[t].n_steps;
+    }
+    return n;
+}
+
+static void s_free_requests(scen_request_t *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        s_free_request(&r[i]);
+    free(r);
 }
 
 void scen_destroy(scen_t **self_p)
@@ -1015,19 +2107,47 @@ void scen_destroy(scen_t **self_p)
     if (!self_p || !*self_p)
         return;
     scen_t *s = *self_p;
-    for (size_t i = 0; i < s->n_tasks; i++) {
-        for (size_t j = 0; j < s->tasks[i].n_steps; j++)
-            s_free_request(&s->tasks[i].steps[j]);
-        free(s->tasks[i].steps);
-        free(s->tasks[i].name);
+    for (size_t i = 0; i < s->n_classes; i++) {
+        scen_class_t *k = &s->classes[i];
+        for (size_t t = 0; t < k->n_tasks; t++) {
+            s_free_requests(k->tasks[t].steps, k->tasks[t].n_steps);
+            free(k->tasks[t].name);
+        }
+        free(k->tasks);
+        s_free_requests(k->on_start, k->n_on_start);
+        free(k->name);
     }
-    free(s->tasks);
+    free(s->classes);
+    s_free_requests(s->before, s->n_before);
+    s_free_requests(s->after, s->n_after);
     for (size_t i = 0; i < s->n_endpoints; i++) {
         free(s->endpoints[i].method);
         free(s->endpoints[i].name);
+        free(s->endpoints[i].tag);
     }
     free(s->endpoints);
+    for (size_t i = 0; i < s->n_vars; i++)
+        free(s->vars[i]);
+    free(s->vars);
+    for (size_t i = 0; i < s->n_counters; i++)
+        free(s->counters[i]);
+    free(s->counters);
+    for (size_t i = 0; i < s->n_feeds; i++) {
+        free(s->feeds[i].name);
+        free(s->feeds[i].file);
+        feed_destroy(&s->feeds[i].feed);
+    }
+    free(s->feeds);
+    for (size_t i = 0; i < s->n_files; i++) {
+        free(s->files[i].path);
+        free(s->files[i].data);
+    }
+    free(s->files);
+    free(s->tls.ca_file);
+    free(s->tls.cert_file);
+    free(s->tls.key_file);
     s_free_kv(s->headers, s->n_headers);
+    free(s->source);
     free(s->file);
     free(s->host);
     free(s);

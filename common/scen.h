@@ -1,14 +1,15 @@
 /*  common/scen.h - the parsed scenario: what virtual users do and the load
- *  profile. Parsed once (scen_load / scen_new_url), read-only afterwards,
- *  shared by all threads as `const scen_t *`.
+ *  profile. Parsed once (scen_load / scen_load_bundle / scen_new_url),
+ *  read-only afterwards, shared by all threads as `const scen_t *`.
  *
  *  The struct is public on purpose: it is configuration, read everywhere,
  *  written only by scen.c. Everything it points to is owned by the scen_t
- *  and freed by scen_destroy.
+ *  and freed by scen_destroy. docs/scenario.md documents the file format.
  *
- *  Schema today (docs/scenario.md): host, headers, load, tasks. A task is a
- *  weighted single request; the scenario language (issue 4) adds sequences,
- *  user classes, captures and templates by growing scen_task_t.
+ *  Shape: a scenario has user classes (a bare top-level `tasks:` is one
+ *  class). A class has weighted tasks; a task is an ordered list of steps;
+ *  a step is one HTTP request with templates, captures, checks and
+ *  counters. Every ${name} is resolved to a variable slot at load time.
  */
 #ifndef HN_SCEN_H
 #define HN_SCEN_H
@@ -18,6 +19,11 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "feed.h"
+#include "jpath.h"
+#include "tmpl.h"
+
+#define SCEN_NONE ((size_t)-1)
 
 typedef struct {
     char *name;
@@ -37,32 +43,129 @@ typedef struct {
     double max_s;
 } scen_think_t;
 
+/*  A request header whose value may be a template. */
 typedef struct {
-    char *method;          /* upper case: GET, POST, ... */
-    char *url;             /* absolute URL (host + path resolved at load) */
-    char *name;            /* statistics name; defaults to the path */
-    scen_kv_t *headers;    /* request headers, scenario defaults first */
+    char *name;
+    tmpl_t *value;
+} scen_header_t;
+
+typedef enum {
+    SCEN_CAP_HEADER = 0,     /* a response header's value */
+    SCEN_CAP_JSON = 1,       /* a JSON path into the body */
+    SCEN_CAP_REGEX = 2,      /* a regex group over the body */
+    SCEN_CAP_COOKIE = 3      /* a cookie set by the response */
+} scen_cap_kind_t;
+
+typedef struct {
+    char *var;               /* variable name */
+    int slot;                /* its slot in the user's variables */
+    scen_cap_kind_t kind;
+    char *source;            /* header/cookie name, path or pattern text */
+    jpath_t *jpath;          /* SCEN_CAP_JSON */
+    void *regex;             /* SCEN_CAP_REGEX: pcre2_code_8 * */
+    uint32_t group;          /* regex group (default 1, or 0 if none) */
+} scen_capture_t;
+
+/*  Status ranges, e.g. 200-299 and 404: lo..hi inclusive. */
+typedef struct {
+    uint16_t lo, hi;
+} scen_range_t;
+
+/*  A header condition: equals value, or matches a regex. */
+typedef struct {
+    char *name;
+    char *value;             /* exact (case-sensitive) text, or NULL */
+    void *regex;             /* pcre2_code_8 *, or NULL */
+    char *pattern;           /* regex source, for messages */
+} scen_hdr_cond_t;
+
+typedef struct {
+    jpath_t *path;
+    char *path_text;
+    char *value;             /* as jpath_text renders it */
+} scen_json_cond_t;
+
+/*  A set of conditions on a response. Used for checks (all must hold, or
+ *  the request fails with the first one that did not) and for counters
+ *  (all hold -> the counter counts). Unset parts always hold. */
+typedef struct {
+    scen_range_t *status;    /* any of these; NULL/0 = not checked */
+    size_t n_status;
+    scen_hdr_cond_t *headers;
     size_t n_headers;
-    char *body;            /* may hold NUL bytes; NULL when none */
-    size_t body_len;
-    double timeout_s;      /* 0 = use the load profile's timeout */
+    char **body_contains;
+    size_t *body_contains_len;
+    size_t n_body_contains;
+    scen_json_cond_t *json;
+    size_t n_json;
+    double max_time_s;       /* 0 = not checked */
+} scen_cond_t;
+
+typedef struct {
+    char *name;              /* shown in reports and `counters` in JSON */
+    size_t index;            /* into scen_t.counters */
+    scen_cond_t when;
+} scen_counter_t;
+
+typedef struct {
+    char *method;            /* upper case: GET, POST, ... */
+    tmpl_t *url;             /* absolute URL (host + path + query) */
+    char *url_text;          /* as written, for messages */
+    char *name;              /* statistics name; defaults to the path */
+    char *tag;               /* "key=value" or NULL: splits statistics */
+    scen_header_t *headers;  /* scenario defaults first */
+    size_t n_headers;
+    tmpl_t *body;            /* templated text body, or NULL */
+    char *raw_body;          /* body_file bytes (binary, not templated) */
+    size_t raw_body_len;
+    bool json_body;          /* body came from a YAML mapping/list */
+    double timeout_s;        /* 0 = use the load profile's timeout */
     bool follow_redirects;
-    size_t endpoint;       /* index into scen_t.endpoints */
-    int line;              /* where it was defined (0 when from the CLI) */
+    scen_capture_t *captures;
+    size_t n_captures;
+    bool has_expect;         /* expect given: its status list replaces >= 400 */
+    scen_cond_t expect;
+    scen_counter_t *counters;
+    size_t n_counters;
+    bool need_headers;       /* captures/checks read response headers */
+    bool need_body;          /* ... or the body */
+    size_t endpoint;         /* index into scen_t.endpoints */
+    int line;                /* where it was defined (0 when from the CLI) */
 } scen_request_t;
 
 typedef struct {
     char *name;
-    double weight;         /* > 0 */
-    scen_request_t *steps; /* run in order; today always exactly one */
+    double weight;           /* > 0 */
+    scen_request_t *steps;   /* run in order */
     size_t n_steps;
 } scen_task_t;
 
-/*  A statistics key: requests with the same method and name share one. */
+typedef struct {
+    char *name;
+    double weight;           /* share of users, > 0 */
+    bool has_think;          /* think_time given here; else load's */
+    scen_think_t think;
+    scen_request_t *on_start;   /* once per user, before its first task */
+    size_t n_on_start;
+    scen_task_t *tasks;
+    size_t n_tasks;
+    uint64_t iterations;     /* per user, then the user stops; 0 = no limit */
+    size_t feed;             /* data feed (SCEN_NONE = none): a row per user */
+} scen_class_t;
+
+/*  A statistics key: requests with the same method, name and tag. */
 typedef struct {
     char *method;
     char *name;
+    char *tag;               /* NULL when untagged */
 } scen_endpoint_t;
+
+typedef struct {
+    char *name;
+    char *file;              /* as written in the scenario */
+    feed_t *feed;
+    size_t first_slot;       /* column c is variable first_slot + c */
+} scen_feed_t;
 
 typedef struct {
     uint32_t users;         /* closed model; 0 when open */
@@ -77,17 +180,54 @@ typedef struct {
 } scen_load_t;
 
 typedef struct {
+    bool verify;             /* default true */
+    char *ca_file;
+    char *cert_file;         /* client certificate (mutual TLS) */
+    char *key_file;
+} scen_tls_t;
+
+typedef enum {
+    SCEN_HTTP_1_1 = 0,
+    SCEN_HTTP_2 = 1          /* h2 over TLS (ALPN), prior knowledge over http */
+} scen_http_t;
+
+/*  A file the scenario read (body_file, data, TLS files): kept so the
+ *  scenario can be bundled and shipped to workers without local files. */
+typedef struct {
+    char *path;              /* as written in the scenario */
+    char *data;
+    size_t len;
+} scen_file_t;
+
+typedef struct {
     char *file;              /* path it was read from; NULL for --url */
     char *host;              /* base URL; NULL when every path is absolute */
-    scen_kv_t *headers;      /* default headers */
+    scen_kv_t *headers;      /* default headers (raw text) */
     size_t n_headers;
-    scen_task_t *tasks;
-    size_t n_tasks;
+    scen_class_t *classes;   /* at least one */
+    size_t n_classes;
     scen_endpoint_t *endpoints;
     size_t n_endpoints;
+    char **vars;             /* variable names by slot */
+    size_t n_vars;
+    char **counters;         /* counter names by index */
+    size_t n_counters;
+    scen_feed_t *feeds;
+    size_t n_feeds;
+    scen_request_t *before;  /* hooks: once before / after the run, */
+    size_t n_before;         /* outside the statistics */
+    scen_request_t *after;
+    size_t n_after;
+    scen_tls_t tls;
+    scen_http_t http;
+    bool cookies;            /* keep cookies per user (default true) */
     scen_load_t load;        /* from the file; CLI flags override later */
     bool has_load_users;     /* which load keys the file set */
     bool has_load_rate;
+    scen_file_t *files;
+    size_t n_files;
+    char *source;            /* the YAML text itself (for bundles) */
+    size_t source_len;
 } scen_t;
 
 /*  Sets the defaults every load profile starts from. */
@@ -99,17 +239,28 @@ void scen_load_defaults(scen_load_t *load);
 scen_t *scen_load(const char *path, const char *host_override, char *err);
 
 /*  Same, parsing `len` bytes of YAML from memory; `name` is used in error
- *  messages and `dir` resolves relative body_file paths (NULL = "."). */
+ *  messages and `dir` resolves relative file paths (NULL = "."). Never
+ *  crashes on any input (a fuzz entry point). */
 scen_t *scen_load_buffer(const char *data, size_t len, const char *name,
                          const char *dir, const char *host_override,
                          char *err);
 
+/*  Packs the scenario text and every file it read into one buffer that
+ *  scen_load_bundle turns back into an equal scenario on another host. */
+hn_err_t scen_bundle(const scen_t *self, buf_t *out) HN_WUR;
+scen_t *scen_load_bundle(const void *data, size_t len,
+                         const char *host_override, char *err);
+
 /*  Builds a one-request scenario from the command line (`hornet run --url`).
  *  headers are "Name: value" strings; body may be NULL. Returns NULL with a
- *  message in err on bad input (e.g. an unsupported URL or header). */
+ *  message in err on bad input (e.g. an unsupported URL or header). The URL,
+ *  headers and body are taken literally (no templates). */
 scen_t *scen_new_url(const char *url, const char *method,
                      const char *const *headers, size_t n_headers,
                      const char *body, size_t body_len, char *err);
+
+/*  Number of steps of every class (on_start + tasks), for sizing. */
+size_t scen_n_requests(const scen_t *self);
 
 /*  Frees *self_p and everything it owns (NULL is fine); sets it to NULL. */
 void scen_destroy(scen_t **self_p);

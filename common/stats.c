@@ -13,6 +13,8 @@ struct stats {
     bool keep_raw;
     stats_endpoint_t *eps;
     uint64_t ctr[STATS_CTR_LAST];
+    uint64_t *named;
+    size_t n_named;
     stats_error_t *errors;  /* dense, in order of first appearance */
     size_t n_errors;
     int32_t *slots;         /* hash -> index into errors, -1 empty */
@@ -34,16 +36,21 @@ const char *stats_fail_name(stats_fail_t kind)
     case STATS_FAIL_CONNECT: return "connect";
     case STATS_FAIL_PROTOCOL: return "protocol";
     case STATS_FAIL_OTHER: return "other";
+    case STATS_FAIL_CAPTURE: return "capture";
     case STATS_FAIL_LAST: break;
     }
     return "unknown";
 }
 
-stats_t *stats_new(size_t n_endpoints, bool keep_raw)
+stats_t *stats_new(size_t n_endpoints, size_t n_counters, bool keep_raw)
 {
     stats_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->n_named = n_counters;
+    self->named = calloc(n_counters ? n_counters : 1, sizeof *self->named);
+    if (!self->named)
+        goto fail;
     self->n_endpoints = n_endpoints;
     self->keep_raw = keep_raw;
     self->eps = calloc(n_endpoints ? n_endpoints : 1, sizeof *self->eps);
@@ -81,6 +88,7 @@ void stats_destroy(stats_t **self_p)
         }
     }
     free(self->eps);
+    free(self->named);
     free(self->errors);
     free(self->slots);
     free(self);
@@ -100,6 +108,7 @@ void stats_reset(stats_t *self)
             hist_reset(raw);
     }
     memset(self->ctr, 0, sizeof self->ctr);
+    memset(self->named, 0, self->n_named * sizeof *self->named);
     self->n_errors = 0;
     memset(self->slots, 0xff, ERR_SLOTS * sizeof *self->slots);
 }
@@ -205,6 +214,22 @@ uint64_t stats_counter(const stats_t *self, stats_ctr_t which)
     return self->ctr[which];
 }
 
+void stats_bump(stats_t *self, size_t counter, uint64_t n)
+{
+    if (counter < self->n_named)
+        self->named[counter] += n;
+}
+
+uint64_t stats_named(const stats_t *self, size_t counter)
+{
+    return counter < self->n_named ? self->named[counter] : 0;
+}
+
+size_t stats_n_named(const stats_t *self)
+{
+    return self->n_named;
+}
+
 void stats_merge(stats_t *self, const stats_t *src)
 {
     assert(self->n_endpoints == src->n_endpoints);
@@ -225,6 +250,8 @@ void stats_merge(stats_t *self, const stats_t *src)
     }
     for (int c = 0; c < STATS_CTR_LAST; c++)
         self->ctr[c] += src->ctr[c];
+    for (size_t i = 0; i < self->n_named && i < src->n_named; i++)
+        self->named[i] += src->named[i];
     for (size_t i = 0; i < src->n_errors; i++) {
         const stats_error_t *e = &src->errors[i];
         stats_record_error(self, e->endpoint, e->kind, e->message, e->count);

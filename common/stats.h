@@ -35,6 +35,7 @@ typedef enum {
     STATS_FAIL_CONNECT = 10,     /* other connect failure */
     STATS_FAIL_PROTOCOL = 11,    /* empty reply, bad response, partial body */
     STATS_FAIL_OTHER = 12,
+    STATS_FAIL_CAPTURE = 13,     /* a capture found nothing */
     STATS_FAIL_LAST
 } stats_fail_t;
 
@@ -61,9 +62,10 @@ typedef struct {
 
 typedef struct stats stats_t;
 
-/*  Returns new empty stats for n_endpoints endpoints (with uncorrected
- *  histograms too when keep_raw), or NULL when out of memory. */
-stats_t *stats_new(size_t n_endpoints, bool keep_raw);
+/*  Returns new empty stats for n_endpoints endpoints and n_counters named
+ *  counters (the scenario's `count` rules), with uncorrected histograms
+ *  too when keep_raw; NULL when out of memory. */
+stats_t *stats_new(size_t n_endpoints, size_t n_counters, bool keep_raw);
 
 /*  Frees *self_p (NULL is fine) and sets it to NULL. */
 void stats_destroy(stats_t **self_p);
@@ -93,13 +95,20 @@ typedef enum {
     STATS_CTR_ITERATIONS = 0,     /* iterations completed */
     STATS_CTR_DROPPED = 1,        /* open model: arrivals not started (cap) */
     STATS_CTR_SCHEDULED = 2,      /* open model: arrivals due */
+    STATS_CTR_NO_DATA = 3,        /* users/iterations not started: a unique
+                                   * data feed ran out of rows */
     STATS_CTR_LAST
 } stats_ctr_t;
 
 void stats_count(stats_t *self, stats_ctr_t which, uint64_t n);
 uint64_t stats_counter(const stats_t *self, stats_ctr_t which);
 
-/*  Adds src into self. Both must have the same endpoint count. */
+/*  Named counters (index as in scen_t.counters). */
+void stats_bump(stats_t *self, size_t counter, uint64_t n);
+uint64_t stats_named(const stats_t *self, size_t counter);
+size_t stats_n_named(const stats_t *self);
+
+/*  Adds src into self. Both must have the same endpoint and counter counts. */
 void stats_merge(stats_t *self, const stats_t *src);
 
 /*  Read access. The pointers stay owned by self. */

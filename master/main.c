@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include "plan.h"
 #include "run.h"
 
 static void usage(FILE *f)
@@ -15,6 +16,7 @@ static void usage(FILE *f)
 "\n"
 "commands:\n"
 "  run        run a load test in this process (scenario file or --url)\n"
+"  check      validate a scenario file and print its plan (no traffic)\n"
 "  version    print the version and the libraries in use\n"
 "  help       this text; 'hornet COMMAND --help' for a command's options\n"
 "\n"
@@ -45,6 +47,8 @@ int main(int argc, char **argv)
     int rc;
     if (!strcmp(cmd, "run")) {
         rc = run_main(argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "check")) {
+        rc = plan_main(argc - 1, argv + 1);
     } else {
         fprintf(stderr, "hornet: unknown command '%s'\n", cmd);
         usage(stderr);

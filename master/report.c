@@ -26,7 +26,7 @@ report_t *report_new(const scen_t *scen, bool open_model)
     if (!self)
         return NULL;
     self->scen = scen;
-    self->totals = stats_new(scen->n_endpoints, open_model);
+    self->totals = stats_new(scen->n_endpoints, scen->n_counters, open_model);
     self->scratch = hist_new();
     if (!self->totals || !self->scratch) {
         report_destroy(&self);
@@ -103,6 +103,85 @@ static void print_row(FILE *out, const char *method, const char *name,
             avg, dur > 0 ? (double)req / dur : 0.0, bytes);
 }
 
+/*  Figures per tag value (e.g. tenant=A vs tenant=B), merged over the
+ *  endpoints carrying it. Calls fn for each distinct tag. */
+static void each_tag(const report_t *self,
+                     void (*fn)(void *arg, const char *tag, uint64_t req,
+                                uint64_t fail, const hist_t *h),
+                     void *arg)
+{
+    const scen_t *s = self->scen;
+    for (size_t i = 0; i < s->n_endpoints; i++) {
+        const char *tag = s->endpoints[i].tag;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = s->endpoints[j].tag && tag && !strcmp(s->endpoints[j].tag, tag);
+        if (!tag || seen)
+            continue;
+        hist_t *h = hist_new();
+        if (!h)
+            return;
+        uint64_t req = 0, fail = 0;
+        for (size_t j = i; j < s->n_endpoints; j++) {
+            if (!s->endpoints[j].tag || strcmp(s->endpoints[j].tag, tag))
+                continue;
+            const stats_endpoint_t *ep = stats_endpoint(self->totals, j);
+            req += ep->requests;
+            fail += ep->failures;
+            hist_merge(h, ep->latency);
+        }
+        fn(arg, tag, req, fail, h);
+        hist_destroy(&h);
+    }
+}
+
+typedef struct {
+    FILE *out;
+    double dur;
+    bool header;
+} tag_print_t;
+
+static void print_tag(void *arg, const char *tag, uint64_t req, uint64_t fail,
+                      const hist_t *h)
+{
+    tag_print_t *tp = arg;
+    if (!tp->header) {
+        fprintf(tp->out, "\nBy tag:\n%-24s %9s %9s %9s %9s %9s %9s\n", "Tag",
+                "Requests", "Fails", "req/s", "p50 ms", "p95 ms", "p99 ms");
+        tp->header = true;
+    }
+    char a[16], b[16], c[16];
+    fprintf(tp->out, "%-24.24s %9" PRIu64 " %9" PRIu64 " %9.1f %9s %9s %9s\n",
+            tag, req, fail, tp->dur > 0 ? (double)req / tp->dur : 0.0,
+            util_fmt_ms((double)hist_percentile(h, 50), a, 16),
+            util_fmt_ms((double)hist_percentile(h, 95), b, 16),
+            util_fmt_ms((double)hist_percentile(h, 99), c, 16));
+}
+
+static void print_tags(const report_t *self, FILE *out, double dur)
+{
+    tag_print_t tp = { .out = out, .dur = dur };
+    each_tag(self, print_tag, &tp);
+}
+
+static json_t *latency_json(const hist_t *h);
+
+typedef struct {
+    json_t *obj;
+    double dur;
+} tag_json_t;
+
+static void json_tag(void *arg, const char *tag, uint64_t req, uint64_t fail,
+                     const hist_t *h)
+{
+    tag_json_t *tj = arg;
+    json_object_set_new(tj->obj, tag, json_pack(
+        "{s:I,s:I,s:f,s:o}", "requests", (json_int_t)req,
+        "failures", (json_int_t)fail,
+        "rps", tj->dur > 0 ? (double)req / tj->dur : 0.0,
+        "latency_ms", latency_json(h)));
+}
+
 void report_print(const report_t *self, const report_info_t *info,
                   FILE *out)
 {
@@ -118,8 +197,13 @@ void report_print(const report_t *self, const report_info_t *info,
             "(ms)", "", "");
     for (size_t i = 0; i < self->scen->n_endpoints; i++) {
         const stats_endpoint_t *ep = stats_endpoint(t, i);
-        print_row(out, self->scen->endpoints[i].method,
-                  self->scen->endpoints[i].name, ep->requests, ep->failures,
+        const scen_endpoint_t *se = &self->scen->endpoints[i];
+        char label[256];
+        if (se->tag)
+            snprintf(label, sizeof label, "%s [%s]", se->name, se->tag);
+        else
+            snprintf(label, sizeof label, "%s", se->name);
+        print_row(out, se->method, label, ep->requests, ep->failures,
                   ep->latency, dur, ep->bytes_in);
     }
     uint64_t req, fail, bin, bout;
@@ -174,6 +258,17 @@ void report_print(const report_t *self, const report_info_t *info,
             fprintf(out, "  no response: %" PRIu64, n);
     }
     fprintf(out, "\n");
+    print_tags(self, out, dur);
+    if (self->scen->n_counters) {
+        fprintf(out, "\nCounters:");
+        for (size_t i = 0; i < self->scen->n_counters; i++)
+            fprintf(out, "  %s: %" PRIu64, self->scen->counters[i],
+                    stats_named(t, i));
+        fprintf(out, "\n");
+    }
+    if (stats_counter(t, STATS_CTR_NO_DATA))
+        fprintf(out, "\nNot started, data feed out of rows (order: unique): %"
+                PRIu64 "\n", stats_counter(t, STATS_CTR_NO_DATA));
     size_t ne = stats_n_errors(t);
     if (ne) {
         fprintf(out, "\nErrors:\n%10s  %-9s %-7s %-24s %s\n", "Count",
@@ -235,9 +330,11 @@ hn_err_t report_write_json(const report_t *self, const report_info_t *info,
         for (int c = 0; c < STATS_STATUS_MAX; c++)
             status[c] += ep->status[c];
         json_array_append_new(eps, json_pack(
-            "{s:s,s:s,s:I,s:I,s:f,s:I,s:I,s:o,s:o}",
+            "{s:s,s:s,s:o,s:I,s:I,s:f,s:I,s:I,s:o,s:o}",
             "method", self->scen->endpoints[i].method,
             "name", self->scen->endpoints[i].name,
+            "tag", self->scen->endpoints[i].tag
+                   ? json_string(self->scen->endpoints[i].tag) : json_null(),
             "requests", (json_int_t)ep->requests,
             "failures", (json_int_t)ep->failures,
             "rps", dur > 0 ? (double)ep->requests / dur : 0.0,
@@ -290,6 +387,16 @@ hn_err_t report_write_json(const report_t *self, const report_info_t *info,
         snprintf(err, HN_ERRLEN, "out of memory building the JSON summary");
         return HN_ERR_NOMEM;
     }
+    json_t *ctrs = json_object();
+    for (size_t i = 0; i < self->scen->n_counters; i++)
+        json_object_set_new(ctrs, self->scen->counters[i],
+                            json_integer((json_int_t)stats_named(t, i)));
+    json_object_set_new(root, "counters", ctrs);
+    tag_json_t tj = { .obj = json_object(), .dur = dur };
+    each_tag(self, json_tag, &tj);
+    json_object_set_new(root, "tags", tj.obj);
+    json_object_set_new(root, "not_started_no_data", json_integer(
+        (json_int_t)stats_counter(t, STATS_CTR_NO_DATA)));
     if (info->open_model) {
         uint64_t sched = stats_counter(t, STATS_CTR_SCHEDULED);
         uint64_t dropped = stats_counter(t, STATS_CTR_DROPPED);

@@ -15,6 +15,7 @@
 #include <czmq.h>
 
 #include "log.h"
+#include "hooks.h"
 #include "report.h"
 #include "scen.h"
 #include "util.h"
@@ -417,6 +418,13 @@ int run_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     int exit_code = HN_EXIT_OK;
+    if (scen->n_before &&
+        hooks_run(scen, scen->before, scen->n_before, "before", o.insecure,
+                  err) != HN_OK) {
+        fprintf(stderr, "hornet run: %s\n", err);
+        scen_destroy(&scen);
+        return HN_EXIT_ERROR;
+    }
     report_t *rep = report_new(scen, open_model);
     worker_t *w = rep ? worker_new(scen, &wo, err) : NULL;
     if (!w) {
@@ -489,6 +497,12 @@ int run_main(int argc, char **argv)
         exit_code = HN_EXIT_ERROR;
     }
     worker_destroy(&w);
+    if (scen->n_after &&
+        hooks_run(scen, scen->after, scen->n_after, "after", o.insecure,
+                  err) != HN_OK) {
+        fprintf(stderr, "hornet run: %s\n", err);
+        exit_code = HN_EXIT_ERROR;
+    }
     report_destroy(&rep);
     scen_destroy(&scen);
     return exit_code;

@@ -28,6 +28,7 @@
 
 #include <curl/curl.h>
 
+#include "check.h"
 #include "classify.h"
 #include "log.h"
 #include "stats.h"
@@ -35,6 +36,8 @@
 
 #define MAX_EVENTS 256
 #define NEVER UINT64_MAX
+#define BODY_KEEP ((size_t)16 << 20)   /* response bytes kept for rules */
+#define MAX_HEADERS 128                /* request headers per request */
 
 typedef enum {
     USER_FREE = 0,        /* not running (closed: not spawned) */
@@ -48,6 +51,9 @@ typedef struct eng_xfer eng_xfer_t;
 typedef struct {
     uint32_t idx;
     uint8_t state;
+    bool on_start_done;     /* ran its class's on_start steps */
+    bool in_on_start;       /* the current steps are on_start ones */
+    uint32_t klass;         /* user class */
     uint32_t task;
     uint32_t step;
     uint32_t heap_pos;      /* valid while THINKING */
@@ -55,15 +61,30 @@ typedef struct {
     uint64_t intended_ns;   /* when this request should have started */
     uint64_t start_ns;      /* when it did start */
     uint64_t iter_start_ns;
+    uint64_t iterations;    /* done by this user */
+    uint64_t counter;       /* counter() in templates */
     eng_xfer_t *xfer;
     uint32_t next_free;     /* open model free list */
+    tmpl_val_t *vals;       /* variable values by slot */
+    buf_t *var_bufs;        /* storage of captured values by slot */
+    buf_t jar;              /* cookies: "a=1; b=2" */
 } eng_user_t;
 
 struct eng_xfer {
     CURL *easy;
     eng_user_t *user;
-    const scen_request_t *req_set;   /* request whose options are set */
+    const scen_request_t *req_set;   /* request whose static options are set */
     uint64_t body_bytes;
+    uint64_t out_bytes;              /* request body bytes */
+    bool keep_headers;
+    bool keep_body;
+    bool body_truncated;
+    buf_t resp_headers;
+    buf_t resp_body;
+    buf_t url;                       /* rendered URL */
+    buf_t hdr_text;                  /* rendered "Name: value\0" lines */
+    buf_t body;                      /* rendered request body */
+    struct curl_slist hdr_nodes[MAX_HEADERS + 2];
     eng_xfer_t *next;                /* free stack */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -71,9 +92,19 @@ struct eng_xfer {
 /*  Per scenario request, built once per thread. */
 typedef struct {
     const scen_request_t *req;
-    CURLU *url;
-    struct curl_slist *headers;
+    CURLU *url;                     /* when the URL is constant */
+    struct curl_slist *headers;     /* when every header is constant */
+    bool dyn_headers;
 } eng_req_t;
+
+/*  Per class: where its requests are in reqs, and task weights. */
+typedef struct {
+    size_t on_start_first;
+    size_t *task_first;
+    double *task_cum;
+    uint64_t alive;                 /* users of this class running */
+    uint64_t started;               /* open model: arrivals given to it */
+} eng_class_t;
 
 /*  Per fd: whether curl opened it through our callback, what epoll has
  *  registered, and what curl currently wants. */
@@ -92,10 +123,10 @@ typedef struct {
     uint64_t curl_deadline;
     bool terminated;
 
-    eng_req_t *reqs;          /* indexed like scen_requests() flattening */
+    eng_req_t *reqs;
     size_t n_reqs;
-    size_t *task_first_req;   /* task -> index of its first step in reqs */
-    double *task_cum;         /* cumulative weights for picking a task */
+    eng_class_t *classes;
+    double class_weight_sum;
 
     eng_fd_t *fds;
     uint64_t n_fds;
@@ -138,6 +169,10 @@ typedef struct {
     bool loaded;              /* has a load to run (LOAD seen) */
 
     util_rng_t rng;
+    void *match;              /* pcre2 match data for captures/checks */
+    buf_t scratch[TMPL_SCRATCH];
+    buf_t capture;            /* a capture's value before it is stored */
+    uint64_t local_counter;   /* global_counter() when cfg has none */
 } engine_t;
 
 /* ------------------------------------------------------------------ */
@@ -310,10 +345,22 @@ static int on_close_socket(void *clientp, curl_socket_t s)
 
 static size_t on_body(char *ptr, size_t size, size_t n, void *userdata)
 {
-    (void)ptr;
     eng_xfer_t *x = userdata;
-    x->body_bytes += size * n;
-    return size * n;
+    size_t len = size * n;
+    x->body_bytes += len;
+    if (x->keep_body && !x->body_truncated &&
+        buf_append(&x->resp_body, ptr, len) != HN_OK)
+        x->body_truncated = true;
+    return len;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t n, void *userdata)
+{
+    eng_xfer_t *x = userdata;
+    size_t len = size * n;
+    if (x->keep_headers)
+        (void)!buf_append(&x->resp_headers, ptr, len);
+    return len;
 }
 
 /* ------------------------------------------------------------------ */
@@ -343,10 +390,18 @@ static eng_xfer_t *xfer_get(engine_t *e)
         free(x);
         return NULL;
     }
+    buf_init(&x->resp_headers, 1 << 20);
+    buf_init(&x->resp_body, BODY_KEEP);
+    buf_init(&x->url, 1 << 20);
+    buf_init(&x->hdr_text, 1 << 20);
+    buf_init(&x->body, (size_t)256 << 20);
+    const scen_t *s = e->cfg.scen;
     CURL *c = x->easy;
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
@@ -354,11 +409,31 @@ static eng_xfer_t *xfer_get(engine_t *e)
     curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, e);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "hornet/" HN_VERSION);
-    if (e->cfg.insecure) {
+    if (e->cfg.insecure || !s->tls.verify) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (e->cfg.scen->load.new_connection) {
+    /*  TLS files travel inside the scenario (bundles), so hand curl the
+     *  bytes rather than paths. */
+    for (size_t i = 0; i < s->n_files; i++) {
+        struct curl_blob blob = { .data = s->files[i].data,
+                                  .len = s->files[i].len,
+                                  .flags = CURL_BLOB_NOCOPY };
+        const char *p = s->files[i].path;
+        if (s->tls.ca_file && !strcmp(p, s->tls.ca_file))
+            curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+        if (s->tls.cert_file && !strcmp(p, s->tls.cert_file))
+            curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &blob);
+        if (s->tls.key_file && !strcmp(p, s->tls.key_file))
+            curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &blob);
+    }
+    if (s->tls.cert_file)
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+    if (s->http == SCEN_HTTP_2)
+        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    else
+        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    if (s->load.new_connection) {
         curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
     }
@@ -366,21 +441,20 @@ static eng_xfer_t *xfer_get(engine_t *e)
     return x;
 }
 
+/*  Options that depend only on the request, set when the handle last ran
+ *  another one. */
 static void xfer_set_request(engine_t *e, eng_xfer_t *x, const eng_req_t *er)
 {
     const scen_request_t *r = er->req;
     CURL *c = x->easy;
-    curl_easy_setopt(c, CURLOPT_CURLU, er->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, er->headers);
     /* HTTPGET resets any earlier method, body and NOBODY. */
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    bool has_body = r->body || r->raw_body;
     if (!strcmp(r->method, "HEAD")) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (!strcmp(r->method, "POST") || r->body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)r->body_len);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+    } else if (!strcmp(r->method, "POST") || has_body) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
         if (strcmp(r->method, "POST"))
             curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
     } else if (strcmp(r->method, "GET")) {
@@ -388,9 +462,102 @@ static void xfer_set_request(engine_t *e, eng_xfer_t *x, const eng_req_t *er)
     }
     double t = r->timeout_s > 0 ? r->timeout_s : e->cfg.scen->load.timeout_s;
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t * 1000));
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION,
-                     r->follow_redirects ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, r->follow_redirects ? 1L : 0L);
+    x->keep_headers = r->need_headers || e->cfg.scen->cookies;
+    x->keep_body = r->need_body;
     x->req_set = r;
+}
+
+static void tmpl_ctx_for(engine_t *e, eng_user_t *u, tmpl_ctx_t *ctx)
+{
+    ctx->vars = u->vals;
+    ctx->n_vars = e->cfg.scen->n_vars;
+    ctx->user_index = (uint64_t)u->idx * e->cfg.n_engines + e->cfg.index;
+    ctx->user_counter = &u->counter;
+    ctx->global_counter = e->cfg.global_counter ? e->cfg.global_counter
+                                                : &e->local_counter;
+    ctx->rng = &e->rng;
+    ctx->scratch = e->scratch;
+}
+
+/*  Per-send options: the rendered URL, headers and body. Returns false
+ *  with a reason when a template cannot be rendered. */
+static bool xfer_render(engine_t *e, eng_xfer_t *x, const eng_req_t *er,
+                        eng_user_t *u, char *why, size_t n)
+{
+    const scen_request_t *r = er->req;
+    CURL *c = x->easy;
+    tmpl_ctx_t ctx;
+    tmpl_ctx_for(e, u, &ctx);
+    if (er->url) {
+        curl_easy_setopt(c, CURLOPT_CURLU, er->url);
+    } else {
+        buf_reset(&x->url);
+        if (tmpl_render(r->url, &ctx, &x->url) != HN_OK) {
+            snprintf(why, n, "URL too long");
+            return false;
+        }
+        curl_easy_setopt(c, CURLOPT_CURLU, NULL);
+        curl_easy_setopt(c, CURLOPT_URL, buf_str(&x->url));
+    }
+    bool jar = e->cfg.scen->cookies && buf_len(&u->jar);
+    if (!er->dyn_headers && !jar) {
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, er->headers);
+    } else {
+        /*  curl reads a curl_slist and never frees one it did not make, so
+         *  the list is built in the transfer's own memory: no malloc. */
+        buf_reset(&x->hdr_text);
+        size_t offs[MAX_HEADERS + 2], k = 0;
+        hn_err_t rc = HN_OK;
+        offs[k++] = 0;
+        rc = buf_append(&x->hdr_text, "Expect:", 8);
+        for (size_t i = 0; i < r->n_headers && i < MAX_HEADERS && rc == HN_OK; i++) {
+            offs[k++] = buf_len(&x->hdr_text);
+            rc = buf_printf(&x->hdr_text, "%s: ", r->headers[i].name);
+            if (rc == HN_OK)
+                rc = tmpl_render(r->headers[i].value, &ctx, &x->hdr_text);
+            if (rc == HN_OK)
+                rc = buf_append(&x->hdr_text, "", 1);
+        }
+        if (jar && rc == HN_OK) {
+            offs[k++] = buf_len(&x->hdr_text);
+            rc = buf_printf(&x->hdr_text, "Cookie: %s", buf_str(&u->jar));
+            if (rc == HN_OK)
+                rc = buf_append(&x->hdr_text, "", 1);
+        }
+        if (rc != HN_OK) {
+            snprintf(why, n, "request headers too large");
+            return false;
+        }
+        const char *base = buf_str(&x->hdr_text);
+        for (size_t i = 0; i < k; i++) {
+            x->hdr_nodes[i].data = (char *)base + offs[i];
+            x->hdr_nodes[i].next = i + 1 < k ? &x->hdr_nodes[i + 1] : NULL;
+        }
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdr_nodes);
+    }
+    const char *body = NULL;
+    size_t len = 0;
+    if (r->raw_body) {
+        body = r->raw_body;
+        len = r->raw_body_len;
+    } else if (r->body && tmpl_is_constant(r->body)) {
+        body = tmpl_text(r->body, &len);
+    } else if (r->body) {
+        buf_reset(&x->body);
+        if (tmpl_render(r->body, &ctx, &x->body) != HN_OK) {
+            snprintf(why, n, "request body too large");
+            return false;
+        }
+        body = buf_str(&x->body);
+        len = buf_len(&x->body);
+    }
+    if (body || !strcmp(r->method, "POST")) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+    }
+    x->out_bytes = len;
+    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -399,16 +566,18 @@ static void xfer_set_request(engine_t *e, eng_xfer_t *x, const eng_req_t *er)
 static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns);
 static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now);
 
-static uint32_t pick_task(engine_t *e)
+static uint32_t pick_task(engine_t *e, uint32_t klass)
 {
-    size_t n = e->cfg.scen->n_tasks;
+    const scen_class_t *k = &e->cfg.scen->classes[klass];
+    const double *cum = e->classes[klass].task_cum;
+    size_t n = k->n_tasks;
     if (n == 1)
         return 0;
-    double x = util_rng_unit(&e->rng) * e->task_cum[n - 1];
+    double x = util_rng_unit(&e->rng) * cum[n - 1];
     size_t lo = 0, hi = n - 1;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (x < e->task_cum[mid])
+        if (x < cum[mid])
             hi = mid;
         else
             lo = mid + 1;
@@ -416,12 +585,83 @@ static uint32_t pick_task(engine_t *e)
     return (uint32_t)lo;
 }
 
+/*  The class a new user (or open-model arrival) gets: the one furthest
+ *  below its weight's share, so any number of users follows the mix as
+ *  closely as whole users can (Locust's distribution, deterministic). */
+static uint32_t pick_class(engine_t *e, bool open)
+{
+    const scen_t *s = e->cfg.scen;
+    if (s->n_classes == 1)
+        return 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < s->n_classes; i++)
+        total += open ? e->classes[i].started : e->classes[i].alive;
+    double best = -1e300;
+    uint32_t pick = 0;
+    for (size_t i = 0; i < s->n_classes; i++) {
+        double want = (double)(total + 1) * s->classes[i].weight /
+                      e->class_weight_sum;
+        double have = (double)(open ? e->classes[i].started : e->classes[i].alive);
+        if (want - have > best) {
+            best = want - have;
+            pick = (uint32_t)i;
+        }
+    }
+    return pick;
+}
+
+static const eng_req_t *current_req(engine_t *e, eng_user_t *u)
+{
+    const eng_class_t *k = &e->classes[u->klass];
+    return &e->reqs[u->in_on_start ? k->on_start_first + u->step
+                                   : k->task_first[u->task] + u->step];
+}
+
+/*  Takes a data row for the user: its columns become variables. */
+static bool user_take_row(engine_t *e, eng_user_t *u)
+{
+    const scen_t *s = e->cfg.scen;
+    size_t f = s->classes[u->klass].feed;
+    if (f == SCEN_NONE)
+        return true;
+    const scen_feed_t *sf = &s->feeds[f];
+    size_t row;
+    if (!feed_pick(sf->feed, &e->rng, &row)) {
+        stats_count(e->stats, STATS_CTR_NO_DATA, 1);
+        return false;
+    }
+    for (size_t col = 0; col < feed_n_cols(sf->feed); col++) {
+        tmpl_val_t *v = &u->vals[sf->first_slot + col];
+        v->data = feed_cell(sf->feed, row, col, &v->len);
+    }
+    return true;
+}
+
+/*  Forgets what a user learnt: a new user (or a reused open-model slot)
+ *  starts with no variables, cookies or on_start done. */
+static void user_reset(engine_t *e, eng_user_t *u, uint32_t klass)
+{
+    u->klass = klass;
+    u->on_start_done = false;
+    u->iterations = 0;
+    u->counter = 0;
+    memset(u->vals, 0, e->cfg.scen->n_vars * sizeof *u->vals);
+    buf_reset(&u->jar);
+}
+
 static void user_start_iteration(engine_t *e, eng_user_t *u,
                                  uint64_t intended_ns, uint64_t now)
 {
-    u->task = pick_task(e);
+    const scen_class_t *k = &e->cfg.scen->classes[u->klass];
     u->step = 0;
     u->iter_start_ns = now;
+    if (!u->on_start_done && k->n_on_start) {
+        u->in_on_start = true;
+    } else {
+        u->on_start_done = true;
+        u->in_on_start = false;
+        u->task = pick_task(e, u->klass);
+    }
     user_send(e, u, intended_ns);
 }
 
@@ -430,8 +670,7 @@ static void user_start_iteration(engine_t *e, eng_user_t *u,
 static void record_failure(engine_t *e, eng_user_t *u, stats_fail_t kind,
                            const char *msg, uint64_t now)
 {
-    const scen_task_t *t = &e->cfg.scen->tasks[u->task];
-    size_t ep = t->steps[u->step].endpoint;
+    size_t ep = current_req(e, u)->req->endpoint;
     uint64_t lat = now > u->intended_ns ? (now - u->intended_ns) / 1000 : 0;
     uint64_t raw = now > u->start_ns ? (now - u->start_ns) / 1000 : 0;
     stats_record(e->stats, ep, 0, lat, raw, 0, 0, true);
@@ -443,7 +682,7 @@ static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns)
     uint64_t now = util_now_ns();
     u->intended_ns = intended_ns;
     u->start_ns = now;
-    const eng_req_t *er = &e->reqs[e->task_first_req[u->task] + u->step];
+    const eng_req_t *er = current_req(e, u);
     eng_xfer_t *x = xfer_get(e);
     if (!x) {
         record_failure(e, u, STATS_FAIL_OTHER, "out of memory", now);
@@ -452,14 +691,26 @@ static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns)
     }
     if (x->req_set != er->req)
         xfer_set_request(e, x, er);
+    char why[STATS_ERRMSG_MAX];
+    if (!xfer_render(e, x, er, u, why, sizeof why)) {
+        x->next = e->xfer_free;
+        e->xfer_free = x;
+        record_failure(e, u, STATS_FAIL_OTHER, why, now);
+        user_iteration_done(e, u, now);
+        return;
+    }
     x->user = u;
     x->body_bytes = 0;
+    x->body_truncated = false;
+    buf_reset(&x->resp_headers);
+    buf_reset(&x->resp_body);
     x->errbuf[0] = '\0';
     u->xfer = x;
     u->state = USER_REQUESTING;
     CURLMcode mc = curl_multi_add_handle(e->multi, x->easy);
     if (mc != CURLM_OK) {
         u->xfer = NULL;
+        x->user = NULL;
         x->next = e->xfer_free;
         e->xfer_free = x;
         record_failure(e, u, STATS_FAIL_OTHER, curl_multi_strerror(mc), now);
@@ -471,6 +722,8 @@ static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns)
 
 static void user_free(engine_t *e, eng_user_t *u)
 {
+    if (u->state != USER_FREE && e->classes[u->klass].alive)
+        e->classes[u->klass].alive--;
     u->state = USER_FREE;
     if (e->rate > 0 || e->cap) {
         u->next_free = e->free_head;
@@ -480,7 +733,8 @@ static void user_free(engine_t *e, eng_user_t *u)
 
 static uint64_t think_ns(engine_t *e, eng_user_t *u, uint64_t now)
 {
-    const scen_think_t *th = &e->cfg.scen->load.think;
+    const scen_class_t *k = &e->cfg.scen->classes[u->klass];
+    const scen_think_t *th = k->has_think ? &k->think : &e->cfg.scen->load.think;
     switch (th->kind) {
     case SCEN_THINK_NONE:
         return 0;
@@ -499,13 +753,31 @@ static uint64_t think_ns(engine_t *e, eng_user_t *u, uint64_t now)
 
 static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now)
 {
-    stats_count(e->stats, STATS_CTR_ITERATIONS, 1);
-    if (u->state == USER_STOPPING || e->stopping || e->rate > 0 ||
-        e->cap) {
+    const scen_class_t *k = &e->cfg.scen->classes[u->klass];
+    bool was_on_start = u->in_on_start;
+    bool open = e->rate > 0 || e->cap;
+    if (was_on_start) {
+        /*  on_start is set-up, not an iteration: go on to the tasks (if
+         *  it failed, the tasks run anyway and show their own failures;
+         *  the on_start failure is in the table). */
+        u->in_on_start = false;
+        u->on_start_done = true;
+    } else {
+        stats_count(e->stats, STATS_CTR_ITERATIONS, 1);
+        u->iterations++;
+    }
+    if (u->state == USER_STOPPING || e->stopping || (open && !was_on_start)) {
         user_free(e, u);
         return;
     }
-    uint64_t wait = think_ns(e, u, now);
+    if (k->iterations && u->iterations >= k->iterations) {
+        /*  Done: the user stays spawned (so it is not respawned) but idle. */
+        if (e->classes[u->klass].alive)
+            e->classes[u->klass].alive--;
+        u->state = USER_FREE;
+        return;
+    }
+    uint64_t wait = was_on_start ? 0 : think_ns(e, u, now);
     if (wait == 0) {
         user_start_iteration(e, u, now, now);
         return;
@@ -513,6 +785,121 @@ static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now)
     u->state = USER_THINKING;
     u->wake_ns = now + wait;
     heap_push(e, u);
+}
+
+/*  Adds or replaces name=value pairs from Set-Cookie in the user's jar.
+ *  Attributes (Path, Expires, ...) are ignored: a user talks to one host. */
+static void jar_update(eng_user_t *u, const check_resp_t *r)
+{
+    const char *p = r->headers, *end = r->headers + r->headers_len;
+    while (p && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *le = eol ? eol : end;
+        if ((size_t)(le - p) > 11 && !strncasecmp(p, "Set-Cookie:", 11)) {
+            const char *v = p + 11;
+            while (v < le && *v == ' ')
+                v++;
+            size_t rest = le > v ? (size_t)(le - v) : 0;
+            const char *semi = memchr(v, ';', rest);
+            const char *ve = semi ? semi : le;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' '))
+                ve--;
+            const char *eq = memchr(v, '=', (size_t)(ve - v));
+            if (eq && eq > v) {
+                /* rebuild the jar without this name, then append it */
+                size_t nl = (size_t)(eq - v);
+                buf_t fresh;
+                buf_init(&fresh, 1 << 16);
+                const char *j = buf_str(&u->jar), *je = j + buf_len(&u->jar);
+                hn_err_t rc = HN_OK;
+                while (j < je && rc == HN_OK) {
+                    const char *sep = strstr(j, "; ");
+                    const char *ce = sep ? sep : je;
+                    if (!((size_t)(ce - j) > nl && !memcmp(j, v, nl) && j[nl] == '=')) {
+                        if (buf_len(&fresh))
+                            rc = buf_append(&fresh, "; ", 2);
+                        if (rc == HN_OK)
+                            rc = buf_append(&fresh, j, (size_t)(ce - j));
+                    }
+                    j = sep ? sep + 2 : je;
+                }
+                if (rc == HN_OK && buf_len(&fresh))
+                    rc = buf_append(&fresh, "; ", 2);
+                if (rc == HN_OK)
+                    rc = buf_append(&fresh, v, (size_t)(ve - v));
+                if (rc == HN_OK) {
+                    buf_free(&u->jar);
+                    u->jar = fresh;
+                } else {
+                    buf_free(&fresh);
+                }
+            }
+        }
+        p = eol ? eol + 1 : end;
+    }
+}
+
+/*  Applies captures, checks and counters. Returns false (with the kind
+ *  and reason) when the request fails because of them. */
+static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
+                  bool transport_ok, uint64_t now, stats_fail_t *kind,
+                  char *why, size_t n)
+{
+    const scen_request_t *r = x->req_set;
+    check_resp_t resp = {
+        .status = code,
+        .headers = buf_str(&x->resp_headers),
+        .headers_len = buf_len(&x->resp_headers),
+        .body = buf_str(&x->resp_body),
+        .body_len = buf_len(&x->resp_body),
+        .body_truncated = x->body_truncated,
+        .time_s = (double)(now - u->start_ns) / 1e9,
+    };
+    bool ok = true;
+    if (transport_ok) {
+        for (size_t i = 0; i < r->n_counters; i++) {
+            char dummy[8];
+            if (check_cond(&r->counters[i].when, &resp, e->match, dummy, sizeof dummy))
+                stats_bump(e->stats, r->counters[i].index, 1);
+        }
+        if (e->cfg.scen->cookies && resp.headers_len)
+            jar_update(u, &resp);
+        if (r->has_expect) {
+            if (!check_cond(&r->expect, &resp, e->match, why, n)) {
+                *kind = STATS_FAIL_CHECK;
+                ok = false;
+            }
+        }
+        if (ok && (r->has_expect && r->expect.n_status ? false : code >= 400)) {
+            snprintf(why, n, "HTTP %ld", code);
+            *kind = STATS_FAIL_HTTP;
+            ok = false;
+        }
+        for (size_t i = 0; ok && i < r->n_captures; i++) {
+            const scen_capture_t *cap = &r->captures[i];
+            char cwhy[160];
+            if (!check_capture(cap, &resp, e->match, &e->capture, cwhy, sizeof cwhy)) {
+                snprintf(why, n, "capture %s: %s", cap->var, cwhy);
+                *kind = STATS_FAIL_CAPTURE;
+                ok = false;
+                break;
+            }
+            /*  Store in the user's own buffer for that slot (kept and
+             *  reused, so steady state does not allocate). */
+            buf_t *dst = &u->var_bufs[cap->slot];
+            buf_reset(dst);
+            if (buf_append(dst, buf_str(&e->capture), buf_len(&e->capture)) != HN_OK) {
+                snprintf(why, n, "capture %s: value too large", cap->var);
+                *kind = STATS_FAIL_CAPTURE;
+                ok = false;
+                break;
+            }
+            u->vals[cap->slot].data = buf_str(dst);
+            u->vals[cap->slot].len = buf_len(dst);
+        }
+    }
+    check_resp_reset(&resp);
+    return ok;
 }
 
 /*  Turns a finished transfer into stats and moves its user on. */
@@ -533,31 +920,32 @@ static void on_done(engine_t *e, CURL *easy, CURLcode res)
     size_t ep = r->endpoint;
     uint64_t lat = (now - u->intended_ns) / 1000;
     uint64_t raw = (now - u->start_ns) / 1000;
-    bool failed = res != CURLE_OK || code >= 400;
-    stats_record(e->stats, ep, res == CURLE_OK ? (int)code : 0, lat, raw,
-                 x->body_bytes + (uint64_t)hdr,
-                 (uint64_t)reqsz + (res == CURLE_OK ? r->body_len : 0),
-                 failed);
+    stats_fail_t kind = STATS_FAIL_OTHER;
+    char msg[STATS_ERRMSG_MAX];
+    bool failed;
     if (res != CURLE_OK) {
         curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
-        stats_fail_t kind;
-        char msg[STATS_ERRMSG_MAX];
         classify_curl(res, (int)oserr, x->errbuf, &kind, msg, sizeof msg);
-        stats_record_error(e->stats, ep, kind, msg, 1);
-    } else if (code >= 400) {
-        char msg[32];
-        snprintf(msg, sizeof msg, "HTTP %ld", code);
-        stats_record_error(e->stats, ep, STATS_FAIL_HTTP, msg, 1);
+        failed = true;
+    } else {
+        failed = !judge(e, x, u, code, true, now, &kind, msg, sizeof msg);
     }
+    stats_record(e->stats, ep, res == CURLE_OK ? (int)code : 0, lat, raw,
+                 x->body_bytes + (uint64_t)hdr,
+                 (uint64_t)reqsz + (res == CURLE_OK ? x->out_bytes : 0),
+                 failed);
+    if (failed)
+        stats_record_error(e->stats, ep, kind, msg, 1);
 
     x->user = NULL;
     x->next = e->xfer_free;
     e->xfer_free = x;
     u->xfer = NULL;
 
-    const scen_task_t *t = &e->cfg.scen->tasks[u->task];
+    const scen_class_t *k = &e->cfg.scen->classes[u->klass];
+    size_t n_steps = u->in_on_start ? k->n_on_start : k->tasks[u->task].n_steps;
     if (!failed && !e->stopping && u->state != USER_STOPPING &&
-        u->step + 1 < t->n_steps) {
+        u->step + 1 < n_steps) {
         u->step++;
         user_send(e, u, now);
         return;
@@ -593,10 +981,22 @@ static int users_ensure(engine_t *e, uint32_t n)
     if (!h)
         return -1;
     e->heap = h;
+    size_t nv = e->cfg.scen->n_vars;
     for (uint32_t i = e->n_users; i < n; i++) {
         eng_user_t *u = calloc(1, sizeof *u);
         if (!u)
             return -1;
+        u->vals = calloc(nv ? nv : 1, sizeof *u->vals);
+        u->var_bufs = calloc(nv ? nv : 1, sizeof *u->var_bufs);
+        if (!u->vals || !u->var_bufs) {
+            free(u->vals);
+            free(u->var_bufs);
+            free(u);
+            return -1;
+        }
+        for (size_t k = 0; k < nv; k++)
+            buf_init(&u->var_bufs[k], (size_t)16 << 20);
+        buf_init(&u->jar, 1 << 16);
         u->idx = i;
         u->state = USER_FREE;
         e->users[i] = u;
@@ -609,6 +1009,16 @@ static int users_ensure(engine_t *e, uint32_t n)
     return 0;
 }
 
+static void user_destroy(eng_user_t *u, size_t nv)
+{
+    for (size_t k = 0; k < nv; k++)
+        buf_free(&u->var_bufs[k]);
+    buf_free(&u->jar);
+    free(u->var_bufs);
+    free(u->vals);
+    free(u);
+}
+
 static void spawn_one(engine_t *e, uint64_t now)
 {
     eng_user_t *u = e->users[e->spawned++];
@@ -616,7 +1026,38 @@ static void spawn_one(engine_t *e, uint64_t now)
         u->state = USER_REQUESTING;
         return;
     }
+    user_reset(e, u, pick_class(e, false));
+    e->classes[u->klass].alive++;
+    u->state = USER_REQUESTING;        /* alive until user_free */
+    if (!user_take_row(e, u)) {
+        user_free(e, u);               /* counted as NO_DATA */
+        return;
+    }
     user_start_iteration(e, u, now, now);
+}
+
+/*  One open-model arrival: a free slot runs one iteration of a class. */
+static void arrive(engine_t *e, uint64_t intended_ns, uint64_t now)
+{
+    stats_count(e->stats, STATS_CTR_SCHEDULED, 1);
+    uint32_t i = e->free_head;
+    if (i == UINT32_MAX) {
+        stats_count(e->stats, STATS_CTR_DROPPED, 1);
+        return;
+    }
+    eng_user_t *u = e->users[i];
+    e->free_head = u->next_free;
+    uint32_t k = pick_class(e, true);
+    e->classes[k].started++;
+    if (u->klass != k || !u->on_start_done)
+        user_reset(e, u, k);
+    e->classes[k].alive++;
+    u->state = USER_REQUESTING;
+    if (!user_take_row(e, u)) {
+        user_free(e, u);
+        return;
+    }
+    user_start_iteration(e, u, intended_ns, now);
 }
 
 /*  Retires users[target..spawned): thinking ones at once, requesting ones
@@ -627,7 +1068,7 @@ static void retire_users(engine_t *e, uint32_t target)
         eng_user_t *u = e->users[--e->spawned];
         if (u->state == USER_THINKING) {
             heap_remove(e, u);
-            u->state = USER_FREE;
+            user_free(e, u);
         } else if (u->state == USER_REQUESTING) {
             u->state = USER_STOPPING;
         }
@@ -670,7 +1111,8 @@ static void apply_load(engine_t *e, uint32_t users, uint64_t spawn_milli,
 static void send_stats(engine_t *e, bool final)
 {
     stats_t *full = e->stats;
-    e->stats = stats_new(e->cfg.scen->n_endpoints, e->cfg.open_model);
+    e->stats = stats_new(e->cfg.scen->n_endpoints, e->cfg.scen->n_counters,
+                         e->cfg.open_model);
     if (!e->stats) {
         /* Keep counting into the old one rather than lose requests; the
          * control side will see this interval late, never missing. */
@@ -678,7 +1120,13 @@ static void send_stats(engine_t *e, bool final)
         log_error("engine %u: out of memory for stats", e->cfg.index);
         return;
     }
-    uint32_t users = e->rate > 0 ? e->in_flight : e->spawned;
+    uint32_t users = 0;
+    if (e->rate > 0) {
+        users = e->in_flight;
+    } else {
+        for (size_t i = 0; i < e->cfg.scen->n_classes; i++)
+            users += (uint32_t)e->classes[i].alive;
+    }
     zsock_send(e->pipe, "s8p44", "STATS", e->seq, full, users,
                final ? 1u : 0u);
 }
@@ -803,15 +1251,7 @@ static uint64_t run_due(engine_t *e, uint64_t now)
                 e->next_spawn_ns = now;   /* ramp restarts from now */
         } else {
             while (e->next_arrival_ns <= now) {
-                stats_count(e->stats, STATS_CTR_SCHEDULED, 1);
-                uint32_t i = e->free_head;
-                if (i == UINT32_MAX) {
-                    stats_count(e->stats, STATS_CTR_DROPPED, 1);
-                } else {
-                    eng_user_t *u = e->users[i];
-                    e->free_head = u->next_free;
-                    user_start_iteration(e, u, e->next_arrival_ns, now);
-                }
+                arrive(e, e->next_arrival_ns, now);
                 e->arrivals++;
                 e->next_arrival_ns = e->rate_epoch_ns +
                     (uint64_t)((double)e->arrivals * 1e9 / e->rate);
@@ -934,8 +1374,14 @@ static void engine_free(engine_t *e)
         }
     }
     for (uint32_t i = 0; i < e->n_xfers; i++) {
-        curl_easy_cleanup(e->xfers[i]->easy);
-        free(e->xfers[i]);
+        eng_xfer_t *x = e->xfers[i];
+        curl_easy_cleanup(x->easy);
+        buf_free(&x->resp_headers);
+        buf_free(&x->resp_body);
+        buf_free(&x->url);
+        buf_free(&x->hdr_text);
+        buf_free(&x->body);
+        free(x);
     }
     free(e->xfers);
     if (e->multi)
@@ -945,58 +1391,94 @@ static void engine_free(engine_t *e)
         curl_slist_free_all(e->reqs[i].headers);
     }
     free(e->reqs);
-    free(e->task_first_req);
-    free(e->task_cum);
+    if (e->classes) {
+        for (size_t i = 0; i < e->cfg.scen->n_classes; i++) {
+            free(e->classes[i].task_first);
+            free(e->classes[i].task_cum);
+        }
+        free(e->classes);
+    }
     for (uint32_t i = 0; i < e->n_users; i++)
-        free(e->users[i]);
+        user_destroy(e->users[i], e->cfg.scen->n_vars);
     free(e->users);
     free(e->heap);
     free(e->fds);
+    for (int i = 0; i < TMPL_SCRATCH; i++)
+        buf_free(&e->scratch[i]);
+    buf_free(&e->capture);
+    check_match_destroy(&e->match);
     stats_destroy(&e->stats);
     if (e->epfd >= 0)
         close(e->epfd);
 }
 
+/*  Prepares what never changes for one request: a parsed URL and the
+ *  header list, when they have no templates. */
+static int build_one(eng_req_t *er, const scen_request_t *r)
+{
+    er->req = r;
+    if (tmpl_is_constant(r->url)) {
+        er->url = curl_url();
+        if (!er->url ||
+            curl_url_set(er->url, CURLUPART_URL, tmpl_text(r->url, NULL), 0)
+                != CURLUE_OK)
+            return -1;
+    }
+    for (size_t h = 0; h < r->n_headers; h++)
+        if (!tmpl_is_constant(r->headers[h].value))
+            er->dyn_headers = true;
+    if (r->n_headers > MAX_HEADERS)
+        return -1;
+    /* "Expect:" stops curl waiting for 100-continue on big bodies */
+    er->headers = curl_slist_append(NULL, "Expect:");
+    if (!er->headers)
+        return -1;
+    for (size_t h = 0; h < r->n_headers && !er->dyn_headers; h++) {
+        size_t vlen;
+        const char *v = tmpl_text(r->headers[h].value, &vlen);
+        buf_t line;
+        buf_init(&line, 1 << 20);
+        if (buf_printf(&line, "%s: ", r->headers[h].name) != HN_OK ||
+            buf_append(&line, v, vlen) != HN_OK) {
+            buf_free(&line);
+            return -1;
+        }
+        struct curl_slist *l = curl_slist_append(er->headers, buf_str(&line));
+        buf_free(&line);
+        if (!l)
+            return -1;
+        er->headers = l;
+    }
+    return 0;
+}
+
 static int build_requests(engine_t *e)
 {
     const scen_t *s = e->cfg.scen;
-    size_t n = 0;
-    for (size_t t = 0; t < s->n_tasks; t++)
-        n += s->tasks[t].n_steps;
-    e->reqs = calloc(n ? n : 1, sizeof *e->reqs);
-    e->task_first_req = calloc(s->n_tasks ? s->n_tasks : 1, sizeof(size_t));
-    e->task_cum = calloc(s->n_tasks ? s->n_tasks : 1, sizeof(double));
-    if (!e->reqs || !e->task_first_req || !e->task_cum)
+    e->reqs = calloc(scen_n_requests(s) + 1, sizeof *e->reqs);
+    e->classes = calloc(s->n_classes, sizeof *e->classes);
+    if (!e->reqs || !e->classes)
         return -1;
-    double cum = 0;
-    for (size_t t = 0; t < s->n_tasks; t++) {
-        const scen_task_t *task = &s->tasks[t];
-        e->task_first_req[t] = e->n_reqs;
-        cum += task->weight;
-        e->task_cum[t] = cum;
-        for (size_t k = 0; k < task->n_steps; k++) {
-            const scen_request_t *r = &task->steps[k];
-            eng_req_t *er = &e->reqs[e->n_reqs++];
-            er->req = r;
-            er->url = curl_url();
-            if (!er->url ||
-                curl_url_set(er->url, CURLUPART_URL, r->url, 0) != CURLUE_OK)
+    for (size_t ci = 0; ci < s->n_classes; ci++) {
+        const scen_class_t *k = &s->classes[ci];
+        eng_class_t *ek = &e->classes[ci];
+        e->class_weight_sum += k->weight;
+        ek->on_start_first = e->n_reqs;
+        for (size_t i = 0; i < k->n_on_start; i++)
+            if (build_one(&e->reqs[e->n_reqs++], &k->on_start[i]))
                 return -1;
-            /* "Expect:" stops curl waiting for 100-continue on big bodies */
-            er->headers = curl_slist_append(NULL, "Expect:");
-            if (!er->headers)
-                return -1;
-            for (size_t h = 0; h < r->n_headers; h++) {
-                char line[8192];
-                int len = snprintf(line, sizeof line, "%s: %s",
-                                   r->headers[h].name, r->headers[h].value);
-                if (len < 0 || (size_t)len >= sizeof line)
+        ek->task_first = calloc(k->n_tasks, sizeof *ek->task_first);
+        ek->task_cum = calloc(k->n_tasks, sizeof *ek->task_cum);
+        if (!ek->task_first || !ek->task_cum)
+            return -1;
+        double cum = 0;
+        for (size_t t = 0; t < k->n_tasks; t++) {
+            ek->task_first[t] = e->n_reqs;
+            cum += k->tasks[t].weight;
+            ek->task_cum[t] = cum;
+            for (size_t st = 0; st < k->tasks[t].n_steps; st++)
+                if (build_one(&e->reqs[e->n_reqs++], &k->tasks[t].steps[st]))
                     return -1;
-                struct curl_slist *l = curl_slist_append(er->headers, line);
-                if (!l)
-                    return -1;
-                er->headers = l;
-            }
         }
     }
     return 0;
@@ -1004,6 +1486,7 @@ static int build_requests(engine_t *e)
 
 static int engine_init(engine_t *e)
 {
+    const scen_t *s = e->cfg.scen;
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (e->epfd < 0)
         return -1;
@@ -1011,9 +1494,13 @@ static int engine_init(engine_t *e)
     if (e->n_fds > (1u << 22))
         e->n_fds = 1u << 22;
     e->fds = calloc(e->n_fds, sizeof *e->fds);
-    e->stats = stats_new(e->cfg.scen->n_endpoints, e->cfg.open_model);
+    e->stats = stats_new(s->n_endpoints, s->n_counters, e->cfg.open_model);
     e->multi = curl_multi_init();
-    if (!e->fds || !e->stats || !e->multi)
+    e->match = check_match_new();
+    for (int i = 0; i < TMPL_SCRATCH; i++)
+        buf_init(&e->scratch[i], (size_t)16 << 20);
+    buf_init(&e->capture, (size_t)16 << 20);
+    if (!e->fds || !e->stats || !e->multi || !e->match)
         return -1;
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);

@@ -34,6 +34,9 @@
 typedef struct {
     const scen_t *scen;      /* not owned; outlives the engine */
     unsigned index;          /* thread number, for logs and seeds */
+    unsigned n_engines;      /* threads in this process (user_index()) */
+    uint64_t *global_counter;   /* global_counter() in templates; shared
+                                 * by the threads, atomic */
     uint64_t seed;
     bool open_model;         /* keep uncorrected latency too */
     bool insecure;           /* skip TLS verification */

@@ -39,6 +39,7 @@ struct worker {
     uint64_t *final_seq;    /* seq of that engine's final snapshot */
     unsigned n_final;
     bool stopping;
+    uint64_t global_counter;  /* global_counter() of templates, shared */
 };
 
 worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts,
@@ -68,6 +69,8 @@ worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts,
         engine_cfg_t *c = &self->cfgs[i];
         c->scen = scen;
         c->index = i;
+        c->n_engines = self->n;
+        c->global_counter = &self->global_counter;
         c->seed = opts->seed + i * 0x9e3779b97f4a7c15ull;
         c->open_model = opts->open_model;
         c->insecure = opts->insecure;
@@ -253,7 +256,8 @@ static stats_t *take_complete(worker_t *self, uint64_t *seq_p,
     }
     stats_t *st = p->stats;
     if (!st)
-        st = stats_new(self->scen->n_endpoints, self->opts.open_model);
+        st = stats_new(self->scen->n_endpoints, self->scen->n_counters,
+                       self->opts.open_model);
     *seq_p = p->seq;
     *users_p = p->users;
     *final_p = last;

@@ -13,7 +13,7 @@
 static void record_counts_everything(void **state)
 {
     (void)state;
-    stats_t *s = stats_new(2, false);
+    stats_t *s = stats_new(2, 0, false);
     assert_non_null(s);
     assert_false(stats_keeps_raw(s));
     stats_record(s, 0, 200, 1000, 900, 100, 50, false);
@@ -48,7 +48,7 @@ static void record_counts_everything(void **state)
 static void errors_group_by_endpoint_kind_message(void **state)
 {
     (void)state;
-    stats_t *s = stats_new(2, false);
+    stats_t *s = stats_new(2, 0, false);
     stats_record_error(s, 0, STATS_FAIL_HTTP, "HTTP 500", 1);
     stats_record_error(s, 0, STATS_FAIL_HTTP, "HTTP 500", 2);
     stats_record_error(s, 1, STATS_FAIL_HTTP, "HTTP 500", 1);
@@ -65,7 +65,7 @@ static void errors_group_by_endpoint_kind_message(void **state)
 static void error_table_overflow_is_counted_not_lost(void **state)
 {
     (void)state;
-    stats_t *s = stats_new(1, false);
+    stats_t *s = stats_new(1, 0, false);
     char msg[64];
     uint64_t total = 0;
     for (int i = 0; i < STATS_ERRORS_MAX + 500; i++) {
@@ -90,7 +90,7 @@ static void error_table_overflow_is_counted_not_lost(void **state)
 static void long_messages_are_truncated(void **state)
 {
     (void)state;
-    stats_t *s = stats_new(1, false);
+    stats_t *s = stats_new(1, 0, false);
     char msg[STATS_ERRMSG_MAX * 2];
     memset(msg, 'x', sizeof msg - 1);
     msg[sizeof msg - 1] = '\0';
@@ -106,8 +106,8 @@ static void long_messages_are_truncated(void **state)
 static void merge_adds_everything(void **state)
 {
     (void)state;
-    stats_t *a = stats_new(3, true), *b = stats_new(3, true);
-    stats_t *all = stats_new(3, true);
+    stats_t *a = stats_new(3, 0, true), *b = stats_new(3, 0, true);
+    stats_t *all = stats_new(3, 0, true);
     for (int i = 0; i < 1000; i++) {
         stats_t *dst = (i % 3) ? a : b;
         int ep = i % 3, st = (i % 7) ? 200 : 503;

@@ -1,0 +1,151 @@
+/*  master/plan.c - see plan.h. */
+#include "plan.h"
+
+#include <getopt.h>
+#include <string.h>
+
+#include "run.h"
+
+static void s_think(const scen_think_t *t, FILE *out)
+{
+    switch (t->kind) {
+    case SCEN_THINK_NONE: fprintf(out, "no think time"); break;
+    case SCEN_THINK_CONSTANT: fprintf(out, "think %gs", t->min_s); break;
+    case SCEN_THINK_UNIFORM: fprintf(out, "think %g-%gs", t->min_s, t->max_s); break;
+    case SCEN_THINK_PACING: fprintf(out, "pacing %gs", t->min_s); break;
+    }
+}
+
+static void s_steps(const scen_request_t *r, size_t n, const char *indent,
+                    FILE *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s%zu. %s %s", indent, i + 1, r[i].method, r[i].name);
+        if (r[i].tag)
+            fprintf(out, " [%s]", r[i].tag);
+        if (r[i].n_captures) {
+            fprintf(out, "  captures");
+            for (size_t c = 0; c < r[i].n_captures; c++)
+                fprintf(out, " %s", r[i].captures[c].var);
+        }
+        if (r[i].has_expect)
+            fprintf(out, "  +expect");
+        for (size_t c = 0; c < r[i].n_counters; c++)
+            fprintf(out, "  counts %s", r[i].counters[c].name);
+        fprintf(out, "\n");
+    }
+}
+
+void plan_print(const scen_t *s, FILE *out)
+{
+    const scen_load_t *l = &s->load;
+    fprintf(out, "host: %s\n", s->host ? s->host : "(absolute URLs only)");
+    if (s->has_load_rate)
+        fprintf(out, "load: %g iterations/s (max %u in flight)", l->rate,
+                l->max_inflight ? l->max_inflight : 10000);
+    else if (s->has_load_users)
+        fprintf(out, "load: %u users, spawn rate %g/s", l->users, l->spawn_rate);
+    else
+        fprintf(out, "load: not set in the file (command line decides)");
+    if (l->duration_s > 0)
+        fprintf(out, ", duration %gs", l->duration_s);
+    fprintf(out, ", timeout %gs\n", l->timeout_s);
+    double wsum = 0;
+    for (size_t i = 0; i < s->n_classes; i++)
+        wsum += s->classes[i].weight;
+    for (size_t i = 0; i < s->n_classes; i++) {
+        const scen_class_t *k = &s->classes[i];
+        fprintf(out, "class %s: weight %g (%.1f%% of users), ", k->name,
+                k->weight, 100.0 * k->weight / wsum);
+        s_think(k->has_think ? &k->think : &l->think, out);
+        if (k->iterations)
+            fprintf(out, ", %llu iterations per user",
+                    (unsigned long long)k->iterations);
+        if (k->feed != SCEN_NONE)
+            fprintf(out, ", a row of data feed '%s' per user",
+                    s->feeds[k->feed].name);
+        fprintf(out, "\n");
+        if (k->n_on_start) {
+            fprintf(out, "  on_start:\n");
+            s_steps(k->on_start, k->n_on_start, "    ", out);
+        }
+        double tsum = 0;
+        for (size_t t = 0; t < k->n_tasks; t++)
+            tsum += k->tasks[t].weight;
+        for (size_t t = 0; t < k->n_tasks; t++) {
+            const scen_task_t *task = &k->tasks[t];
+            fprintf(out, "  task %s: weight %g (%.1f%%), %zu step%s\n",
+                    task->name, task->weight, 100.0 * task->weight / tsum,
+                    task->n_steps, task->n_steps == 1 ? "" : "s");
+            s_steps(task->steps, task->n_steps, "    ", out);
+        }
+    }
+    for (size_t i = 0; i < s->n_feeds; i++) {
+        const scen_feed_t *f = &s->feeds[i];
+        fprintf(out, "data %s: %s, %zu rows, columns", f->name, f->file,
+                feed_n_rows(f->feed));
+        for (size_t c = 0; c < feed_n_cols(f->feed); c++)
+            fprintf(out, "%s%s", c ? ", " : " ", feed_col_name(f->feed, c));
+        fprintf(out, "\n");
+    }
+    if (s->n_vars) {
+        fprintf(out, "variables:");
+        for (size_t i = 0; i < s->n_vars; i++)
+            fprintf(out, " %s", s->vars[i]);
+        fprintf(out, "\n");
+    }
+    if (s->n_counters) {
+        fprintf(out, "counters:");
+        for (size_t i = 0; i < s->n_counters; i++)
+            fprintf(out, " %s", s->counters[i]);
+        fprintf(out, "\n");
+    }
+    if (s->n_before)
+        fprintf(out, "before the run: %zu request%s\n", s->n_before,
+                s->n_before == 1 ? "" : "s");
+    if (s->n_after)
+        fprintf(out, "after the run: %zu request%s\n", s->n_after,
+                s->n_after == 1 ? "" : "s");
+}
+
+int plan_main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"host", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *host = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'H':
+            host = optarg;
+            break;
+        case 'h':
+            printf("usage: hornet check SCENARIO.yaml [--host URL]\n"
+                   "Validates the scenario without sending traffic and "
+                   "prints its plan.\nExit codes: 0 valid, 2 invalid.\n");
+            return HN_EXIT_OK;
+        default:
+            fprintf(stderr, "hornet check: unknown option '%s'\n",
+                    argv[optind - 1]);
+            return HN_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "hornet check: give exactly one scenario file\n");
+        return HN_EXIT_USAGE;
+    }
+    char err[HN_ERRLEN];
+    scen_t *s = scen_load(argv[optind], host, err);
+    if (!s) {
+        fprintf(stderr, "hornet check: %s\n", err);
+        return HN_EXIT_USAGE;
+    }
+    printf("%s: valid\n", argv[optind]);
+    plan_print(s, stdout);
+    scen_destroy(&s);
+    return HN_EXIT_OK;
+}
