@@ -799,7 +799,8 @@ static bool s_counters(ctx_t *c, yaml_node_t *n, scen_request_t *r)
         }
         if (!ctr->name)
             return s_fail(c, item, "a counter needs a name");
-        if ((ctr->index = s_counter_index(c, ctr->name)) == SCEN_NONE)
+        ctr->index = s_counter_index(c, ctr->name);
+        if (ctr->index == SCEN_NONE)
             return s_nomem(c);
         if (!s_cond(c, item, &ctr->when, &r->need_headers, &r->need_body))
             return false;
@@ -824,7 +825,8 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
         scen_capture_t *cap = &r->captures[r->n_captures++];
         if (!(cap->var = s_strdup(var)))
             return s_nomem(c);
-        if ((cap->slot = s_var(c, vnode, var)) < 0)
+        cap->slot = s_var(c, vnode, var);
+        if (cap->slot < 0)
             return false;
         if (!s_check_map(c, spec, "a capture", keys))
             return false;

@@ -115,10 +115,12 @@ int plan_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *host = NULL;
-    int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    for (;;) {
+        int c = getopt_long(argc, argv, "h", longs, NULL);
+        if (c == -1)
+            break;
         switch (c) {
         case 'H':
             host = optarg;
