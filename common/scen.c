@@ -53,6 +53,7 @@ typedef struct {
     scen_t *scen;
     pending_t *pending;
     size_t n_pending, cap_pending;
+    bool hook;                /* parsing before/after: no statistics */
     const scen_file_t *bundle;  /* files of a bundle being loaded */
     size_t n_bundle;
 } ctx_t;
@@ -819,7 +820,7 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
     if (!r->captures)
         return s_nomem(c);
     static const char *const keys[] = {
-        "header", "json", "regex", "cookie", "group", NULL
+        "header", "json", "regex", "cookie", "group", "default", NULL
     };
     EACH_PAIR(c, n, var, vnode, spec) {
         scen_capture_t *cap = &r->captures[r->n_captures++];
@@ -836,6 +837,11 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
             (void)knode;
             if (!strcmp(key, "group")) {
                 group = v;
+                continue;
+            }
+            if (!strcmp(key, "default")) {
+                if (!s_string(c, v, "default", &cap->fallback))
+                    return false;
                 continue;
             }
             kinds++;
@@ -909,6 +915,7 @@ static void s_free_request(scen_request_t *r)
     for (size_t i = 0; i < r->n_captures; i++) {
         free(r->captures[i].var);
         free(r->captures[i].source);
+        free(r->captures[i].fallback);
         jpath_destroy(&r->captures[i].jpath);
         pcre2_code_free(r->captures[i].regex);
     }
@@ -1205,6 +1212,10 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
             return s_nomem(c);
         memcpy(r->raw_body, data, len);
         r->raw_body_len = len;
+    }
+    if (c->hook) {
+        r->endpoint = SCEN_NONE;
+        return true;
     }
     return s_endpoint(c, r);
 }
@@ -1711,12 +1722,14 @@ static bool s_document(ctx_t *c, const char *host_override)
         if (!s_tasks(c, tasks, &s->classes[0], NULL))
             return false;
     }
+    c->hook = true;
     if (before && !s_request_list(c, before, "before", &s->before,
                                   &s->n_before, NULL))
         return false;
     if (after && !s_request_list(c, after, "after", &s->after, &s->n_after,
                                  NULL))
         return false;
+    c->hook = false;
     return s_compile_pending(c);
 }
 

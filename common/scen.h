@@ -64,6 +64,8 @@ typedef struct {
     jpath_t *jpath;          /* SCEN_CAP_JSON */
     void *regex;             /* SCEN_CAP_REGEX: pcre2_code_8 * */
     uint32_t group;          /* regex group (default 1, or 0 if none) */
+    char *fallback;          /* `default:` value when nothing is found
+                              * (then it is not a failure); NULL = fail */
 } scen_capture_t;
 
 /*  Status ranges, e.g. 200-299 and 404: lo..hi inclusive. */
@@ -129,7 +131,8 @@ typedef struct {
     size_t n_counters;
     bool need_headers;       /* captures/checks read response headers */
     bool need_body;          /* ... or the body */
-    size_t endpoint;         /* index into scen_t.endpoints */
+    size_t endpoint;         /* index into scen_t.endpoints; SCEN_NONE
+                              * for before/after hooks */
     int line;                /* where it was defined (0 when from the CLI) */
 } scen_request_t;
 

@@ -82,7 +82,7 @@ const stats_t *report_totals(const report_t *self)
     return self->totals;
 }
 
-static void print_row(FILE *out, const char *method, const char *name,
+static void print_row(FILE *out, int w, const char *method, const char *name,
                       uint64_t req, uint64_t fail, const hist_t *h,
                       double dur, uint64_t bytes_in)
 {
@@ -97,9 +97,9 @@ static void print_row(FILE *out, const char *method, const char *name,
     snprintf(fails, sizeof fails, "%" PRIu64 "(%.2f%%)", fail,
              req ? 100.0 * (double)fail / (double)req : 0.0);
     fprintf(out,
-            "%-7s %-30.30s %9" PRIu64 " %14s %8s %8s %8s %8s %8s %8s %8s "
+            "%-7s %-*.*s %9" PRIu64 " %14s %8s %8s %8s %8s %8s %8s %8s "
             "%9.1f %9s\n",
-            method, name, req, fails, p[0], p[1], p[2], p[3], p[4], p[5],
+            method, w, w, name, req, fails, p[0], p[1], p[2], p[3], p[4], p[5],
             avg, dur > 0 ? (double)req / dur : 0.0, bytes);
 }
 
@@ -187,13 +187,20 @@ void report_print(const report_t *self, const report_info_t *info,
 {
     const stats_t *t = self->totals;
     double dur = info->duration_s;
-    fprintf(out, "\n%-7s %-30s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
+    int w = 30;
+    for (size_t i = 0; i < self->scen->n_endpoints; i++) {
+        const scen_endpoint_t *se = &self->scen->endpoints[i];
+        int len = (int)strlen(se->name) + (se->tag ? (int)strlen(se->tag) + 3 : 0);
+        if (len > w)
+            w = len > 70 ? 70 : len;
+    }
+    fprintf(out, "\n%-7s %-*s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
                  "%9s\n",
-            "Method", "Name", "Requests", "Fails", "Median", "p90", "p95",
+            "Method", w, "Name", "Requests", "Fails", "Median", "p90", "p95",
             "p99", "p99.9", "Max", "Avg", "req/s", "Bytes in");
-    fprintf(out, "%-7s %-30s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
+    fprintf(out, "%-7s %-*s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
                  "%9s\n",
-            "", "", "", "", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)",
+            "", w, "", "", "", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)",
             "(ms)", "", "");
     for (size_t i = 0; i < self->scen->n_endpoints; i++) {
         const stats_endpoint_t *ep = stats_endpoint(t, i);
@@ -203,7 +210,7 @@ void report_print(const report_t *self, const report_info_t *info,
             snprintf(label, sizeof label, "%s [%s]", se->name, se->tag);
         else
             snprintf(label, sizeof label, "%s", se->name);
-        print_row(out, se->method, label, ep->requests, ep->failures,
+        print_row(out, w, se->method, label, ep->requests, ep->failures,
                   ep->latency, dur, ep->bytes_in);
     }
     uint64_t req, fail, bin, bout;
@@ -215,7 +222,7 @@ void report_print(const report_t *self, const report_info_t *info,
             "------------------------------------------------------------"
             "------------------------------------------------------------"
             "----------------------------------------");
-    print_row(out, "", "Aggregated", req, fail, all, dur, bin);
+    print_row(out, w, "", "Aggregated", req, fail, all, dur, bin);
 
     char sent[16], recv[16];
     fprintf(out, "\nDuration %.2f s, %" PRIu64 " requests, %.1f req/s, "

@@ -878,7 +878,9 @@ static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
         for (size_t i = 0; ok && i < r->n_captures; i++) {
             const scen_capture_t *cap = &r->captures[i];
             char cwhy[160];
-            if (!check_capture(cap, &resp, e->match, &e->capture, cwhy, sizeof cwhy)) {
+            if (!check_capture(cap, &resp, e->match, &e->capture, cwhy, sizeof cwhy) &&
+                (!cap->fallback ||
+                 buf_append_str(&e->capture, cap->fallback) != HN_OK)) {
                 snprintf(why, n, "capture %s: %s", cap->var, cwhy);
                 *kind = STATS_FAIL_CAPTURE;
                 ok = false;
