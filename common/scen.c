@@ -865,12 +865,7 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
                 if (!(cap->regex = s_regex(c, v, cap->source, &groups)))
                     return false;
                 cap->group = groups ? 1 : 0;
-                if (group) {
-                    uint32_t g;
-                    if (!s_u32(c, group, "group", groups, &g))
-                        return false;
-                    cap->group = g;
-                }
+                cap->n_groups = groups;
                 r->need_body = true;
             }
         }
@@ -879,6 +874,12 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
                           " json, regex, cookie", var);
         if (group && cap->kind != SCEN_CAP_REGEX)
             return s_fail(c, group, "group only applies to a regex capture");
+        if (group) {
+            uint32_t g;
+            if (!s_u32(c, group, "group", cap->n_groups, &g))
+                return false;
+            cap->group = g;
+        }
     }
     return true;
 }

@@ -64,6 +64,7 @@ typedef struct {
     jpath_t *jpath;          /* SCEN_CAP_JSON */
     void *regex;             /* SCEN_CAP_REGEX: pcre2_code_8 * */
     uint32_t group;          /* regex group (default 1, or 0 if none) */
+    uint32_t n_groups;       /* groups the regex has */
     char *fallback;          /* `default:` value when nothing is found
                               * (then it is not a failure); NULL = fail */
 } scen_capture_t;
