@@ -62,6 +62,12 @@ http {
   server {
     listen 127.0.0.1:%(p)d;
     location / { return 200 "hello\\n"; }
+    location = /login {
+      add_header Location /items/42;
+      default_type application/json;
+      return 201 '{"token": "t-0123456789abcdef", "user": {"id": 42}}';
+    }
+    location /items/ { return 200 "item\\n"; }
   }
 }
 """ % {"d": self.dir, "p": self.port})
@@ -159,11 +165,51 @@ def bench_locust(url, d, c):
     raise RuntimeError("no Aggregated row in locust csv")
 
 
+FLOW = """
+host: http://127.0.0.1:1
+tasks:
+  - task: flow
+    steps:
+      - method: POST
+        path: /login
+        body: {user: "u${user_index()}", nonce: "${base64(randbytes(16))}"}
+        expect: {status: 201}
+        capture:
+          token: {json: $.token}
+          item: {header: Location}
+      - path: ${item}
+        name: /items/[ID]
+        headers: {Authorization: "Bearer ${token}"}
+      - path: ${item}?n=${counter()}
+        name: /items/[ID]?n
+        headers: {Authorization: "Bearer ${token}"}
+"""
+
+
+def bench_flow(url, d, c):
+    """The scenario language's cost: a 3-step flow with captures and
+    templates, on one core, 50 users."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sc = os.path.join(tmp, "flow.yaml")
+        with open(sc, "w") as f:
+            f.write(FLOW)
+        js = os.path.join(tmp, "out.json")
+        out, cpu = run_measured(taskset(1, [HORNET, "run", sc, "--host", url.rstrip("/"),
+                                            "-u", str(c), "-t", "%ds" % d, "--threads",
+                                            "1", "--json", js, "-q"]), d + 30)
+        with open(js) as f:
+            j = json.load(f)
+    if j["failures"]:
+        raise RuntimeError("flow saw %d failures: %s" % (j["failures"], j["errors"][:3]))
+    return j["requests"], j["rps"], cpu
+
+
 TOOLS = [
     ("hornet", None, bench_hornet),
     ("wrk", "wrk", bench_wrk),
     ("hey", "hey", bench_hey),
     ("locust", "locust", bench_locust),
+    ("flow", None, bench_flow),
 ]
 
 
@@ -200,8 +246,17 @@ def main():
     print("%-8s %12s %12s %14s %12s" % ("tool", "requests", "req/s", "CPU us/req", "hornet is"))
     h = results.get("hornet")
     for name, (n, rps, cpu) in results.items():
+        if name == "flow":
+            continue
         ratio = "" if name == "hornet" or not h else "%.2fx" % (h[1] / rps)
         print("%-8s %12d %12.0f %14.2f %12s" % (name, n, rps, 1e6 * cpu / max(n, 1), ratio))
+    if "flow" in results and h:
+        n, rps, cpu = results["flow"]
+        print()
+        print("scenario language: a 3-step flow (JSON body template, JSON and header")
+        print("captures, captured values in path and header) vs the plain GET above:")
+        print("%-8s %12d %12.0f %14.2f %11.0f%%" % ("flow", n, rps, 1e6 * cpu / max(n, 1),
+                                                   100.0 * rps / h[1]))
     return 0
 
 

@@ -1116,7 +1116,9 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
     if (s_is_absolute(path)) {
         rc = buf_append_str(&url, path);
     } else {
-        if (path[0] != '/') {
+        /*  A path may also start with a variable holding one (e.g. a
+         *  captured Location): it is joined to the host the same way. */
+        if (path[0] != '/' && strncmp(path, "${", 2)) {
             buf_free(&url);
             return s_fail(c, path_node, "path '%s' must start with / (or be "
                           "an absolute URL)", path);
