@@ -132,8 +132,8 @@ def bench_hornet(url, d, c):
 
 
 LOCUSTFILE = """
-from locust import constant
-from locust.contrib.fasthttp import FastHttpUser, task
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
 
 class Bench(FastHttpUser):
     wait_time = constant(0)

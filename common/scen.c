@@ -2002,6 +2002,8 @@ scen_t *scen_new_url(const char *url, const char *method,
     size_t esc_len;
     if (!s || !(s->classes = calloc(1, sizeof *s->classes)))
         goto nomem;
+    /*  One fixed request, like hey or wrk: no cookie jar to keep. */
+    s->cookies = false;
     s->n_classes = 1;
     scen_class_t *k = &s->classes[0];
     k->weight = 1;

@@ -409,6 +409,9 @@ static eng_xfer_t *xfer_get(engine_t *e)
     curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, e);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "hornet/" HN_VERSION);
+    /*  A load generator talks to its target directly: without this curl
+     *  reads the *_proxy environment on every request (getenv + parse). */
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
     if (e->cfg.insecure || !s->tls.verify) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
