@@ -1531,7 +1531,8 @@ static bool s_tls(ctx_t *c, yaml_node_t *n)
 
 static bool s_http(ctx_t *c, yaml_node_t *n)
 {
-    static const char *const keys[] = { "version", "cookies", NULL };
+    static const char *const keys[] = { "version", "cookies", "connections",
+                                        NULL };
     if (!s_check_map(c, n, "http", keys))
         return false;
     EACH_PAIR(c, n, key, knode, v) {
@@ -1539,6 +1540,19 @@ static bool s_http(ctx_t *c, yaml_node_t *n)
         if (!strcmp(key, "cookies")) {
             if (!s_bool(c, v, "cookies", &c->scen->cookies))
                 return false;
+            continue;
+        }
+        if (!strcmp(key, "connections")) {
+            const char *m = s_scalar(c, v, "connections");
+            if (!m)
+                return false;
+            if (!strcmp(m, "per_user"))
+                c->scen->conn_per_user = true;
+            else if (!strcmp(m, "shared"))
+                c->scen->conn_per_user = false;
+            else
+                return s_fail(c, v, "connections '%s' is not shared or per_user",
+                              m);
             continue;
         }
         const char *ver = s_scalar(c, v, "version");

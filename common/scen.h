@@ -225,6 +225,8 @@ typedef struct {
     scen_tls_t tls;
     scen_http_t http;
     bool cookies;            /* keep cookies per user (default true) */
+    bool conn_per_user;      /* each user keeps its own connections, as a
+                              * browser would; default: a shared pool */
     scen_load_t load;        /* from the file; CLI flags override later */
     bool has_load_users;     /* which load keys the file set */
     bool has_load_rate;

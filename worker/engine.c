@@ -68,12 +68,14 @@ typedef struct {
     tmpl_val_t *vals;       /* variable values by slot */
     buf_t *var_bufs;        /* storage of captured values by slot */
     buf_t jar;              /* cookies: "a=1; b=2" */
+    CURLSH *share;          /* own connection cache (connections: per_user) */
 } eng_user_t;
 
 struct eng_xfer {
     CURL *easy;
     eng_user_t *user;
     const scen_request_t *req_set;   /* request whose static options are set */
+    CURLSH *share_set;               /* share (connection cache) set */
     uint64_t body_bytes;
     uint64_t out_bytes;              /* request body bytes */
     bool keep_headers;
@@ -694,6 +696,11 @@ static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns)
     }
     if (x->req_set != er->req)
         xfer_set_request(e, x, er);
+    if (x->share_set != u->share) {
+        /* per_user: this user's own connection cache goes with it */
+        curl_easy_setopt(x->easy, CURLOPT_SHARE, u->share);
+        x->share_set = u->share;
+    }
     char why[STATS_ERRMSG_MAX];
     if (!xfer_render(e, x, er, u, why, sizeof why)) {
         x->next = e->xfer_free;
@@ -973,6 +980,8 @@ static void drain_done(engine_t *e)
 /* ------------------------------------------------------------------ */
 /* load control                                                         */
 
+static void user_destroy(eng_user_t *u, size_t nv);
+
 /*  Makes sure users[0..n) exist; allocation happens at LOAD time only. */
 static int users_ensure(engine_t *e, uint32_t n)
 {
@@ -1002,6 +1011,17 @@ static int users_ensure(engine_t *e, uint32_t n)
         for (size_t k = 0; k < nv; k++)
             buf_init(&u->var_bufs[k], (size_t)16 << 20);
         buf_init(&u->jar, 1 << 16);
+        if (e->cfg.scen->conn_per_user) {
+            /* a share with only the connection cache: the user's
+             * connections stay its own and are reused by it alone */
+            u->share = curl_share_init();
+            if (!u->share ||
+                curl_share_setopt(u->share, CURLSHOPT_SHARE,
+                                  CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+                user_destroy(u, nv);
+                return -1;
+            }
+        }
         u->idx = i;
         u->state = USER_FREE;
         e->users[i] = u;
@@ -1016,6 +1036,8 @@ static int users_ensure(engine_t *e, uint32_t n)
 
 static void user_destroy(eng_user_t *u, size_t nv)
 {
+    if (u->share)
+        curl_share_cleanup(u->share);   /* after every easy handle left it */
     for (size_t k = 0; k < nv; k++)
         buf_free(&u->var_bufs[k]);
     buf_free(&u->jar);

@@ -558,6 +558,50 @@ def bad_template_is_a_load_error():
         assert "unknown function" in err and "sha265" in err, err
 
 
+@test
+def cookies_are_kept_per_user():
+    with Target() as t, tempfile.TemporaryDirectory() as d:
+        text = """
+host: http://127.0.0.1:1
+classes:
+  - name: browser
+    on_start: [{path: /cookie/login}]
+    tasks: [{path: /cookie/whoami}]
+"""
+        path = write(os.path.join(d, "s.yaml"), text)
+        j, _, _ = hornet_json("run", path, "--host", t.url, "-u", "3", "-t", "1s")
+        eq(j["failures"], 0, "whoami saw the cookie (errors: %s)" % j["errors"])
+        assert j["requests"] > 10, j
+        write(path, "http: {cookies: false}\n" + text)
+        j, _, _ = hornet_json("run", path, "--host", t.url, "-u", "3", "-t", "1s")
+        by = {e["name"]: e for e in j["endpoints"]}
+        eq(by["/cookie/whoami"]["failures"], by["/cookie/whoami"]["requests"],
+           "without a jar every whoami is refused")
+
+
+@test
+def connections_per_user_or_shared():
+    with tempfile.TemporaryDirectory() as d:
+        text = """
+host: http://127.0.0.1:1
+load: {users: 20, think_time: 300ms}
+http: {connections: %s}
+tasks: [{path: /}]
+"""
+        path = os.path.join(d, "s.yaml")
+        conns = {}
+        for mode in ("per_user", "shared"):
+            with Target() as t:
+                write(path, text % mode)
+                j, _, _ = hornet_json("run", path, "--host", t.url, "-t", "2s",
+                                      "--threads", "1")
+                c = t.counts()
+                eq(j["requests"], c["total"], "total vs server")
+                conns[mode] = c["connections"] - 1   # minus our /__counts
+        eq(conns["per_user"], 20, "each user keeps its own connection")
+        assert conns["shared"] < 20, conns
+
+
 def main():
     if not (os.access(HORNET, os.X_OK) and os.access(TARGET, os.X_OK)):
         print("integration: build/hornet and build/target must be built first")

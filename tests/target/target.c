@@ -391,6 +391,7 @@ static void stores_clear(void)
 
 static pthread_mutex_t counts_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t count_total, count_bytes_in;
+static uint64_t count_connections;   /* TCP connections accepted, atomic */
 static uint64_t count_status[1000];
 static json_t *count_routes, *count_tenants;
 static atomic_ullong acme_seq;
@@ -399,6 +400,7 @@ static _Atomic int64_t stall_until; /* now_us() time; requests arriving before i
 static void counts_clear_locked(void)
 {
     count_total = count_bytes_in = 0;
+    __atomic_store_n(&count_connections, 0, __ATOMIC_RELAXED);
     memset(count_status, 0, sizeof count_status);
     json_object_clear(count_routes);
     json_object_clear(count_tenants);
@@ -482,8 +484,10 @@ static json_t *counts_snapshot(void)
             json_object_set_new(st, k, json_integer((json_int_t)count_status[i]));
         }
     }
-    json_t *j = json_pack("{s:I, s:O, s:o, s:O, s:I}",
+    json_t *j = json_pack("{s:I, s:I, s:O, s:o, s:O, s:I}",
                           "total", (json_int_t)count_total,
+                          "connections", (json_int_t)__atomic_load_n(
+                              &count_connections, __ATOMIC_RELAXED),
                           "routes", count_routes,
                           "status", st,
                           "tenants", count_tenants,
@@ -1284,6 +1288,43 @@ static unsigned h_me(struct rctx *c, struct MHD_Response **out)
     return 200;
 }
 
+/*  Cookies: /cookie/login sets a session cookie, /cookie/whoami answers
+ *  200 only when that cookie comes back (checks a client's cookie jar). */
+static unsigned h_cookie_login(struct rctx *c, struct MHD_Response **out)
+{
+    static unsigned long n;
+    char v[64];
+    snprintf(v, sizeof v, "sid=s-%lu; Path=/; HttpOnly",
+             __atomic_add_fetch(&n, 1, __ATOMIC_RELAXED));
+    (void)c;
+    *out = resp_static("ok\n", "text/plain");
+    if (*out)
+        MHD_add_response_header(*out, "Set-Cookie", v);
+    return 200;
+}
+
+static unsigned h_cookie_whoami(struct rctx *c, struct MHD_Response **out)
+{
+    const char *ck = hdr(c, "Cookie");
+    const char *sid = ck ? strstr(ck, "sid=s-") : NULL;
+    if (!sid)
+        return fail(out, 401, "no session cookie");
+    *out = resp_static("ok\n", "text/plain");
+    return 200;
+}
+
+/*  Counts accepted connections, so tests can tell connection reuse apart. */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)conn;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        __atomic_add_fetch(&count_connections, 1, __ATOMIC_RELAXED);
+}
+
 /* ------------------------------------------------------------------------ */
 /* routing                                                                  */
 
@@ -1324,6 +1365,8 @@ static const struct route routes[] = {
     {"/v1/keys/*/unwrap", M_POST, h_kms_unwrap, 0, "POST"},
     {"/auth/signin", M_POST, h_signin, 0, "POST"},
     {"/me", M_GET | M_HEAD, h_me, 0, "GET, HEAD"},
+    {"/cookie/login", M_GET | M_POST, h_cookie_login, 0, "GET, POST"},
+    {"/cookie/whoami", M_GET, h_cookie_whoami, 0, "GET"},
 };
 
 static unsigned method_bit(const char *m)
@@ -1853,6 +1896,8 @@ int main(int argc, char **argv)
                                              (intptr_t)mhd_log, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                          (intptr_t)on_completed, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+                                         (intptr_t)on_connection, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 20000, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL};
