@@ -584,7 +584,7 @@ def connections_per_user_or_shared():
     with tempfile.TemporaryDirectory() as d:
         text = """
 host: http://127.0.0.1:1
-load: {users: 20, think_time: 300ms}
+load: {users: 20, spawn_rate: 20, think_time: 300ms}
 http: {connections: %s}
 tasks: [{path: /}]
 """
