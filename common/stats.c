@@ -258,6 +258,11 @@ void stats_merge(stats_t *self, const stats_t *src)
     }
 }
 
+stats_endpoint_t *stats_endpoint_mut(stats_t *self, size_t i)
+{
+    return &self->eps[i];
+}
+
 const stats_endpoint_t *stats_endpoint(const stats_t *self, size_t i)
 {
     assert(i < self->n_endpoints);

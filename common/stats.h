@@ -113,6 +113,8 @@ void stats_merge(stats_t *self, const stats_t *src);
 
 /*  Read access. The pointers stay owned by self. */
 const stats_endpoint_t *stats_endpoint(const stats_t *self, size_t i);
+/*  Write access, for decoding a snapshot into fresh stats (proto/snap.c). */
+stats_endpoint_t *stats_endpoint_mut(stats_t *self, size_t i);
 size_t stats_n_errors(const stats_t *self);
 const stats_error_t *stats_error(const stats_t *self, size_t i);
 

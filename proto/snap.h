@@ -1,0 +1,40 @@
+/*  proto/snap.h - the statistics family: one interval of a worker's stats
+ *  (a stats_t) as a PROTO_STATS message.
+ *
+ *  Fields: run, seq, final, users, then per endpoint [requests, failures,
+ *  bytes_in, bytes_out, [[status, count]...], latency histogram (hist wire
+ *  format), uncorrected histogram or nil], the error set [[endpoint, kind,
+ *  message, count]...], run counters and named counters. Endpoints are
+ *  indexes into the scenario both sides loaded from the same bundle, so the
+ *  decoder checks the counts against its own scenario.
+ */
+#ifndef HN_PROTO_SNAP_H
+#define HN_PROTO_SNAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "stats.h"
+
+typedef struct {
+    uint64_t run;
+    uint64_t seq;            /* interval number from the run's start */
+    bool final;              /* the worker's last interval of the run */
+    uint32_t users;
+} proto_snap_head_t;
+
+hn_err_t proto_encode_stats(const proto_snap_head_t *h, const stats_t *st,
+                            buf_t *out) HN_WUR;
+
+/*  Decodes into a new stats_t (*st_p, caller owns) shaped for n_endpoints
+ *  and n_counters (with raw histograms when keep_raw). Any mismatch,
+ *  corrupt histogram, bad endpoint index or overflow is HN_ERR_CORRUPT with
+ *  a message; nothing is allocated then. */
+hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
+                            size_t n_counters, bool keep_raw,
+                            proto_snap_head_t *h, stats_t **st_p, char *err)
+    HN_WUR;
+
+#endif
