@@ -1997,6 +1997,85 @@ done:
     return s;
 }
 
+/*  YAML single-quoted scalar of a literal value ($${ keeps "${" literal). */
+static hn_err_t s_yaml_lit(buf_t *b, const char *v, size_t n)
+{
+    size_t el;
+    char *e = s_escape_tmpl(v, n, &el);
+    if (!e)
+        return HN_ERR_NOMEM;
+    hn_err_t rc = buf_append(b, "'", 1);
+    for (size_t i = 0; i < el && rc == HN_OK; i++)
+        rc = e[i] == '\'' ? buf_append(b, "''", 2) : buf_append(b, &e[i], 1);
+    if (rc == HN_OK)
+        rc = buf_append(b, "'", 1);
+    free(e);
+    return rc;
+}
+
+static bool s_url_source(scen_t *s, const char *url, const char *method,
+                         const char *const *headers, size_t n_headers,
+                         const char *body, size_t body_len)
+{
+    buf_t b;
+    buf_init(&b, (size_t)1 << 20);
+    hn_err_t rc = buf_append_str(&b, "# hornet run --url\nhttp: {cookies: false}\n"
+                                     "tasks:\n  - url: ");
+    if (rc == HN_OK)
+        rc = s_yaml_lit(&b, url, strlen(url));
+    if (rc == HN_OK)
+        rc = buf_printf(&b, "\n    method: %s\n    name: ", method);
+    const scen_request_t *r = &s->classes[0].tasks[0].steps[0];
+    if (rc == HN_OK)
+        rc = s_yaml_lit(&b, r->name, strlen(r->name));
+    if (rc == HN_OK && n_headers)
+        rc = buf_append_str(&b, "\n    headers:");
+    for (size_t i = 0; i < n_headers && rc == HN_OK; i++) {
+        const char *colon = strchr(headers[i], ':');
+        const char *val = colon + 1;
+        while (*val == ' ' || *val == '\t')
+            val++;
+        rc = buf_append_str(&b, "\n      ");
+        if (rc == HN_OK)
+            rc = s_yaml_lit(&b, headers[i], (size_t)(colon - headers[i]));
+        if (rc == HN_OK)
+            rc = buf_append_str(&b, ": ");
+        if (rc == HN_OK)
+            rc = s_yaml_lit(&b, val, strlen(val));
+    }
+    if (rc == HN_OK && body)
+        rc = buf_append_str(&b, "\n    body_file: __cli_body");
+    if (rc == HN_OK)
+        rc = buf_append_str(&b, "\n");
+    if (rc != HN_OK) {
+        buf_free(&b);
+        return false;
+    }
+    if (body) {
+        scen_file_t *f = realloc(s->files, (s->n_files + 1) * sizeof *f);
+        if (!f) {
+            buf_free(&b);
+            return false;
+        }
+        s->files = f;
+        f = &f[s->n_files];
+        f->path = s_strdup("__cli_body");
+        f->data = malloc(body_len ? body_len : 1);
+        f->len = body_len;
+        if (!f->path || !f->data) {
+            free(f->path);
+            free(f->data);
+            buf_free(&b);
+            return false;
+        }
+        memcpy(f->data, body, body_len);
+        s->n_files++;
+    }
+    s->source = buf_take(&b, &s->source_len);
+    buf_free(&b);
+    return s->source != NULL;
+}
+
 /*  ---- the one-request scenario of `hornet run --url` ------------------- */
 
 scen_t *scen_new_url(const char *url, const char *method,
@@ -2101,6 +2180,10 @@ scen_t *scen_new_url(const char *url, const char *method,
     if (!(k->tasks[0].name = s_strdup(r->name)) || !s_endpoint(&c, r) ||
         !s_compile_pending(&c))
         goto fail;
+    /*  The same request as scenario text, so it can be bundled for workers
+     *  like any file (templates escaped: the command line is literal). */
+    if (!s_url_source(s, url, r->method, headers, n_headers, body, body_len))
+        goto nomem;
     for (size_t i = 0; i < c.n_pending; i++)
         free(c.pending[i].src);
     free(c.pending);

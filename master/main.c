@@ -4,6 +4,8 @@
 
 #include <curl/curl.h>
 
+#include "agent.h"
+#include "keys.h"
 #include "plan.h"
 #include "run.h"
 
@@ -17,6 +19,10 @@ static void usage(FILE *f)
 "commands:\n"
 "  run        run a load test in this process (scenario file or --url)\n"
 "  check      validate a scenario file and print its plan (no traffic)\n"
+"  master     coordinate worker processes (same options as run, plus\n"
+"             --bind tcp://*:5557 --expect-workers N --headless --keys DIR)\n"
+"  worker     run load for a master: --master tcp://HOST:5557 [--threads N]\n"
+"  keys       write CURVE key pairs for an encrypted master/worker link\n"
 "  version    print the version and the libraries in use\n"
 "  help       this text; 'hornet COMMAND --help' for a command's options\n"
 "\n"
@@ -47,6 +53,12 @@ int main(int argc, char **argv)
     int rc;
     if (!strcmp(cmd, "run")) {
         rc = run_main(argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "master")) {
+        rc = master_main(argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "worker")) {
+        rc = agent_main(argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "keys")) {
+        rc = keys_main(argc - 1, argv + 1);
     } else if (!strcmp(cmd, "check")) {
         rc = plan_main(argc - 1, argv + 1);
     } else {

@@ -72,6 +72,16 @@ void report_add(report_t *self, stats_t **interval_p, double t_s,
     self->points[self->n_points++] = pt;
 }
 
+void report_add_late(report_t *self, stats_t **interval_p)
+{
+    stats_t *iv = *interval_p;
+    *interval_p = NULL;
+    if (!iv)
+        return;
+    stats_merge(self->totals, iv);
+    stats_destroy(&iv);
+}
+
 const report_point_t *report_last(const report_t *self)
 {
     return self->n_points ? &self->points[self->n_points - 1] : NULL;

@@ -44,6 +44,11 @@ void report_destroy(report_t **self_p);
 void report_add(report_t *self, stats_t **interval_p, double t_s,
                 uint32_t users);
 
+/*  Merges an interval that arrived after its second was put on the
+ *  timeline (a resend after a reconnect): into the totals only, so no
+ *  request is lost; takes ownership of *interval_p. */
+void report_add_late(report_t *self, stats_t **interval_p);
+
 /*  The latest timeline point (NULL before the first). */
 const report_point_t *report_last(const report_t *self);
 

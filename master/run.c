@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "hooks.h"
+#include "master.h"
 #include "report.h"
 #include "scen.h"
 #include "util.h"
@@ -52,6 +53,14 @@ typedef struct {
     double spawn_rate, rate, duration_s, timeout_s, stop_timeout_s;
     uint64_t max_inflight;
     scen_think_t think;
+    /* hornet master only */
+    bool is_master;
+    const char *bind;
+    uint64_t expect_workers;
+    bool headless;
+    const char *keys;
+    const char *allow;
+    double start_timeout_s;
 } run_opts_t;
 
 void run_usage(void *f)
@@ -101,7 +110,8 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
     enum {
         OPT_RATE = 256, OPT_INFLIGHT, OPT_THINK, OPT_PACING, OPT_TIMEOUT,
         OPT_STOP, OPT_NEWCONN, OPT_HOST, OPT_BODYFILE, OPT_THREADS,
-        OPT_JSON, OPT_URL
+        OPT_JSON, OPT_URL, OPT_BIND, OPT_EXPECT, OPT_HEADLESS, OPT_KEYS,
+        OPT_ALLOW, OPT_START_TIMEOUT
     };
     static const struct option longs[] = {
         {"users", required_argument, NULL, 'u'},
@@ -124,6 +134,12 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"json", required_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"expect-workers", required_argument, NULL, OPT_EXPECT},
+        {"headless", no_argument, NULL, OPT_HEADLESS},
+        {"keys", required_argument, NULL, OPT_KEYS},
+        {"allow", required_argument, NULL, OPT_ALLOW},
+        {"start-timeout", required_argument, NULL, OPT_START_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     optind = 1;
@@ -255,6 +271,33 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         case 'q':
             o->quiet = true;
             break;
+        case OPT_BIND:
+        case OPT_EXPECT:
+        case OPT_HEADLESS:
+        case OPT_KEYS:
+        case OPT_ALLOW:
+        case OPT_START_TIMEOUT:
+            if (!o->is_master)
+                return usage_error("%s is an option of 'hornet master'%s",
+                                   argv[optind - 1], "");
+            if (c == OPT_BIND) {
+                o->bind = a;
+            } else if (c == OPT_EXPECT) {
+                rc = util_parse_u64(a, 100000, &o->expect_workers);
+                if (rc || o->expect_workers == 0)
+                    return usage_error("--expect-workers: expected a whole "
+                                       "number 1..100000, got '%s'%s", a, "");
+            } else if (c == OPT_HEADLESS) {
+                o->headless = true;
+            } else if (c == OPT_KEYS) {
+                o->keys = a;
+            } else if (c == OPT_ALLOW) {
+                o->allow = a;
+            } else if (util_parse_duration(a, &o->start_timeout_s)) {
+                return usage_error("--start-timeout: '%s' is not a duration%s",
+                                   a, "");
+            }
+            break;
         case 'h':
             run_usage(stdout);
             return -1;
@@ -373,6 +416,55 @@ static void check_fd_budget(const scen_load_t *l, uint64_t limit)
                  "need about %" PRIu64 " sockets; expect 'too many open "
                  "files' errors (raise the hard limit: ulimit -Hn)",
                  limit, need);
+}
+
+int master_main(int argc, char **argv)
+{
+    run_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.is_master = true;
+    int prc = parse_opts(argc, argv, &o);
+    if (prc < 0)
+        return HN_EXIT_OK;
+    if (prc)
+        return prc;
+    char err[HN_ERRLEN] = "";
+    scen_t *scen = load_scenario(&o, err);
+    if (!scen) {
+        fprintf(stderr, "hornet master: %s\n", err);
+        return HN_EXIT_USAGE;
+    }
+    scen_load_t *l = &scen->load;
+    settle_load(l, scen, &o);
+    if (scen->n_before &&
+        hooks_run(scen, scen->before, scen->n_before, "before", o.insecure,
+                  err) != HN_OK) {
+        fprintf(stderr, "hornet master: %s\n", err);
+        scen_destroy(&scen);
+        return HN_EXIT_ERROR;
+    }
+    if (!o.headless)
+        log_info("master: no web UI yet: running headless");
+    master_opts_t mo = {
+        .bind = o.bind ? o.bind : "tcp://*:5557",
+        .expect_workers = o.expect_workers ? (unsigned)o.expect_workers : 1,
+        .json = o.json,
+        .quiet = o.quiet,
+        .insecure = o.insecure,
+        .host = o.host,
+        .curve_keys = o.keys,
+        .curve_allow = o.allow,
+        .start_timeout_s = o.start_timeout_s,
+    };
+    int rc = master_run(scen, l, &mo);
+    if (scen->n_after &&
+        hooks_run(scen, scen->after, scen->n_after, "after", o.insecure,
+                  err) != HN_OK) {
+        fprintf(stderr, "hornet master: %s\n", err);
+        rc = HN_EXIT_ERROR;
+    }
+    scen_destroy(&scen);
+    return rc;
 }
 
 int run_main(int argc, char **argv)

@@ -11,6 +11,9 @@
 /*  Runs `hornet run` with argv[0] = "run". Returns an HN_EXIT_* code. */
 int run_main(int argc, char **argv);
 
+/*  Runs `hornet master` with argv[0] = "master" (same load flags). */
+int master_main(int argc, char **argv);
+
 /*  Prints `hornet run` usage to f. */
 void run_usage(void *f);
 

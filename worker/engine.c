@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -106,6 +107,7 @@ typedef struct {
     double *task_cum;
     uint64_t alive;                 /* users of this class running */
     uint64_t started;               /* open model: arrivals given to it */
+    uint64_t target;                /* users of this class asked for */
 } eng_class_t;
 
 /*  Per fd: whether curl opened it through our callback, what epoll has
@@ -129,6 +131,8 @@ typedef struct {
     size_t n_reqs;
     eng_class_t *classes;
     double class_weight_sum;
+    bool class_targets;       /* LOAD gave users per class (a fleet's
+                               * share), not just a total */
 
     eng_fd_t *fds;
     uint64_t n_fds;
@@ -175,6 +179,7 @@ typedef struct {
     buf_t scratch[TMPL_SCRATCH];
     buf_t capture;            /* a capture's value before it is stored */
     uint64_t local_counter;   /* global_counter() when cfg has none */
+    FILE *dump;               /* HORNET_DUMP_LATENCY: every latency, raw */
 } engine_t;
 
 /* ------------------------------------------------------------------ */
@@ -604,8 +609,9 @@ static uint32_t pick_class(engine_t *e, bool open)
     double best = -1e300;
     uint32_t pick = 0;
     for (size_t i = 0; i < s->n_classes; i++) {
-        double want = (double)(total + 1) * s->classes[i].weight /
-                      e->class_weight_sum;
+        double want = !open && e->class_targets
+            ? (double)e->classes[i].target
+            : (double)(total + 1) * s->classes[i].weight / e->class_weight_sum;
         double have = (double)(open ? e->classes[i].started : e->classes[i].alive);
         if (want - have > best) {
             best = want - have;
@@ -942,6 +948,11 @@ static void on_done(engine_t *e, CURL *easy, CURLcode res)
     } else {
         failed = !judge(e, x, u, code, true, now, &kind, msg, sizeof msg);
     }
+    if (e->dump) {
+        /* test hook: the exact samples, to check merged percentiles */
+        uint64_t v = lat;
+        fwrite(&v, sizeof v, 1, e->dump);
+    }
     stats_record(e->stats, ep, res == CURLE_OK ? (int)code : 0, lat, raw,
                  x->body_bytes + (uint64_t)hdr,
                  (uint64_t)reqsz + (res == CURLE_OK ? x->out_bytes : 0),
@@ -1224,6 +1235,15 @@ static void handle_command(engine_t *e)
         uint64_t users = pop_u64(msg), spawn = pop_u64(msg);
         uint64_t rate = pop_u64(msg), cap = pop_u64(msg);
         uint64_t offset = pop_u64(msg);
+        /*  Optional: users per class, when the master split a fleet-wide
+         *  mix (so 3 workers x 1 user of a 2:1 mix give 2 and 1). */
+        uint64_t n_targets = pop_u64(msg);
+        e->class_targets = n_targets == e->cfg.scen->n_classes && n_targets > 1;
+        for (uint64_t i = 0; i < n_targets; i++) {
+            uint64_t t = pop_u64(msg);
+            if (e->class_targets)
+                e->classes[i].target = t;
+        }
         apply_load(e, (uint32_t)users, spawn, rate, (uint32_t)cap, offset);
     } else if (!strcmp(cmd, "STOP")) {
         uint64_t timeout = pop_u64(msg);
@@ -1435,6 +1455,8 @@ static void engine_free(engine_t *e)
     buf_free(&e->capture);
     check_match_destroy(&e->match);
     stats_destroy(&e->stats);
+    if (e->dump)
+        fclose(e->dump);
     if (e->epfd >= 0)
         close(e->epfd);
 }
@@ -1535,6 +1557,12 @@ static int engine_init(engine_t *e)
     curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
     if (build_requests(e))
         return -1;
+    const char *dump = getenv("HORNET_DUMP_LATENCY");
+    if (dump && *dump) {
+        char path[512];
+        snprintf(path, sizeof path, "%s.%d.%u", dump, (int)getpid(), e->cfg.index);
+        e->dump = fopen(path, "wb");
+    }
     e->pipe_fd = zsock_fd(e->pipe);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = e->pipe_fd};
     if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->pipe_fd, &ev))

@@ -11,7 +11,8 @@
  *    "LOAD"  4:users 8:spawn_milli 8:rate_milli 4:max_inflight 8:offset_ns
  *            this thread's share: closed users and users/1000s spawn
  *            rate, or open-model iterations per 1000 s with a cap;
- *            the first spawn/arrival comes offset_ns after receipt
+ *            the first spawn/arrival comes offset_ns after receipt,
+ *            then n_classes and that many users per class (or 0)
  *  (CZMQ sends picture numbers as decimal text frames.)
  *    "STOP"  8:stop_timeout_ns   no new requests; in-flight ones finish
  *            until the timeout, then are cut off (and counted as such)

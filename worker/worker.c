@@ -125,11 +125,22 @@ static uint64_t share(uint64_t total, unsigned n, unsigned i)
 void worker_set_load(worker_t *self, uint32_t users, double spawn_rate,
                      double rate, uint32_t max_inflight)
 {
+    worker_set_load_classes(self, users, spawn_rate, rate, max_inflight,
+                            NULL, 0);
+}
+
+void worker_set_load_classes(worker_t *self, uint32_t users,
+                             double spawn_rate, double rate,
+                             uint32_t max_inflight,
+                             const uint32_t *class_users, size_t n_classes)
+{
     self->stopping = false;
     self->n_final = 0;
     memset(self->final_sent, 0, self->n * sizeof *self->final_sent);
     uint64_t spawn_milli = (uint64_t)(spawn_rate * 1000.0 + 0.5);
     uint64_t rate_milli = (uint64_t)(rate * 1000.0 + 0.5);
+    if (class_users && n_classes != self->scen->n_classes)
+        class_users = NULL;
     for (unsigned i = 0; i < self->n; i++) {
         uint32_t u = (uint32_t)share(users, self->n, i);
         uint64_t s = share(spawn_milli, self->n, i);
@@ -146,7 +157,29 @@ void worker_set_load(worker_t *self, uint32_t users, double spawn_rate,
          * instead of n at a time. */
         double step = rate > 0 ? 1.0 / rate : spawn_rate > 0 ? 1.0 / spawn_rate : 0;
         uint64_t offset_ns = (uint64_t)(step * 1e9 * i);
-        zsock_send(self->engines[i], "s48848", "LOAD", u, s, r, cap, offset_ns);
+        zmsg_t *m = zmsg_new();
+        zmsg_addstr(m, "LOAD");
+        /* with per-class users, this thread's users are its class shares
+         * (threads take turns for the remainders, class by class) */
+        uint32_t cu[64];
+        size_t nc = class_users && n_classes <= 64 ? n_classes : 0;
+        if (nc) {
+            u = 0;
+            for (size_t c = 0; c < nc; c++) {
+                cu[c] = (uint32_t)share(class_users[c], self->n,
+                                        (unsigned)((i + c) % self->n));
+                u += cu[c];
+            }
+        }
+        zmsg_addstrf(m, "%u", u);
+        zmsg_addstrf(m, "%" PRIu64, s);
+        zmsg_addstrf(m, "%" PRIu64, r);
+        zmsg_addstrf(m, "%u", cap);
+        zmsg_addstrf(m, "%" PRIu64, offset_ns);
+        zmsg_addstrf(m, "%zu", nc);
+        for (size_t c = 0; c < nc; c++)
+            zmsg_addstrf(m, "%u", cu[c]);
+        zmsg_send(&m, self->engines[i]);
     }
 }
 

@@ -42,6 +42,13 @@ void worker_start(worker_t *self, uint64_t epoch_ns, uint64_t interval_ns);
 void worker_set_load(worker_t *self, uint32_t users, double spawn_rate,
                      double rate, uint32_t max_inflight);
 
+/*  Same, with the users given per user class (class_users[n_classes],
+ *  summing to users): the master's split of a fleet-wide mix. */
+void worker_set_load_classes(worker_t *self, uint32_t users,
+                             double spawn_rate, double rate,
+                             uint32_t max_inflight,
+                             const uint32_t *class_users, size_t n_classes);
+
 /*  Asks every engine to stop: no new requests, in-flight ones get
  *  stop_timeout_s to finish. */
 void worker_stop(worker_t *self, double stop_timeout_s);

@@ -1,0 +1,693 @@
+/*  master/master.c - see master.h. */
+#include "master.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "report.h"
+#include "run.h"
+#include "snap.h"
+#include "util.h"
+
+#define HEARTBEAT_MS 1000
+#define MISSING_AFTER_MS (3 * HEARTBEAT_MS + 500)
+#define EMIT_LAG_MS 2500          /* live timeline waits this for stragglers */
+#define START_DELAY_MS 500        /* LOAD reaches every worker before start */
+#define MAX_SEQ ((uint64_t)1 << 22)
+
+typedef struct {
+    char id[64];
+    char hostname[128];
+    uint32_t pid;
+    uint32_t threads;
+    uint32_t state;
+    uint32_t users;            /* as the worker reports */
+    double cpu;
+    int64_t last_seen_ms;
+    bool welcomed;
+    bool ready;                /* has loaded the scenario */
+    bool missing;
+    bool in_run;               /* was given a share of the current run */
+    bool final;                /* sent its final interval of the run */
+    uint32_t share_users;
+    uint8_t *seen;             /* seqs merged, bitmap */
+    uint64_t seen_cap;         /* in bits */
+    uint64_t requests;         /* merged from this worker */
+} mworker_t;
+
+typedef struct {
+    stats_t *st;
+    uint32_t users;
+    bool emitted;
+} bucket_t;
+
+typedef enum { M_WAITING, M_RUNNING, M_STOPPING, M_DONE } mphase_t;
+
+typedef struct {
+    const scen_t *scen;
+    const scen_load_t *load;
+    master_opts_t o;
+    zsock_t *sock;
+    uint64_t session;
+    buf_t bundle;
+    mworker_t *w;
+    size_t nw, capw;
+    mphase_t phase;
+    uint64_t run;
+    int64_t start_wall_ns;
+    int64_t start_ms;          /* zclock_mono at the start */
+    int64_t stop_ms;
+    int64_t stop_deadline_ms;
+    bucket_t *b;
+    uint64_t nb;
+    uint64_t next_emit;
+    report_t *rep;
+    bool open;
+    int64_t last_beat_ms;
+    uint64_t bad_messages;
+    uint64_t duplicates;
+} master_t;
+
+static mworker_t *find(master_t *m, const char *id)
+{
+    for (size_t i = 0; i < m->nw; i++)
+        if (!strcmp(m->w[i].id, id))
+            return &m->w[i];
+    return NULL;
+}
+
+static void send_to(master_t *m, const char *id, buf_t *b)
+{
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, id);
+    zmsg_addmem(msg, buf_str(b), buf_len(b));
+    zmsg_send(&msg, m->sock);
+}
+
+static void send_welcome(master_t *m, mworker_t *w)
+{
+    proto_welcome_t wm = {
+        .session = m->session,
+        .bundle = buf_str(&m->bundle),
+        .bundle_len = buf_len(&m->bundle),
+        .interval_ms = 1000,
+        .insecure = m->o.insecure,
+    };
+    snprintf(wm.host, sizeof wm.host, "%s", m->o.host ? m->o.host : "");
+    buf_t b;
+    buf_init(&b, PROTO_MAX_MSG);
+    if (proto_encode_welcome(&wm, &b) == HN_OK)
+        send_to(m, w->id, &b);
+    buf_free(&b);
+    w->welcomed = true;
+}
+
+/*  Splits total into parts proportional to weights (largest remainder),
+ *  breaking ties from `rotate` so repeated splits spread the extras. */
+static void split(uint64_t total, const double *weights, size_t n,
+                  size_t rotate, uint64_t *out)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += weights[i];
+    uint64_t given = 0;
+    double *rem = calloc(n ? n : 1, sizeof *rem);
+    for (size_t i = 0; i < n; i++) {
+        double exact = sum > 0 ? (double)total * weights[i] / sum : 0;
+        out[i] = (uint64_t)floor(exact);
+        if (rem)
+            rem[i] = exact - (double)out[i];
+        given += out[i];
+    }
+    while (given < total && n) {
+        size_t best = rotate % n;
+        for (size_t k = 0; k < n; k++) {
+            size_t i = (rotate + k) % n;
+            if (!rem || rem[i] > rem[best] + 1e-12)
+                best = i;
+        }
+        out[best]++;
+        if (rem)
+            rem[best] = -1;
+        given++;
+    }
+    free(rem);
+}
+
+/*  Gives every ready, present worker its share of the load and sends it. */
+static void distribute(master_t *m)
+{
+    const scen_t *s = m->scen;
+    const scen_load_t *l = m->load;
+    size_t n = 0;
+    for (size_t i = 0; i < m->nw; i++)
+        if (m->w[i].ready && !m->w[i].missing)
+            n++;
+    if (n == 0) {
+        log_warn("master: no worker left to run the load");
+        return;
+    }
+    mworker_t **ws = calloc(n, sizeof *ws);
+    double *thr = calloc(n, sizeof *thr);
+    uint64_t *part = calloc(n, sizeof *part);
+    uint64_t *cls = calloc(s->n_classes, sizeof *cls);
+    uint32_t (*cu)[64] = calloc(n, sizeof *cu);
+    double *cw = calloc(s->n_classes, sizeof *cw);
+    if (!ws || !thr || !part || !cls || !cu || !cw)
+        goto done;
+    size_t k = 0;
+    double tsum = 0;
+    for (size_t i = 0; i < m->nw; i++)
+        if (m->w[i].ready && !m->w[i].missing) {
+            ws[k] = &m->w[i];
+            thr[k] = m->w[i].threads;
+            tsum += thr[k];
+            k++;
+        }
+    /*  Closed model: users per class over the whole fleet first, then each
+     *  class over the workers, so the mix holds however few users a worker
+     *  has. */
+    for (size_t c = 0; c < s->n_classes; c++)
+        cw[c] = s->classes[c].weight;
+    split(l->users, cw, s->n_classes, 0, cls);
+    for (size_t c = 0; c < s->n_classes && l->rate <= 0; c++) {
+        split(cls[c], thr, n, c, part);
+        for (size_t i = 0; i < n; i++)
+            cu[i][c] = (uint32_t)part[i];
+    }
+    uint64_t capparts[4096];
+    if (n <= 4096)
+        split(l->max_inflight, thr, n, 0, capparts);
+    for (size_t i = 0; i < n; i++) {
+        proto_load_t lm = {
+            .run = m->run,
+            .start_unix_ns = m->start_wall_ns,
+            .rate = l->rate > 0 ? l->rate * thr[i] / tsum : 0,
+        };
+        if (l->rate <= 0) {
+            uint32_t u = 0;
+            for (size_t c = 0; c < s->n_classes; c++)
+                u += cu[i][c];
+            lm.users = u;
+            lm.spawn_rate = l->users ? l->spawn_rate * u / l->users : 0;
+            if (s->n_classes > 1 && s->n_classes <= 64) {
+                lm.n_classes = (uint32_t)s->n_classes;
+                memcpy(lm.class_users, cu[i], s->n_classes * sizeof(uint32_t));
+            }
+        } else {
+            lm.max_inflight = n <= 4096 && capparts[i] ? (uint32_t)capparts[i] : 1;
+        }
+        ws[i]->share_users = lm.users;
+        ws[i]->in_run = true;
+        ws[i]->final = false;
+        buf_t b;
+        buf_init(&b, 1 << 16);
+        if (proto_encode_load(&lm, &b) == HN_OK)
+            send_to(m, ws[i]->id, &b);
+        buf_free(&b);
+        if (l->rate > 0)
+            log_info("master: %s gets %.1f iterations/s", ws[i]->id, lm.rate);
+        else
+            log_info("master: %s gets %u users", ws[i]->id, lm.users);
+    }
+done:
+    free(ws);
+    free(thr);
+    free(part);
+    free(cls);
+    free(cu);
+    free(cw);
+}
+
+static void send_stop(master_t *m, mworker_t *w)
+{
+    proto_stop_t st = { .run = m->run, .stop_timeout_s = m->load->stop_timeout_s };
+    buf_t b;
+    buf_init(&b, 1 << 10);
+    if (proto_encode_stop(&st, &b) == HN_OK)
+        send_to(m, w->id, &b);
+    buf_free(&b);
+}
+
+static void start_run(master_t *m)
+{
+    m->run++;
+    m->start_wall_ns = (int64_t)(util_wall_s() * 1e9) + START_DELAY_MS * 1000000LL;
+    m->start_ms = zclock_mono() + START_DELAY_MS;
+    m->phase = M_RUNNING;
+    size_t n = 0;
+    for (size_t i = 0; i < m->nw; i++)
+        n += m->w[i].ready && !m->w[i].missing;
+    if (m->load->rate > 0)
+        log_info("master: starting %.1f iterations/s on %zu workers for %.0fs",
+                 m->load->rate, n, m->load->duration_s);
+    else
+        log_info("master: starting %u users on %zu workers for %.0fs",
+                 m->load->users, n, m->load->duration_s);
+    distribute(m);
+}
+
+static bucket_t *bucket(master_t *m, uint64_t seq)
+{
+    if (seq >= MAX_SEQ)
+        return NULL;
+    if (seq >= m->nb) {
+        uint64_t nb = m->nb ? m->nb : 64;
+        while (nb <= seq)
+            nb *= 2;
+        bucket_t *v = realloc(m->b, nb * sizeof *v);
+        if (!v)
+            return NULL;
+        memset(v + m->nb, 0, (nb - m->nb) * sizeof *v);
+        m->b = v;
+        m->nb = nb;
+    }
+    return &m->b[seq];
+}
+
+static bool seen_test_set(mworker_t *w, uint64_t seq)
+{
+    if (seq >= w->seen_cap) {
+        uint64_t cap = w->seen_cap ? w->seen_cap : 1024;
+        while (cap <= seq)
+            cap *= 2;
+        uint8_t *v = realloc(w->seen, cap / 8);
+        if (!v)
+            return false;
+        memset(v + w->seen_cap / 8, 0, (cap - w->seen_cap) / 8);
+        w->seen = v;
+        w->seen_cap = cap;
+    }
+    bool was = w->seen[seq / 8] & (1u << (seq % 8));
+    w->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+    return was;
+}
+
+static void on_stats(master_t *m, mworker_t *w, zframe_t *f)
+{
+    char err[HN_ERRLEN];
+    proto_snap_head_t h;
+    stats_t *st = NULL;
+    if (proto_decode_stats(zframe_data(f), zframe_size(f), m->scen->n_endpoints,
+                           m->scen->n_counters, m->open, &h, &st, err) != HN_OK) {
+        m->bad_messages++;
+        log_warn("master: bad stats from %s (%zu bytes): %s", w->id,
+                 zframe_size(f), err);
+        return;
+    }
+    proto_ack_t ack = { .run = h.run, .seq = h.seq };
+    buf_t b;
+    buf_init(&b, 256);
+    if (proto_encode_ack(&ack, &b) == HN_OK)
+        send_to(m, w->id, &b);
+    buf_free(&b);
+    if (h.run != m->run) {
+        stats_destroy(&st);
+        return;                      /* an old run's leftovers */
+    }
+    if (seen_test_set(w, h.seq)) {
+        m->duplicates++;
+        stats_destroy(&st);
+        return;
+    }
+    uint64_t req = 0;
+    stats_totals(st, &req, NULL, NULL, NULL, NULL);
+    w->requests += req;
+    if (h.final)
+        w->final = true;
+    bucket_t *bk = bucket(m, h.seq);
+    if (!bk || bk->emitted) {
+        report_add_late(m->rep, &st);   /* totals only, never lost */
+        return;
+    }
+    bk->users += h.users;
+    if (!bk->st) {
+        bk->st = st;
+    } else {
+        stats_merge(bk->st, st);
+        stats_destroy(&st);
+    }
+}
+
+static void emit_upto(master_t *m, uint64_t upto)
+{
+    while (m->next_emit < upto && m->next_emit < m->nb) {
+        bucket_t *bk = &m->b[m->next_emit];
+        stats_t *st = bk->st ? bk->st
+                             : stats_new(m->scen->n_endpoints, m->scen->n_counters,
+                                         m->open);
+        bk->st = NULL;
+        bk->emitted = true;
+        if (st)
+            report_add(m->rep, &st, (double)(m->next_emit + 1), bk->users);
+        m->next_emit++;
+    }
+}
+
+static void on_message(master_t *m, zmsg_t *msg)
+{
+    char *id = zmsg_popstr(msg);
+    zframe_t *f = zmsg_pop(msg);
+    if (!id || !f || strlen(id) >= sizeof m->w[0].id) {
+        zstr_free(&id);
+        zframe_destroy(&f);
+        return;
+    }
+    char err[HN_ERRLEN];
+    int type = proto_peek_type(zframe_data(f), zframe_size(f), err);
+    mworker_t *w = find(m, id);
+    if (type < 0) {
+        m->bad_messages++;
+        log_warn("master: bad message from %s (%zu bytes): %s", id,
+                 zframe_size(f), err);
+        goto out;
+    }
+    if (w) {
+        w->last_seen_ms = zclock_mono();
+        if (w->missing) {
+            w->missing = false;
+            log_info("master: worker %s is back", w->id);
+            if (m->phase == M_RUNNING && w->ready)
+                distribute(m);
+        }
+    }
+    if (type == PROTO_STATS) {
+        if (w)
+            on_stats(m, w, f);
+        goto out;
+    }
+    proto_msg_t pm;
+    if (proto_decode(zframe_data(f), zframe_size(f), &pm, err) != HN_OK) {
+        m->bad_messages++;
+        log_warn("master: bad %s message from %s: %s", proto_type_name(type),
+                 id, err);
+        goto out;
+    }
+    if (pm.type == PROTO_HELLO) {
+        if (!w) {
+            if (m->nw == m->capw) {
+                size_t cap = m->capw ? m->capw * 2 : 16;
+                mworker_t *v = realloc(m->w, cap * sizeof *v);
+                if (!v)
+                    goto out;
+                m->w = v;
+                m->capw = cap;
+            }
+            w = &m->w[m->nw++];
+            memset(w, 0, sizeof *w);
+            snprintf(w->id, sizeof w->id, "%s", id);
+            w->last_seen_ms = zclock_mono();
+            log_info("master: worker %s joined (%s, pid %u, %u threads)", id,
+                     pm.u.hello.hostname, pm.u.hello.pid, pm.u.hello.threads);
+        }
+        snprintf(w->hostname, sizeof w->hostname, "%s", pm.u.hello.hostname);
+        w->pid = pm.u.hello.pid;
+        w->threads = pm.u.hello.threads;
+        send_welcome(m, w);
+    } else if (pm.type == PROTO_HEARTBEAT) {
+        if (!w) {
+            /* we do not know it (a master restart): ask for a hello by
+             * sending our heartbeat, which carries our session */
+            proto_heartbeat_t hb = { .session = m->session };
+            buf_t b;
+            buf_init(&b, 256);
+            if (proto_encode_heartbeat(&hb, &b) == HN_OK)
+                send_to(m, id, &b);
+            buf_free(&b);
+            goto out;
+        }
+        w->state = pm.u.heartbeat.state;
+        w->users = pm.u.heartbeat.users;
+        w->cpu = pm.u.heartbeat.cpu;
+        bool was_ready = w->ready;
+        w->ready = w->state != PROTO_W_NO_SCENARIO;
+        if (was_ready != w->ready)
+            log_debug("master: %s ready=%d state=%u", w->id, w->ready, w->state);
+        if (!was_ready && w->ready && m->phase == M_RUNNING)
+            distribute(m);               /* a worker joining mid-run */
+    } else {
+        log_warn("master: unexpected %s message from %s",
+                 proto_type_name(pm.type), id);
+    }
+out:
+    zstr_free(&id);
+    zframe_destroy(&f);
+}
+
+static void heartbeats(master_t *m, int64_t now)
+{
+    proto_heartbeat_t hb = { .session = m->session };
+    buf_t b;
+    buf_init(&b, 256);
+    if (proto_encode_heartbeat(&hb, &b) != HN_OK) {
+        buf_free(&b);
+        return;
+    }
+    bool changed = false;
+    for (size_t i = 0; i < m->nw; i++) {
+        mworker_t *w = &m->w[i];
+        send_to(m, w->id, &b);
+        if (!w->missing && now - w->last_seen_ms > MISSING_AFTER_MS) {
+            w->missing = true;
+            log_warn("master: worker %s is missing (silent for %.1f s)%s", w->id,
+                     (double)(now - w->last_seen_ms) / 1000.0,
+                     m->phase == M_RUNNING ? "; moving its load to the others" : "");
+            changed = true;
+        }
+    }
+    buf_free(&b);
+    if (changed && m->phase == M_RUNNING)
+        distribute(m);
+    m->last_beat_ms = now;
+}
+
+static void progress(master_t *m, int64_t now)
+{
+    const report_point_t *p = report_last(m->rep);
+    if (!p || m->o.quiet)
+        return;
+    size_t alive = 0;
+    double cpu = 0;
+    for (size_t i = 0; i < m->nw; i++)
+        if (!m->w[i].missing) {
+            alive++;
+            cpu += m->w[i].cpu;
+        }
+    char p95[16];
+    util_fmt_ms((double)p->p95_us, p95, sizeof p95);
+    log_info("t=%.0fs workers=%zu users=%u req/s=%" PRIu64 " fails=%" PRIu64
+             " p95=%sms workers-cpu=%.0f%%", (double)(now - m->start_ms) / 1000.0,
+             alive, p->users, p->requests, p->failures, p95, cpu);
+}
+
+static bool all_final(master_t *m)
+{
+    for (size_t i = 0; i < m->nw; i++)
+        if (m->w[i].in_run && !m->w[i].missing && !m->w[i].final)
+            return false;
+    return true;
+}
+
+int master_run(const scen_t *scen, const scen_load_t *load,
+               const master_opts_t *opts)
+{
+    master_t m;
+    memset(&m, 0, sizeof m);
+    m.scen = scen;
+    m.load = load;
+    m.o = *opts;
+    m.open = load->rate > 0;
+    util_rng_t r;
+    util_rng_seed(&r, util_now_ns() ^ (uint64_t)getpid());
+    m.session = util_rng_next(&r) | 1;
+    buf_init(&m.bundle, PROTO_MAX_MSG);
+    if (scen_bundle(scen, &m.bundle) != HN_OK) {
+        fprintf(stderr, "hornet master: could not bundle the scenario\n");
+        return HN_EXIT_ERROR;
+    }
+    m.rep = report_new(scen, m.open);
+    m.sock = zsock_new(ZMQ_ROUTER);
+    if (!m.rep || !m.sock) {
+        fprintf(stderr, "hornet master: out of memory\n");
+        report_destroy(&m.rep);
+        buf_free(&m.bundle);
+        return HN_EXIT_ERROR;
+    }
+    zsock_set_router_handover(m.sock, 1);   /* a reconnecting worker keeps its id */
+    zsock_set_router_mandatory(m.sock, 0);
+    zsock_set_sndhwm(m.sock, 100000);
+    zsock_set_rcvhwm(m.sock, 100000);
+    zsock_set_linger(m.sock, 500);
+    zactor_t *auth = NULL;
+    if (opts->curve_keys) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/master.key_secret", opts->curve_keys);
+        zcert_t *cert = zcert_load(path);
+        if (!cert) {
+            fprintf(stderr, "hornet master: --keys %s: no master key pair there "
+                    "(make one with 'hornet keys %s')\n", opts->curve_keys,
+                    opts->curve_keys);
+            zsock_destroy(&m.sock);
+            report_destroy(&m.rep);
+            buf_free(&m.bundle);
+            return HN_EXIT_USAGE;
+        }
+        auth = zactor_new(zauth, NULL);
+        zstr_sendx(auth, "VERBOSE", NULL);
+        zsock_wait(auth);
+        zstr_sendx(auth, "CURVE", opts->curve_allow ? opts->curve_allow : opts->curve_keys,
+                   NULL);
+        zsock_wait(auth);
+        zcert_apply(cert, m.sock);
+        zsock_set_curve_server(m.sock, 1);
+        zcert_destroy(&cert);
+    } else if (strstr(opts->bind, "tcp://") && !strstr(opts->bind, "127.0.0.1") &&
+               !strstr(opts->bind, "localhost")) {
+        log_warn("master: %s accepts workers from the network WITHOUT "
+                 "encryption or authentication; use --keys DIR (hornet keys) "
+                 "on untrusted networks", opts->bind);
+    }
+    if (zsock_bind(m.sock, "%s", opts->bind) < 0) {
+        fprintf(stderr, "hornet master: cannot bind '%s': %s\n", opts->bind,
+                zmq_strerror(zmq_errno()));
+        zsock_destroy(&m.sock);
+        zactor_destroy(&auth);
+        report_destroy(&m.rep);
+        buf_free(&m.bundle);
+        return HN_EXIT_USAGE;
+    }
+    log_info("master: listening on %s, waiting for %u worker%s", opts->bind,
+             opts->expect_workers, opts->expect_workers == 1 ? "" : "s");
+    zpoller_t *poller = zpoller_new(m.sock, NULL);
+    int64_t wait_start = zclock_mono();
+    int64_t last_progress = 0;
+    int exit_code = HN_EXIT_OK;
+    while (m.phase != M_DONE) {
+        zsock_t *which = zpoller_wait(poller, 50);
+        if (which == m.sock) {
+            for (int k = 0; k < 1000; k++) {
+                zmsg_t *msg = zmsg_recv(m.sock);
+                if (!msg)
+                    break;
+                on_message(&m, msg);
+                zmsg_destroy(&msg);
+                if (!(zsock_events(m.sock) & ZMQ_POLLIN))
+                    break;
+            }
+        }
+        int64_t now = zclock_mono();
+        if (now - m.last_beat_ms >= HEARTBEAT_MS)
+            heartbeats(&m, now);
+        if (zsys_interrupted && m.phase != M_STOPPING) {
+            if (m.phase == M_WAITING) {
+                fprintf(stderr, "hornet master: interrupted before the start\n");
+                exit_code = HN_EXIT_ERROR;
+                break;
+            }
+            zsys_interrupted = 0;
+            log_warn("master: interrupted: stopping the run");
+            m.stop_ms = now;
+            m.phase = M_STOPPING;
+        }
+        switch (m.phase) {
+        case M_WAITING: {
+            unsigned ready = 0;
+            for (size_t i = 0; i < m.nw; i++)
+                ready += m.w[i].ready && !m.w[i].missing;
+            if (ready >= opts->expect_workers)
+                start_run(&m);
+            else if (opts->start_timeout_s > 0 &&
+                     now - wait_start > (int64_t)(opts->start_timeout_s * 1000)) {
+                fprintf(stderr, "hornet master: only %u of %u workers came "
+                        "within %.0f s\n", ready, opts->expect_workers,
+                        opts->start_timeout_s);
+                exit_code = HN_EXIT_ERROR;
+                m.phase = M_DONE;
+            }
+            break;
+        }
+        case M_RUNNING:
+            if (now >= m.start_ms && load->duration_s > 0 &&
+                now - m.start_ms >= (int64_t)(load->duration_s * 1000)) {
+                m.stop_ms = now;
+                m.phase = M_STOPPING;
+            }
+            if (now > m.start_ms)
+                emit_upto(&m, (uint64_t)((now - m.start_ms - EMIT_LAG_MS) > 0
+                                         ? (now - m.start_ms - EMIT_LAG_MS) / 1000 : 0));
+            if (now - last_progress >= 1000 && now > m.start_ms) {
+                progress(&m, now);
+                last_progress = now;
+            }
+            break;
+        case M_STOPPING:
+            if (!m.stop_deadline_ms) {
+                for (size_t i = 0; i < m.nw; i++)
+                    if (m.w[i].in_run && !m.w[i].missing)
+                        send_stop(&m, &m.w[i]);
+                m.stop_deadline_ms = now + (int64_t)(load->stop_timeout_s * 1000) + 5000;
+                log_info("master: stopping (in-flight requests get %.0f s)",
+                         load->stop_timeout_s);
+            }
+            if (all_final(&m) || now > m.stop_deadline_ms) {
+                if (!all_final(&m))
+                    log_warn("master: some workers never sent their last "
+                             "interval; their report is incomplete");
+                m.phase = M_DONE;
+            }
+            break;
+        case M_DONE:
+            break;
+        }
+    }
+    zpoller_destroy(&poller);
+    if (m.run) {
+        emit_upto(&m, UINT64_MAX);
+        report_info_t info = {
+            .open_model = m.open,
+            .rate = load->rate,
+            .users = load->users,
+            .duration_s = (double)((m.stop_ms ? m.stop_ms : zclock_mono()) - m.start_ms) / 1000.0,
+            .max_inflight = load->max_inflight,
+        };
+        report_print(m.rep, &info, stdout);
+        printf("\nWorkers:\n%-40s %-20s %10s %8s\n", "Id", "Host", "Requests", "State");
+        for (size_t i = 0; i < m.nw; i++)
+            printf("%-40s %-20.20s %10" PRIu64 " %8s\n", m.w[i].id, m.w[i].hostname,
+                   m.w[i].requests, m.w[i].missing ? "missing" : "ok");
+        if (m.duplicates || m.bad_messages)
+            printf("Duplicate intervals dropped: %" PRIu64 ", bad messages: %" PRIu64 "\n",
+                   m.duplicates, m.bad_messages);
+        fflush(stdout);
+        char err[HN_ERRLEN];
+        if (opts->json && report_write_json(m.rep, &info, opts->json, err)) {
+            fprintf(stderr, "hornet master: %s\n", err);
+            exit_code = HN_EXIT_ERROR;
+        }
+    }
+    /*  headless: the workers' job is done too */
+    buf_t b;
+    buf_init(&b, 64);
+    if (proto_encode_quit(&b) == HN_OK)
+        for (size_t i = 0; i < m.nw; i++)
+            send_to(&m, m.w[i].id, &b);
+    buf_free(&b);
+    for (uint64_t i = 0; i < m.nb; i++)
+        stats_destroy(&m.b[i].st);
+    free(m.b);
+    for (size_t i = 0; i < m.nw; i++)
+        free(m.w[i].seen);
+    free(m.w);
+    zsock_destroy(&m.sock);
+    zactor_destroy(&auth);
+    report_destroy(&m.rep);
+    buf_free(&m.bundle);
+    return exit_code;
+}

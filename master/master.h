@@ -1,0 +1,37 @@
+/*  master/master.h - `hornet master`: coordinates worker processes over
+ *  ZeroMQ and merges their statistics exactly (docs/protocol.md).
+ *
+ *  The master binds a ROUTER socket, welcomes each worker with the scenario
+ *  bundle, splits the users (per user class) or the arrival rate between
+ *  the workers in proportion to their threads, starts them together at a
+ *  wall-clock instant, merges their 1-second snapshots (dropping
+ *  duplicates, so resends after a reconnect never count twice), marks a
+ *  worker silent for 3 heartbeats as missing and gives its share to the
+ *  others, and at the end prints the same report as `hornet run`.
+ */
+#ifndef HN_MASTER_H
+#define HN_MASTER_H
+
+#include <stdbool.h>
+
+#include "scen.h"
+
+typedef struct {
+    const char *bind;          /* endpoint; "hornet master" defaults to port 5557 on every interface */
+    unsigned expect_workers;   /* start when this many are ready (>= 1) */
+    const char *json;          /* summary file, or NULL */
+    bool quiet;
+    bool insecure;             /* -k, passed to workers */
+    const char *host;          /* --host, passed to workers with the bundle */
+    const char *curve_keys;    /* dir with master.key_secret, or NULL */
+    const char *curve_allow;   /* dir of allowed worker public keys */
+    double start_timeout_s;    /* give up waiting for workers (0 = never) */
+} master_opts_t;
+
+/*  Runs one headless test: waits for the workers, runs scen with load for
+ *  its duration, prints the report, tells the workers to quit. Returns an
+ *  HN_EXIT_* code. */
+int master_run(const scen_t *scen, const scen_load_t *load,
+               const master_opts_t *opts);
+
+#endif

@@ -1,0 +1,528 @@
+/*  worker/agent.c - see agent.h. */
+#include "agent.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "run.h"
+#include "scen.h"
+#include "snap.h"
+#include "util.h"
+#include "worker.h"
+
+#define HELLO_EVERY_MS 1000
+#define HEARTBEAT_MS 1000
+#define RESEND_AFTER_MS 3000
+
+typedef struct {
+    uint64_t run;
+    uint64_t seq;
+    char *data;
+    size_t len;
+    int64_t sent_ms;
+} unacked_t;
+
+typedef struct {
+    agent_opts_t o;
+    zsock_t *sock;
+    char id[64];
+    uint64_t session;          /* master session we were welcomed by */
+    bool welcomed;
+    int64_t last_master_ms;    /* last message from the master */
+    int64_t last_hello_ms;
+    int64_t last_beat_ms;
+    scen_t *scen;
+    char *bundle;              /* bytes the scen came from (to spot changes) */
+    size_t bundle_len;
+    char host[512];
+    bool master_insecure;
+    uint32_t interval_ms;
+    worker_t *w;
+    bool w_open;               /* worker_t made for the open model */
+    uint64_t run;              /* current run, 0 = none */
+    bool running;              /* load applied, final not yet sent */
+    bool stopping;
+    bool have_pending;         /* a LOAD waiting for its start time */
+    proto_load_t pending;
+    int64_t start_mono_ns;
+    unacked_t *q;
+    size_t nq, capq;
+    uint32_t users;
+    struct rusage ru_prev;
+    int64_t ru_prev_ms;
+    double cpu;
+    uint64_t fd_limit;
+} agent_t;
+
+static void send_buf(agent_t *a, buf_t *b)
+{
+    zframe_t *f = zframe_new(buf_str(b), buf_len(b));
+    if (f)
+        zframe_send(&f, a->sock, ZFRAME_DONTWAIT);
+}
+
+static void send_hello(agent_t *a)
+{
+    proto_hello_t h = { .pid = (uint32_t)getpid() };
+    snprintf(h.id, sizeof h.id, "%s", a->id);
+    gethostname(h.hostname, sizeof h.hostname - 1);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    h.threads = a->o.threads ? a->o.threads : (uint32_t)(cores > 0 ? cores : 1);
+    snprintf(h.version, sizeof h.version, "%s", HN_VERSION);
+    buf_t b;
+    buf_init(&b, 1 << 16);
+    if (proto_encode_hello(&h, &b) == HN_OK)
+        send_buf(a, &b);
+    buf_free(&b);
+    a->last_hello_ms = zclock_mono();
+}
+
+static void update_cpu(agent_t *a, int64_t now)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double used = (double)(ru.ru_utime.tv_sec - a->ru_prev.ru_utime.tv_sec) +
+                  (double)(ru.ru_stime.tv_sec - a->ru_prev.ru_stime.tv_sec) +
+                  (double)(ru.ru_utime.tv_usec - a->ru_prev.ru_utime.tv_usec) / 1e6 +
+                  (double)(ru.ru_stime.tv_usec - a->ru_prev.ru_stime.tv_usec) / 1e6;
+    if (now > a->ru_prev_ms)
+        a->cpu = 100.0 * used / ((double)(now - a->ru_prev_ms) / 1000.0);
+    a->ru_prev = ru;
+    a->ru_prev_ms = now;
+}
+
+static void send_heartbeat(agent_t *a)
+{
+    int64_t now = zclock_mono();
+    update_cpu(a, now);
+    proto_heartbeat_t hb = {
+        .session = 0,
+        .state = !a->scen ? PROTO_W_NO_SCENARIO
+               : a->stopping ? PROTO_W_STOPPING
+               : a->running ? PROTO_W_RUNNING
+               : a->run ? PROTO_W_STOPPED : PROTO_W_READY,
+        .users = a->users,
+        .cpu = a->cpu,
+    };
+    buf_t b;
+    buf_init(&b, 1 << 10);
+    if (proto_encode_heartbeat(&hb, &b) == HN_OK)
+        send_buf(a, &b);
+    buf_free(&b);
+    a->last_beat_ms = now;
+}
+
+/*  Sends every snapshot not acknowledged within RESEND_AFTER_MS (all of
+ *  them when force): the master drops the ones it already has. */
+static void resend(agent_t *a, bool force)
+{
+    int64_t now = zclock_mono();
+    for (size_t i = 0; i < a->nq; i++) {
+        unacked_t *u = &a->q[i];
+        if (!force && now - u->sent_ms < RESEND_AFTER_MS)
+            continue;
+        zframe_t *f = zframe_new(u->data, u->len);
+        if (f)
+            zframe_send(&f, a->sock, ZFRAME_DONTWAIT);
+        u->sent_ms = now;
+    }
+}
+
+static void queue_snapshot(agent_t *a, uint64_t seq, bool final, uint32_t users,
+                           stats_t *st)
+{
+    proto_snap_head_t h = { .run = a->run, .seq = seq, .final = final,
+                            .users = users };
+    buf_t b;
+    buf_init(&b, PROTO_MAX_MSG);
+    if (proto_encode_stats(&h, st, &b) != HN_OK) {
+        log_error("worker: could not encode interval %" PRIu64 " (out of "
+                  "memory); its requests are lost", seq);
+        buf_free(&b);
+        return;
+    }
+    if (a->nq == a->capq) {
+        size_t cap = a->capq ? a->capq * 2 : 64;
+        unacked_t *v = realloc(a->q, cap * sizeof *v);
+        if (!v) {
+            send_buf(a, &b);   /* at least try once */
+            buf_free(&b);
+            return;
+        }
+        a->q = v;
+        a->capq = cap;
+    }
+    unacked_t *u = &a->q[a->nq++];
+    u->run = a->run;
+    u->seq = seq;
+    u->len = buf_len(&b);
+    u->data = buf_take(&b, NULL);
+    u->sent_ms = zclock_mono();
+    zframe_t *f = zframe_new(u->data, u->len);
+    if (f)
+        zframe_send(&f, a->sock, ZFRAME_DONTWAIT);
+    buf_free(&b);
+}
+
+static void on_ack(agent_t *a, const proto_ack_t *m)
+{
+    for (size_t i = 0; i < a->nq; i++)
+        if (a->q[i].run == m->run && a->q[i].seq == m->seq) {
+            free(a->q[i].data);
+            a->q[i] = a->q[--a->nq];
+            return;
+        }
+}
+
+static void drop_worker(agent_t *a)
+{
+    worker_destroy(&a->w);
+    a->running = a->stopping = false;
+    a->users = 0;
+}
+
+static void on_welcome(agent_t *a, const proto_welcome_t *m)
+{
+    bool same = a->scen && a->bundle_len == m->bundle_len &&
+                !memcmp(a->bundle, m->bundle, m->bundle_len) &&
+                !strcmp(a->host, m->host);
+    if (a->session != m->session && a->welcomed)
+        log_info("worker: a new master session; sending unacknowledged "
+                 "intervals again");
+    a->session = m->session;
+    a->welcomed = true;
+    a->interval_ms = m->interval_ms;
+    a->master_insecure = m->insecure;
+    if (same) {
+        resend(a, true);
+        return;
+    }
+    char err[HN_ERRLEN];
+    scen_t *s = scen_load_bundle(m->bundle, m->bundle_len,
+                                 m->host[0] ? m->host : NULL, err);
+    if (!s) {
+        log_error("worker: the master's scenario does not load: %s", err);
+        return;
+    }
+    drop_worker(a);
+    scen_destroy(&a->scen);
+    free(a->bundle);
+    a->bundle = malloc(m->bundle_len ? m->bundle_len : 1);
+    if (!a->bundle) {
+        scen_destroy(&s);
+        a->bundle_len = 0;
+        return;
+    }
+    memcpy(a->bundle, m->bundle, m->bundle_len);
+    a->bundle_len = m->bundle_len;
+    snprintf(a->host, sizeof a->host, "%s", m->host);
+    a->scen = s;
+    a->run = 0;
+    log_info("worker: scenario loaded (%zu classes, %zu endpoints)",
+             s->n_classes, s->n_endpoints);
+}
+
+/*  Applies a LOAD whose start time has come. */
+static void apply_load(agent_t *a, const proto_load_t *m)
+{
+    bool open = m->rate > 0;
+    bool new_run = m->run != a->run;
+    if (new_run || !a->w || a->w_open != open) {
+        drop_worker(a);
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        worker_opts_t wo = {
+            .threads = a->o.threads ? a->o.threads : (unsigned)(cores > 0 ? cores : 1),
+            .open_model = open,
+            .insecure = a->o.insecure || a->master_insecure,
+            .fd_limit = a->fd_limit,
+            .seed = util_now_ns() ^ (uint64_t)getpid(),
+        };
+        char err[HN_ERRLEN];
+        a->w = worker_new(a->scen, &wo, err);
+        if (!a->w) {
+            log_error("worker: %s", err);
+            return;
+        }
+        a->w_open = open;
+        a->run = m->run;
+        worker_start(a->w, (uint64_t)a->start_mono_ns,
+                     (uint64_t)a->interval_ms * 1000000u);
+    }
+    worker_set_load_classes(a->w, m->users, m->spawn_rate, m->rate,
+                            m->max_inflight, m->n_classes ? m->class_users : NULL,
+                            m->n_classes);
+    a->running = true;
+    a->stopping = false;
+    a->users = m->users;
+    log_info("worker: run %" PRIu64 ": %s", m->run, open ? "open model" : "closed model");
+}
+
+static void on_load(agent_t *a, const proto_load_t *m)
+{
+    if (!a->scen) {
+        log_warn("worker: load before any scenario; asking the master again");
+        send_hello(a);
+        return;
+    }
+    /*  The start time is wall clock (the same instant on every worker);
+     *  the engines count from a monotonic epoch. */
+    int64_t wall = (int64_t)(util_wall_s() * 1e9);
+    int64_t mono = (int64_t)util_now_ns();
+    if (m->run != a->run || !a->w)
+        a->start_mono_ns = mono + (m->start_unix_ns - wall);
+    a->pending = *m;
+    a->have_pending = true;
+}
+
+static void on_stop(agent_t *a, const proto_stop_t *m)
+{
+    a->have_pending = false;
+    if (a->w && m->run == a->run && a->running && !a->stopping) {
+        worker_stop(a->w, m->stop_timeout_s);
+        a->stopping = true;
+    }
+}
+
+static void handle(agent_t *a, zframe_t *f, bool *quit)
+{
+    char err[HN_ERRLEN];
+    proto_msg_t m;
+    if (proto_decode(zframe_data(f), zframe_size(f), &m, err) != HN_OK) {
+        log_warn("worker: bad message from the master (%zu bytes): %s",
+                 zframe_size(f), err);
+        return;
+    }
+    a->last_master_ms = zclock_mono();
+    switch (m.type) {
+    case PROTO_WELCOME: on_welcome(a, &m.u.welcome); break;
+    case PROTO_LOAD: on_load(a, &m.u.load); break;
+    case PROTO_STOP: on_stop(a, &m.u.stop); break;
+    case PROTO_ACK: on_ack(a, &m.u.ack); break;
+    case PROTO_QUIT: *quit = true; break;
+    case PROTO_HEARTBEAT:
+        if (!a->welcomed || m.u.heartbeat.session != a->session)
+            send_hello(a);   /* a master that does not know us yet */
+        break;
+    default:
+        log_warn("worker: unexpected %s message from the master",
+                 proto_type_name(m.type));
+    }
+}
+
+static void default_id(char *id, size_t n)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    util_rng_t r;
+    util_rng_seed(&r, util_now_ns() ^ ((uint64_t)getpid() << 20));
+    snprintf(id, n, "%.40s-%d-%04x", host, (int)getpid(),
+             (unsigned)(util_rng_next(&r) & 0xffff));
+}
+
+int agent_run(const agent_opts_t *opts)
+{
+    agent_t a;
+    memset(&a, 0, sizeof a);
+    a.o = *opts;
+    a.interval_ms = 1000;
+    if (opts->id)
+        snprintf(a.id, sizeof a.id, "%s", opts->id);
+    else
+        default_id(a.id, sizeof a.id);
+    a.fd_limit = 1024;
+    if (util_raise_nofile(&a.fd_limit))
+        log_warn("worker: could not raise the file-descriptor limit");
+    a.sock = zsock_new(ZMQ_DEALER);
+    if (!a.sock) {
+        log_error("worker: could not create a socket");
+        return 1;
+    }
+    zsock_set_identity(a.sock, a.id);
+    zsock_set_linger(a.sock, 1000);
+    zsock_set_sndhwm(a.sock, 100000);
+    zsock_set_reconnect_ivl(a.sock, 200);
+    zsock_set_reconnect_ivl_max(a.sock, 5000);   /* backoff */
+    if (opts->curve_server_key) {
+        zcert_t *cert = NULL;
+        if (opts->curve_dir) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/worker.key_secret", opts->curve_dir);
+            cert = zcert_load(path);
+        }
+        if (!cert) {
+            log_error("worker: --curve-server-key needs --keys DIR with a key "
+                      "pair made by 'hornet keys DIR'");
+            zsock_destroy(&a.sock);
+            return 1;
+        }
+        zcert_apply(cert, a.sock);
+        zsock_set_curve_serverkey(a.sock, opts->curve_server_key);
+        zcert_destroy(&cert);
+    }
+    if (zsock_connect(a.sock, "%s", opts->master) != 0) {
+        log_error("worker: cannot connect to '%s'", opts->master);
+        zsock_destroy(&a.sock);
+        return 1;
+    }
+    log_info("worker %s: connecting to %s", a.id, opts->master);
+    getrusage(RUSAGE_SELF, &a.ru_prev);
+    a.ru_prev_ms = zclock_mono();
+    send_hello(&a);
+    zpoller_t *poller = zpoller_new(a.sock, NULL);
+    bool quit = false;
+    int rc = 0;
+    while (!quit && !zsys_interrupted) {
+        zsock_t *which = zpoller_wait(poller, a.w && a.running ? 20 : 100);
+        if (which == a.sock) {
+            zframe_t *f = zframe_recv(a.sock);
+            if (f) {
+                handle(&a, f, &quit);
+                zframe_destroy(&f);
+            }
+            /* drain what else is there without waiting */
+            while (!quit && (zsock_events(a.sock) & ZMQ_POLLIN)) {
+                f = zframe_recv(a.sock);
+                if (!f)
+                    break;
+                handle(&a, f, &quit);
+                zframe_destroy(&f);
+            }
+        }
+        int64_t now = zclock_mono();
+        if (a.have_pending &&
+            (int64_t)util_now_ns() >= a.start_mono_ns - 2000000 ) {
+            a.have_pending = false;
+            apply_load(&a, &a.pending);
+        }
+        if (a.w) {
+            for (;;) {
+                uint64_t seq;
+                uint32_t users;
+                bool final = false;
+                stats_t *st = worker_next(a.w, 0, &seq, &users, &final);
+                if (!st)
+                    break;
+                if (a.running)
+                    a.users = users;
+                queue_snapshot(&a, seq, final, users, st);
+                stats_destroy(&st);
+                if (final) {
+                    a.running = a.stopping = false;
+                    a.users = 0;
+                    log_info("worker: run %" PRIu64 " finished", a.run);
+                }
+            }
+        }
+        if (!a.welcomed && now - a.last_hello_ms >= HELLO_EVERY_MS)
+            send_hello(&a);
+        if (now - a.last_beat_ms >= HEARTBEAT_MS) {
+            send_heartbeat(&a);
+            resend(&a, false);
+        }
+        if (a.welcomed && a.running && !a.stopping &&
+            now - a.last_master_ms > (int64_t)(a.o.grace_s * 1000)) {
+            log_warn("worker: no word from the master for %.0f s: stopping the "
+                     "load (intervals are kept for when it is back)", a.o.grace_s);
+            worker_stop(a.w, 0);
+            a.stopping = true;
+        }
+        if (a.welcomed && now - a.last_master_ms > 3 * HEARTBEAT_MS + 500 &&
+            now - a.last_hello_ms >= HELLO_EVERY_MS)
+            send_hello(&a);   /* the master may have restarted */
+    }
+    zpoller_destroy(&poller);
+    if (a.w && a.running) {
+        worker_stop(a.w, 0);
+    }
+    drop_worker(&a);
+    for (size_t i = 0; i < a.nq; i++)
+        free(a.q[i].data);
+    if (a.nq)
+        log_warn("worker: exiting with %zu intervals the master never "
+                 "acknowledged", a.nq);
+    free(a.q);
+    scen_destroy(&a.scen);
+    free(a.bundle);
+    zsock_destroy(&a.sock);
+    log_info("worker %s: exit", a.id);
+    return rc;
+}
+
+int agent_main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"master", required_argument, NULL, 'm'},
+        {"threads", required_argument, NULL, 'T'},
+        {"grace", required_argument, NULL, 'g'},
+        {"id", required_argument, NULL, 'i'},
+        {"insecure", no_argument, NULL, 'k'},
+        {"curve-server-key", required_argument, NULL, 'c'},
+        {"keys", required_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    agent_opts_t o = { .grace_s = 10 };
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int c = getopt_long(argc, argv, "kh", longs, NULL);
+        if (c == -1)
+            break;
+        uint64_t u;
+        switch (c) {
+        case 'm': o.master = optarg; break;
+        case 'T':
+            if (util_parse_u64(optarg, 4096, &u) != HN_OK || u == 0) {
+                fprintf(stderr, "hornet worker: --threads: '%s' is not a number "
+                        "in 1..4096\n", optarg);
+                return HN_EXIT_USAGE;
+            }
+            o.threads = (unsigned)u;
+            break;
+        case 'g':
+            if (util_parse_duration(optarg, &o.grace_s) != HN_OK) {
+                fprintf(stderr, "hornet worker: --grace: '%s' is not a duration\n",
+                        optarg);
+                return HN_EXIT_USAGE;
+            }
+            break;
+        case 'i': o.id = optarg; break;
+        case 'k': o.insecure = true; break;
+        case 'c': o.curve_server_key = optarg; break;
+        case 'K': o.curve_dir = optarg; break;
+        case 'h':
+            printf("usage: hornet worker --master tcp://HOST:PORT [--threads N] "
+                   "[--grace 10s] [--id ID] [-k]\n"
+                   "       [--curve-server-key KEY --keys DIR]\n"
+                   "Connects to a master, runs the load it is given and streams "
+                   "statistics back.\n");
+            return HN_EXIT_OK;
+        default:
+            fprintf(stderr, "hornet worker: unknown option '%s'\n", argv[optind - 1]);
+            return HN_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "hornet worker: unexpected argument '%s'\n", argv[optind]);
+        return HN_EXIT_USAGE;
+    }
+    if (!o.master) {
+        fprintf(stderr, "hornet worker: --master tcp://HOST:PORT is required\n");
+        return HN_EXIT_USAGE;
+    }
+    if (strncmp(o.master, "tcp://", 6) && strncmp(o.master, "ipc://", 6) &&
+        strncmp(o.master, "inproc://", 9)) {
+        fprintf(stderr, "hornet worker: --master: '%s' is not tcp://HOST:PORT\n",
+                o.master);
+        return HN_EXIT_USAGE;
+    }
+    return agent_run(&o) ? HN_EXIT_ERROR : HN_EXIT_OK;
+}

@@ -1,0 +1,35 @@
+/*  worker/agent.h - `hornet worker`: a worker process's link to its master.
+ *
+ *  The agent owns a DEALER socket to the master and a worker_t (the engine
+ *  threads). It says hello, loads the scenario bundle the master sends,
+ *  runs the load it is given from the given start time, and streams one
+ *  stats snapshot per interval. Snapshots stay queued until the master
+ *  acknowledges them and are sent again when no ack came (after a
+ *  reconnect, say), so the master, which drops duplicates, counts every
+ *  request exactly once. Without a master for `grace` seconds the agent
+ *  stops its load and waits for one.
+ */
+#ifndef HN_AGENT_H
+#define HN_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *master;      /* endpoint, e.g. tcp://10.0.0.1:5557 */
+    unsigned threads;        /* engine threads; 0 = one per core */
+    double grace_s;          /* stop the load after this long without a master */
+    bool insecure;           /* -k, in addition to the master's setting */
+    const char *id;          /* NULL = hostname-pid-random */
+    const char *curve_server_key;   /* master's public key (z85), or NULL */
+    const char *curve_dir;          /* our key pair directory, or NULL */
+} agent_opts_t;
+
+/*  Runs until the master says quit (returns 0) or a signal (returns 0), or
+ *  a fatal error (returns 1 after logging it). */
+int agent_run(const agent_opts_t *opts);
+
+/*  `hornet worker` command line. Returns an HN_EXIT_* code. */
+int agent_main(int argc, char **argv);
+
+#endif
