@@ -120,6 +120,11 @@ static const char *s_scalar(ctx_t *c, yaml_node_t *n, const char *what)
         s_fail(c, n, "%s must be a scalar, found %s", what, s_kind(n));
         return NULL;
     }
+    /*  Values are C strings from here on: a NUL would cut them silently. */
+    if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+        s_fail(c, n, "%s must not contain NUL bytes", what);
+        return NULL;
+    }
     return (const char *)n->data.scalar.value;
 }
 
@@ -333,10 +338,16 @@ static bool s_url_ok(const char *url, char *why, size_t n)
     return ok;
 }
 
+/*  scheme "://" at the very start (RFC 3986 scheme characters), so a
+ *  relative path with a URL in its query stays relative. */
 static bool s_is_absolute(const char *path)
 {
-    return !strncasecmp(path, "http://", 7) || !strncasecmp(path, "https://", 8)
-           || strstr(path, "://");
+    if (!isalpha((unsigned char)path[0]))
+        return false;
+    const char *p = path + 1;
+    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    return !strncmp(p, "://", 3);
 }
 
 /*  ---- bodies --------------------------------------------------------------- */
@@ -363,6 +374,7 @@ static json_t *s_to_json(ctx_t *c, yaml_node_t *n, int depth)
         long long ll = strtoll(v, &end, 10);
         if (!*end && errno == 0 && end != v)
             return json_integer(ll);
+        errno = 0;
         double d = strtod(v, &end);
         if (!*end && end != v && errno == 0 && strspn(v, "+-0123456789.eE") == len)
             return json_real(d);
@@ -1065,9 +1077,10 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
             query_node = v;
             ok = s_check_map(c, v, "query", NULL);
         } else if (!strcmp(key, "headers")) {
-            ok = s_check_map(c, v, "headers", NULL);
+            if (!s_check_map(c, v, "headers", NULL))
+                return false;
             EACH_PAIR(c, v, hname, hk, hv) {
-                const char *val = ok ? s_scalar(c, hv, "a header value") : NULL;
+                const char *val = s_scalar(c, hv, "a header value");
                 if (!val)
                     return false;
                 if (!s_header_ok(hname, val))

@@ -67,6 +67,7 @@ typedef struct {
     int64_t stop_deadline_ms;
     bucket_t *b;
     uint64_t nb;
+    uint64_t max_seq;          /* highest seq seen + 1 */
     uint64_t next_emit;
     report_t *rep;
     bool open;
@@ -323,6 +324,8 @@ static void on_stats(master_t *m, mworker_t *w, zframe_t *f)
     if (h.final)
         w->final = true;
     bucket_t *bk = bucket(m, h.seq);
+    if (bk && h.seq + 1 > m->max_seq)
+        m->max_seq = h.seq + 1;
     if (!bk || bk->emitted) {
         report_add_late(m->rep, &st);   /* totals only, never lost */
         return;
@@ -338,7 +341,7 @@ static void on_stats(master_t *m, mworker_t *w, zframe_t *f)
 
 static void emit_upto(master_t *m, uint64_t upto)
 {
-    while (m->next_emit < upto && m->next_emit < m->nb) {
+    while (m->next_emit < upto && m->next_emit < m->max_seq) {
         bucket_t *bk = &m->b[m->next_emit];
         stats_t *st = bk->st ? bk->st
                              : stats_new(m->scen->n_endpoints, m->scen->n_counters,

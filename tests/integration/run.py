@@ -602,6 +602,205 @@ tasks: [{path: /}]
         assert conns["shared"] < 20, conns
 
 
+# --- master and workers over ZeroMQ ----------------------------------------
+
+class Fleet:
+    """A master and worker processes on loopback; stops them all at exit."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.endpoint = "tcp://127.0.0.1:%d" % self.port
+        self.procs = []
+        self.dir = tempfile.mkdtemp(prefix="hornet-fleet-")
+
+    def worker(self, wid, *args, env=None):
+        log = open(os.path.join(self.dir, "%s.log" % wid), "w")
+        p = subprocess.Popen([HORNET, "worker", "--master", self.endpoint,
+                              "--threads", "1", "--id", wid, *args],
+                             stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.procs.append(p)
+        return p
+
+    def master(self, *args, timeout=90):
+        js = os.path.join(self.dir, "m.json")
+        p = subprocess.run([HORNET, "master", *args, "--bind", self.endpoint,
+                            "--json", js, "--start-timeout", "20s"],
+                           capture_output=True, text=True, timeout=timeout)
+        j = json.load(open(js)) if os.path.exists(js) else None
+        return p, j
+
+    def master_bg(self, *args):
+        js = os.path.join(self.dir, "m.json")
+        log = open(os.path.join(self.dir, "master.log"), "w")
+        p = subprocess.Popen([HORNET, "master", *args, "--bind", self.endpoint,
+                              "--json", js, "--start-timeout", "20s"],
+                             stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p, js, os.path.join(self.dir, "master.log")
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def exact_percentile(sorted_vals, p):
+    import math
+    rank = max(1, math.ceil(p / 100.0 * len(sorted_vals)))
+    return sorted_vals[rank - 1]
+
+
+@test
+def master_three_workers_counts_and_percentiles():
+    import array
+    with Target() as t, Fleet() as f:
+        dump = os.path.join(f.dir, "lat")
+        env = dict(os.environ, HORNET_DUMP_LATENCY=dump)
+        for i in range(3):
+            f.worker("w%d" % i, env=env)
+        p, j = f.master("--url", t.url + "/delay?ms=2", "-u", "30", "-t", "3s",
+                        "--expect-workers", "3")
+        eq(p.returncode, 0, "master exit: " + p.stderr[-2000:])
+        for w in f.procs:
+            w.wait(10)          # workers quit when the headless master ends
+        c = t.counts()
+        eq(j["requests"], c["total"], "master total vs server")
+        assert j["requests"] > 1000, j["requests"]
+        eq(j["failures"], 0, "failures")
+        vals = array.array("Q")
+        for name in os.listdir(f.dir):
+            if name.startswith("lat."):
+                with open(os.path.join(f.dir, name), "rb") as fh:
+                    vals.frombytes(fh.read())
+        eq(len(vals), j["requests"], "raw samples from all workers")
+        vals = sorted(vals)
+        for key, pct in (("p50", 50), ("p95", 95), ("p99", 99)):
+            exact_ms = exact_percentile(vals, pct) / 1000.0
+            got = j["latency_ms"][key]
+            assert abs(got - exact_ms) <= exact_ms * 0.001 + 0.0011, (key, got, exact_ms)
+        assert "w0" in p.stdout and "w2" in p.stdout, p.stdout
+
+
+@test
+def master_keeps_class_mix_across_workers():
+    with Target() as t, Fleet() as f, tempfile.TemporaryDirectory() as d:
+        path = write(os.path.join(d, "mix.yaml"), """
+host: http://127.0.0.1:1
+classes:
+  - {name: heavy, weight: 2, tasks: [{path: /status/200, name: heavy}]}
+  - {name: light, weight: 1, tasks: [{path: /status/201, name: light}]}
+""")
+        for i in range(3):
+            f.worker("m%d" % i)
+        p, j = f.master(path, "--host", t.url, "-u", "3", "-t", "3s",
+                        "--expect-workers", "3")
+        eq(p.returncode, 0, "master exit: " + p.stderr[-2000:])
+        by = {e["name"]: e["requests"] for e in j["endpoints"]}
+        ratio = by["heavy"] / max(1, by["light"])
+        assert 1.4 < ratio < 2.8, (by, "3 workers x 1 user must give 2 heavy + 1 light")
+        eq(j["requests"], t.counts()["total"], "total vs server")
+
+
+@test
+def master_moves_load_of_a_killed_worker():
+    with Target() as t, Fleet() as f:
+        ws = [f.worker("k%d" % i) for i in range(3)]
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "-u", "30", "-t", "9s",
+                                   "--expect-workers", "3", "-q")
+        # wait for the run to start, then kill one worker hard
+        deadline = time.time() + 20
+        while time.time() < deadline and "starting 30 users" not in open(mlog).read():
+            time.sleep(0.1)
+        time.sleep(2.0)
+        killed_at = time.time()
+        ws[1].kill()
+        seen_missing = None
+        while time.time() < killed_at + 8:
+            text = open(mlog).read()
+            if "k1 is missing" in text:
+                seen_missing = time.time()
+                break
+            time.sleep(0.1)
+        assert seen_missing and seen_missing - killed_at <= 4.5, (seen_missing, text[-1500:])
+        mp.wait(60)
+        eq(mp.returncode, 0, "master exit")
+        text = open(mlog).read()
+        assert "k0 gets 15 users" in text and "k2 gets 15 users" in text, text[-2000:]
+        j = json.load(open(js))
+        c = t.counts()
+        lost = c["total"] - j["requests"]
+        # only the killed worker's last, unreported second can be missing
+        assert 0 <= lost < j["rps"], (lost, j["requests"], c["total"])
+        tl = [pt["users"] for pt in j["timeline"]]
+        assert tl[-2] == 30 or tl[-3] == 30, tl
+
+
+@test
+def master_gives_a_late_worker_a_share():
+    with Target() as t, Fleet() as f:
+        f.worker("a0")
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "-u", "20", "-t", "5s",
+                                   "--expect-workers", "1", "-q")
+        deadline = time.time() + 20
+        while time.time() < deadline and "starting 20 users" not in open(mlog).read():
+            time.sleep(0.1)
+        time.sleep(1.0)
+        f.worker("a1")
+        mp.wait(60)
+        eq(mp.returncode, 0, "master exit")
+        text = open(mlog).read()
+        assert "a1 gets 10 users" in text and "a0 gets 10 users" in text, text[-2000:]
+        j = json.load(open(js))
+        eq(j["requests"], t.counts()["total"], "total vs server")
+
+
+@test
+def master_with_curve_keys_refuses_strangers():
+    with Target() as t, Fleet() as f:
+        keys = os.path.join(f.dir, "keys")
+        p = subprocess.run([HORNET, "keys", keys], capture_output=True, text=True, timeout=10)
+        eq(p.returncode, 0, "hornet keys: " + p.stderr)
+        pub = [l.split(": ")[1].split()[0] for l in p.stdout.splitlines()
+               if l.startswith("master public key")][0]
+        f.worker("c0", "--keys", keys, "--curve-server-key", pub)
+        p, j = f.master("--url", t.url + "/", "-u", "4", "-t", "2s", "--keys", keys,
+                        "--expect-workers", "1")
+        eq(p.returncode, 0, "master exit: " + p.stderr[-1500:])
+        eq(j["requests"], t.counts()["total"], "total vs server")
+        # a worker without the keys never gets in
+        f.worker("c1")
+        p2 = subprocess.run([HORNET, "master", "--url", t.url + "/", "-t", "1s",
+                             "--bind", f.endpoint, "--keys", keys,
+                             "--start-timeout", "3s"],
+                            capture_output=True, text=True, timeout=30)
+        eq(p2.returncode, 1, "no authorised worker: " + p2.stderr[-800:])
+        assert "only 0 of 1 workers" in p2.stderr, p2.stderr
+
+
+@test
+def master_and_worker_bad_usage():
+    cases = [
+        (["worker"], "--master"),
+        (["worker", "--master", "http://x"], "not tcp://"),
+        (["worker", "--master", "tcp://127.0.0.1:1", "--threads", "0"], "--threads"),
+        (["master", "--url", "http://127.0.0.1:1/", "--expect-workers", "0"], "--expect-workers"),
+        (["run", "--url", "http://127.0.0.1:1/", "--bind", "tcp://*:1"], "hornet master"),
+        (["master", "--url", "http://127.0.0.1:1/", "--bind", "tcp://256.0.0.1:1"], "cannot bind"),
+    ]
+    for args, needle in cases:
+        rc, out, err = hornet(*args, timeout=10)
+        eq(rc, 2, "exit code of %s (%s)" % (args, err))
+        assert needle in err, "%s: %r not in %r" % (args, needle, err)
+
+
 def main():
     if not (os.access(HORNET, os.X_OK) and os.access(TARGET, os.X_OK)):
         print("integration: build/hornet and build/target must be built first")
