@@ -255,6 +255,29 @@ static void start_run(master_t *m)
     distribute(m);
 }
 
+/*  This master restarted while its workers kept running: take over their
+ *  run (same number, same start, so its duration ends when it would have)
+ *  instead of starting a new one. The workers, welcomed by a new session,
+ *  send every interval of the run again, so the totals are complete. */
+static void adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
+{
+    int64_t ago_ms = ((int64_t)(util_wall_s() * 1e9) - start_unix_ns) / 1000000;
+    if (ago_ms < 0 || (m->load->duration_s > 0 &&
+                       ago_ms > (int64_t)(m->load->duration_s * 1000)))
+        return;   /* not a run we could be the master of */
+    m->run = run;
+    m->start_wall_ns = start_unix_ns;
+    m->start_ms = zclock_mono() - ago_ms;
+    m->phase = M_RUNNING;
+    log_info("master: workers are in run %" PRIu64 ", started %.1f s ago: "
+             "taking it over", run, (double)ago_ms / 1000.0);
+    distribute(m);
+    /*  a welcome from the same session makes each worker send every
+     *  interval of its run again, now that we know the run */
+    for (size_t i = 0; i < m->nw; i++)
+        send_welcome(m, &m->w[i]);
+}
+
 static bucket_t *bucket(master_t *m, uint64_t seq)
 {
     if (seq >= MAX_SEQ)
@@ -301,6 +324,12 @@ static void on_stats(master_t *m, mworker_t *w, zframe_t *f)
         m->bad_messages++;
         log_warn("master: bad stats from %s (%zu bytes): %s", w->id,
                  zframe_size(f), err);
+        return;
+    }
+    if (m->phase == M_WAITING) {
+        /*  a run we do not know yet (we may be about to take it over):
+         *  no ack, so the worker keeps it for us */
+        stats_destroy(&st);
         return;
     }
     proto_ack_t ack = { .run = h.run, .seq = h.seq };
@@ -433,7 +462,10 @@ static void on_message(master_t *m, zmsg_t *msg)
         w->ready = w->state != PROTO_W_NO_SCENARIO;
         if (was_ready != w->ready)
             log_debug("master: %s ready=%d state=%u", w->id, w->ready, w->state);
-        if (!was_ready && w->ready && m->phase == M_RUNNING)
+        if (m->phase == M_WAITING && w->ready && pm.u.heartbeat.run &&
+            pm.u.heartbeat.start_unix_ns && w->state == PROTO_W_RUNNING)
+            adopt(m, pm.u.heartbeat.run, pm.u.heartbeat.start_unix_ns);
+        else if (!was_ready && w->ready && m->phase == M_RUNNING)
             distribute(m);               /* a worker joining mid-run */
     } else {
         log_warn("master: unexpected %s message from %s",

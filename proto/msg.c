@@ -48,6 +48,8 @@ hn_err_t proto_encode_welcome(const proto_welcome_t *m, buf_t *out)
 hn_err_t proto_encode_load(const proto_load_t *m, buf_t *out)
 {
     wire_w_t w;
+    if (m->n_classes > 64)
+        return HN_ERR_INVALID;
     wire_begin(&w, out, PROTO_LOAD, 8);
     wire_uint(&w, m->run);
     wire_int(&w, m->start_unix_ns);
@@ -90,11 +92,13 @@ hn_err_t proto_encode_ack(const proto_ack_t *m, buf_t *out)
 hn_err_t proto_encode_heartbeat(const proto_heartbeat_t *m, buf_t *out)
 {
     wire_w_t w;
-    wire_begin(&w, out, PROTO_HEARTBEAT, 4);
+    wire_begin(&w, out, PROTO_HEARTBEAT, 6);
     wire_uint(&w, m->session);
     wire_uint(&w, m->state);
     wire_uint(&w, m->users);
     wire_double(&w, m->cpu);
+    wire_uint(&w, m->run);
+    wire_int(&w, m->start_unix_ns);
     return wire_end(&w);
 }
 
@@ -181,13 +185,15 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out,
         break;
     case PROTO_HEARTBEAT: {
         proto_heartbeat_t *m = &out->u.heartbeat;
-        wire_need(&r, 4);
+        wire_need(&r, 6);
         wire_get_uint(&r, "session", UINT64_MAX, &m->session);
         wire_get_uint(&r, "state", PROTO_W_NO_SCENARIO, &u);
         m->state = (uint32_t)u;
         wire_get_uint(&r, "users", UINT32_MAX, &u);
         m->users = (uint32_t)u;
         wire_get_double(&r, "cpu", 0, 1e6, &m->cpu);
+        wire_get_uint(&r, "run", UINT64_MAX, &m->run);
+        wire_get_int(&r, "start", &m->start_unix_ns);
         break;
     }
     case PROTO_STATS:

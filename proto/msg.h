@@ -89,6 +89,9 @@ typedef struct {
     uint32_t state;        /* proto_wstate_t (worker -> master) */
     uint32_t users;
     double cpu;            /* worker process CPU, percent of one core */
+    uint64_t run;          /* worker -> master: the run it is in, or 0 */
+    int64_t start_unix_ns; /* ... and when that run started: a master
+                            * that restarted adopts the run from these */
 } proto_heartbeat_t;
 
 /*  A decoded control message. */

@@ -182,6 +182,9 @@ hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
             goto out;
         }
     }
+    /*  Entries with the same key merge on decoding: bounding their sum
+     *  keeps every merged count from wrapping. */
+    uint64_t err_sum = 0;
     for (uint32_t i = 0; i < errs->via.array.size; i++) {
         const msgpack_object *e = &errs->via.array.ptr[i];
         uint64_t ep, kind, count;
@@ -192,12 +195,17 @@ hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
             n_endpoints == 0 ||
             !wire_obj_uint(&e->via.array.ptr[1], STATS_FAIL_LAST - 1, &kind) ||
             !wire_obj_str(&e->via.array.ptr[2], &msg, &ml) || ml >= sizeof mbuf ||
-            memchr(msg, '\0', ml) ||
+            (ml && memchr(msg, '\0', ml)) ||
             !wire_obj_uint(&e->via.array.ptr[3], UINT64_MAX, &count)) {
             rc = s_fail(err, "bad error entry", i);
             goto out;
         }
-        memcpy(mbuf, msg, ml);
+        if (!s_add(&err_sum, count)) {
+            rc = s_fail(err, "error counts overflow", i);
+            goto out;
+        }
+        if (ml)
+            memcpy(mbuf, msg, ml);
         mbuf[ml] = '\0';
         stats_record_error(st, (size_t)ep, (stats_fail_t)kind, mbuf, count);
     }

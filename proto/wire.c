@@ -68,6 +68,75 @@ static void s_failf(wire_r_t *r, const char *name, const char *what)
     }
 }
 
+/*  Walks the msgpack bytes without building anything, checking that every
+ *  container claims no more items than bytes are left (each item takes at
+ *  least one). msgpack-c reserves memory for an array's items as soon as it
+ *  reads the header, so an 8-byte frame claiming 2^32 items would otherwise
+ *  make it ask for 100 GB. */
+static int s_prescan(const uint8_t *p, size_t len)
+{
+    size_t pos = 0;
+    uint64_t pending = 1;          /* items still to read */
+    while (pending) {
+        if (pos >= len || pending > len - pos)
+            return 1;
+        pending--;
+        uint8_t t = p[pos++];
+        uint64_t skip = 0, items = 0;
+        size_t lenbytes = 0;
+        if (t <= 0x7f || t >= 0xe0 || (t >= 0xc0 && t <= 0xc3 && t != 0xc1)) {
+            /* fixint, nil, bool */
+        } else if (t >= 0x80 && t <= 0x8f) {
+            items = 2u * (t & 0x0f);
+        } else if (t >= 0x90 && t <= 0x9f) {
+            items = t & 0x0f;
+        } else if (t >= 0xa0 && t <= 0xbf) {
+            skip = t & 0x1f;
+        } else {
+            switch (t) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;          /* bin8, str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break;
+            case 0xc6: case 0xdb: lenbytes = 4; break;
+            case 0xc7: lenbytes = 1; skip = 1; break;          /* ext: + type */
+            case 0xc8: lenbytes = 2; skip = 1; break;
+            case 0xc9: lenbytes = 4; skip = 1; break;
+            case 0xca: skip = 4; break;
+            case 0xcb: skip = 8; break;
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xce: case 0xd2: skip = 4; break;
+            case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xdc: case 0xde: lenbytes = 2; break;
+            case 0xdd: case 0xdf: lenbytes = 4; break;
+            default: return 1;                                 /* 0xc1 */
+            }
+            if (lenbytes) {
+                if (len - pos < lenbytes)
+                    return 1;
+                uint64_t n = 0;
+                for (size_t k = 0; k < lenbytes; k++)
+                    n = (n << 8) | p[pos++];
+                if (t == 0xdc || t == 0xdd)
+                    items = n;
+                else if (t == 0xde || t == 0xdf)
+                    items = 2 * n;
+                else
+                    skip += n;
+            }
+        }
+        if (skip > len - pos)
+            return 1;
+        pos += (size_t)skip;
+        pending += items;
+    }
+    return pos == len ? 0 : 2;
+}
+
 hn_err_t wire_open(wire_r_t *r, const void *data, size_t len, int *type,
                    char *err)
 {
@@ -80,6 +149,12 @@ hn_err_t wire_open(wire_r_t *r, const void *data, size_t len, int *type,
     if (len > PROTO_MAX_MSG) {
         snprintf(err, HN_ERRLEN, "message of %zu bytes is over the %zu limit",
                  len, PROTO_MAX_MSG);
+        return HN_ERR_CORRUPT;
+    }
+    int pre = s_prescan(data, len);
+    if (pre) {
+        snprintf(err, HN_ERRLEN, "%s", pre == 2 ? "trailing bytes after the message"
+                                                : "malformed or truncated msgpack");
         return HN_ERR_CORRUPT;
     }
     msgpack_unpacked_init(&r->up);
@@ -244,11 +319,12 @@ void wire_get_str(wire_r_t *r, const char *name, char *dst, size_t cap)
     size_t n;
     if (!o)
         return;
-    if (!wire_obj_str(o, &s, &n) || n >= cap || memchr(s, '\0', n)) {
+    if (!wire_obj_str(o, &s, &n) || n >= cap || (n && memchr(s, '\0', n))) {
         s_failf(r, name, "not a string of the allowed length");
         return;
     }
-    memcpy(dst, s, n);
+    if (n)
+        memcpy(dst, s, n);   /* msgpack-c gives NULL for "" */
     dst[n] = '\0';
 }
 

@@ -22,12 +22,16 @@
 #define HEARTBEAT_MS 1000
 #define RESEND_AFTER_MS 3000
 
+/*  Every interval of the current run is kept, acknowledged or not: a
+ *  master that restarts mid-run has lost what the old one merged, and gets
+ *  it all again (it drops what it already has). */
 typedef struct {
     uint64_t run;
     uint64_t seq;
     char *data;
     size_t len;
     int64_t sent_ms;
+    bool acked;
 } unacked_t;
 
 typedef struct {
@@ -53,6 +57,7 @@ typedef struct {
     bool have_pending;         /* a LOAD waiting for its start time */
     proto_load_t pending;
     int64_t start_mono_ns;
+    int64_t start_unix_ns;
     unacked_t *q;
     size_t nq, capq;
     uint32_t users;
@@ -111,6 +116,8 @@ static void send_heartbeat(agent_t *a)
                : a->run ? PROTO_W_STOPPED : PROTO_W_READY,
         .users = a->users,
         .cpu = a->cpu,
+        .run = a->running ? a->run : 0,
+        .start_unix_ns = a->running ? a->start_unix_ns : 0,
     };
     buf_t b;
     buf_init(&b, 1 << 10);
@@ -127,7 +134,7 @@ static void resend(agent_t *a, bool force)
     int64_t now = zclock_mono();
     for (size_t i = 0; i < a->nq; i++) {
         unacked_t *u = &a->q[i];
-        if (!force && now - u->sent_ms < RESEND_AFTER_MS)
+        if (!force && (u->acked || now - u->sent_ms < RESEND_AFTER_MS))
             continue;
         zframe_t *f = zframe_new(u->data, u->len);
         if (f)
@@ -166,6 +173,7 @@ static void queue_snapshot(agent_t *a, uint64_t seq, bool final, uint32_t users,
     u->len = buf_len(&b);
     u->data = buf_take(&b, NULL);
     u->sent_ms = zclock_mono();
+    u->acked = false;
     zframe_t *f = zframe_new(u->data, u->len);
     if (f)
         zframe_send(&f, a->sock, ZFRAME_DONTWAIT);
@@ -176,10 +184,30 @@ static void on_ack(agent_t *a, const proto_ack_t *m)
 {
     for (size_t i = 0; i < a->nq; i++)
         if (a->q[i].run == m->run && a->q[i].seq == m->seq) {
-            free(a->q[i].data);
-            a->q[i] = a->q[--a->nq];
+            a->q[i].acked = true;
             return;
         }
+}
+
+/*  A new run: the last one's intervals are of no use to anyone now. */
+static void forget_runs_before(agent_t *a, uint64_t run)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->nq; i++) {
+        if (a->q[i].run == run)
+            a->q[k++] = a->q[i];
+        else
+            free(a->q[i].data);
+    }
+    a->nq = k;
+}
+
+static size_t unacked_count(const agent_t *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->nq; i++)
+        n += !a->q[i].acked;
+    return n;
 }
 
 static void drop_worker(agent_t *a)
@@ -253,6 +281,7 @@ static void apply_load(agent_t *a, const proto_load_t *m)
         }
         a->w_open = open;
         a->run = m->run;
+        forget_runs_before(a, m->run);
         worker_start(a->w, (uint64_t)a->start_mono_ns,
                      (uint64_t)a->interval_ms * 1000000u);
     }
@@ -276,8 +305,10 @@ static void on_load(agent_t *a, const proto_load_t *m)
      *  the engines count from a monotonic epoch. */
     int64_t wall = (int64_t)(util_wall_s() * 1e9);
     int64_t mono = (int64_t)util_now_ns();
-    if (m->run != a->run || !a->w)
+    if (m->run != a->run || !a->w) {
         a->start_mono_ns = mono + (m->start_unix_ns - wall);
+        a->start_unix_ns = m->start_unix_ns;
+    }
     a->pending = *m;
     a->have_pending = true;
 }
@@ -444,11 +475,12 @@ int agent_run(const agent_opts_t *opts)
         worker_stop(a.w, 0);
     }
     drop_worker(&a);
+    size_t left = unacked_count(&a);
     for (size_t i = 0; i < a.nq; i++)
         free(a.q[i].data);
-    if (a.nq)
+    if (left)
         log_warn("worker: exiting with %zu intervals the master never "
-                 "acknowledged", a.nq);
+                 "acknowledged", left);
     free(a.q);
     scen_destroy(&a.scen);
     free(a.bundle);

@@ -786,6 +786,29 @@ def master_with_curve_keys_refuses_strangers():
 
 
 @test
+def master_restart_mid_run_loses_nothing():
+    with Target() as t, Fleet() as f:
+        for i in range(2):
+            f.worker("r%d" % i, "--grace", "30s")
+        args = ["--url", t.url + "/", "-u", "10", "-t", "8s", "--expect-workers", "2", "-q"]
+        mp, js, mlog = f.master_bg(*args)
+        deadline = time.time() + 20
+        while time.time() < deadline and "starting 10 users" not in open(mlog).read():
+            time.sleep(0.1)
+        time.sleep(2.5)
+        mp.kill()                   # the master dies mid-run
+        mp.wait()
+        time.sleep(1.0)
+        p, j = f.master(*args)      # and comes back on the same port
+        eq(p.returncode, 0, "restarted master: " + p.stderr[-2000:])
+        assert "taking it over" in p.stderr, p.stderr[-2000:]
+        for w in f.procs[:2]:
+            w.wait(15)
+        eq(j["requests"], t.counts()["total"], "totals after a master restart vs server")
+        assert j["duration_s"] > 6, j["duration_s"]
+
+
+@test
 def master_and_worker_bad_usage():
     cases = [
         (["worker"], "--master"),
