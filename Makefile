@@ -98,7 +98,7 @@ demo: deps
 
 bench:
 	@HORNET_BENCH=1 bash deploy/install-deps.sh
-	@$(MAKE) --no-print-directory all build/bench/bench_hist
+	@$(MAKE) --no-print-directory all build/bench/bench_hist build/bench/bench_master
 	@bash bench/run.sh
 
 clean:

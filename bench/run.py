@@ -213,11 +213,62 @@ TOOLS = [
 ]
 
 
+def proc_cpu_s(pid):
+    """utime + stime of a process, in seconds (from /proc)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_master_fleet(n, duration=12):
+    """A master fed by n simulated workers (bench_master), 20 endpoints
+    each, one snapshot per worker per second: the master's CPU while the
+    run is on, and its decode+merge time per snapshot."""
+    sim = os.path.join(ROOT, "build", "bench", "bench_master")
+    with tempfile.TemporaryDirectory() as tmp:
+        sc = os.path.join(tmp, "20.yaml")
+        with open(sc, "w") as f:
+            f.write("host: http://127.0.0.1:1\ntasks:\n")
+            for i in range(20):
+                f.write("  - path: /endpoint/%d\n" % i)
+        port = free_port()
+        ep = "tcp://127.0.0.1:%d" % port
+        log = open(os.path.join(tmp, "m.log"), "w+")
+        m = subprocess.Popen(taskset(0, [HORNET, "master", sc, "-u", str(n), "-t",
+                                          "%ds" % duration, "--bind", ep, "--expect-workers",
+                                          str(n), "--start-timeout", "120s"]),
+                             stdout=log, stderr=subprocess.STDOUT)
+        time.sleep(0.3)
+        b = subprocess.Popen(taskset(1, [sim, ep, str(n), sc]), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        cpu0 = t0 = None
+        cpu1 = t1 = None
+        deadline = time.time() + duration + 180
+        while m.poll() is None and time.time() < deadline:
+            text = open(log.name).read()
+            if t0 is None and "master: starting" in text:
+                time.sleep(2)            # past the start-up burst
+                cpu0, t0 = proc_cpu_s(m.pid), time.time()
+            if t0 is not None and t1 is None and "master: stopping" in text:
+                cpu1, t1 = proc_cpu_s(m.pid), time.time()
+            time.sleep(0.05)
+        m.wait(60)
+        out, _ = b.communicate(timeout=60)
+        text = open(log.name).read()
+    merge = re.search(r"Merged (\d+) snapshots, ([\d.]+) us each", text)
+    if t0 is None or t1 is None or not merge:
+        raise RuntimeError("master run incomplete: %s" % text[-600:])
+    return (100.0 * (cpu1 - cpu0) / (t1 - t0), float(merge.group(2)),
+            int(merge.group(1)), out.strip())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--conns", type=int, default=50)
     ap.add_argument("--only", default="")
+    ap.add_argument("--fleet", default="100,500,1000",
+                    help="simulated worker counts for the master benchmark ('' = skip)")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     if not shutil.which("nginx"):
@@ -257,6 +308,18 @@ def main():
         print("captures, captured values in path and header) vs the plain GET above:")
         print("%-8s %12d %12.0f %14.2f %11.0f%%" % ("flow", n, rps, 1e6 * cpu / max(n, 1),
                                                    100.0 * rps / h[1]))
+    fleet = [int(x) for x in args.fleet.split(",") if x]
+    if fleet and (not only or "master" in only):
+        print()
+        print("master fed by simulated workers (20 endpoints each, 1 snapshot/s per worker),")
+        print("master pinned to CPU 0, the simulator to CPU 1:")
+        print("%8s %14s %18s %12s" % ("workers", "master CPU %", "us per snapshot", "snapshots"))
+        for n in fleet:
+            try:
+                cpu, us, merged, _ = bench_master_fleet(n)
+                print("%8d %14.1f %18.1f %12d" % (n, cpu, us, merged))
+            except Exception as e:
+                print("%8d failed: %s" % (n, e))
     return 0
 
 

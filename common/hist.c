@@ -306,8 +306,9 @@ s_walk(const uint8_t *p, const uint8_t *end, uint64_t pairs, uint64_t total,
     return p == end && seen == total;
 }
 
-hn_err_t
-hist_decode_merge(hist_t *self, const void *data, size_t len)
+/*  Parses and validates an encoding; with self, also merges it in. */
+static hn_err_t s_decode(hist_t *self, const void *data, size_t len,
+                         uint64_t *count_p)
 {
     const uint8_t *p = data, *end = p + len;
     if (!data || len < 2 || p[0] != WIRE_MAGIC || p[1] != WIRE_VERSION)
@@ -322,12 +323,14 @@ hist_decode_merge(hist_t *self, const void *data, size_t len)
         || max > HIST_MAX_US || (total && min > max)
         || (total == 0 && (min || max || sum || pairs)))
         return HN_ERR_CORRUPT;
-    uint64_t t2;
-    if (__builtin_add_overflow(self->total, total, &t2))
+    uint64_t t2 = 0;
+    if (self && __builtin_add_overflow(self->total, total, &t2))
         return HN_ERR_CORRUPT;
     if (!s_walk(p, end, pairs, total, NULL))
         return HN_ERR_CORRUPT;
-    if (total == 0)
+    if (count_p)
+        *count_p = total;
+    if (total == 0 || !self)
         return HN_OK;
     s_walk(p, end, pairs, total, self);
     self->total = t2;
@@ -338,4 +341,16 @@ hist_decode_merge(hist_t *self, const void *data, size_t len)
     if (max > self->max)
         self->max = max;
     return HN_OK;
+}
+
+hn_err_t
+hist_decode_merge(hist_t *self, const void *data, size_t len)
+{
+    return s_decode(self, data, len, NULL);
+}
+
+hn_err_t
+hist_decode_check(const void *data, size_t len, uint64_t *count_p)
+{
+    return s_decode(NULL, data, len, count_p);
 }

@@ -63,6 +63,11 @@ hn_err_t hist_encode(const hist_t *self, buf_t *out) HN_WUR;
  *  unchanged. */
 hn_err_t hist_decode_merge(hist_t *self, const void *data, size_t len) HN_WUR;
 
+/*  Validates an encoding as hist_decode_merge does, without merging it
+ *  anywhere; *count_p (may be NULL) gets its number of values. */
+hn_err_t hist_decode_check(const void *data, size_t len, uint64_t *count_p)
+    HN_WUR;
+
 /*  True when both histograms hold exactly the same counts (for tests). */
 bool hist_equal(const hist_t *a, const hist_t *b);
 

@@ -82,6 +82,11 @@ void report_add_late(report_t *self, stats_t **interval_p)
     stats_destroy(&iv);
 }
 
+stats_t *report_totals_mut(report_t *self)
+{
+    return self->totals;
+}
+
 const report_point_t *report_last(const report_t *self)
 {
     return self->n_points ? &self->points[self->n_points - 1] : NULL;

@@ -52,6 +52,9 @@ void report_add_late(report_t *self, stats_t **interval_p);
 /*  The latest timeline point (NULL before the first). */
 const report_point_t *report_last(const report_t *self);
 
+/*  The cumulative stats, writable: late intervals merge straight in. */
+stats_t *report_totals_mut(report_t *self);
+
 /*  Cumulative stats (owned by the report). */
 const stats_t *report_totals(const report_t *self);
 

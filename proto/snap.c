@@ -87,11 +87,13 @@ static hn_err_t s_fail(char *err, const char *what, size_t i)
     return HN_ERR_CORRUPT;
 }
 
-hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
-                            size_t n_counters, bool keep_raw,
-                            proto_snap_head_t *h, stats_t **st_p, char *err)
+/*  Walks a stats message. With apply NULL it validates everything (and
+ *  allocates nothing but msgpack's zone); with apply it adds the message
+ *  into *apply, and must only be given a message that validated. */
+static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
+                        size_t n_counters, bool keep_raw, proto_snap_head_t *h,
+                        stats_t *apply, char *err)
 {
-    *st_p = NULL;
     wire_r_t r;
     int type;
     hn_err_t rc = wire_open(&r, data, len, &type, err);
@@ -114,7 +116,6 @@ hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
         rc = wire_close_check(&r, err);
         return rc ? rc : HN_ERR_CORRUPT;
     }
-    stats_t *st = NULL;
     if (!s_arr(eps, (uint32_t)n_endpoints)) {
         rc = s_fail(err, "endpoint count differs from the scenario", 0);
         goto out;
@@ -128,58 +129,65 @@ hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
         rc = s_fail(err, "bad error set", 0);
         goto out;
     }
-    st = stats_new(n_endpoints, n_counters, keep_raw);
-    if (!st) {
-        snprintf(err, HN_ERRLEN, "out of memory");
-        rc = HN_ERR_NOMEM;
-        goto out;
-    }
     for (size_t i = 0; i < n_endpoints; i++) {
         const msgpack_object *e = &eps->via.array.ptr[i];
-        stats_endpoint_t *d = stats_endpoint_mut(st, i);
         const msgpack_object *it = e->via.array.ptr;
-        if (!s_arr(e, 7) || !wire_obj_uint(&it[0], UINT64_MAX, &d->requests) ||
-            !wire_obj_uint(&it[1], d->requests, &d->failures) ||
-            !wire_obj_uint(&it[2], UINT64_MAX, &d->bytes_in) ||
-            !wire_obj_uint(&it[3], UINT64_MAX, &d->bytes_out) ||
+        uint64_t req, fail, bin, bout;
+        if (!s_arr(e, 7) || !wire_obj_uint(&it[0], UINT64_MAX, &req) ||
+            !wire_obj_uint(&it[1], req, &fail) ||
+            !wire_obj_uint(&it[2], UINT64_MAX, &bin) ||
+            !wire_obj_uint(&it[3], UINT64_MAX, &bout) ||
             it[4].type != MSGPACK_OBJECT_ARRAY ||
             it[4].via.array.size > STATS_STATUS_MAX) {
             rc = s_fail(err, "bad endpoint", i);
             goto out;
         }
+        stats_endpoint_t *d = apply ? stats_endpoint_mut(apply, i) : NULL;
         uint64_t status_sum = 0;
         for (uint32_t k = 0; k < it[4].via.array.size; k++) {
             const msgpack_object *p = &it[4].via.array.ptr[k];
             uint64_t code, count;
             if (!s_arr(p, 2) || !wire_obj_uint(&p->via.array.ptr[0], STATS_STATUS_MAX - 1, &code) ||
                 !wire_obj_uint(&p->via.array.ptr[1], UINT64_MAX, &count) ||
-                !s_add(&d->status[code], count) || !s_add(&status_sum, count)) {
+                !s_add(&status_sum, count)) {
                 rc = s_fail(err, "bad status count", i);
                 goto out;
             }
+            if (d)
+                d->status[code] += count;
         }
-        const char *hb;
-        size_t hn;
-        if (status_sum != d->requests) {
+        if (status_sum != req) {
             rc = s_fail(err, "status counts do not add up to requests", i);
             goto out;
         }
+        const char *hb;
+        size_t hn;
+        uint64_t hc = 0;
         if (!wire_obj_bin(&it[5], &hb, &hn) ||
-            hist_decode_merge(d->latency, hb, hn) != HN_OK ||
-            hist_count(d->latency) != d->requests) {
+            (d ? hist_decode_merge(d->latency, hb, hn)
+               : hist_decode_check(hb, hn, &hc)) != HN_OK ||
+            (!d && hc != req)) {
             rc = s_fail(err, "bad latency histogram", i);
             goto out;
         }
         if (it[6].type == MSGPACK_OBJECT_NIL) {
-            if (keep_raw && d->requests) {
+            if (keep_raw && req) {
                 rc = s_fail(err, "uncorrected histogram missing", i);
                 goto out;
             }
         } else if (!keep_raw || !wire_obj_bin(&it[6], &hb, &hn) ||
-                   hist_decode_merge(d->latency_raw, hb, hn) != HN_OK ||
-                   hist_count(d->latency_raw) != d->requests) {
+                   (d ? (d->latency_raw ? hist_decode_merge(d->latency_raw, hb, hn)
+                                        : HN_OK)
+                      : hist_decode_check(hb, hn, &hc)) != HN_OK ||
+                   (!d && hc != req)) {
             rc = s_fail(err, "bad uncorrected histogram", i);
             goto out;
+        }
+        if (d) {
+            d->requests += req;
+            d->failures += fail;
+            d->bytes_in += bin;
+            d->bytes_out += bout;
         }
     }
     /*  Entries with the same key merge on decoding: bounding their sum
@@ -191,8 +199,8 @@ hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
         const char *msg;
         size_t ml;
         char mbuf[STATS_ERRMSG_MAX];
-        if (!s_arr(e, 4) || !wire_obj_uint(&e->via.array.ptr[0], n_endpoints - 1, &ep) ||
-            n_endpoints == 0 ||
+        if (!s_arr(e, 4) || n_endpoints == 0 ||
+            !wire_obj_uint(&e->via.array.ptr[0], n_endpoints - 1, &ep) ||
             !wire_obj_uint(&e->via.array.ptr[1], STATS_FAIL_LAST - 1, &kind) ||
             !wire_obj_str(&e->via.array.ptr[2], &msg, &ml) || ml >= sizeof mbuf ||
             (ml && memchr(msg, '\0', ml)) ||
@@ -204,30 +212,65 @@ hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
             rc = s_fail(err, "error counts overflow", i);
             goto out;
         }
-        if (ml)
-            memcpy(mbuf, msg, ml);
-        mbuf[ml] = '\0';
-        stats_record_error(st, (size_t)ep, (stats_fail_t)kind, mbuf, count);
+        if (apply) {
+            if (ml)
+                memcpy(mbuf, msg, ml);
+            mbuf[ml] = '\0';
+            stats_record_error(apply, (size_t)ep, (stats_fail_t)kind, mbuf, count);
+        }
     }
     for (int c = 0; c < STATS_CTR_LAST; c++) {
         if (!wire_obj_uint(&ctr->via.array.ptr[c], UINT64_MAX, &u)) {
             rc = s_fail(err, "bad counter", (size_t)c);
             goto out;
         }
-        stats_count(st, (stats_ctr_t)c, u);
+        if (apply)
+            stats_count(apply, (stats_ctr_t)c, u);
     }
     for (size_t i = 0; i < n_counters; i++) {
         if (!wire_obj_uint(&named->via.array.ptr[i], UINT64_MAX, &u)) {
             rc = s_fail(err, "bad named counter", i);
             goto out;
         }
-        stats_bump(st, i, u);
+        if (apply)
+            stats_bump(apply, i, u);
     }
     rc = HN_OK;
 out:
     wire_close(&r);
-    if (rc)
-        stats_destroy(&st);
-    *st_p = st;
     return rc;
+}
+
+hn_err_t proto_check_stats(const void *data, size_t len, size_t n_endpoints,
+                           size_t n_counters, bool keep_raw,
+                           proto_snap_head_t *h, char *err)
+{
+    return s_stats(data, len, n_endpoints, n_counters, keep_raw, h, NULL, err);
+}
+
+void proto_apply_stats(const void *data, size_t len, stats_t *into)
+{
+    char err[HN_ERRLEN];
+    proto_snap_head_t h;
+    (void)!s_stats(data, len, stats_n_endpoints(into), stats_n_named(into),
+                   stats_keeps_raw(into), &h, into, err);
+}
+
+hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
+                            size_t n_counters, bool keep_raw,
+                            proto_snap_head_t *h, stats_t **st_p, char *err)
+{
+    *st_p = NULL;
+    hn_err_t rc = proto_check_stats(data, len, n_endpoints, n_counters,
+                                    keep_raw, h, err);
+    if (rc)
+        return rc;
+    stats_t *st = stats_new(n_endpoints, n_counters, keep_raw);
+    if (!st) {
+        snprintf(err, HN_ERRLEN, "out of memory");
+        return HN_ERR_NOMEM;
+    }
+    proto_apply_stats(data, len, st);
+    *st_p = st;
+    return HN_OK;
 }

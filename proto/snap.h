@@ -37,4 +37,12 @@ hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
                             proto_snap_head_t *h, stats_t **st_p, char *err)
     HN_WUR;
 
+/*  The same in two steps, to merge a snapshot straight into running
+ *  totals without building a stats_t for it: check (all of it, nothing
+ *  changes), then apply into stats shaped like the scenario. */
+hn_err_t proto_check_stats(const void *data, size_t len, size_t n_endpoints,
+                           size_t n_counters, bool keep_raw,
+                           proto_snap_head_t *h, char *err) HN_WUR;
+void proto_apply_stats(const void *data, size_t len, stats_t *into);
+
 #endif
