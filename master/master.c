@@ -16,6 +16,10 @@
 #include "snap.h"
 #include "util.h"
 
+/*  Chatter about workers is for distributed runs; hornet run keeps quiet. */
+#define M_INFO(m, ...) do { if ((m)->o.embedded) log_debug(__VA_ARGS__); \
+                            else log_info(__VA_ARGS__); } while (0)
+
 #define HEARTBEAT_MS 1000
 #define MISSING_AFTER_MS (3 * HEARTBEAT_MS + 500)
 #define EMIT_LAG_MS 2500          /* live timeline waits this for stragglers */
@@ -40,6 +44,7 @@ typedef struct {
     uint8_t *seen;             /* seqs merged, bitmap */
     uint64_t seen_cap;         /* in bits */
     uint64_t requests;         /* merged from this worker */
+    uint64_t next_seq;         /* highest seq merged + 1 */
 } mworker_t;
 
 typedef struct {
@@ -74,6 +79,8 @@ typedef struct {
     int64_t last_beat_ms;
     uint64_t bad_messages;
     uint64_t duplicates;
+    const report_point_t *last_shown;
+    int interrupts;
     uint64_t merged;           /* snapshots decoded and merged */
     uint64_t merge_ns;         /* time spent on that */
 } master_t;
@@ -216,9 +223,9 @@ static void distribute(master_t *m)
             send_to(m, ws[i]->id, &b);
         buf_free(&b);
         if (l->rate > 0)
-            log_info("master: %s gets %.1f iterations/s", ws[i]->id, lm.rate);
+            M_INFO(m, "master: %s gets %.1f iterations/s", ws[i]->id, lm.rate);
         else
-            log_info("master: %s gets %u users", ws[i]->id, lm.users);
+            M_INFO(m, "master: %s gets %u users", ws[i]->id, lm.users);
     }
 done:
     free(ws);
@@ -242,17 +249,18 @@ static void send_stop(master_t *m, mworker_t *w)
 static void start_run(master_t *m)
 {
     m->run++;
-    m->start_wall_ns = (int64_t)(util_wall_s() * 1e9) + START_DELAY_MS * 1000000LL;
-    m->start_ms = zclock_mono() + START_DELAY_MS;
+    int64_t delay = m->o.start_delay_ms ? m->o.start_delay_ms : START_DELAY_MS;
+    m->start_wall_ns = (int64_t)(util_wall_s() * 1e9) + delay * 1000000LL;
+    m->start_ms = zclock_mono() + delay;
     m->phase = M_RUNNING;
     size_t n = 0;
     for (size_t i = 0; i < m->nw; i++)
         n += m->w[i].ready && !m->w[i].missing;
     if (m->load->rate > 0)
-        log_info("master: starting %.1f iterations/s on %zu workers for %.0fs",
+        M_INFO(m, "master: starting %.1f iterations/s on %zu workers for %.0fs",
                  m->load->rate, n, m->load->duration_s);
     else
-        log_info("master: starting %u users on %zu workers for %.0fs",
+        M_INFO(m, "master: starting %u users on %zu workers for %.0fs",
                  m->load->users, n, m->load->duration_s);
     distribute(m);
 }
@@ -271,7 +279,7 @@ static void adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
     m->start_wall_ns = start_unix_ns;
     m->start_ms = zclock_mono() - ago_ms;
     m->phase = M_RUNNING;
-    log_info("master: workers are in run %" PRIu64 ", started %.1f s ago: "
+    M_INFO(m, "master: workers are in run %" PRIu64 ", started %.1f s ago: "
              "taking it over", run, (double)ago_ms / 1000.0);
     distribute(m);
     /*  a welcome from the same session makes each worker send every
@@ -343,6 +351,8 @@ static void on_stats(master_t *m, mworker_t *w, zframe_t *f)
         m->duplicates++;
         return;
     }
+    if (h.seq + 1 > w->next_seq)
+        w->next_seq = h.seq + 1;
     if (h.final)
         w->final = true;
     /*  Merged straight into the second it belongs to (or, if that second
@@ -369,9 +379,23 @@ static void on_stats(master_t *m, mworker_t *w, zframe_t *f)
     m->merge_ns += util_now_ns() - t0;
 }
 
-static void emit_upto(master_t *m, uint64_t upto)
+/*  A second is complete when every worker in the run has sent it (or its
+ *  final one, or is missing); it goes on the timeline then, or after
+ *  EMIT_LAG_MS at the latest. */
+static bool second_complete(const master_t *m, uint64_t seq)
 {
-    while (m->next_emit < upto && m->next_emit < m->max_seq) {
+    for (size_t i = 0; i < m->nw; i++) {
+        const mworker_t *w = &m->w[i];
+        if (w->in_run && !w->missing && !w->final && w->next_seq <= seq)
+            return false;
+    }
+    return true;
+}
+
+static void emit_upto(master_t *m, uint64_t upto, bool all)
+{
+    while (m->next_emit < m->max_seq &&
+           (all || m->next_emit < upto || second_complete(m, m->next_emit))) {
         bucket_t *bk = &m->b[m->next_emit];
         stats_t *st = bk->st ? bk->st
                              : stats_new(m->scen->n_endpoints, m->scen->n_counters,
@@ -406,7 +430,7 @@ static void on_message(master_t *m, zmsg_t *msg)
         w->last_seen_ms = zclock_mono();
         if (w->missing) {
             w->missing = false;
-            log_info("master: worker %s is back", w->id);
+            M_INFO(m, "master: worker %s is back", w->id);
             if (m->phase == M_RUNNING && w->ready)
                 distribute(m);
         }
@@ -437,7 +461,7 @@ static void on_message(master_t *m, zmsg_t *msg)
             memset(w, 0, sizeof *w);
             snprintf(w->id, sizeof w->id, "%s", id);
             w->last_seen_ms = zclock_mono();
-            log_info("master: worker %s joined (%s, pid %u, %u threads)", id,
+            M_INFO(m, "master: worker %s joined (%s, pid %u, %u threads)", id,
                      pm.u.hello.hostname, pm.u.hello.pid, pm.u.hello.threads);
         }
         snprintf(w->hostname, sizeof w->hostname, "%s", pm.u.hello.hostname);
@@ -507,8 +531,27 @@ static void heartbeats(master_t *m, int64_t now)
 static void progress(master_t *m, int64_t now)
 {
     const report_point_t *p = report_last(m->rep);
-    if (!p || m->o.quiet)
+    if (!p || m->o.quiet || p == m->last_shown)
         return;
+    m->last_shown = p;
+    double el = (double)(now - m->start_ms) / 1000.0;
+    uint64_t req, fail;
+    stats_totals(report_totals(m->rep), &req, &fail, NULL, NULL, NULL);
+    char p95[16];
+    util_fmt_ms((double)p->p95_us, p95, sizeof p95);
+    if (m->o.tty) {
+        fprintf(stderr, "\r[%6.0fs] users %-6u %9" PRIu64 " req/s  fails %"
+                PRIu64 " (%.2f%%)  p95 %s ms  total %" PRIu64 "    ",
+                el, p->users, p->requests, fail,
+                req ? 100.0 * (double)fail / (double)req : 0.0, p95, req);
+        return;
+    }
+    if (m->o.embedded) {
+        log_info("t=%.0fs users=%u req/s=%" PRIu64 " fails=%" PRIu64
+                 " p95=%sms total=%" PRIu64, el, p->users, p->requests, fail,
+                 p95, req);
+        return;
+    }
     size_t alive = 0;
     double cpu = 0;
     for (size_t i = 0; i < m->nw; i++)
@@ -516,11 +559,9 @@ static void progress(master_t *m, int64_t now)
             alive++;
             cpu += m->w[i].cpu;
         }
-    char p95[16];
-    util_fmt_ms((double)p->p95_us, p95, sizeof p95);
     log_info("t=%.0fs workers=%zu users=%u req/s=%" PRIu64 " fails=%" PRIu64
-             " p95=%sms workers-cpu=%.0f%%", (double)(now - m->start_ms) / 1000.0,
-             alive, p->users, p->requests, p->failures, p95, cpu);
+             " p95=%sms total=%" PRIu64 " workers-cpu=%.0f%%", el, alive,
+             p->users, p->requests, fail, p95, req, cpu);
 }
 
 static bool all_final(master_t *m)
@@ -584,7 +625,7 @@ int master_run(const scen_t *scen, const scen_load_t *load,
         zcert_apply(cert, m.sock);
         zsock_set_curve_server(m.sock, 1);
         zcert_destroy(&cert);
-    } else if (strstr(opts->bind, "tcp://") && !strstr(opts->bind, "127.0.0.1") &&
+    } else if (!strncmp(opts->bind, "tcp://", 6) && !strstr(opts->bind, "127.0.0.1") &&
                !strstr(opts->bind, "localhost")) {
         log_warn("master: %s accepts workers from the network WITHOUT "
                  "encryption or authentication; use --keys DIR (hornet keys) "
@@ -599,11 +640,10 @@ int master_run(const scen_t *scen, const scen_load_t *load,
         buf_free(&m.bundle);
         return HN_EXIT_USAGE;
     }
-    log_info("master: listening on %s, waiting for %u worker%s", opts->bind,
+    M_INFO((&m), "master: listening on %s, waiting for %u worker%s", opts->bind,
              opts->expect_workers, opts->expect_workers == 1 ? "" : "s");
     zpoller_t *poller = zpoller_new(m.sock, NULL);
     int64_t wait_start = zclock_mono();
-    int64_t last_progress = 0;
     int exit_code = HN_EXIT_OK;
     while (m.phase != M_DONE) {
         zsock_t *which = zpoller_wait(poller, 50);
@@ -621,16 +661,29 @@ int master_run(const scen_t *scen, const scen_load_t *load,
         int64_t now = zclock_mono();
         if (now - m.last_beat_ms >= HEARTBEAT_MS)
             heartbeats(&m, now);
-        if (zsys_interrupted && m.phase != M_STOPPING) {
+        if (zsys_interrupted) {
+            zsys_interrupted = 0;
+            m.interrupts++;
             if (m.phase == M_WAITING) {
-                fprintf(stderr, "hornet master: interrupted before the start\n");
+                fprintf(stderr, "hornet: interrupted before the start\n");
                 exit_code = HN_EXIT_ERROR;
                 break;
             }
-            zsys_interrupted = 0;
-            log_warn("master: interrupted: stopping the run");
-            m.stop_ms = now;
-            m.phase = M_STOPPING;
+            if (m.phase == M_RUNNING) {
+                log_warn("interrupted: stopping (again to cut off requests in "
+                         "flight)");
+                m.stop_ms = now;
+                m.phase = M_STOPPING;
+            } else if (m.phase == M_STOPPING && m.stop_deadline_ms) {
+                log_warn("second interrupt: cutting off requests in flight");
+                proto_stop_t st = { .run = m.run, .stop_timeout_s = 0 };
+                buf_t b;
+                buf_init(&b, 256);
+                if (proto_encode_stop(&st, &b) == HN_OK)
+                    for (size_t i = 0; i < m.nw; i++)
+                        send_to(&m, m.w[i].id, &b);
+                buf_free(&b);
+            }
         }
         switch (m.phase) {
         case M_WAITING: {
@@ -657,11 +710,10 @@ int master_run(const scen_t *scen, const scen_load_t *load,
             }
             if (now > m.start_ms)
                 emit_upto(&m, (uint64_t)((now - m.start_ms - EMIT_LAG_MS) > 0
-                                         ? (now - m.start_ms - EMIT_LAG_MS) / 1000 : 0));
-            if (now - last_progress >= 1000 && now > m.start_ms) {
+                                         ? (now - m.start_ms - EMIT_LAG_MS) / 1000 : 0),
+                          false);
+            if (now > m.start_ms)
                 progress(&m, now);
-                last_progress = now;
-            }
             break;
         case M_STOPPING:
             if (!m.stop_deadline_ms) {
@@ -669,7 +721,7 @@ int master_run(const scen_t *scen, const scen_load_t *load,
                     if (m.w[i].in_run && !m.w[i].missing)
                         send_stop(&m, &m.w[i]);
                 m.stop_deadline_ms = now + (int64_t)(load->stop_timeout_s * 1000) + 5000;
-                log_info("master: stopping (in-flight requests get %.0f s)",
+                M_INFO((&m), "master: stopping (in-flight requests get %.0f s)",
                          load->stop_timeout_s);
             }
             if (all_final(&m) || now > m.stop_deadline_ms) {
@@ -685,7 +737,9 @@ int master_run(const scen_t *scen, const scen_load_t *load,
     }
     zpoller_destroy(&poller);
     if (m.run) {
-        emit_upto(&m, UINT64_MAX);
+        emit_upto(&m, UINT64_MAX, true);
+        if (opts->tty && !opts->quiet)
+            fprintf(stderr, "\n");
         report_info_t info = {
             .open_model = m.open,
             .rate = load->rate,
@@ -694,11 +748,13 @@ int master_run(const scen_t *scen, const scen_load_t *load,
             .max_inflight = load->max_inflight,
         };
         report_print(m.rep, &info, stdout);
-        printf("\nWorkers:\n%-40s %-20s %10s %8s\n", "Id", "Host", "Requests", "State");
-        for (size_t i = 0; i < m.nw; i++)
-            printf("%-40s %-20.20s %10" PRIu64 " %8s\n", m.w[i].id, m.w[i].hostname,
-                   m.w[i].requests, m.w[i].missing ? "missing" : "ok");
-        if (m.merged)
+        if (!opts->embedded) {
+            printf("\nWorkers:\n%-40s %-20s %10s %8s\n", "Id", "Host", "Requests", "State");
+            for (size_t i = 0; i < m.nw; i++)
+                printf("%-40s %-20.20s %10" PRIu64 " %8s\n", m.w[i].id, m.w[i].hostname,
+                       m.w[i].requests, m.w[i].missing ? "missing" : "ok");
+        }
+        if (m.merged && !opts->embedded)
             printf("Merged %" PRIu64 " snapshots, %.1f us each (decode + merge)\n",
                    m.merged, (double)m.merge_ns / (double)m.merged / 1000.0);
         if (m.duplicates || m.bad_messages)

@@ -26,6 +26,11 @@ typedef struct {
     const char *curve_keys;    /* dir with master.key_secret, or NULL */
     const char *curve_allow;   /* dir of allowed worker public keys */
     double start_timeout_s;    /* give up waiting for workers (0 = never) */
+    bool embedded;             /* hornet run: one local worker, quiet logs,
+                                * run-style progress, no workers table */
+    bool tty;                  /* progress as one rewritten line */
+    unsigned start_delay_ms;   /* LOAD goes out this long before the start
+                                * (0 = 500) */
 } master_opts_t;
 
 /*  Runs one headless test: waits for the workers, runs scen with load for

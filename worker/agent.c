@@ -18,6 +18,10 @@
 #include "util.h"
 #include "worker.h"
 
+/*  Chatter about the master link is for distributed runs only. */
+#define A_INFO(a, ...) do { if ((a)->o.embedded) log_debug(__VA_ARGS__); \
+                            else log_info(__VA_ARGS__); } while (0)
+
 #define HELLO_EVERY_MS 1000
 #define HEARTBEAT_MS 1000
 #define RESEND_AFTER_MS 3000
@@ -223,7 +227,7 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
                 !memcmp(a->bundle, m->bundle, m->bundle_len) &&
                 !strcmp(a->host, m->host);
     if (a->session != m->session && a->welcomed)
-        log_info("worker: a new master session; sending unacknowledged "
+        A_INFO(a, "worker: a new master session; sending unacknowledged "
                  "intervals again");
     a->session = m->session;
     a->welcomed = true;
@@ -254,7 +258,7 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
     snprintf(a->host, sizeof a->host, "%s", m->host);
     a->scen = s;
     a->run = 0;
-    log_info("worker: scenario loaded (%zu classes, %zu endpoints)",
+    A_INFO(a, "worker: scenario loaded (%zu classes, %zu endpoints)",
              s->n_classes, s->n_endpoints);
 }
 
@@ -291,7 +295,7 @@ static void apply_load(agent_t *a, const proto_load_t *m)
     a->running = true;
     a->stopping = false;
     a->users = m->users;
-    log_info("worker: run %" PRIu64 ": %s", m->run, open ? "open model" : "closed model");
+    A_INFO(a, "worker: run %" PRIu64 ": %s", m->run, open ? "open model" : "closed model");
 }
 
 static void on_load(agent_t *a, const proto_load_t *m)
@@ -359,7 +363,21 @@ static void default_id(char *id, size_t n)
              (unsigned)(util_rng_next(&r) & 0xffff));
 }
 
+static int s_run(const agent_opts_t *opts, zsock_t *pipe);
+
 int agent_run(const agent_opts_t *opts)
+{
+    return s_run(opts, NULL);
+}
+
+void agent_actor(zsock_t *pipe, void *args)
+{
+    agent_opts_t o = *(const agent_opts_t *)args;
+    zsock_signal(pipe, 0);
+    s_run(&o, pipe);
+}
+
+static int s_run(const agent_opts_t *opts, zsock_t *pipe)
 {
     agent_t a;
     memset(&a, 0, sizeof a);
@@ -404,15 +422,21 @@ int agent_run(const agent_opts_t *opts)
         zsock_destroy(&a.sock);
         return 1;
     }
-    log_info("worker %s: connecting to %s", a.id, opts->master);
+    A_INFO((&a), "worker %s: connecting to %s", a.id, opts->master);
     getrusage(RUSAGE_SELF, &a.ru_prev);
     a.ru_prev_ms = zclock_mono();
     send_hello(&a);
-    zpoller_t *poller = zpoller_new(a.sock, NULL);
+    zpoller_t *poller = zpoller_new(a.sock, pipe, NULL);
     bool quit = false;
     int rc = 0;
-    while (!quit && !zsys_interrupted) {
+    while (!quit && (opts->embedded || !zsys_interrupted)) {
         zsock_t *which = zpoller_wait(poller, a.w && a.running ? 20 : 100);
+        if (pipe && which == pipe) {
+            char *cmd = zstr_recv(pipe);
+            quit = !cmd || !strcmp(cmd, "$TERM");
+            zstr_free(&cmd);
+            continue;
+        }
         if (which == a.sock) {
             zframe_t *f = zframe_recv(a.sock);
             if (f) {
@@ -449,7 +473,7 @@ int agent_run(const agent_opts_t *opts)
                 if (final) {
                     a.running = a.stopping = false;
                     a.users = 0;
-                    log_info("worker: run %" PRIu64 " finished", a.run);
+                    A_INFO((&a), "worker: run %" PRIu64 " finished", a.run);
                 }
             }
         }
@@ -485,7 +509,7 @@ int agent_run(const agent_opts_t *opts)
     scen_destroy(&a.scen);
     free(a.bundle);
     zsock_destroy(&a.sock);
-    log_info("worker %s: exit", a.id);
+    A_INFO((&a), "worker %s: exit", a.id);
     return rc;
 }
 

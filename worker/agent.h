@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <czmq.h>
+
 typedef struct {
     const char *master;      /* endpoint, e.g. tcp://10.0.0.1:5557 */
     unsigned threads;        /* engine threads; 0 = one per core */
@@ -23,11 +25,18 @@ typedef struct {
     const char *id;          /* NULL = hostname-pid-random */
     const char *curve_server_key;   /* master's public key (z85), or NULL */
     const char *curve_dir;          /* our key pair directory, or NULL */
+    bool embedded;           /* inside hornet run: quiet, signals are the
+                              * master's business, stops on its pipe */
 } agent_opts_t;
 
 /*  Runs until the master says quit (returns 0) or a signal (returns 0), or
  *  a fatal error (returns 1 after logging it). */
 int agent_run(const agent_opts_t *opts);
+
+/*  The same as a CZMQ actor (args: agent_opts_t *, copied before it
+ *  signals), for `hornet run`: the master in the calling thread, this
+ *  worker beside it over inproc. Ends on QUIT or on $TERM. */
+void agent_actor(zsock_t *pipe, void *args);
 
 /*  `hornet worker` command line. Returns an HN_EXIT_* code. */
 int agent_main(int argc, char **argv);

@@ -694,6 +694,7 @@ def master_keeps_class_mix_across_workers():
     with Target() as t, Fleet() as f, tempfile.TemporaryDirectory() as d:
         path = write(os.path.join(d, "mix.yaml"), """
 host: http://127.0.0.1:1
+load: {think_time: {pacing: 20ms}}
 classes:
   - {name: heavy, weight: 2, tasks: [{path: /status/200, name: heavy}]}
   - {name: light, weight: 1, tasks: [{path: /status/201, name: light}]}
@@ -705,7 +706,9 @@ classes:
         eq(p.returncode, 0, "master exit: " + p.stderr[-2000:])
         by = {e["name"]: e["requests"] for e in j["endpoints"]}
         ratio = by["heavy"] / max(1, by["light"])
-        assert 1.4 < ratio < 2.8, (by, "3 workers x 1 user must give 2 heavy + 1 light")
+        # Paced users make the same number of requests each whatever the CPU
+        # share of their worker, so the ratio counts users, not speed.
+        assert 1.7 < ratio < 2.3, (by, "3 workers x 1 user must give 2 heavy + 1 light")
         eq(j["requests"], t.counts()["total"], "total vs server")
 
 
