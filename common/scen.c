@@ -1918,7 +1918,23 @@ hn_err_t scen_bundle(const scen_t *self, buf_t *out)
         return HN_ERR_INVALID;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, s_buf_write);
-    int rc = msgpack_pack_map(&pk, 4) || s_pack_str(&pk, "v") ||
+    /*  "load" carries what the file says as settled by command-line
+     *  flags (--think, --timeout, ...): workers run it as the master does. */
+    const scen_load_t *l = &self->load;
+    int rc = msgpack_pack_map(&pk, 5) || s_pack_str(&pk, "load") ||
+             msgpack_pack_map(&pk, 4) || s_pack_str(&pk, "think") ||
+             msgpack_pack_array(&pk, 3) ||
+             msgpack_pack_uint32(&pk, (uint32_t)l->think.kind) ||
+             msgpack_pack_double(&pk, l->think.min_s) ||
+             msgpack_pack_double(&pk, l->think.max_s) ||
+             s_pack_str(&pk, "timeout") ||
+             msgpack_pack_double(&pk, l->timeout_s) ||
+             s_pack_str(&pk, "stop_timeout") ||
+             msgpack_pack_double(&pk, l->stop_timeout_s) ||
+             s_pack_str(&pk, "new_connection") ||
+             (l->new_connection ? msgpack_pack_true(&pk)
+                                : msgpack_pack_false(&pk)) ||
+             s_pack_str(&pk, "v") ||
              msgpack_pack_uint32(&pk, 1) || s_pack_str(&pk, "name") ||
              s_pack_str(&pk, self->file ? self->file : "(scenario)") ||
              s_pack_str(&pk, "source") ||
@@ -1941,6 +1957,56 @@ static bool s_obj_is(const msgpack_object *o, const char *key)
            !memcmp(o->via.str.ptr, key, o->via.str.size);
 }
 
+static bool s_obj_seconds(const msgpack_object *o, double *out)
+{
+    double v;
+    if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)
+        v = o->via.f64;
+    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        v = (double)o->via.u64;
+    else
+        return false;
+    if (!(v >= 0 && v <= 1e9))   /* also false for NaN */
+        return false;
+    *out = v;
+    return true;
+}
+
+/*  Applies a bundle's "load" map (see scen_bundle) over the parsed file. */
+static bool s_bundle_load(const msgpack_object *o, scen_load_t *l, char *err)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        goto bad;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        const msgpack_object *v = &o->via.map.ptr[i].val;
+        if (s_obj_is(k, "think")) {
+            if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 3 ||
+                v->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                v->via.array.ptr[0].via.u64 > SCEN_THINK_PACING ||
+                !s_obj_seconds(&v->via.array.ptr[1], &l->think.min_s) ||
+                !s_obj_seconds(&v->via.array.ptr[2], &l->think.max_s))
+                goto bad;
+            l->think.kind = (scen_think_kind_t)v->via.array.ptr[0].via.u64;
+        } else if (s_obj_is(k, "timeout")) {
+            if (!s_obj_seconds(v, &l->timeout_s))
+                goto bad;
+        } else if (s_obj_is(k, "stop_timeout")) {
+            if (!s_obj_seconds(v, &l->stop_timeout_s))
+                goto bad;
+        } else if (s_obj_is(k, "new_connection")) {
+            if (v->type != MSGPACK_OBJECT_BOOLEAN)
+                goto bad;
+            l->new_connection = v->via.boolean;
+        }
+    }
+    return true;
+bad:
+    snprintf(err, HN_ERRLEN, "scenario bundle: bad \"load\" map (think, "
+             "timeout, stop_timeout, new_connection)");
+    return false;
+}
+
 scen_t *scen_load_bundle(const void *data, size_t len,
                          const char *host_override, char *err)
 {
@@ -1957,13 +2023,15 @@ scen_t *scen_load_bundle(const void *data, size_t len,
         goto done;
     }
     const msgpack_object_map *m = &up.data.via.map;
-    const msgpack_object *src = NULL, *fmap = NULL, *nm = NULL, *ver = NULL;
+    const msgpack_object *src = NULL, *fmap = NULL, *nm = NULL, *ver = NULL,
+                         *ld = NULL;
     for (uint32_t i = 0; i < m->size; i++) {
         const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
         if (s_obj_is(k, "v")) ver = v;
         else if (s_obj_is(k, "name")) nm = v;
         else if (s_obj_is(k, "source")) src = v;
         else if (s_obj_is(k, "files")) fmap = v;
+        else if (s_obj_is(k, "load")) ld = v;
     }
     if (!ver || ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER || ver->via.u64 != 1 ||
         !nm || nm->type != MSGPACK_OBJECT_STR || !src ||
@@ -2001,6 +2069,8 @@ scen_t *scen_load_bundle(const void *data, size_t len,
     }
     ctx_t c = { .name = name, .err = err, .bundle = files, .n_bundle = nf };
     s = s_parse(&c, src->via.bin.ptr, src->via.bin.size, host_override);
+    if (s && ld && !s_bundle_load(ld, &s->load, err))
+        scen_destroy(&s);
 done:
     for (size_t i = 0; i < n_files; i++)
         free(files[i].path);

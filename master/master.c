@@ -746,6 +746,7 @@ int master_run(const scen_t *scen, const scen_load_t *load,
             .users = load->users,
             .duration_s = (double)((m.stop_ms ? m.stop_ms : zclock_mono()) - m.start_ms) / 1000.0,
             .max_inflight = load->max_inflight,
+            .fd_limit = opts->fd_limit,
         };
         report_print(m.rep, &info, stdout);
         if (!opts->embedded) {

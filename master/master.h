@@ -13,6 +13,7 @@
 #define HN_MASTER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "scen.h"
 
@@ -29,6 +30,7 @@ typedef struct {
     bool embedded;             /* hornet run: one local worker, quiet logs,
                                 * run-style progress, no workers table */
     bool tty;                  /* progress as one rewritten line */
+    uint64_t fd_limit;         /* for the report's advice (0 = unknown) */
     unsigned start_delay_ms;   /* LOAD goes out this long before the start
                                 * (0 = 500) */
 } master_opts_t;

@@ -1,12 +1,11 @@
-/*  master/run.c - `hornet run`. Flags override the scenario file's load
- *  profile; the loop waits for each complete interval from the worker,
- *  folds it into the report, shows progress, and stops at the duration
- *  or on SIGINT/SIGTERM (a second signal cuts in-flight requests off). */
+/*  master/run.c - `hornet run` and `hornet master` command lines. Flags
+ *  override the scenario file's load profile; `hornet run` then runs the
+ *  master (master.c) with one worker (agent.c) in a thread beside it over
+ *  inproc, so a local run and a distributed one share every code path. */
 #include "run.h"
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +19,9 @@
 #include "report.h"
 #include "scen.h"
 #include "util.h"
-#include "worker.h"
+#include "agent.h"
 
 #define MAX_CLI_HEADERS 64
-
-/*  The one mutable global (STYLE.md rule 15): set by the signal handler. */
-static volatile sig_atomic_t run_signals;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    run_signals++;
-}
 
 typedef struct {
     const char *scenario;
@@ -386,26 +376,6 @@ static scen_t *load_scenario(const run_opts_t *o, char *err)
     return s;
 }
 
-static void progress(const report_t *rep, double elapsed, bool tty)
-{
-    const report_point_t *p = report_last(rep);
-    if (!p)
-        return;
-    uint64_t req, fail;
-    stats_totals(report_totals(rep), &req, &fail, NULL, NULL, NULL);
-    char p95[16];
-    util_fmt_ms((double)p->p95_us, p95, sizeof p95);
-    if (tty)
-        fprintf(stderr, "\r[%6.0fs] users %-6u %9" PRIu64 " req/s  fails %"
-                PRIu64 " (%.2f%%)  p95 %s ms  total %" PRIu64 "    ",
-                elapsed, p->users, p->requests, fail,
-                req ? 100.0 * (double)fail / (double)req : 0.0, p95, req);
-    else
-        log_info("t=%.0fs users=%u req/s=%" PRIu64 " fails=%" PRIu64
-                 " p95=%sms total=%" PRIu64, elapsed, p->users, p->requests,
-                 fail, p95, req);
-}
-
 /*  Sockets a run may need at once: one per user or in-flight iteration,
  *  plus curl's spares and our own few. */
 static void check_fd_budget(const scen_load_t *l, uint64_t limit)
@@ -485,7 +455,6 @@ int run_main(int argc, char **argv)
     }
     scen_load_t *l = &scen->load;
     settle_load(l, scen, &o);
-    bool open_model = l->rate > 0;
 
     uint64_t fd_limit = 1024;
     if (util_raise_nofile(&fd_limit))
@@ -494,22 +463,8 @@ int run_main(int argc, char **argv)
     check_fd_budget(l, fd_limit);
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    worker_opts_t wo = {
-        .threads = o.threads ? o.threads : (unsigned)(cores > 0 ? cores : 1),
-        .open_model = open_model,
-        .insecure = o.insecure,
-        .fd_limit = fd_limit,
-        .seed = util_now_ns(),
-    };
-    /* Our handler, not CZMQ's: SIGINT means "stop the test and report". */
-    zsys_handler_set(NULL);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    int exit_code = HN_EXIT_OK;
+    unsigned threads = o.threads ? o.threads
+                                 : (unsigned)(cores > 0 ? cores : 1);
     if (scen->n_before &&
         hooks_run(scen, scen->before, scen->n_before, "before", o.insecure,
                   err) != HN_OK) {
@@ -517,85 +472,56 @@ int run_main(int argc, char **argv)
         scen_destroy(&scen);
         return HN_EXIT_ERROR;
     }
-    report_t *rep = report_new(scen, open_model);
-    worker_t *w = rep ? worker_new(scen, &wo, err) : NULL;
-    if (!w) {
-        fprintf(stderr, "hornet run: %s\n", rep ? err : "out of memory");
-        report_destroy(&rep);
-        scen_destroy(&scen);
-        return HN_EXIT_ERROR;
-    }
-    bool tty = isatty(STDERR_FILENO) && !o.quiet;
-    if (open_model)
+    if (l->rate > 0)
         log_info("running %s: %.1f iterations/s (max %u in flight) for "
                  "%.0fs on %u threads", scen->file ? scen->file : o.url,
-                 l->rate, l->max_inflight, l->duration_s, wo.threads);
+                 l->rate, l->max_inflight, l->duration_s, threads);
     else
         log_info("running %s: %u users (spawn rate %.1f/s) for %.0fs on "
                  "%u threads", scen->file ? scen->file : o.url, l->users,
-                 l->spawn_rate, l->duration_s, wo.threads);
+                 l->spawn_rate, l->duration_s, threads);
 
-    const uint64_t interval_ns = 1000000000ull;
-    uint64_t epoch = util_now_ns();
-    worker_start(w, epoch, interval_ns);
-    worker_set_load(w, l->users, l->spawn_rate, l->rate, l->max_inflight);
-    bool stopping = false;
-    int signals_seen = 0;
-    uint64_t stop_ns = 0;
-    for (;;) {
-        uint64_t seq;
-        uint32_t users;
-        bool final = false;
-        stats_t *iv = worker_next(w, 100, &seq, &users, &final);
-        uint64_t now = util_now_ns();
-        if (iv) {
-            double t = (double)(seq + 1) * (double)interval_ns / 1e9;
-            double el = (double)(now - epoch) / 1e9;
-            if (t > el)
-                t = el;
-            report_add(rep, &iv, t, users);
-            if (!o.quiet && !final)
-                progress(rep, el, tty);
-        }
-        if (final)
-            break;
-        bool due = l->duration_s > 0 &&
-                   now >= epoch + (uint64_t)(l->duration_s * 1e9);
-        if (!stopping && (due || run_signals)) {
-            stopping = true;
-            stop_ns = now;
-            signals_seen = run_signals;
-            worker_stop(w, l->stop_timeout_s);
-        } else if (stopping && run_signals > signals_seen) {
-            signals_seen = run_signals;
-            log_warn("second interrupt: cutting off requests in flight");
-            worker_stop(w, 0);
-        }
-    }
-    if (tty)
-        fprintf(stderr, "\n");
-    report_info_t info = {
-        .open_model = open_model,
-        .rate = l->rate,
-        .users = l->users,
-        .duration_s = (double)(stop_ns - epoch) / 1e9,
-        .max_inflight = l->max_inflight,
-        .fd_limit = fd_limit,
+    /*  The same master and worker as a distributed run, in one process:
+     *  the master here, one worker in a CZMQ actor thread, inproc between
+     *  them. Every code path a fleet uses is the one a laptop uses. */
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://hornet-run-%d",
+             (int)getpid());
+    agent_opts_t ao = {
+        .master = endpoint,
+        .threads = threads,
+        .grace_s = 1e9,          /* the master cannot go away without us */
+        .insecure = o.insecure,
+        .id = "local",
+        .embedded = true,
     };
-    report_print(rep, &info, stdout);
-    fflush(stdout);
-    if (o.json && report_write_json(rep, &info, o.json, err)) {
-        fprintf(stderr, "hornet run: %s\n", err);
-        exit_code = HN_EXIT_ERROR;
+    zactor_t *worker = zactor_new(agent_actor, &ao);
+    if (!worker) {
+        fprintf(stderr, "hornet run: could not start the worker thread\n");
+        scen_destroy(&scen);
+        return HN_EXIT_ERROR;
     }
-    worker_destroy(&w);
+    master_opts_t mo = {
+        .bind = endpoint,
+        .expect_workers = 1,
+        .json = o.json,
+        .quiet = o.quiet,
+        .insecure = o.insecure,
+        .host = o.host,
+        .start_timeout_s = 30,
+        .embedded = true,
+        .tty = isatty(STDERR_FILENO) && !o.quiet,
+        .fd_limit = fd_limit,
+        .start_delay_ms = 20,
+    };
+    int exit_code = master_run(scen, l, &mo);
+    zactor_destroy(&worker);
     if (scen->n_after &&
         hooks_run(scen, scen->after, scen->n_after, "after", o.insecure,
                   err) != HN_OK) {
         fprintf(stderr, "hornet run: %s\n", err);
         exit_code = HN_EXIT_ERROR;
     }
-    report_destroy(&rep);
     scen_destroy(&scen);
     return exit_code;
 }

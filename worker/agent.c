@@ -189,6 +189,12 @@ static void on_ack(agent_t *a, const proto_ack_t *m)
     for (size_t i = 0; i < a->nq; i++)
         if (a->q[i].run == m->run && a->q[i].seq == m->seq) {
             a->q[i].acked = true;
+            /*  An embedded master lives and dies with us: no restarted
+             *  master will ever ask for this interval again. */
+            if (a->o.embedded) {
+                free(a->q[i].data);
+                a->q[i] = a->q[--a->nq];
+            }
             return;
         }
 }
@@ -320,7 +326,10 @@ static void on_load(agent_t *a, const proto_load_t *m)
 static void on_stop(agent_t *a, const proto_stop_t *m)
 {
     a->have_pending = false;
-    if (a->w && m->run == a->run && a->running && !a->stopping) {
+    if (a->w && m->run == a->run && a->running &&
+        (!a->stopping || m->stop_timeout_s == 0)) {
+        /*  a second stop with no grace (a second Ctrl-C at the master)
+         *  cuts off what the first one let finish */
         worker_stop(a->w, m->stop_timeout_s);
         a->stopping = true;
     }

@@ -1247,9 +1247,12 @@ static void handle_command(engine_t *e)
         apply_load(e, (uint32_t)users, spawn, rate, (uint32_t)cap, offset);
     } else if (!strcmp(cmd, "STOP")) {
         uint64_t timeout = pop_u64(msg);
-        if (e->loaded && !e->stopping) {
+        uint64_t deadline = util_now_ns() + timeout;
+        if (e->loaded && e->stopping && deadline < e->stop_deadline_ns) {
+            e->stop_deadline_ns = deadline;   /* a second, shorter stop */
+        } else if (e->loaded && !e->stopping) {
             e->stopping = true;
-            e->stop_deadline_ns = util_now_ns() + timeout;
+            e->stop_deadline_ns = deadline;
             while (e->heap_len) {
                 eng_user_t *u = e->heap[0];
                 heap_remove(e, u);

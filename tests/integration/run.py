@@ -10,6 +10,7 @@ All traffic goes to 127.0.0.1 and every run is bounded in time.
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -241,6 +242,40 @@ def post_body_and_headers_reach_server():
         assert j["bytes_out"] >= j["requests"] * 1024
         eq(j["requests"], t.counts()["routes"].get("POST /endorsement-provisioning/v1/submit"),
            "route count")
+
+
+@test
+def interrupt_stops_early_and_reports_everything():
+    """Ctrl-C: in-flight requests finish, the report counts exactly what the
+    target served; a second Ctrl-C cuts the grace short."""
+    with Target() as t, tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "o.json")
+        p = subprocess.Popen([HORNET, "run", "--url", t.url + "/delay?ms=200", "-u", "20",
+                              "-t", "60s", "--json", out, "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        p.send_signal(signal.SIGINT)
+        so, se = p.communicate(timeout=20)
+        eq(p.returncode, 0, "exit after one interrupt: " + se[-2000:])
+        with open(out) as f:
+            j = json.load(f)
+        assert 1.5 < j["duration_s"] < 4, j["duration_s"]
+        eq(j["requests"], t.counts()["total"], "report vs what the target served")
+        eq(j["failures"], 0, "in-flight requests were let finish")
+        assert "Aggregated" in so, so
+        # twice: requests stuck for 5 s are cut off at once, not awaited
+        p = subprocess.Popen([HORNET, "run", "--url", t.url + "/delay?ms=5000", "-u", "5",
+                              "-t", "60s", "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        t0 = time.time()
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        so, se = p.communicate(timeout=20)
+        eq(p.returncode, 0, "exit after two interrupts: " + se[-2000:])
+        assert time.time() - t0 < 2.5, "second interrupt did not cut off in-flight requests"
+        assert "second interrupt" in se, se
 
 
 @test

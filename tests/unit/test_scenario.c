@@ -405,6 +405,47 @@ static void garbage_never_crashes(void **state)
     assert_true(loaded > 0);   /* some mutations are harmless */
 }
 
+/*  Flags such as --think and --timeout change the master's scen->load;
+ *  the bundle must carry them, or workers would run the file's values. */
+static void bundle_carries_settled_load(void **state)
+{
+    (void)state;
+    char err[HN_ERRLEN];
+    scen_t *s = load("host: http://127.0.0.1:1\ntasks: [{path: /}]\n", err);
+    assert_non_null(s);
+    s->load.think.kind = SCEN_THINK_UNIFORM;
+    s->load.think.min_s = 0.25;
+    s->load.think.max_s = 1.5;
+    s->load.timeout_s = 7;
+    s->load.stop_timeout_s = 3;
+    s->load.new_connection = true;
+    buf_t b;
+    buf_init(&b, (size_t)1 << 20);
+    assert_int_equal(scen_bundle(s, &b), HN_OK);
+    scen_t *t = scen_load_bundle(buf_str(&b), buf_len(&b), NULL, err);
+    if (!t)
+        fail_msg("%s", err);
+    assert_int_equal(t->load.think.kind, SCEN_THINK_UNIFORM);
+    assert_true(t->load.think.min_s == 0.25 && t->load.think.max_s == 1.5);
+    assert_true(t->load.timeout_s == 7 && t->load.stop_timeout_s == 3);
+    assert_true(t->load.new_connection);
+    scen_destroy(&t);
+    /*  a think kind out of range is refused by name */
+    char *d = malloc(buf_len(&b));
+    assert_non_null(d);
+    memcpy(d, buf_str(&b), buf_len(&b));
+    char *k = memmem(d, buf_len(&b), "think", 5);
+    assert_non_null(k);
+    assert_int_equal((unsigned char)k[5], 0x93);    /* fixarray of 3 */
+    k[6] = 9;                                       /* kind 9 */
+    t = scen_load_bundle(d, buf_len(&b), NULL, err);
+    assert_null(t);
+    assert_non_null(strstr(err, "load"));
+    free(d);
+    buf_free(&b);
+    scen_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +455,7 @@ int main(void)
         cmocka_unit_test(url_scenario_is_literal),
         cmocka_unit_test(garbage_never_crashes),
         cmocka_unit_test(bundle_round_trip_needs_no_files),
+        cmocka_unit_test(bundle_carries_settled_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
