@@ -8,7 +8,7 @@ CC       ?= gcc
 PKGS     := libcurl libczmq libzmq msgpack libmicrohttpd yaml-0.1 jansson \
             libpcre2-8 openssl
 CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -Wswitch -D_GNU_SOURCE \
-            -DHN_VERSION='"$(VERSION)"' -Icommon -Iproto -Iworker -Imaster
+            -DHN_VERSION='"$(VERSION)"' -Icommon -Iproto -Iworker -Imaster -Iwebui
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -lcsv
 CFLAGS   ?= -O2 -g
@@ -20,8 +20,11 @@ LIB_SRC  := $(wildcard common/*.c proto/*.c worker/*.c) \
 MAIN_SRC := master/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-OBJ      := $(LIB_SRC:%.c=build/obj/%.o)
-AOBJ     := $(LIB_SRC:%.c=build/asan/%.o)
+# The web UI is compiled into the binary: webui/embed.py turns the files
+# into byte arrays (build/gen/webui_data.c) that master/api.c serves.
+WEBUI    := webui/index.html webui/app.js webui/style.css
+OBJ      := $(LIB_SRC:%.c=build/obj/%.o) build/obj/gen/webui_data.o
+AOBJ     := $(LIB_SRC:%.c=build/asan/%.o) build/asan/gen/webui_data.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 UNIT_ASAN:= $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
@@ -38,6 +41,19 @@ help:
 
 deps:
 	@bash deploy/install-deps.sh
+
+build/gen/webui_data.c: webui/embed.py $(WEBUI)
+	@mkdir -p $(dir $@)
+	@echo "  EMBED   $(WEBUI)"
+	@python3 webui/embed.py $@ $(WEBUI)
+
+build/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+build/asan/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) -c $< -o $@
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1353,7 +1353,8 @@ static bool s_tasks(ctx_t *c, yaml_node_t *n, scen_class_t *k, const char *tag)
 
 static const char *const k_load_keys[] = {
     "users", "spawn_rate", "rate", "max_inflight", "duration", "timeout",
-    "stop_timeout", "new_connection", "think_time", NULL
+    "stop_timeout", "new_connection", "think_time", "stages", "shape",
+    "ramp_down", NULL
 };
 
 static bool s_think(ctx_t *c, yaml_node_t *n, scen_think_t *t)
@@ -1402,10 +1403,227 @@ static bool s_think(ctx_t *c, yaml_node_t *n, scen_think_t *t)
     return true;
 }
 
+/*  ---- schedules (common/sched.h) ------------------------------------------ */
+
+/*  model: 0 not said yet, 1 users, 2 rate; every stage must agree. */
+static bool s_stage(ctx_t *c, yaml_node_t *n, sched_t *sc, int *model)
+{
+    static const char *const keys[] = { "duration", "users", "rate", "ramp",
+                                        NULL };
+    if (!s_check_map(c, n, "a stage", keys))
+        return false;
+    double d = -1, v = -1;
+    sched_ramp_t ramp = SCHED_LINEAR;
+    yaml_node_t *target = NULL;
+    EACH_PAIR(c, n, key, knode, val) {
+        (void)knode;
+        if (!strcmp(key, "duration")) {
+            if (!s_duration(c, val, "stage duration", &d))
+                return false;
+        } else if (!strcmp(key, "ramp")) {
+            const char *r = s_scalar(c, val, "ramp");
+            if (!r)
+                return false;
+            if (!strcmp(r, "step"))
+                ramp = SCHED_STEP;
+            else if (strcmp(r, "linear"))
+                return s_fail(c, val, "ramp: '%s' is not linear or step", r);
+        } else {
+            int m = !strcmp(key, "users") ? 1 : 2;
+            if (target)
+                return s_fail(c, val, "a stage has users or rate, not both");
+            target = val;
+            if (*model && *model != m)
+                return s_fail(c, knode, "stage uses %s but the schedule is in "
+                              "%s: one model per run", key,
+                              *model == 1 ? "users" : "rate");
+            *model = m;
+            if (!s_number(c, val, key, 0, m == 1 ? 10000000 : 1e8, &v))
+                return false;
+        }
+    }
+    if (d < 0)
+        return s_fail(c, n, "a stage needs a duration");
+    if (!target)
+        return s_fail(c, n, "a stage needs a target: users or rate");
+    if (sched_add(sc, d, v, ramp) != HN_OK)
+        return s_fail(c, n, "too many stages (at most %d)", SCHED_MAX_STAGES);
+    return true;
+}
+
+static bool s_shape(ctx_t *c, yaml_node_t *n, sched_t *sc)
+{
+    static const char *const kinds[] = { "step", "burst", "spike", NULL };
+    if (!s_check_map(c, n, "shape", kinds))
+        return false;
+    if (n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
+        return s_fail(c, n, "shape: give exactly one of step, burst, spike");
+    EACH_PAIR(c, n, kind, knode, v) {
+        (void)knode;
+        static const char *const keys[] = { "start", "increment", "every",
+            "steps", "base", "multiplier", "length", "total", NULL };
+        if (!s_check_map(c, v, kind, keys))
+            return false;
+        double num[8] = { 0 };
+        bool set[8] = { false };
+        EACH_PAIR(c, v, key, kn, val) {
+            (void)kn;
+            size_t i = 0;
+            while (strcmp(keys[i], key))
+                i++;
+            bool dur = i == 2 || i == 6 || i == 7;
+            bool ok = dur ? s_duration(c, val, key, &num[i])
+                          : s_number(c, val, key, -1e9, 1e9, &num[i]);
+            if (!ok)
+                return false;
+            set[i] = true;
+        }
+        const char *need = !strcmp(kind, "step") ? "start,every,steps"
+                         : !strcmp(kind, "burst")
+                             ? "base,multiplier,length,every,total"
+                             : "base,multiplier,length,total";
+        for (size_t i = 0; keys[i]; i++)
+            if (!set[i] && i != 1 && strstr(need, keys[i]))
+                return s_fail(c, v, "shape %s needs %s (all of: %s)", kind,
+                              keys[i], need);
+        char err[HN_ERRLEN] = "";
+        hn_err_t rc;
+        if (!strcmp(kind, "step")) {
+            if (!(num[3] >= 1 && num[3] <= SCHED_MAX_STAGES &&
+                  num[3] == (double)(unsigned)num[3]))
+                return s_fail(c, v, "shape step: steps must be a whole "
+                              "number 1..%d", SCHED_MAX_STAGES);
+            rc = sched_shape_step(sc, num[0], num[1], num[2],
+                                  (unsigned)num[3], err);
+        } else if (!strcmp(kind, "burst")) {
+            rc = sched_shape_burst(sc, num[4], num[5], num[6], num[2],
+                                   num[7], err);
+        } else {
+            rc = sched_shape_spike(sc, num[4], num[5], num[6], num[7], err);
+        }
+        if (rc != HN_OK)
+            return s_fail(c, v, "%s", err);
+    }
+    return true;
+}
+
+/*  The schedule keys of load: or a class's schedule: (stages, shape,
+ *  ramp_down), in that order whatever the file's order. */
+static bool s_sched(ctx_t *c, yaml_node_t *stages, yaml_node_t *shape,
+                    yaml_node_t *ramp_down, sched_t **out, int *model)
+{
+    if (!stages && !shape && !ramp_down)
+        return true;
+    if (stages && shape)
+        return s_fail(c, shape, "give stages or a shape, not both");
+    *out = sched_new();
+    if (!*out)
+        return s_nomem(c);
+    if (stages) {
+        if (stages->type != YAML_SEQUENCE_NODE)
+            return s_fail(c, stages, "stages must be a list, found %s",
+                          s_kind(stages));
+        for (yaml_node_item_t *it = stages->data.sequence.items.start;
+             it < stages->data.sequence.items.top; it++)
+            if (!s_stage(c, s_node(c, *it), *out, model))
+                return false;
+        if (!sched_len(*out))
+            return s_fail(c, stages, "stages is empty");
+    }
+    if (shape && !s_shape(c, shape, *out))
+        return false;
+    if (ramp_down) {
+        double d;
+        if (!s_duration(c, ramp_down, "ramp_down", &d))
+            return false;
+        if (!(d > 0) || sched_ramp_down(*out, d) != HN_OK)
+            return s_fail(c, ramp_down, "ramp_down must be above 0 (and the "
+                          "schedule under %d stages)", SCHED_MAX_STAGES);
+    }
+    return true;
+}
+
+static bool s_class_schedule(ctx_t *c, yaml_node_t *n, scen_class_t *k)
+{
+    static const char *const keys[] = { "start_after", "users", "rate",
+        "stages", "shape", "ramp_down", NULL };
+    if (!s_check_map(c, n, "schedule", keys))
+        return false;
+    yaml_node_t *stages = NULL, *shape = NULL, *down = NULL, *fixed = NULL;
+    int model = 0;
+    double v = 0;
+    EACH_PAIR(c, n, key, knode, val) {
+        (void)knode;
+        if (!strcmp(key, "start_after")) {
+            if (!s_duration(c, val, "start_after", &k->start_after_s))
+                return false;
+        } else if (!strcmp(key, "users") || !strcmp(key, "rate")) {
+            if (fixed)
+                return s_fail(c, val, "schedule: users or rate, not both");
+            fixed = val;
+            model = !strcmp(key, "users") ? 1 : 2;
+            if (!s_number(c, val, key, 0, model == 1 ? 10000000 : 1e8, &v))
+                return false;
+        } else if (!strcmp(key, "stages")) {
+            stages = val;
+        } else if (!strcmp(key, "shape")) {
+            shape = val;
+        } else {
+            down = val;
+        }
+    }
+    if (fixed && (stages || shape))
+        return s_fail(c, fixed, "schedule: a fixed users/rate or stages/shape,"
+                      " not both (a shape takes its model from %s)",
+                      "the run's load");
+    if (!fixed && !stages && !shape)
+        return s_fail(c, n, "schedule needs users, rate, stages or a shape");
+    if (fixed) {
+        /*  a zero-length step stage: the target from start_after on */
+        k->sched = sched_new();
+        if (!k->sched)
+            return s_nomem(c);
+        if (sched_add(k->sched, 0, v, SCHED_STEP) != HN_OK)
+            return s_nomem(c);
+        if (down && (!s_duration(c, down, "ramp_down", &v) || !(v > 0) ||
+                     sched_ramp_down(k->sched, v) != HN_OK))
+            return s_fail(c, down, "ramp_down must be a duration above 0");
+    } else if (!s_sched(c, stages, shape, down, &k->sched, &model)) {
+        return false;
+    }
+    k->sched_model = model;
+    return true;
+}
+
+/*  One model per run: the load's users/rate or stages say it, else a
+ *  class schedule with users/rate does; shapes follow it. */
+static bool s_models_agree(ctx_t *c, yaml_node_t *where)
+{
+    scen_t *s = c->scen;
+    int model = s->has_load_rate || s->load.sched_rate ? 2
+              : s->has_load_users || s->load.sched ? 1 : 0;
+    for (size_t i = 0; i < s->n_classes && !model; i++)
+        model = s->classes[i].sched_model;
+    for (size_t i = 0; i < s->n_classes; i++) {
+        scen_class_t *k = &s->classes[i];
+        if (!k->sched)
+            continue;
+        if (k->sched_model && model && k->sched_model != model)
+            return s_fail(c, where, "class '%s' has a schedule in %s but the "
+                          "run is in %s: one model per run", k->name,
+                          k->sched_model == 2 ? "rate" : "users",
+                          model == 2 ? "rate" : "users");
+        k->sched_rate = model == 2;
+    }
+    s->load.sched_rate = model == 2;
+    return true;
+}
+
 static bool s_load(ctx_t *c, yaml_node_t *n)
 {
     scen_t *s = c->scen;
     scen_load_t *l = &s->load;
+    yaml_node_t *stages = NULL, *shape = NULL, *down = NULL;
     if (!s_check_map(c, n, "load", k_load_keys))
         return false;
     EACH_PAIR(c, n, key, knode, v) {
@@ -1437,6 +1655,12 @@ static bool s_load(ctx_t *c, yaml_node_t *n)
             ok = s_bool(c, v, "new_connection", &l->new_connection);
         } else if (!strcmp(key, "think_time")) {
             ok = s_think(c, v, &l->think);
+        } else if (!strcmp(key, "stages")) {
+            stages = v;
+        } else if (!strcmp(key, "shape")) {
+            shape = v;
+        } else if (!strcmp(key, "ramp_down")) {
+            down = v;
         }
         if (!ok)
             return false;
@@ -1444,6 +1668,15 @@ static bool s_load(ctx_t *c, yaml_node_t *n)
     if (s->has_load_users && s->has_load_rate)
         return s_fail(c, n, "load: give users (closed model) or rate (open "
                       "model), not both");
+    int model = s->has_load_rate ? 2 : s->has_load_users ? 1 : 0;
+    int given = model;
+    if (!s_sched(c, stages, shape, down, &l->sched, &model))
+        return false;
+    if (given && model != given)
+        return s_fail(c, stages, "load: stages in %s but load has %s: one "
+                      "model per run", model == 2 ? "rate" : "users",
+                      given == 2 ? "rate" : "users");
+    l->sched_rate = model == 2;
     return true;
 }
 
@@ -1585,7 +1818,7 @@ static bool s_http(ctx_t *c, yaml_node_t *n)
 
 static const char *const k_class_keys[] = {
     "name", "weight", "think_time", "on_start", "tasks", "iterations",
-    "data", "tag", NULL
+    "data", "tag", "schedule", NULL
 };
 
 static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
@@ -1633,6 +1866,8 @@ static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
                             "data:)", f);
         } else if (!strcmp(key, "tag")) {
             ok = s_tag(c, v, &tag);
+        } else if (!strcmp(key, "schedule")) {
+            ok = s_class_schedule(c, v, k);
         }
     }
     if (ok && !tasks)
@@ -1752,6 +1987,8 @@ static bool s_document(ctx_t *c, const char *host_override)
         if (!s_tasks(c, tasks, &s->classes[0], NULL))
             return false;
     }
+    if (!s_models_agree(c, load ? load : root))
+        return false;
     c->hook = true;
     if (before && !s_request_list(c, before, "before", &s->before,
                                   &s->n_before, NULL))
@@ -2309,6 +2546,7 @@ void scen_destroy(scen_t **self_p)
     scen_t *s = *self_p;
     for (size_t i = 0; i < s->n_classes; i++) {
         scen_class_t *k = &s->classes[i];
+        sched_destroy(&k->sched);
         for (size_t t = 0; t < k->n_tasks; t++) {
             s_free_requests(k->tasks[t].steps, k->tasks[t].n_steps);
             free(k->tasks[t].name);
@@ -2318,6 +2556,7 @@ void scen_destroy(scen_t **self_p)
         free(k->name);
     }
     free(s->classes);
+    sched_destroy(&s->load.sched);
     s_free_requests(s->before, s->n_before);
     s_free_requests(s->after, s->n_after);
     for (size_t i = 0; i < s->n_endpoints; i++) {

@@ -20,6 +20,7 @@
 
 #include "err.h"
 #include "feed.h"
+#include "schedule.h"
 #include "jpath.h"
 #include "tmpl.h"
 
@@ -155,6 +156,13 @@ typedef struct {
     size_t n_tasks;
     uint64_t iterations;     /* per user, then the user stops; 0 = no limit */
     size_t feed;             /* data feed (SCEN_NONE = none): a row per user */
+    /*  Its own load, in parallel with the others (schedule: in the file):
+     *  users or rate from start_after_s on, following sched. Classes
+     *  without one share the run's load by weight. */
+    sched_t *sched;          /* NULL = none */
+    bool sched_rate;         /* targets are rates (open model) */
+    int sched_model;         /* as written: 1 users, 2 rate, 0 a shape */
+    double start_after_s;
 } scen_class_t;
 
 /*  A statistics key: requests with the same method, name and tag. */
@@ -181,6 +189,8 @@ typedef struct {
     double stop_timeout_s;  /* grace for in-flight requests at the end */
     bool new_connection;    /* a fresh connection for every request */
     scen_think_t think;
+    sched_t *sched;         /* stages (owned by the scen_t), or NULL */
+    bool sched_rate;        /* its targets are rates (open model) */
 } scen_load_t;
 
 typedef struct {

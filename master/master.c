@@ -55,6 +55,17 @@ typedef struct {
 
 typedef enum { M_WAITING, M_RUNNING, M_STOPPING, M_DONE } mphase_t;
 
+#define PLAN_EVERY_MS 250         /* schedules are re-evaluated this often */
+
+/*  The fleet-wide load at one instant. */
+typedef struct {
+    uint64_t users;            /* closed: total */
+    uint64_t cls_users[64];    /* closed: per class (first 64 classes) */
+    double rate;               /* open: total */
+    double cls_rate[64];       /* open: per class */
+    bool per_class_rate;       /* a class has its own rate schedule */
+} targets_t;
+
 typedef struct {
     const scen_t *scen;
     const scen_load_t *load;
@@ -83,6 +94,19 @@ typedef struct {
     int interrupts;
     uint64_t merged;           /* snapshots decoded and merged */
     uint64_t merge_ns;         /* time spent on that */
+    /*  The load being run: a schedule (from the file, the command line or
+     *  the API) or a constant, plus the classes' own schedules. */
+    sched_t *sched;            /* global schedule (owned), or NULL */
+    double sched_t0;           /* run second it starts at */
+    double base;               /* constant users or rate without one */
+    double spawn;              /* users/s, 0 = at once */
+    uint32_t max_inflight;
+    double duration_s;         /* 0 = until stopped */
+    targets_t tg;              /* what the workers were last told */
+    bool tg_sent;
+    int64_t last_plan_ms;
+    size_t stage_idx;          /* global schedule stage last recorded */
+    size_t cls_stage[64];      /* ... and each class's */
 } master_t;
 
 static mworker_t *find(master_t *m, const char *id)
@@ -184,35 +208,60 @@ static void distribute(master_t *m)
     /*  Closed model: users per class over the whole fleet first, then each
      *  class over the workers, so the mix holds however few users a worker
      *  has. */
-    for (size_t c = 0; c < s->n_classes; c++)
-        cw[c] = s->classes[c].weight;
-    split(l->users, cw, s->n_classes, 0, cls);
-    for (size_t c = 0; c < s->n_classes && l->rate <= 0; c++) {
-        split(cls[c], thr, n, c, part);
+    (void)l;
+    (void)cw;
+    const targets_t *tg = &m->tg;
+    /*  Closed model: users per class over the whole fleet first (the
+     *  planner did that), then each class over the workers, so the mix
+     *  holds however few users a worker has. */
+    size_t nc = s->n_classes <= 64 ? s->n_classes : 0;
+    for (size_t c = 0; c < nc && !m->open; c++) {
+        split(tg->cls_users[c], thr, n, c, part);
         for (size_t i = 0; i < n; i++)
             cu[i][c] = (uint32_t)part[i];
     }
+    if (!nc && !m->open) {
+        split(tg->users, thr, n, 0, part);
+        for (size_t i = 0; i < n; i++)
+            cu[i][0] = (uint32_t)part[i];
+    }
+    /*  Open model with streams of their own: the classes' relative shares
+     *  of the rate, the same for every worker. */
+    uint32_t weights[64] = { 0 };
+    double maxr = 0;
+    for (size_t c = 0; c < nc && tg->per_class_rate; c++)
+        maxr = fmax(maxr, tg->cls_rate[c]);
+    for (size_t c = 0; c < nc && maxr > 0; c++)
+        weights[c] = (uint32_t)llround(tg->cls_rate[c] / maxr * 1e6);
     uint64_t capparts[4096];
     if (n <= 4096)
-        split(l->max_inflight, thr, n, 0, capparts);
+        split(m->max_inflight, thr, n, 0, capparts);
     for (size_t i = 0; i < n; i++) {
         proto_load_t lm = {
             .run = m->run,
             .start_unix_ns = m->start_wall_ns,
-            .rate = l->rate > 0 ? l->rate * thr[i] / tsum : 0,
+            .rate = m->open ? tg->rate * thr[i] / tsum : 0,
+            .flags = m->open ? PROTO_LOAD_OPEN : 0,
         };
-        if (l->rate <= 0) {
+        if (!m->open) {
             uint32_t u = 0;
-            for (size_t c = 0; c < s->n_classes; c++)
+            for (size_t c = 0; c < (nc ? nc : 1); c++)
                 u += cu[i][c];
             lm.users = u;
-            lm.spawn_rate = l->users ? l->spawn_rate * u / l->users : 0;
-            if (s->n_classes > 1 && s->n_classes <= 64) {
-                lm.n_classes = (uint32_t)s->n_classes;
-                memcpy(lm.class_users, cu[i], s->n_classes * sizeof(uint32_t));
+            lm.spawn_rate = tg->users ? m->spawn * u / (double)tg->users : 0;
+            if (m->spawn > 0 && lm.spawn_rate <= 0)
+                lm.spawn_rate = m->spawn * thr[i] / tsum;
+            if (nc > 1) {
+                lm.n_classes = (uint32_t)nc;
+                memcpy(lm.class_users, cu[i], nc * sizeof(uint32_t));
             }
         } else {
             lm.max_inflight = n <= 4096 && capparts[i] ? (uint32_t)capparts[i] : 1;
+            if (maxr > 0 && nc > 1) {
+                lm.n_classes = (uint32_t)nc;
+                lm.flags |= PROTO_LOAD_CLASS_WEIGHTS;
+                memcpy(lm.class_users, weights, nc * sizeof(uint32_t));
+            }
         }
         ws[i]->share_users = lm.users;
         ws[i]->in_run = true;
@@ -222,7 +271,7 @@ static void distribute(master_t *m)
         if (proto_encode_load(&lm, &b) == HN_OK)
             send_to(m, ws[i]->id, &b);
         buf_free(&b);
-        if (l->rate > 0)
+        if (m->open)
             M_INFO(m, "master: %s gets %.1f iterations/s", ws[i]->id, lm.rate);
         else
             M_INFO(m, "master: %s gets %u users", ws[i]->id, lm.users);
@@ -236,6 +285,123 @@ done:
     free(cw);
 }
 
+/*  The fleet's load t seconds into the run (see targets_t). */
+static void compute_targets(const master_t *m, double t, targets_t *tg)
+{
+    const scen_t *s = m->scen;
+    memset(tg, 0, sizeof *tg);
+    /*  Open-model ramps are steps of PLAN_EVERY_MS: take each step's
+     *  middle so the arrivals match the line. */
+    double at = m->open ? t + PLAN_EVERY_MS / 2000.0 : t;
+    double g = m->sched ? sched_value(m->sched, at - m->sched_t0, NULL)
+                        : m->base;
+    size_t nc = s->n_classes <= 64 ? s->n_classes : 0;
+    double w[64] = { 0 };
+    bool shared = false;
+    for (size_t c = 0; c < nc; c++) {
+        const scen_class_t *k = &s->classes[c];
+        if (k->sched) {
+            double v = sched_value(k->sched, at - k->start_after_s, NULL);
+            if (at < k->start_after_s)
+                v = 0;
+            if (m->open) {
+                tg->cls_rate[c] = v;
+                tg->per_class_rate = true;
+            } else {
+                tg->cls_users[c] = (uint64_t)llround(v);
+            }
+        } else {
+            w[c] = k->weight;
+            shared = true;
+        }
+    }
+    if (m->open) {
+        double wsum = 0;
+        for (size_t c = 0; c < nc; c++)
+            wsum += w[c];
+        for (size_t c = 0; c < nc && shared; c++)
+            if (w[c] > 0)
+                tg->cls_rate[c] = g * w[c] / wsum;
+        tg->rate = nc ? 0 : g;
+        for (size_t c = 0; c < nc; c++)
+            tg->rate += tg->cls_rate[c];
+        return;
+    }
+    uint64_t part[64] = { 0 };
+    uint64_t gu = (uint64_t)llround(g);
+    if (nc && shared) {
+        split(gu, w, nc, 0, part);
+        for (size_t c = 0; c < nc; c++)
+            if (w[c] > 0)
+                tg->cls_users[c] = part[c];
+    }
+    tg->users = nc ? 0 : gu;
+    for (size_t c = 0; c < nc; c++)
+        tg->users += tg->cls_users[c];
+}
+
+static bool targets_differ(const targets_t *a, const targets_t *b, bool open)
+{
+    if (!open)
+        return memcmp(a->cls_users, b->cls_users, sizeof a->cls_users) ||
+               a->users != b->users;
+    if (fabs(a->rate - b->rate) > 1e-3 * fmax(1.0, b->rate))
+        return true;
+    for (size_t c = 0; c < 64; c++)
+        if (fabs(a->cls_rate[c] - b->cls_rate[c]) > 1e-3 * fmax(1.0, b->cls_rate[c]))
+            return true;
+    return false;
+}
+
+/*  Records stage boundaries (global schedule and each class's) so the
+ *  report has figures per stage. */
+static void record_stages(master_t *m, double t)
+{
+    const scen_t *s = m->scen;
+    char what[32];
+    if (m->sched) {
+        size_t idx;
+        double v = sched_value(m->sched, t - m->sched_t0, &idx);
+        if (idx != m->stage_idx && idx < sched_len(m->sched)) {
+            m->stage_idx = idx;
+            const sched_stage_t *st = sched_stage(m->sched, idx);
+            snprintf(what, sizeof what, "stage %u", (unsigned)(idx + 1) % 100000u);
+            report_stage_begin(m->rep, m->sched_t0 + sched_start_s(m->sched, idx),
+                               st ? st->target : v, what);
+        }
+    }
+    for (size_t c = 0; c < s->n_classes && c < 64; c++) {
+        const scen_class_t *k = &s->classes[c];
+        if (!k->sched || t < k->start_after_s)
+            continue;
+        size_t idx;
+        sched_value(k->sched, t - k->start_after_s, &idx);
+        if (idx == m->cls_stage[c] || idx >= sched_len(k->sched))
+            continue;
+        m->cls_stage[c] = idx;
+        snprintf(what, sizeof what, "%.16s %u", k->name, (unsigned)(idx + 1) % 100000u);
+        report_stage_begin(m->rep, k->start_after_s + sched_start_s(k->sched, idx),
+                           sched_stage(k->sched, idx)->target, what);
+    }
+}
+
+/*  Re-evaluates the schedules; tells the workers when the load changed. */
+static void plan(master_t *m, int64_t now, bool force)
+{
+    if (!force && now - m->last_plan_ms < PLAN_EVERY_MS)
+        return;
+    m->last_plan_ms = now;
+    double t = now > m->start_ms ? (double)(now - m->start_ms) / 1000.0 : 0;
+    record_stages(m, t);
+    targets_t tg;
+    compute_targets(m, t, &tg);
+    if (!force && m->tg_sent && !targets_differ(&tg, &m->tg, m->open))
+        return;
+    m->tg = tg;
+    m->tg_sent = true;
+    distribute(m);
+}
+
 static void send_stop(master_t *m, mworker_t *w)
 {
     proto_stop_t st = { .run = m->run, .stop_timeout_s = m->load->stop_timeout_s };
@@ -246,9 +412,30 @@ static void send_stop(master_t *m, mworker_t *w)
     buf_free(&b);
 }
 
+/*  The load of a new run from its profile: the schedule (copied: the
+ *  API may replace it), or the constant users or rate. */
+static void init_load(master_t *m, const scen_load_t *l)
+{
+    sched_destroy(&m->sched);
+    if (l->sched)
+        m->sched = sched_dup(l->sched);
+    m->sched_t0 = 0;
+    m->base = m->open ? l->rate : l->users;
+    m->spawn = l->spawn_rate;
+    m->max_inflight = l->max_inflight ? l->max_inflight : 10000;
+    m->duration_s = l->duration_s;
+    m->tg_sent = false;
+    m->stage_idx = SIZE_MAX;
+    for (size_t c = 0; c < 64; c++)
+        m->cls_stage[c] = SIZE_MAX;
+    if (!m->sched)
+        report_stage_begin(m->rep, 0, m->base, "start");
+}
+
 static void start_run(master_t *m)
 {
     m->run++;
+    init_load(m, m->load);
     int64_t delay = m->o.start_delay_ms ? m->o.start_delay_ms : START_DELAY_MS;
     m->start_wall_ns = (int64_t)(util_wall_s() * 1e9) + delay * 1000000LL;
     m->start_ms = zclock_mono() + delay;
@@ -256,13 +443,16 @@ static void start_run(master_t *m)
     size_t n = 0;
     for (size_t i = 0; i < m->nw; i++)
         n += m->w[i].ready && !m->w[i].missing;
-    if (m->load->rate > 0)
+    if (m->sched)
+        M_INFO(m, "master: starting a %zu-stage schedule on %zu workers for "
+               "%.0fs", sched_len(m->sched), n, m->duration_s);
+    else if (m->open)
         M_INFO(m, "master: starting %.1f iterations/s on %zu workers for %.0fs",
-                 m->load->rate, n, m->load->duration_s);
+                 m->base, n, m->duration_s);
     else
-        M_INFO(m, "master: starting %u users on %zu workers for %.0fs",
-                 m->load->users, n, m->load->duration_s);
-    distribute(m);
+        M_INFO(m, "master: starting %.0f users on %zu workers for %.0fs",
+                 m->base, n, m->duration_s);
+    plan(m, zclock_mono(), true);
 }
 
 /*  This master restarted while its workers kept running: take over their
@@ -279,9 +469,10 @@ static void adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
     m->start_wall_ns = start_unix_ns;
     m->start_ms = zclock_mono() - ago_ms;
     m->phase = M_RUNNING;
+    init_load(m, m->load);
     M_INFO(m, "master: workers are in run %" PRIu64 ", started %.1f s ago: "
              "taking it over", run, (double)ago_ms / 1000.0);
-    distribute(m);
+    plan(m, zclock_mono(), true);
     /*  a welcome from the same session makes each worker send every
      *  interval of its run again, now that we know the run */
     for (size_t i = 0; i < m->nw; i++)
@@ -580,7 +771,7 @@ int master_run(const scen_t *scen, const scen_load_t *load,
     m.scen = scen;
     m.load = load;
     m.o = *opts;
-    m.open = load->rate > 0;
+    m.open = load->rate > 0 || load->sched_rate;
     util_rng_t r;
     util_rng_seed(&r, util_now_ns() ^ (uint64_t)getpid());
     m.session = util_rng_next(&r) | 1;
@@ -703,8 +894,10 @@ int master_run(const scen_t *scen, const scen_load_t *load,
             break;
         }
         case M_RUNNING:
-            if (now >= m.start_ms && load->duration_s > 0 &&
-                now - m.start_ms >= (int64_t)(load->duration_s * 1000)) {
+            if (now >= m.start_ms)
+                plan(&m, now, false);
+            if (now >= m.start_ms && m.duration_s > 0 &&
+                now - m.start_ms >= (int64_t)(m.duration_s * 1000)) {
                 m.stop_ms = now;
                 m.phase = M_STOPPING;
             }
@@ -784,6 +977,7 @@ int master_run(const scen_t *scen, const scen_load_t *load,
     zsock_destroy(&m.sock);
     zactor_destroy(&auth);
     report_destroy(&m.rep);
+    sched_destroy(&m.sched);
     buf_free(&m.bundle);
     return exit_code;
 }

@@ -11,13 +11,26 @@
 #include "hist.h"
 #include "util.h"
 
+typedef struct {
+    double start_s;
+    double target;
+    char what[32];
+    uint64_t requests, failures;
+    uint64_t user_seconds;    /* sum of users over its points */
+    uint32_t n_points;
+    hist_t *lat;
+} rstage_t;
+
 struct report {
     const scen_t *scen;
     stats_t *totals;
+    stats_t *last;            /* the last interval */
     hist_t *scratch;          /* merged latency of one interval */
     report_point_t *points;
     size_t n_points;
     size_t cap_points;
+    rstage_t *stages;
+    size_t n_stages, cap_stages;
 };
 
 report_t *report_new(const scen_t *scen, bool open_model)
@@ -41,7 +54,11 @@ void report_destroy(report_t **self_p)
     if (!self)
         return;
     stats_destroy(&self->totals);
+    stats_destroy(&self->last);
     hist_destroy(&self->scratch);
+    for (size_t i = 0; i < self->n_stages; i++)
+        hist_destroy(&self->stages[i].lat);
+    free(self->stages);
     free(self->points);
     free(self);
     *self_p = NULL;
@@ -60,7 +77,21 @@ void report_add(report_t *self, stats_t **interval_p, double t_s,
     pt.p50_us = hist_percentile(self->scratch, 50);
     pt.p95_us = hist_percentile(self->scratch, 95);
     pt.p99_us = hist_percentile(self->scratch, 99);
-    stats_destroy(&iv);
+    stats_destroy(&self->last);
+    self->last = iv;
+    /*  the stage this second belongs to: the last one begun before its
+     *  middle */
+    for (size_t i = self->n_stages; i-- > 0;)
+        if (self->stages[i].start_s <= t_s - 0.5 || i == 0) {
+            rstage_t *st = &self->stages[i];
+            pt.stage = (uint32_t)i;
+            st->requests += pt.requests;
+            st->failures += pt.failures;
+            st->user_seconds += pt.users;
+            st->n_points++;
+            hist_merge(st->lat, self->scratch);
+            break;
+        }
     if (self->n_points == self->cap_points) {
         size_t cap = self->cap_points ? self->cap_points * 2 : 64;
         report_point_t *v = realloc(self->points, cap * sizeof *v);
@@ -70,6 +101,88 @@ void report_add(report_t *self, stats_t **interval_p, double t_s,
         self->cap_points = cap;
     }
     self->points[self->n_points++] = pt;
+}
+
+void report_stage_begin(report_t *self, double t_s, double target,
+                        const char *what)
+{
+    if (self->n_stages && self->stages[self->n_stages - 1].start_s >= t_s - 0.001 &&
+        self->stages[self->n_stages - 1].n_points == 0) {
+        /*  two changes in the same instant: the later one wins */
+        rstage_t *st = &self->stages[self->n_stages - 1];
+        st->target = target;
+        snprintf(st->what, sizeof st->what, "%s", what);
+        return;
+    }
+    if (self->n_stages == self->cap_stages) {
+        size_t cap = self->cap_stages ? self->cap_stages * 2 : 16;
+        rstage_t *v = realloc(self->stages, cap * sizeof *v);
+        if (!v)
+            return;   /* the seconds count in the previous stage */
+        self->stages = v;
+        self->cap_stages = cap;
+    }
+    hist_t *h = hist_new();
+    if (!h)
+        return;
+    rstage_t *st = &self->stages[self->n_stages++];
+    memset(st, 0, sizeof *st);
+    st->start_s = t_s;
+    st->target = target;
+    st->lat = h;
+    snprintf(st->what, sizeof st->what, "%s", what);
+}
+
+void report_reset(report_t *self)
+{
+    stats_reset(self->totals);
+    stats_destroy(&self->last);
+}
+
+const stats_t *report_last_interval(const report_t *self)
+{
+    return self->last;
+}
+
+json_t *report_timeline_json(const report_t *self, double since_s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < self->n_points; i++) {
+        const report_point_t *p = &self->points[i];
+        if (p->t_s <= since_s)
+            continue;
+        json_array_append_new(a, json_pack(
+            "{s:f,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:I}",
+            "t", p->t_s, "requests", (json_int_t)p->requests,
+            "failures", (json_int_t)p->failures,
+            "rps", (json_int_t)p->requests, "fails_per_s", (json_int_t)p->failures,
+            "users", (json_int_t)p->users,
+            "p50_ms", (double)p->p50_us / 1000.0,
+            "p95_ms", (double)p->p95_us / 1000.0,
+            "p99_ms", (double)p->p99_us / 1000.0,
+            "stage", (json_int_t)p->stage));
+    }
+    return a;
+}
+
+json_t *report_stages_json(const report_t *self, double now_s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < self->n_stages; i++) {
+        const rstage_t *st = &self->stages[i];
+        double end = i + 1 < self->n_stages ? self->stages[i + 1].start_s : now_s;
+        double secs = st->n_points;
+        json_array_append_new(a, json_pack(
+            "{s:I,s:s,s:f,s:f,s:f,s:I,s:I,s:f,s:f,s:o}",
+            "index", (json_int_t)i, "what", st->what,
+            "start_s", st->start_s, "end_s", end, "target", st->target,
+            "requests", (json_int_t)st->requests,
+            "failures", (json_int_t)st->failures,
+            "rps", secs > 0 ? (double)st->requests / secs : 0.0,
+            "mean_users", secs > 0 ? (double)st->user_seconds / secs : 0.0,
+            "latency_ms", report_latency_json(st->lat)));
+    }
+    return a;
 }
 
 void report_add_late(report_t *self, stats_t **interval_p)
@@ -179,7 +292,6 @@ static void print_tags(const report_t *self, FILE *out, double dur)
     each_tag(self, print_tag, &tp);
 }
 
-static json_t *latency_json(const hist_t *h);
 
 typedef struct {
     json_t *obj;
@@ -194,7 +306,7 @@ static void json_tag(void *arg, const char *tag, uint64_t req, uint64_t fail,
         "{s:I,s:I,s:f,s:o}", "requests", (json_int_t)req,
         "failures", (json_int_t)fail,
         "rps", tj->dur > 0 ? (double)req / tj->dur : 0.0,
-        "latency_ms", latency_json(h)));
+        "latency_ms", report_latency_json(h)));
 }
 
 void report_print(const report_t *self, const report_info_t *info,
@@ -305,7 +417,7 @@ void report_print(const report_t *self, const report_info_t *info,
     }
 }
 
-static json_t *latency_json(const hist_t *h)
+json_t *report_latency_json(const hist_t *h)
 {
     return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
                      "min", (double)hist_min(h) / 1000.0,
@@ -333,17 +445,14 @@ static json_t *status_json(const uint64_t *status)
     return o;
 }
 
-hn_err_t report_write_json(const report_t *self, const report_info_t *info,
-                           const char *path, char *err)
+json_t *report_json(const report_t *self, const report_info_t *info)
 {
     const stats_t *t = self->totals;
     double dur = info->duration_s;
     uint64_t req, fail, bin, bout;
     hist_t *all = hist_new();
-    if (!all) {
-        snprintf(err, HN_ERRLEN, "out of memory");
-        return HN_ERR_NOMEM;
-    }
+    if (!all)
+        return NULL;
     stats_totals(t, &req, &fail, &bin, &bout, all);
     uint64_t status[STATS_STATUS_MAX] = {0};
     json_t *eps = json_array();
@@ -362,7 +471,7 @@ hn_err_t report_write_json(const report_t *self, const report_info_t *info,
             "rps", dur > 0 ? (double)ep->requests / dur : 0.0,
             "bytes_in", (json_int_t)ep->bytes_in,
             "bytes_out", (json_int_t)ep->bytes_out,
-            "latency_ms", latency_json(ep->latency),
+            "latency_ms", report_latency_json(ep->latency),
             "status_codes", status_json(ep->status)));
     }
     json_t *errs = json_array();
@@ -376,18 +485,7 @@ hn_err_t report_write_json(const report_t *self, const report_info_t *info,
             "message", e->message,
             "count", (json_int_t)e->count));
     }
-    json_t *timeline = json_array();
-    for (size_t i = 0; i < self->n_points; i++) {
-        const report_point_t *p = &self->points[i];
-        json_array_append_new(timeline, json_pack(
-            "{s:f,s:I,s:I,s:I,s:f,s:f,s:f}",
-            "t", p->t_s, "requests", (json_int_t)p->requests,
-            "failures", (json_int_t)p->failures,
-            "users", (json_int_t)p->users,
-            "p50_ms", (double)p->p50_us / 1000.0,
-            "p95_ms", (double)p->p95_us / 1000.0,
-            "p99_ms", (double)p->p99_us / 1000.0));
-    }
+    json_t *timeline = report_timeline_json(self, -1);
     json_t *root = json_pack(
         "{s:s,s:I,s:I,s:f,s:f,s:f,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:I}",
         "model", info->open_model ? "open" : "closed",
@@ -398,17 +496,16 @@ hn_err_t report_write_json(const report_t *self, const report_info_t *info,
         "duration_s", dur,
         "bytes_in", (json_int_t)bin,
         "bytes_out", (json_int_t)bout,
-        "latency_ms", latency_json(all),
+        "latency_ms", report_latency_json(all),
         "status_codes", status_json(status),
         "errors", errs,
         "endpoints", eps,
         "timeline", timeline,
         "iterations", (json_int_t)stats_counter(t, STATS_CTR_ITERATIONS));
     hist_destroy(&all);
-    if (!root) {
-        snprintf(err, HN_ERRLEN, "out of memory building the JSON summary");
-        return HN_ERR_NOMEM;
-    }
+    if (!root)
+        return NULL;
+    json_object_set_new(root, "stages", report_stages_json(self, dur));
     json_t *ctrs = json_object();
     for (size_t i = 0; i < self->scen->n_counters; i++)
         json_object_set_new(ctrs, self->scen->counters[i],
@@ -436,10 +533,21 @@ hn_err_t report_write_json(const report_t *self, const report_info_t *info,
             "max_inflight", (json_int_t)info->max_inflight));
         if (raw)
             json_object_set_new(root, "latency_uncorrected_ms",
-                                latency_json(raw));
+                                report_latency_json(raw));
         hist_destroy(&raw);
     } else {
         json_object_set_new(root, "users", json_integer(info->users));
+    }
+    return root;
+}
+
+hn_err_t report_write_json(const report_t *self, const report_info_t *info,
+                           const char *path, char *err)
+{
+    json_t *root = report_json(self, info);
+    if (!root) {
+        snprintf(err, HN_ERRLEN, "out of memory building the JSON summary");
+        return HN_ERR_NOMEM;
     }
     int rc;
     if (!strcmp(path, "-"))

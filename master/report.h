@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "err.h"
+#include "hist.h"
 #include "scen.h"
 #include "stats.h"
 
@@ -32,6 +35,7 @@ typedef struct {
     uint64_t failures;
     uint32_t users;
     uint64_t p50_us, p95_us, p99_us;
+    uint32_t stage;           /* index of the stage record it counts in */
 } report_point_t;
 
 /*  Returns a new empty report for scen (not owned), or NULL. */
@@ -48,6 +52,28 @@ void report_add(report_t *self, stats_t **interval_p, double t_s,
  *  timeline (a resend after a reconnect): into the totals only, so no
  *  request is lost; takes ownership of *interval_p. */
 void report_add_late(report_t *self, stats_t **interval_p);
+
+/*  Starts a stage record at t_s seconds from the start: a schedule's
+ *  stage boundary or a load change (what says which, e.g. "stage 2",
+ *  "api"). Intervals ending after t_s + 0.5 count in it. */
+void report_stage_begin(report_t *self, double t_s, double target,
+                        const char *what);
+
+/*  Empties the totals (and the last interval), keeps the timeline and the
+ *  stage records: POST /api/v1/stats/reset, Locust's /stats/reset. */
+void report_reset(report_t *self);
+
+/*  The last interval merged (per endpoint figures of the current second),
+ *  or NULL. */
+const stats_t *report_last_interval(const report_t *self);
+
+/*  JSON views (new references; NULL when out of memory): the summary that
+ *  --json writes, the timeline points with t > since_s, and the stage
+ *  records. */
+json_t *report_json(const report_t *self, const report_info_t *info);
+json_t *report_timeline_json(const report_t *self, double since_s);
+json_t *report_stages_json(const report_t *self, double now_s);
+json_t *report_latency_json(const hist_t *h);
 
 /*  The latest timeline point (NULL before the first). */
 const report_point_t *report_last(const report_t *self);

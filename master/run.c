@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,9 @@ typedef struct {
     double spawn_rate, rate, duration_s, timeout_s, stop_timeout_s;
     uint64_t max_inflight;
     scen_think_t think;
+    const char *stages;        /* --stages */
+    const char *shape;         /* --shape */
+    double ramp_down_s;        /* --ramp-down, 0 = none */
     /* hornet master only */
     bool is_master;
     const char *bind;
@@ -64,7 +68,14 @@ void run_usage(void *f)
 "  -r, --spawn-rate R     users started per second (default: all at once)\n"
 "      --rate R           open model: R iterations per second (constant arrival rate)\n"
 "      --max-inflight N   open model: cap on iterations in flight (default 10000)\n"
-"  -t, --duration D       how long to run: 30s, 5m, 1h30m (default 10s)\n"
+"  -t, --duration D       how long to run: 30s, 5m, 1h30m (default 10s, or\n"
+"                         the schedule's length)\n"
+"      --stages LIST      schedule: DURATION:TARGET[:step],... e.g.\n"
+"                         30s:50,1m:50,30s:0 (users, or rate with --rate)\n"
+"      --shape SPEC       step:start=10,increment=10,every=30s,steps=5\n"
+"                         burst:base=50,multiplier=10,length=60s,every=5m,total=30m\n"
+"                         spike:base=50,multiplier=10,length=60s,total=10m\n"
+"      --ramp-down D      end the schedule with a linear ramp to 0 over D\n"
 "      --think D|A-B      think time after each iteration: constant or uniform A-B\n"
 "      --pacing D         start an iteration every D per user (constant pacing)\n"
 "      --timeout D        per request timeout (default 30s)\n"
@@ -101,7 +112,7 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         OPT_RATE = 256, OPT_INFLIGHT, OPT_THINK, OPT_PACING, OPT_TIMEOUT,
         OPT_STOP, OPT_NEWCONN, OPT_HOST, OPT_BODYFILE, OPT_THREADS,
         OPT_JSON, OPT_URL, OPT_BIND, OPT_EXPECT, OPT_HEADLESS, OPT_KEYS,
-        OPT_ALLOW, OPT_START_TIMEOUT
+        OPT_ALLOW, OPT_START_TIMEOUT, OPT_STAGES, OPT_SHAPE, OPT_RAMP_DOWN
     };
     static const struct option longs[] = {
         {"users", required_argument, NULL, 'u'},
@@ -130,6 +141,9 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         {"keys", required_argument, NULL, OPT_KEYS},
         {"allow", required_argument, NULL, OPT_ALLOW},
         {"start-timeout", required_argument, NULL, OPT_START_TIMEOUT},
+        {"stages", required_argument, NULL, OPT_STAGES},
+        {"shape", required_argument, NULL, OPT_SHAPE},
+        {"ramp-down", required_argument, NULL, OPT_RAMP_DOWN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     optind = 1;
@@ -219,6 +233,17 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             o->has_stop = true;
             if (util_parse_duration(a, &o->stop_timeout_s))
                 return usage_error("--stop-timeout: expected a duration, got "
+                                   "'%s'%s", a, "");
+            break;
+        case OPT_STAGES:
+            o->stages = a;
+            break;
+        case OPT_SHAPE:
+            o->shape = a;
+            break;
+        case OPT_RAMP_DOWN:
+            if (util_parse_duration(a, &o->ramp_down_s) || o->ramp_down_s <= 0)
+                return usage_error("--ramp-down: expected a duration > 0, got "
                                    "'%s'%s", a, "");
             break;
         case OPT_NEWCONN:
@@ -319,7 +344,56 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
     if (o->has_users && o->has_rate)
         return usage_error("--users and --rate cannot be used together "
                            "(closed or open model)%s%s", "", "");
+    if (o->stages && o->shape)
+        return usage_error("--stages and --shape cannot be used together%s%s",
+                           "", "");
     return 0;
+}
+
+/*  --stages / --shape / --ramp-down replace the file's schedule. The
+ *  targets are rates with --rate (or a rate-model file), users otherwise. */
+static int settle_schedule(scen_t *s, const run_opts_t *o)
+{
+    scen_load_t *l = &s->load;
+    if (!o->stages && !o->shape && !o->ramp_down_s)
+        return 0;
+    char err[HN_ERRLEN] = "";
+    sched_t *sc = NULL;
+    if (o->stages || o->shape) {
+        sc = sched_new();
+        if (!sc)
+            return usage_error("out of memory%s%s", "", "");
+        hn_err_t rc = o->stages ? sched_parse_stages(sc, o->stages, err)
+                                : sched_parse_shape(sc, o->shape, err);
+        if (rc) {
+            sched_destroy(&sc);
+            return usage_error("%s%s", err, "");
+        }
+        sched_destroy(&l->sched);
+        l->sched = sc;
+        if (o->has_rate)
+            l->sched_rate = true;
+        else if (o->has_users)
+            l->sched_rate = false;
+    } else if (!l->sched) {
+        return usage_error("--ramp-down needs a schedule (--stages, --shape "
+                           "or stages in the file)%s%s", "", "");
+    }
+    if (o->ramp_down_s && sched_ramp_down(l->sched, o->ramp_down_s) != HN_OK)
+        return usage_error("--ramp-down: too many stages%s%s", "", "");
+    return 0;
+}
+
+/*  How long the schedules run: the global one, or a class's from its
+ *  start_after. */
+static double schedule_length(const scen_t *s)
+{
+    double len = sched_total_s(s->load.sched);
+    for (size_t i = 0; i < s->n_classes; i++)
+        if (s->classes[i].sched && sched_total_s(s->classes[i].sched) > 0)
+            len = fmax(len, s->classes[i].start_after_s +
+                            sched_total_s(s->classes[i].sched));
+    return len;
 }
 
 /*  Applies flags over the file's load profile and settles the defaults. */
@@ -342,8 +416,12 @@ static void settle_load(scen_load_t *l, const scen_t *s, const run_opts_t *o)
         l->max_inflight = (uint32_t)o->max_inflight;
     if (l->rate > 0 && l->max_inflight == 0)
         l->max_inflight = 10000;
+    if (l->sched_rate && l->max_inflight == 0)
+        l->max_inflight = 10000;
     if (o->has_dur)
         l->duration_s = o->duration_s;
+    else if (l->duration_s == 0 && schedule_length(s) > 0)
+        l->duration_s = schedule_length(s);
     else if (!s->file || l->duration_s == 0)
         l->duration_s = l->duration_s > 0 ? l->duration_s : 10;
     if (o->has_timeout)
@@ -405,6 +483,11 @@ int master_main(int argc, char **argv)
         return HN_EXIT_USAGE;
     }
     scen_load_t *l = &scen->load;
+    int src = settle_schedule(scen, &o);
+    if (src) {
+        scen_destroy(&scen);
+        return src;
+    }
     settle_load(l, scen, &o);
     if (scen->n_before &&
         hooks_run(scen, scen->before, scen->n_before, "before", o.insecure,
@@ -454,6 +537,11 @@ int run_main(int argc, char **argv)
         return HN_EXIT_USAGE;
     }
     scen_load_t *l = &scen->load;
+    int src = settle_schedule(scen, &o);
+    if (src) {
+        scen_destroy(&scen);
+        return src;
+    }
     settle_load(l, scen, &o);
 
     uint64_t fd_limit = 1024;

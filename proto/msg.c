@@ -60,7 +60,7 @@ hn_err_t proto_encode_load(const proto_load_t *m, buf_t *out)
     wire_array(&w, m->n_classes);
     for (uint32_t i = 0; i < m->n_classes && i < 64; i++)
         wire_uint(&w, m->class_users[i]);
-    wire_uint(&w, 0);   /* reserved: flags */
+    wire_uint(&w, m->flags);
     return wire_end(&w);
 }
 
@@ -168,6 +168,7 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out,
             m->class_users[i] = (uint32_t)u;
         }
         wire_get_uint(&r, "flags", UINT32_MAX, &u);
+        m->flags = (uint32_t)u;
         break;
     }
     case PROTO_STOP:

@@ -71,8 +71,14 @@ typedef struct {
     double rate;           /* this worker's share of the arrival rate */
     uint32_t max_inflight; /* this worker's share of the cap */
     uint32_t n_classes;    /* per-class users (closed model), may be 0 */
-    uint32_t class_users[64];
+    uint32_t class_users[64];  /* ... or, with PROTO_LOAD_CLASS_WEIGHTS in
+                                * the open model, the relative shares of
+                                * the classes in the arrival rate */
+    uint32_t flags;
 } proto_load_t;
+
+#define PROTO_LOAD_CLASS_WEIGHTS 1u
+#define PROTO_LOAD_OPEN 2u          /* open model, even while rate is 0 */
 
 typedef struct {
     uint64_t run;

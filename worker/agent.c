@@ -271,7 +271,7 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
 /*  Applies a LOAD whose start time has come. */
 static void apply_load(agent_t *a, const proto_load_t *m)
 {
-    bool open = m->rate > 0;
+    bool open = m->rate > 0 || (m->flags & PROTO_LOAD_OPEN);
     bool new_run = m->run != a->run;
     if (new_run || !a->w || a->w_open != open) {
         drop_worker(a);

@@ -608,10 +608,17 @@ static uint32_t pick_class(engine_t *e, bool open)
         total += open ? e->classes[i].started : e->classes[i].alive;
     double best = -1e300;
     uint32_t pick = 0;
+    double tsum = 0;
+    for (size_t i = 0; open && e->class_targets && i < s->n_classes; i++)
+        tsum += (double)e->classes[i].target;
     for (size_t i = 0; i < s->n_classes; i++) {
-        double want = !open && e->class_targets
-            ? (double)e->classes[i].target
-            : (double)(total + 1) * s->classes[i].weight / e->class_weight_sum;
+        double want;
+        if (!open && e->class_targets)
+            want = (double)e->classes[i].target;
+        else if (open && e->class_targets && tsum > 0)
+            want = (double)(total + 1) * (double)e->classes[i].target / tsum;
+        else
+            want = (double)(total + 1) * s->classes[i].weight / e->class_weight_sum;
         double have = (double)(open ? e->classes[i].started : e->classes[i].alive);
         if (want - have > best) {
             best = want - have;
@@ -1120,14 +1127,19 @@ static void apply_load(engine_t *e, uint32_t users, uint64_t spawn_milli,
     e->loaded = true;
     e->stopping = false;
     if (rate_milli > 0) {
+        /*  A new rate while arrivals run (a schedule's ramp, an API
+         *  change): keep the next arrival where it is and space the
+         *  following ones at the new rate, so frequent changes add no
+         *  extra arrivals. */
+        bool running = e->rate > 0 && e->next_arrival_ns > now;
         e->rate = (double)rate_milli / 1000.0;
         e->cap = cap ? cap : 1;
         if (users_ensure(e, e->cap))
             log_error("engine %u: out of memory for %u users",
                       e->cfg.index, e->cap);
-        e->rate_epoch_ns = now;
+        e->rate_epoch_ns = running ? e->next_arrival_ns : now;
         e->arrivals = 0;
-        e->next_arrival_ns = now;
+        e->next_arrival_ns = e->rate_epoch_ns;
         curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cap);
         return;
     }
@@ -1142,7 +1154,9 @@ static void apply_load(engine_t *e, uint32_t users, uint64_t spawn_milli,
                       (long)(users > 8 ? users : 8));
     e->spawn_interval_ns = spawn_milli ? (uint64_t)(1e12 / spawn_milli) : 0;
     e->next_spawn_ns = now;
-    if (users < e->spawned)
+    /*  With a spawn rate, users also leave at that rate (the loop retires
+     *  them one by one); without, at once. */
+    if (users < e->spawned && !e->spawn_interval_ns)
         retire_users(e, users);
 }
 
@@ -1239,11 +1253,19 @@ static void handle_command(engine_t *e)
          *  mix (so 3 workers x 1 user of a 2:1 mix give 2 and 1). */
         uint64_t n_targets = pop_u64(msg);
         e->class_targets = n_targets == e->cfg.scen->n_classes && n_targets > 1;
+        bool changed = false;
         for (uint64_t i = 0; i < n_targets; i++) {
             uint64_t t = pop_u64(msg);
-            if (e->class_targets)
+            if (e->class_targets) {
+                changed |= e->classes[i].target != t;
                 e->classes[i].target = t;
+            }
         }
+        /*  Open model: new shares of the rate count from now, or a class
+         *  that starts late would take every arrival until it caught up. */
+        if (changed && rate)
+            for (size_t i = 0; i < e->cfg.scen->n_classes; i++)
+                e->classes[i].started = 0;
         apply_load(e, (uint32_t)users, spawn, rate, (uint32_t)cap, offset);
     } else if (!strcmp(cmd, "STOP")) {
         uint64_t timeout = pop_u64(msg);
@@ -1297,7 +1319,12 @@ static uint64_t run_due(engine_t *e, uint64_t now)
                 if (e->spawn_interval_ns)
                     e->next_spawn_ns += e->spawn_interval_ns;
             }
-            if (e->spawned >= e->target_users)
+            while (e->spawned > e->target_users && e->spawn_interval_ns &&
+                   e->next_spawn_ns <= now) {
+                retire_users(e, e->spawned - 1);
+                e->next_spawn_ns += e->spawn_interval_ns;
+            }
+            if (e->spawned == e->target_users)
                 e->next_spawn_ns = now;   /* ramp restarts from now */
         } else {
             while (e->next_arrival_ns <= now) {
@@ -1337,7 +1364,7 @@ static uint64_t run_due(engine_t *e, uint64_t now)
             next = e->heap[0]->wake_ns;
         if (e->rate > 0 && e->next_arrival_ns < next)
             next = e->next_arrival_ns;
-        if (e->rate <= 0 && e->spawned < e->target_users &&
+        if (e->rate <= 0 && e->spawned != e->target_users &&
             e->next_spawn_ns < next)
             next = e->next_spawn_ns;
     }

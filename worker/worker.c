@@ -163,7 +163,11 @@ void worker_set_load_classes(worker_t *self, uint32_t users,
          * (threads take turns for the remainders, class by class) */
         uint32_t cu[64];
         size_t nc = class_users && n_classes <= 64 ? n_classes : 0;
-        if (nc) {
+        if (nc && rate_milli) {
+            /*  open model: the classes' relative shares of the arrival
+             *  rate, the same for every thread */
+            memcpy(cu, class_users, nc * sizeof *cu);
+        } else if (nc) {
             u = 0;
             for (size_t c = 0; c < nc; c++) {
                 cu[c] = (uint32_t)share(class_users[c], self->n,

@@ -1,0 +1,444 @@
+// Tests of the web UI's pure logic (webui/app.js) and of webui/embed.py.
+// Run: node --test tests/webui/   (Node 20, nothing to install)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WEBUI = join(ROOT, 'webui');
+
+// app.js is a classic browser script: run it here the way the browser would,
+// in this realm so that deepEqual sees ordinary arrays and objects.
+vm.runInThisContext(readFileSync(join(WEBUI, 'app.js'), 'utf8'), { filename: 'app.js' });
+const ui = globalThis.hornetUI;
+
+test('app.js loads in node without a DOM and exports its helpers', () => {
+  assert.equal(typeof ui, 'object');
+  for (const f of ['fmtNum', 'parseDuration', 'buildStages', 'niceTicks', 'makeRing', 'handleEvent', 'withToken']) {
+    assert.equal(typeof ui[f], 'function', f);
+  }
+});
+
+test('fmtNum', () => {
+  assert.equal(ui.fmtNum(0), '0');
+  assert.equal(ui.fmtNum(1234567), '1,234,567');
+  assert.equal(ui.fmtNum(1234.567), '1,235');
+  assert.equal(ui.fmtNum(12.345), '12.3');
+  assert.equal(ui.fmtNum(1.2345), '1.23');
+  assert.equal(ui.fmtNum(-1500.4), '-1,500');
+  assert.equal(ui.fmtNum(-0.001), '0.00');
+  assert.equal(ui.fmtNum(3.14159, 3), '3.142');
+  for (const bad of [NaN, Infinity, null, undefined, '12', {}]) assert.equal(ui.fmtNum(bad), '\u2013');
+});
+
+test('fmtPct, fmtBytes, fmtClock', () => {
+  assert.equal(ui.fmtPct(0), '0%');
+  assert.equal(ui.fmtPct(0.01234), '1.23%');
+  assert.equal(ui.fmtPct(0.5), '50.0%');
+  assert.equal(ui.fmtPct(1), '100.0%');
+  assert.equal(ui.fmtPct(NaN), '\u2013');
+  assert.equal(ui.fmtBytes(512), '512 B');
+  assert.equal(ui.fmtBytes(1536), '1.5 KiB');
+  assert.equal(ui.fmtBytes(200 * 1024 * 1024), '200 MiB');
+  assert.equal(ui.fmtBytes(-1), '\u2013');
+  assert.equal(ui.fmtClock(0), '0:00');
+  assert.equal(ui.fmtClock(75), '1:15');
+  assert.equal(ui.fmtClock(3725), '1:02:05');
+  assert.equal(ui.fmtClock('x'), '\u2013');
+});
+
+test('fmtDuration', () => {
+  assert.equal(ui.fmtDuration(0), '0s');
+  assert.equal(ui.fmtDuration(0.25), '250ms');
+  assert.equal(ui.fmtDuration(1.5), '1.5s');
+  assert.equal(ui.fmtDuration(45), '45s');
+  assert.equal(ui.fmtDuration(90), '1m30s');
+  assert.equal(ui.fmtDuration(3600), '1h');
+  assert.equal(ui.fmtDuration(3661), '1h1m1s');
+  assert.equal(ui.fmtDuration(-1), '\u2013');
+  assert.equal(ui.fmtDuration(undefined), '\u2013');
+});
+
+test('parseDuration accepts the master syntax', () => {
+  assert.equal(ui.parseDuration('90s'), 90);
+  assert.equal(ui.parseDuration('1m30s'), 90);
+  assert.equal(ui.parseDuration(' 2h '), 7200);
+  assert.equal(ui.parseDuration('1h2m3s'), 3723);
+  assert.equal(ui.parseDuration('250ms'), 0.25);
+  assert.equal(ui.parseDuration('1.5m'), 90);
+  assert.equal(ui.parseDuration('30'), 30);
+  assert.equal(ui.parseDuration(12.5), 12.5);
+  assert.equal(ui.parseDuration(0), 0);
+  // parse(format(x)) round-trips
+  for (const s of [1, 59, 61, 3599, 3600, 86399]) assert.equal(ui.parseDuration(ui.fmtDuration(s)), s);
+});
+
+test('parseDuration rejects bad input with a message naming it', () => {
+  for (const bad of ['', '  ', 'abc', '5x', '-5s', '1m30', 's', '1 m', '1.2.3s', '5s!', -1, NaN, Infinity, null, undefined, {}, []]) {
+    assert.throws(() => ui.parseDuration(bad), /bad duration/, JSON.stringify(bad));
+  }
+  assert.throws(() => ui.parseDuration('10q'), /"10q"/);
+});
+
+test('buildStartBody: closed and open models, empty fields left out', () => {
+  assert.deepEqual(ui.buildStartBody({ model: 'closed', users: '', spawn_rate: '', duration: '', host: '' }), {});
+  assert.deepEqual(ui.buildStartBody({ model: 'closed', users: '50', spawn_rate: '10', duration: '5m', host: ' http://127.0.0.1:8080 ' }),
+    { users: 50, spawn_rate: 10, duration: 300, host: 'http://127.0.0.1:8080' });
+  // the other model's fields are ignored
+  assert.deepEqual(ui.buildStartBody({ model: 'open', users: '50', rate: '200', max_inflight: '500' }), { rate: 200, max_inflight: 500 });
+  assert.deepEqual(ui.buildStartBody({ model: 'closed', users: '5' }, { stages: [{ duration: 60, users: 5, ramp: 'linear' }] }),
+    { users: 5, stages: [{ duration: 60, users: 5, ramp: 'linear' }] });
+  assert.deepEqual(ui.buildStartBody({ model: 'closed' }, { shape: 'spike', base: 5 }), { shape: 'spike', base: 5 });
+});
+
+test('buildStartBody rejects bad values', () => {
+  const cases = [
+    [{ model: 'closed', users: '-5' }, /users: expected a whole number >= 0, got "-5"/],
+    [{ model: 'closed', users: '2.5' }, /users/],
+    [{ model: 'closed', users: 'ten' }, /users/],
+    [{ model: 'closed', spawn_rate: '-1' }, /spawn_rate/],
+    [{ model: 'open', rate: '0' }, /rate: expected a number > 0/],
+    [{ model: 'open', rate: 'fast' }, /rate/],
+    [{ model: 'open', rate: '10', max_inflight: '0' }, /max_inflight/],
+    [{ model: 'closed', duration: 'soon' }, /bad duration/],
+    [{ model: 'closed', host: 'example.com' }, /host/],
+    [{ model: 'closed', host: 'ftp://x' }, /host/],
+  ];
+  for (const [f, re] of cases) assert.throws(() => ui.buildStartBody(f), re, JSON.stringify(f));
+});
+
+test('buildLoadBody follows the run model', () => {
+  assert.deepEqual(ui.buildLoadBody('closed', { users: '200', spawn_rate: '20' }), { users: 200, spawn_rate: 20 });
+  assert.deepEqual(ui.buildLoadBody('closed', { users: '0', spawn_rate: '' }), { users: 0 });
+  assert.deepEqual(ui.buildLoadBody('open', { rate: '1500.5', users: '3' }), { rate: 1500.5 });
+  assert.throws(() => ui.buildLoadBody('closed', { users: '' }), /users: required/);
+  assert.throws(() => ui.buildLoadBody('open', { rate: '' }), /rate: required/);
+  assert.throws(() => ui.buildLoadBody('open', { rate: '-3' }), /rate/);
+});
+
+test('buildStages from editor rows', () => {
+  const rows = [
+    { duration: '1m', target: '100', ramp: 'linear' },
+    { duration: '30s', target: 100, ramp: 'step' },
+    { duration: 90, target: '0', ramp: '' },
+  ];
+  assert.deepEqual(ui.buildStages(rows, 'closed'), [
+    { duration: 60, users: 100, ramp: 'linear' },
+    { duration: 30, users: 100, ramp: 'step' },
+    { duration: 90, users: 0, ramp: 'linear' },
+  ]);
+  assert.deepEqual(ui.buildStages([{ duration: '10s', target: '2.5' }], 'open'), [{ duration: 10, rate: 2.5, ramp: 'linear' }]);
+});
+
+test('buildStages rejects bad rows, naming the stage', () => {
+  const cases = [
+    [[], /at least one stage/],
+    ['nope', /at least one stage/],
+    [[null], /stage 1: expected an object/],
+    [[{ duration: '1m', target: '5' }, { duration: 'x', target: '5' }], /stage 2: bad duration/],
+    [[{ duration: '0s', target: '5' }], /stage 1: the duration must be more than 0/],
+    [[{ duration: '1m', target: '' }], /stage 1: users must be a number >= 0/],
+    [[{ duration: '1m', target: ' ' }], /stage 1: users must be a number/],
+    [[{ duration: '1m', target: '-1' }], /stage 1: users must be a number >= 0/],
+    [[{ duration: '1m', target: '1.5' }], /stage 1: users must be a whole number/],
+    [[{ duration: '1m', target: '5', ramp: 'cubic' }], /stage 1: ramp must be "linear" or "step"/],
+    [Array.from({ length: 1001 }, () => ({ duration: 1, target: 1 })), /at most 1000/],
+  ];
+  for (const [rows, re] of cases) assert.throws(() => ui.buildStages(rows, 'closed'), re);
+  assert.throws(() => ui.buildStages([{ duration: '1m', target: 'x' }], 'open'), /stage 1: rate must be a number/);
+});
+
+test('parseScheduleText: lists, {stages}, shapes', () => {
+  assert.deepEqual(ui.parseScheduleText('[{"duration": "1m", "users": 50}]', 'closed'),
+    { stages: [{ duration: 60, users: 50, ramp: 'linear' }] });
+  assert.deepEqual(ui.parseScheduleText('{"stages": [{"duration": 30, "rate": 200, "ramp": "step"}], "ramp_down": "30s"}'),
+    { ramp_down: '30s', stages: [{ duration: 30, rate: 200, ramp: 'step' }] });
+  const shape = { shape: 'step', start: 10, increment: 10, every: '30s', steps: 5 };
+  assert.deepEqual(ui.parseScheduleText(JSON.stringify(shape), 'closed'), shape);
+});
+
+test('parseScheduleText rejects bad schedules', () => {
+  const cases = [
+    ['', /not valid JSON/],
+    ['[{"duration": "1m", "users": 50}', /not valid JSON/],
+    ['42', /expected a list of stages/],
+    ['null', /expected a list of stages/],
+    ['{"stages": 3}', /"stages" must be a list/],
+    ['{"stages": []}', /at least one stage/],
+    ['{"stage": []}', /unknown field "stage"/],
+    ['[{"duration": "1m"}]', /stage 1: give exactly one of "users" or "rate"/],
+    ['[{"duration": "1m", "users": 5, "rate": 5}]', /exactly one/],
+    ['[{"duration": "1m", "users": 5, "color": "red"}]', /stage 1: unknown field "color"/],
+    ['[{"duration": "1m", "users": 5}, {"duration": "1m", "rate": 5}]', /stage 2: "rate" does not fit the closed model/],
+    ['[{"duration": "later", "users": 5}]', /stage 1: bad duration/],
+    ['[5]', /stage 1: expected an object/],
+    ['{"shape": "zigzag"}', /shape: expected "step", "burst" or "spike"/],
+    ['{"shape": "spike", "stages": []}', /either "stages" or a "shape"/],
+    ['{"shape": "spike", "ramp_down": "soon"}', /ramp_down: bad duration/],
+  ];
+  for (const [text, re] of cases) assert.throws(() => ui.parseScheduleText(text), re, text);
+  assert.throws(() => ui.parseScheduleText('[{"duration": "1m", "users": 5}]', 'open'), /"users" does not fit the open model/);
+});
+
+test('apiErrorMessage shows the JSON error field', () => {
+  assert.equal(ui.apiErrorMessage(400, '{"error": "users: expected a whole number >= 0, got -5", "field": "users"}'),
+    'HTTP 400: users: expected a whole number >= 0, got -5');
+  assert.equal(ui.apiErrorMessage(409, '{"error": "a run is going", "field": "state"}'), 'HTTP 409: a run is going (field state)');
+  assert.equal(ui.apiErrorMessage(502, '<html>Bad gateway</html>'), 'HTTP 502: <html>Bad gateway</html>');
+  assert.equal(ui.apiErrorMessage(500, ''), 'HTTP 500: no details');
+  assert.equal(ui.apiErrorMessage(400, '{"message": "x"}'), 'HTTP 400: {"message": "x"}');
+  assert.equal(ui.apiErrorMessage(400, 'x'.repeat(1000)).length, 'HTTP 400: '.length + 300);
+});
+
+test('withToken and the download links', () => {
+  assert.equal(ui.withToken('api/v1/events', ''), 'api/v1/events');
+  assert.equal(ui.withToken('api/v1/events', 'abc'), 'api/v1/events?token=abc');
+  assert.equal(ui.withToken('api/v1/timeseries?since=3', 'a b&c=d/é'), 'api/v1/timeseries?since=3&token=a%20b%26c%3Dd%2F%C3%A9');
+  const links = ui.downloadLinks('s3cret');
+  assert.deepEqual(links.map((l) => l.href), [
+    'stats/requests/csv?token=s3cret', 'stats/failures/csv?token=s3cret', 'api/v1/stats?token=s3cret',
+  ]);
+  // relative, so they work on any host:port or under a path prefix
+  for (const l of ui.downloadLinks('')) assert.ok(!/^\/|:\/\/|token/.test(l.href), l.href);
+});
+
+test('makeRing keeps the newest cap items', () => {
+  const r = ui.makeRing(3);
+  assert.equal(r.size, 0);
+  assert.equal(r.last(), undefined);
+  for (let i = 1; i <= 7; i++) r.push(i);
+  assert.equal(r.size, 3);
+  assert.deepEqual(r.toArray(), [5, 6, 7]);
+  assert.equal(r.last(), 7);
+  r.setLast(70);
+  assert.deepEqual(r.toArray(), [5, 6, 70]);
+  r.clear();
+  assert.deepEqual(r.toArray(), []);
+  r.push('a');
+  assert.deepEqual(r.toArray(), ['a']);
+  for (const bad of [0, -1, 1.5, '3', undefined]) assert.throws(() => ui.makeRing(bad), RangeError);
+});
+
+test('handleEvent: SSE stats messages into a bounded ring', () => {
+  const r = ui.makeRing(5);
+  const ev = (t, extra = {}) => JSON.stringify({ t, users: 10, rps: 100 + t, fails_per_s: 0, p50_ms: 1, p95_ms: 2, p99_ms: 3, stage: 0, state: 'running', requests: 5, failures: 0, ...extra });
+  const first = ui.handleEvent(r, ev(1));
+  assert.equal(first.result, 'added');
+  assert.equal(first.msg.state, 'running');
+  assert.deepEqual(r.last(), { t: 1, users: 10, rps: 101, fails_per_s: 0, p50_ms: 1, p95_ms: 2, p99_ms: 3, stage: 0 });
+  for (let t = 2; t <= 8; t++) assert.equal(ui.handleEvent(r, ev(t)).result, 'added');
+  assert.deepEqual(r.toArray().map((p) => p.t), [4, 5, 6, 7, 8]);
+  // the same second again replaces the point
+  assert.equal(ui.handleEvent(r, ev(8, { rps: 1 })).result, 'replaced');
+  assert.equal(r.last().rps, 1);
+  // bad messages are dropped and leave the ring alone
+  for (const bad of ['', 'not json', '{"t": ', 'null', '42', '[1,2]', '{}', '{"t": "5"}', '{"t": -1}', '{"rps": 5}']) {
+    assert.equal(ui.handleEvent(r, bad).result, 'ignored', bad);
+  }
+  assert.equal(r.size, 5);
+  // non-numeric fields become gaps (null), not zeros
+  ui.handleEvent(r, '{"t": 9, "rps": "lots", "p99_ms": null}');
+  assert.equal(r.last().rps, null);
+  assert.equal(r.last().p99_ms, null);
+  // time going back: a new run or a stats reset starts a new series
+  assert.equal(ui.handleEvent(r, ev(1)).result, 'reset');
+  assert.deepEqual(r.toArray().map((p) => p.t), [1]);
+});
+
+test('mergePoints merges a time-series batch with what the stream gave', () => {
+  const r = ui.makeRing(4);
+  ui.addPoint(r, { t: 5, rps: 5 });
+  ui.addPoint(r, { t: 6, rps: 6 });
+  ui.mergePoints(r, [{ t: 3, rps: 3 }, { t: 4, rps: 4 }, { t: 5, rps: 50 }, { bad: true }, null]);
+  assert.deepEqual(r.toArray().map((p) => [p.t, p.rps]), [[3, 3], [4, 4], [5, 50], [6, 6]]);
+  ui.mergePoints(r, [{ t: 7 }, { t: 1 }]);
+  assert.deepEqual(r.toArray().map((p) => p.t), [4, 5, 6, 7]); // the newest cap points
+  assert.equal(ui.mergePoints(r, 'garbage'), 4);
+});
+
+test('niceTicks gives round bounds and steps', () => {
+  assert.deepEqual(ui.niceTicks(0, 97, 4), { min: 0, max: 100, step: 25, ticks: [0, 25, 50, 75, 100] });
+  assert.deepEqual(ui.niceTicks(0, 1234, 5).ticks, [0, 250, 500, 750, 1000, 1250]);
+  assert.deepEqual(ui.niceTicks(0, 0.37, 4).ticks, [0, 0.1, 0.2, 0.3, 0.4]);
+  assert.deepEqual(ui.niceTicks(0, 0, 4).ticks, [0, 0.25, 0.5, 0.75, 1]);
+  assert.deepEqual(ui.niceTicks(-7, 7, 4).ticks, [-10, -5, 0, 5, 10]);
+  const same = ui.niceTicks(50, 50, 4);
+  assert.ok(same.min < 50 && same.max > 50);
+  assert.deepEqual(ui.niceTicks(100, 0, 4), ui.niceTicks(0, 100, 4)); // swapped bounds
+  assert.deepEqual(ui.niceTicks(NaN, Infinity, 4), ui.niceTicks(0, 1, 4));
+  // properties over many ranges: covers the data, round steps, no float noise
+  for (let max = 0.003; max < 1e7; max *= 1.7) {
+    const { min, max: hi, step, ticks } = ui.niceTicks(0, max, 5);
+    assert.equal(min, 0);
+    assert.ok(hi >= max, `${hi} >= ${max}`);
+    assert.ok(ticks.length >= 2 && ticks.length <= 12, `${ticks.length} ticks for ${max}`);
+    const mant = step / Math.pow(10, Math.floor(Math.log10(step)));
+    assert.ok([1, 2, 2.5, 5].some((m) => Math.abs(mant - m) < 1e-9), `step ${step}`);
+    for (const t of ticks) assert.ok(String(t).length < 12, `tick ${t}`);
+  }
+});
+
+test('timeTicks and chartScale', () => {
+  assert.deepEqual(ui.timeTicks(0, 60, 6), [0, 10, 20, 30, 40, 50, 60]);
+  assert.deepEqual(ui.timeTicks(95, 400, 6), [120, 180, 240, 300, 360]);
+  assert.deepEqual(ui.timeTicks(0, 7200, 6), [0, 1800, 3600, 5400, 7200]);
+  assert.deepEqual(ui.timeTicks(5, 5), []);
+  assert.deepEqual(ui.timeTicks(NaN, 5), []);
+  const pts = [{ t: 10, rps: 80, fails_per_s: null }, { t: 40, rps: 230, fails_per_s: 3 }];
+  const sc = ui.chartScale(pts, ['rps', 'fails_per_s']);
+  assert.equal(sc.x.min, 10);
+  assert.equal(sc.x.max, 40);
+  assert.equal(sc.y.min, 0);
+  assert.ok(sc.y.max >= 230 && sc.y.max <= 300);
+  // no data still gives a usable, non-degenerate scale
+  const empty = ui.chartScale([], ['rps']);
+  assert.ok(empty.x.max > empty.x.min && empty.y.max > empty.y.min);
+  const one = ui.chartScale([{ t: 3, users: 0 }], ['users']);
+  assert.ok(one.x.max > one.x.min && one.y.max > one.y.min);
+});
+
+test('statsRows reads the stats document', () => {
+  const stats = {
+    requests: 300, failures: 3, rps: 30, bytes_in: 3000, current_rps: 31,
+    latency_ms: { p50: 1, p90: 2, p95: 3, p99: 4, mean: 1.5, min: 0.1, max: 9 },
+    endpoints: [{ method: 'GET', name: '/a', requests: 200, failures: 3, rps: 20, bytes_in: 1000, latency_ms: { p50: 1 } }],
+  };
+  const rows = ui.statsRows(stats);
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0].name, '/a');
+  assert.equal(rows[0].avg_size, 5);
+  assert.equal(rows[1].name, 'Aggregated');
+  assert.equal(rows[1].rps, 31); // the current second's rate wins
+  assert.equal(rows[1].p99, 4);
+  assert.deepEqual(ui.statsRows(null), []);
+  assert.equal(ui.statsRows({}).length, 1);
+  assert.equal(ui.statsRows({ endpoints: [null, 5] }).length, 3);
+});
+
+test('generic table helpers', () => {
+  assert.deepEqual(ui.listOf([1], ['x']), [1]);
+  assert.deepEqual(ui.listOf({ workers: [2] }, ['workers']), [2]);
+  assert.deepEqual(ui.listOf({ workers: 'no' }, ['workers']), []);
+  assert.deepEqual(ui.listOf(null, ['x']), []);
+  assert.deepEqual(ui.flattenRow({ a: 1, l: { p50: 2, p99: 3 }, c: [1, 2] }), { a: 1, 'l.p50': 2, 'l.p99': 3, c: [1, 2] });
+  assert.deepEqual(ui.columnsFor([{ z: 1, id: 2 }, { extra: 3 }], ['id', 'hostname', 'z']), ['id', 'z', 'extra']);
+  assert.equal(ui.fmtCell('start_s', 90), '1m30s');
+  assert.equal(ui.fmtCell('fails_per_s', 2.5), '2.50');
+  assert.equal(ui.fmtCell('requests', 12345), '12,345');
+  assert.equal(ui.fmtCell('missing', false), 'no');
+  assert.equal(ui.fmtCell('x', null), '\u2013');
+  assert.equal(ui.fmtCell('hostname', '<b>'), '<b>'); // text; the DOM code sets textContent
+});
+
+test('index.html and style.css load nothing from the network', () => {
+  const html = readFileSync(join(WEBUI, 'index.html'), 'utf8');
+  const css = readFileSync(join(WEBUI, 'style.css'), 'utf8');
+  const js = readFileSync(join(WEBUI, 'app.js'), 'utf8');
+  assert.doesNotMatch(html + css + js, /(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);
+  assert.doesNotMatch(css, /@import|url\(/);
+  assert.match(html, /<script src="app\.js"><\/script>/);
+  assert.match(html, /<link rel="stylesheet" href="style\.css">/);
+  // every id app.js looks up exists in the page
+  const ids = new Set([...html.matchAll(/id="([^"]+)"/g)].map((m) => m[1]));
+  for (const m of js.matchAll(/\$\('([^']+)'\)/g)) assert.ok(ids.has(m[1]), `#${m[1]} missing from index.html`);
+});
+
+function haveGcc() {
+  return spawnSync('gcc', ['--version']).status === 0;
+}
+
+test('embed.py output compiles with -Werror and serves the files byte for byte', { skip: !haveGcc() && 'gcc not found' }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hornet-webui-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const files = ['index.html', 'app.js', 'style.css'].map((f) => join(WEBUI, f));
+  const empty = join(dir, 'empty.txt'); // C has no empty initializer: must still work
+  writeFileSync(empty, '');
+  const out = join(dir, 'webui_data.c');
+  const py = spawnSync('python3', [join(WEBUI, 'embed.py'), out, ...files, empty], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const main = join(dir, 'main.c');
+  writeFileSync(main, `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "webui.h"
+
+static int fails;
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "line %d: %s\\n", __LINE__, #c); fails++; } } while (0)
+
+static unsigned char *slurp(const char *name, size_t *len)
+{
+    FILE *f = fopen(name, "rb");
+    if (!f) { perror(name); exit(2); }
+    unsigned char *buf = malloc(1 << 22);
+    *len = fread(buf, 1, 1 << 22, f);
+    fclose(f);
+    return buf;
+}
+
+static void same(const char *path, const char *file, const char *type)
+{
+    const webui_file_t *w = webui_find(path);
+    CHECK(w != NULL);
+    if (!w) return;
+    size_t len;
+    unsigned char *want = slurp(file, &len);
+    CHECK(w->len == len);
+    CHECK(w->len == len && memcmp(w->data, want, len) == 0);
+    CHECK(w->data[w->len] == 0);
+    CHECK(strcmp(w->content_type, type) == 0);
+    free(want);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) return 2;
+    same("/", argv[1], "text/html; charset=utf-8");
+    same("/index.html", argv[1], "text/html; charset=utf-8");
+    same("/app.js", argv[2], "text/javascript; charset=utf-8");
+    same("/style.css", argv[3], "text/css; charset=utf-8");
+    same("/empty.txt", argv[4], "text/plain; charset=utf-8");
+    CHECK(webui_find("/") == webui_find("/index.html"));
+    CHECK(strcmp(webui_find("/")->path, "/index.html") == 0);
+    CHECK(webui_find("/app.js?v=2") == webui_find("/app.js"));
+    CHECK(webui_find("/?x") == webui_find("/index.html"));
+    CHECK(webui_find("/nope") == NULL);
+    CHECK(webui_find("") == NULL);
+    CHECK(webui_find(NULL) == NULL);
+    CHECK(webui_find("app.js") == NULL);
+    CHECK(webui_find("/app.j") == NULL);
+    CHECK(webui_find("/app.jsx") == NULL);
+    CHECK(webui_find("//") == NULL);
+    if (!fails) puts("OK");
+    return fails != 0;
+}
+`);
+  const bin = join(dir, 'check');
+  const cc = spawnSync('gcc', ['-std=c11', '-Wall', '-Wextra', '-Werror', '-pedantic', '-O1',
+    '-I', WEBUI, '-o', bin, out, main], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const run = spawnSync(bin, files.concat(empty), { encoding: 'utf8' });
+  assert.equal(run.stderr, '');
+  assert.equal(run.stdout, 'OK\n');
+  assert.equal(run.status, 0);
+});
+
+test('embed.py fails cleanly on bad arguments', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hornet-webui-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'x.c');
+  const usage = spawnSync('python3', [join(WEBUI, 'embed.py'), out], { encoding: 'utf8' });
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /usage/);
+  const missing = spawnSync('python3', [join(WEBUI, 'embed.py'), out, join(dir, 'nope.html')], { encoding: 'utf8' });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /nope\.html/);
+  const twice = spawnSync('python3', [join(WEBUI, 'embed.py'), out, join(WEBUI, 'app.js'), join(WEBUI, 'app.js')], { encoding: 'utf8' });
+  assert.equal(twice.status, 1);
+  assert.match(twice.stderr, /two files named app\.js/);
+  assert.ok(!existsSync(out) && !existsSync(out + '.tmp'), 'no output file after a failure');
+});

@@ -1,0 +1,884 @@
+// hornet web UI: vanilla ES2020 with no dependencies, because the master
+// embeds these files and may run where there is no internet access.
+//
+// The pure logic is exported as globalThis.hornetUI so tests/webui can run
+// it in node; only init() touches the DOM, and it runs only in a browser.
+// All URLs are relative, so the UI works on any host:port or path prefix.
+'use strict';
+(function () {
+  const DASH = '\u2013';
+  const MAX_STAGES = 1000;
+  const RAMPS = ['linear', 'step'];
+  const SHAPES = ['step', 'burst', 'spike'];
+
+  const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+
+  // ---- formatting --------------------------------------------------------
+
+  function group(digits) {
+    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  }
+
+  // Like Locust's table: whole numbers above 100, a few decimals below.
+  function fmtNum(v, digits) {
+    if (!isNum(v)) return DASH;
+    const a = Math.abs(v);
+    if (a >= 1e21) return String(v); // toFixed switches to exponents here
+    const d = digits !== undefined ? digits
+      : Number.isInteger(v) || a >= 100 ? 0 : a >= 10 ? 1 : 2;
+    const [i, f] = a.toFixed(d).split('.');
+    const neg = v < 0 && Number(a.toFixed(d)) !== 0;
+    return (neg ? '-' : '') + group(i) + (f ? '.' + f : '');
+  }
+
+  function fmtPct(ratio) {
+    if (!isNum(ratio)) return DASH;
+    const p = ratio * 100;
+    return fmtNum(p, p === 0 ? 0 : Math.abs(p) < 10 ? 2 : 1) + '%';
+  }
+
+  function fmtBytes(n) {
+    if (!isNum(n) || n < 0) return DASH;
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return (i === 0 ? String(Math.round(n)) : fmtNum(n, n < 10 ? 1 : 0)) + ' ' + units[i];
+  }
+
+  // Seconds as "1h2m3s", "1m30s", "45s", "1.5s" or "250ms".
+  function fmtDuration(s) {
+    if (!isNum(s) || s < 0) return DASH;
+    if (s > 0 && s < 1) return Math.round(s * 1000) + 'ms';
+    if (s < 60 && !Number.isInteger(s)) return fmtNum(s, 1) + 's';
+    s = Math.round(s);
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    let out = '';
+    if (h) out += h + 'h';
+    if (m) out += m + 'm';
+    if (sec || !out) out += sec + 's';
+    return out;
+  }
+
+  // Chart axis label: "m:ss" or "h:mm:ss".
+  function fmtClock(s) {
+    if (!isNum(s)) return DASH;
+    s = Math.max(0, Math.round(s));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const pad = (x) => String(x).padStart(2, '0');
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  }
+
+  // ---- parsing and validation -------------------------------------------
+
+  const UNITS = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+  // The master's duration syntax ("90s", "1m30s", or plain seconds), to
+  // seconds. Throws an Error that names the bad value.
+  function parseDuration(v) {
+    const bad = () => new Error(`bad duration ${JSON.stringify(v)}: expected e.g. "90s", "1m30s" or a number of seconds`);
+    if (typeof v === 'number') {
+      if (!isNum(v) || v < 0) throw bad();
+      return v;
+    }
+    if (typeof v !== 'string') throw bad();
+    const s = v.trim();
+    if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+    if (!s) throw bad();
+    const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+    let total = 0;
+    while (re.lastIndex < s.length) {
+      const m = re.exec(s);
+      if (!m) throw bad();
+      total += Number(m[1]) * UNITS[m[2]];
+    }
+    return Math.round(total * 1000) / 1000;
+  }
+
+  // A form field as a number; '' gives undefined (the field is left out).
+  function parseField(text, name, { whole = false, min = 0, above = false } = {}) {
+    const s = String(text ?? '').trim();
+    if (s === '') return undefined;
+    const n = Number(s);
+    const what = whole ? 'a whole number' : 'a number';
+    const bound = above ? `> ${min}` : `>= ${min}`;
+    if (!isNum(n) || (whole && !Number.isInteger(n)) || (above ? n <= min : n < min)) {
+      throw new Error(`${name}: expected ${what} ${bound}, got ${JSON.stringify(s)}`);
+    }
+    return n;
+  }
+
+  function parseHost(text) {
+    const s = String(text ?? '').trim();
+    if (s === '') return undefined;
+    if (!/^https?:\/\/[^\s/]+/.test(s)) throw new Error(`host: expected http://HOST[:PORT] or https://..., got ${JSON.stringify(s)}`);
+    return s;
+  }
+
+  // The body of POST /api/v1/start from the form's strings, plus an optional
+  // schedule ({stages} or a shape). Empty fields are left out, so an empty
+  // form starts the master's own profile.
+  function buildStartBody(f, schedule) {
+    const body = {};
+    const put = (k, v) => { if (v !== undefined) body[k] = v; };
+    if (f.model === 'open') {
+      put('rate', parseField(f.rate, 'rate', { above: true }));
+      put('max_inflight', parseField(f.max_inflight, 'max_inflight', { whole: true, min: 1 }));
+    } else {
+      put('users', parseField(f.users, 'users', { whole: true }));
+      put('spawn_rate', parseField(f.spawn_rate, 'spawn_rate'));
+    }
+    const d = String(f.duration ?? '').trim();
+    if (d !== '') body.duration = parseDuration(d);
+    put('host', parseHost(f.host));
+    if (schedule) Object.assign(body, schedule);
+    return body;
+  }
+
+  // The body of POST /api/v1/load: the run's model decides which fields.
+  function buildLoadBody(model, f) {
+    if (model === 'open') {
+      const rate = parseField(f.rate, 'rate', { above: true });
+      if (rate === undefined) throw new Error('rate: required');
+      return { rate };
+    }
+    const users = parseField(f.users, 'users', { whole: true });
+    if (users === undefined) throw new Error('users: required');
+    const body = { users };
+    const sr = parseField(f.spawn_rate, 'spawn_rate');
+    if (sr !== undefined) body.spawn_rate = sr;
+    return body;
+  }
+
+  // Stages from editor rows {duration, target, ramp}: durations become
+  // seconds and the target becomes "users" or "rate" after the model.
+  function buildStages(rows, model) {
+    if (!Array.isArray(rows) || rows.length === 0) throw new Error('schedule: give at least one stage');
+    if (rows.length > MAX_STAGES) throw new Error(`schedule: at most ${MAX_STAGES} stages`);
+    const key = model === 'open' ? 'rate' : 'users';
+    return rows.map((r, i) => {
+      const where = `stage ${i + 1}`;
+      if (!r || typeof r !== 'object') throw new Error(`${where}: expected an object`);
+      let duration;
+      try { duration = parseDuration(r.duration); } catch (e) { throw new Error(`${where}: ${e.message}`); }
+      if (duration <= 0) throw new Error(`${where}: the duration must be more than 0`);
+      const t = typeof r.target === 'string' ? (r.target.trim() === '' ? NaN : Number(r.target)) : r.target;
+      if (!isNum(t) || t < 0) throw new Error(`${where}: ${key} must be a number >= 0, got ${JSON.stringify(r.target ?? null)}`);
+      if (key === 'users' && !Number.isInteger(t)) throw new Error(`${where}: users must be a whole number, got ${t}`);
+      const ramp = r.ramp === undefined || r.ramp === '' ? 'linear' : r.ramp;
+      if (!RAMPS.includes(ramp)) throw new Error(`${where}: ramp must be "linear" or "step", got ${JSON.stringify(ramp)}`);
+      return { duration, [key]: t, ramp };
+    });
+  }
+
+  // The schedule textarea: a list of stages, {"stages": [...]}, or a shape.
+  // model is the run's ("closed"/"open") or undefined when none is known.
+  function parseScheduleText(text, model) {
+    let v;
+    try { v = JSON.parse(text); } catch (e) { throw new Error(`schedule: not valid JSON (${e.message})`); }
+    if (Array.isArray(v)) v = { stages: v };
+    if (!v || typeof v !== 'object') throw new Error('schedule: expected a list of stages, {"stages": [...]} or a shape');
+    const out = {};
+    if (v.ramp_down !== undefined) {
+      try { parseDuration(v.ramp_down); } catch (e) { throw new Error(`ramp_down: ${e.message}`); }
+      out.ramp_down = v.ramp_down;
+    }
+    if (v.shape !== undefined) {
+      if (v.stages !== undefined) throw new Error('schedule: give either "stages" or a "shape", not both');
+      if (!SHAPES.includes(v.shape)) throw new Error(`shape: expected "step", "burst" or "spike", got ${JSON.stringify(v.shape)}`);
+      return Object.assign({}, v); // the master expands and checks the shape's fields
+    }
+    for (const k of Object.keys(v)) {
+      if (k !== 'stages' && k !== 'ramp_down') throw new Error(`schedule: unknown field ${JSON.stringify(k)}`);
+    }
+    if (!Array.isArray(v.stages)) throw new Error('schedule: "stages" must be a list');
+    let m = model;
+    const rows = v.stages.map((s, i) => {
+      if (!s || typeof s !== 'object' || Array.isArray(s)) throw new Error(`stage ${i + 1}: expected an object`);
+      for (const k of Object.keys(s)) {
+        if (!['duration', 'users', 'rate', 'ramp'].includes(k)) throw new Error(`stage ${i + 1}: unknown field ${JSON.stringify(k)}`);
+      }
+      if (('users' in s) === ('rate' in s)) throw new Error(`stage ${i + 1}: give exactly one of "users" or "rate"`);
+      const sm = 'rate' in s ? 'open' : 'closed';
+      if (m && sm !== m) throw new Error(`stage ${i + 1}: "${sm === 'open' ? 'rate' : 'users'}" does not fit the ${m} model (${m === 'open' ? 'rate' : 'users'})`);
+      m = sm;
+      return { duration: s.duration, target: sm === 'open' ? s.rate : s.users, ramp: s.ramp };
+    });
+    out.stages = buildStages(rows, m);
+    return out;
+  }
+
+  // "HTTP 400: users: expected ..." from an API error response.
+  function apiErrorMessage(status, text) {
+    let msg = '';
+    try {
+      const o = JSON.parse(text);
+      if (o && typeof o.error === 'string') {
+        msg = o.error;
+        if (typeof o.field === 'string' && o.field && !msg.includes(o.field)) msg += ` (field ${o.field})`;
+      }
+    } catch (e) { /* not JSON: show the text itself */ }
+    if (!msg) msg = String(text ?? '').trim().slice(0, 300) || 'no details';
+    return `HTTP ${status}: ${msg}`;
+  }
+
+  // ---- links --------------------------------------------------------------
+
+  // Adds ?token= for what cannot send a header (EventSource, plain links).
+  function withToken(url, token) {
+    if (!token) return url;
+    return url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token);
+  }
+
+  function downloadLinks(token) {
+    return [
+      { label: 'Request statistics (CSV)', href: withToken('stats/requests/csv', token), file: 'hornet_requests.csv' },
+      { label: 'Failures (CSV)', href: withToken('stats/failures/csv', token), file: 'hornet_failures.csv' },
+      { label: 'Statistics (JSON)', href: withToken('api/v1/stats', token), file: 'hornet_stats.json' },
+    ];
+  }
+
+  // ---- time series ----------------------------------------------------------
+
+  // A fixed-size ring: charts keep the last `cap` seconds, whatever the length of the run.
+  function makeRing(cap) {
+    if (!Number.isInteger(cap) || cap < 1) throw new RangeError('ring capacity must be a whole number >= 1');
+    let buf = new Array(cap), start = 0, n = 0;
+    return {
+      cap,
+      get size() { return n; },
+      push(p) {
+        if (n < cap) buf[(start + n++) % cap] = p;
+        else { buf[start] = p; start = (start + 1) % cap; }
+      },
+      last() { return n ? buf[(start + n - 1) % cap] : undefined; },
+      setLast(p) { if (n) buf[(start + n - 1) % cap] = p; },
+      clear() { buf = new Array(cap); start = 0; n = 0; },
+      toArray() {
+        const out = [];
+        for (let i = 0; i < n; i++) out.push(buf[(start + i) % cap]);
+        return out;
+      },
+    };
+  }
+
+  const POINT_KEYS = ['users', 'rps', 'fails_per_s', 'p50_ms', 'p95_ms', 'p99_ms', 'stage'];
+
+  // A time-series point with only numbers or null (a gap in the chart), or
+  // null when it has no usable time.
+  function normalizePoint(o) {
+    if (!o || typeof o !== 'object' || !isNum(o.t) || o.t < 0) return null;
+    const p = { t: o.t };
+    for (const k of POINT_KEYS) p[k] = isNum(o[k]) ? o[k] : null;
+    return p;
+  }
+
+  // Adds one point. Time going back means a new run or a stats reset, so
+  // the old points no longer belong to this series.
+  function addPoint(ring, raw) {
+    const p = normalizePoint(raw);
+    if (!p) return 'ignored';
+    const last = ring.last();
+    if (last && p.t === last.t) { ring.setLast(p); return 'replaced'; }
+    if (last && p.t < last.t) { ring.clear(); ring.push(p); return 'reset'; }
+    ring.push(p);
+    return 'added';
+  }
+
+  // Merges a batch from GET /api/v1/timeseries, which can overlap points
+  // the event stream already delivered: sorted by t, one point per t.
+  function mergePoints(ring, list) {
+    const byT = new Map();
+    for (const p of ring.toArray()) byT.set(p.t, p);
+    for (const raw of Array.isArray(list) ? list : []) {
+      const p = normalizePoint(raw);
+      if (p) byT.set(p.t, p);
+    }
+    const all = [...byT.values()].sort((a, b) => a.t - b.t);
+    ring.clear();
+    for (const p of all.slice(-ring.cap)) ring.push(p);
+    return ring.size;
+  }
+
+  // One SSE "stats" message: the parsed object (for the header) and what
+  // became of its point; bad JSON is dropped, not thrown.
+  function handleEvent(ring, data) {
+    let msg;
+    try { msg = JSON.parse(data); } catch (e) { return { result: 'ignored', msg: null }; }
+    if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return { result: 'ignored', msg: null };
+    return { result: addPoint(ring, msg), msg };
+  }
+
+  // ---- chart scales ---------------------------------------------------------
+
+  function niceStep(range, count) {
+    const raw = range / Math.max(1, count);
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const f = raw / mag;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * mag;
+  }
+
+  // Round axis bounds and about `count` ticks between them at 1, 2, 2.5 or
+  // 5 times a power of ten.
+  function niceTicks(min, max, count = 5) {
+    if (!isNum(min) || !isNum(max)) { min = 0; max = 1; }
+    if (max < min) [min, max] = [max, min];
+    if (max === min) {
+      const pad = min === 0 ? 1 : Math.abs(min) * 0.1;
+      min = min === 0 ? 0 : min - pad;
+      max += pad;
+    }
+    const step = niceStep(max - min, count);
+    const lo = Math.floor(min / step + 1e-9) * step;
+    const hi = Math.ceil(max / step - 1e-9) * step;
+    const decimals = Math.max(0, -Math.floor(Math.log10(step)) + 1);
+    const ticks = [];
+    for (let i = 0; lo + i * step <= hi + step / 2; i++) ticks.push(Number((lo + i * step).toFixed(decimals)));
+    return { min: ticks[0], max: ticks[ticks.length - 1], step, ticks };
+  }
+
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+  // Time ticks at whole seconds, minutes or hours inside [min, max].
+  function timeTicks(min, max, count = 6) {
+    if (!isNum(min) || !isNum(max) || max <= min) return [];
+    const step = TIME_STEPS.find((s) => (max - min) / s <= count) || TIME_STEPS[TIME_STEPS.length - 1];
+    const out = [];
+    for (let t = Math.ceil(min / step) * step; t <= max; t += step) out.push(t);
+    return out;
+  }
+
+  // Scales for a chart of `keys` over points: x is the points' time span,
+  // y starts at 0 and ends at a nice value above the largest one.
+  function chartScale(points, keys) {
+    let xmin = Infinity, xmax = -Infinity, ymax = 0;
+    for (const p of points) {
+      xmin = Math.min(xmin, p.t);
+      xmax = Math.max(xmax, p.t);
+      for (const k of keys) if (isNum(p[k])) ymax = Math.max(ymax, p[k]);
+    }
+    if (!isNum(xmin)) { xmin = 0; xmax = 60; }
+    if (xmax - xmin < 10) xmax = xmin + 10; // a few seconds still get an axis
+    const y = niceTicks(0, ymax, 4);
+    return { x: { min: xmin, max: xmax, ticks: timeTicks(xmin, xmax) }, y };
+  }
+
+  // ---- tables ---------------------------------------------------------------
+
+  // The list inside an API answer, whether it is a bare array or {key: [...]}.
+  function listOf(data, keys) {
+    if (Array.isArray(data)) return data;
+    if (data && typeof data === 'object') {
+      for (const k of keys) if (Array.isArray(data[k])) return data[k];
+    }
+    return [];
+  }
+
+  // {a: {b: 1}} -> {"a.b": 1}, so nested records fit in a flat table.
+  function flattenRow(o, prefix = '', out = {}) {
+    for (const [k, v] of Object.entries(o || {})) {
+      if (v && typeof v === 'object' && !Array.isArray(v)) flattenRow(v, prefix + k + '.', out);
+      else out[prefix + k] = v;
+    }
+    return out;
+  }
+
+  // The preferred columns that occur first, then any others in order seen.
+  function columnsFor(rows, preferred) {
+    const seen = new Set();
+    for (const r of rows) for (const k of Object.keys(r)) seen.add(k);
+    const cols = preferred.filter((k) => seen.has(k));
+    for (const k of seen) if (!cols.includes(k)) cols.push(k);
+    return cols;
+  }
+
+  function fmtCell(key, v) {
+    if (v === null || v === undefined || v === '') return DASH;
+    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    // start_s, end_s...: times; rps or fails_per_s are rates, not times.
+    if (typeof v === 'number') return /_s$/.test(key) && !/per_s$/.test(key) ? fmtDuration(v) : fmtNum(v);
+    if (Array.isArray(v)) return v.join(', ');
+    return String(v);
+  }
+
+  // Rows of the Statistics table: one per endpoint, then the aggregate.
+  function statsRows(s) {
+    if (!s || typeof s !== 'object') return [];
+    const row = (e, method, name) => {
+      const l = e.latency_ms || {};
+      const req = isNum(e.requests) ? e.requests : null;
+      return {
+        method, name, requests: req, failures: isNum(e.failures) ? e.failures : null,
+        p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, mean: l.mean, min: l.min, max: l.max,
+        avg_size: req && isNum(e.bytes_in) ? e.bytes_in / req : null,
+        rps: isNum(e.current_rps) ? e.current_rps : e.rps,
+        fails_per_s: isNum(e.current_fail_per_s) ? e.current_fail_per_s : e.fails_per_s,
+      };
+    };
+    const rows = listOf(s.endpoints, []).map((e) => row(e || {}, String(e?.method ?? ''), String(e?.name ?? '')));
+    rows.push(row(s, '', 'Aggregated'));
+    return rows;
+  }
+
+  // ---- browser part ---------------------------------------------------------
+
+  function init() {
+    const $ = (id) => document.getElementById(id);
+    const RING_CAP = 3600; // one hour of one-second points
+    const ui = {
+      token: loadToken(), state: null, run: null, ring: makeRing(RING_CAP), tab: 'stats',
+      schedule: null, last: null, authAsked: false, es: null, esRetry: 1000, esTimer: null, esSeen: 0,
+    };
+
+    function loadToken() {
+      try { return localStorage.getItem('hornet.token') || ''; } catch (e) { return ''; }
+    }
+    function saveToken(t) {
+      ui.token = t;
+      try { if (t) localStorage.setItem('hornet.token', t); else localStorage.removeItem('hornet.token'); } catch (e) { /* private mode: keep it for this page only */ }
+    }
+
+    function el(tag, props, ...kids) {
+      const e = document.createElement(tag);
+      Object.assign(e, props || {});
+      for (const k of kids) e.append(k instanceof Node ? k : String(k));
+      return e;
+    }
+
+    function showMsg(text, kind = 'error') {
+      $('msg-text').textContent = text;
+      $('msg').className = 'msg ' + kind;
+      $('msg').hidden = false;
+      clearTimeout(ui.msgTimer);
+      if (kind !== 'error') ui.msgTimer = setTimeout(() => { $('msg').hidden = true; }, 4000);
+    }
+
+    // ---- API calls
+
+    class AuthError extends Error {}
+
+    async function api(method, path, body) {
+      const opts = { method, headers: {} };
+      if (ui.token) opts.headers.Authorization = 'Bearer ' + ui.token;
+      if (body !== undefined) {
+        opts.headers['Content-Type'] = 'application/json';
+        opts.body = JSON.stringify(body);
+      }
+      const r = await fetch(path, opts);
+      const text = await r.text();
+      if (r.status === 401 || r.status === 403) { askToken(r.status); throw new AuthError(apiErrorMessage(r.status, text)); }
+      if (!r.ok) throw new Error(apiErrorMessage(r.status, text));
+      ui.authAsked = false;
+      try { return text ? JSON.parse(text) : {}; } catch (e) { throw new Error(`${path}: the answer is not JSON`); }
+    }
+
+    // A user action: errors go to the message bar, success says `done`.
+    async function act(method, path, body, done) {
+      try {
+        await api(method, path, body);
+        if (done) showMsg(done, 'ok');
+        poll(true);
+        return true;
+      } catch (e) {
+        if (!(e instanceof AuthError)) showMsg(e.message);
+        return false;
+      }
+    }
+
+    function askToken(status) {
+      $('btn-token').hidden = false;
+      if (ui.authAsked || $('token-dialog').open) return;
+      ui.authAsked = true; // once per failure streak: a dismissed prompt stays dismissed
+      $('token-why').textContent = status === 403
+        ? 'The master rejected the token (403). Enter the right one.'
+        : 'This master needs a token (--web-token). It is kept in this browser.';
+      $('token-input').value = ui.token;
+      $('token-dialog').showModal();
+    }
+
+    $('token-form').addEventListener('submit', () => {
+      saveToken($('token-input').value.trim());
+      ui.authAsked = false;
+      connectEvents();
+      renderDownloads();
+      poll(true);
+    });
+    $('token-clear').addEventListener('click', () => { saveToken(''); $('token-dialog').close(); renderDownloads(); });
+    $('btn-token').addEventListener('click', () => { ui.authAsked = false; askToken(401); });
+    $('msg-close').addEventListener('click', () => { $('msg').hidden = true; });
+
+    // ---- header and polling
+
+    function setText(id, text) { const e = $(id); if (e.textContent !== text) e.textContent = text; }
+
+    function renderHeader() {
+      const s = ui.state || {};
+      const st = s.state || 'offline';
+      setText('h-state', st);
+      $('h-state').className = 'state ' + st;
+      const open = s.model === 'open';
+      setText('h-load-label', open ? 'Rate' : 'Users');
+      const cur = open ? s.rate : s.users, tgt = open ? s.target_rate : s.target_users;
+      setText('h-users', isNum(tgt) && tgt !== cur ? `${fmtNum(cur)} / ${fmtNum(tgt)}` : fmtNum(cur));
+      const st2 = ui.stats || {};
+      const last = ui.ring.last();
+      const rps = last && st === 'running' ? last.rps : (isNum(st2.current_rps) ? st2.current_rps : st2.rps);
+      setText('h-rps', fmtNum(rps));
+      const ratio = isNum(st2.fail_ratio) ? st2.fail_ratio : (st2.requests ? st2.failures / st2.requests : 0);
+      setText('h-fail', fmtPct(ratio));
+      $('h-fail').classList.toggle('bad', ratio > 0);
+      setText('h-elapsed', fmtDuration(s.elapsed_s));
+      setText('h-workers', fmtNum(s.workers));
+      setText('h-host', s.host || DASH);
+      const running = st === 'running';
+      $('btn-stop').disabled = !(running || st === 'stopping');
+      $('start-form').querySelector('[type=submit]').disabled = running || st === 'stopping';
+      $('load-form').querySelector('[type=submit]').disabled = !running;
+      $('load-form').dataset.model = open ? 'open' : 'closed';
+      setText('sched-target-head', schedModel() === 'open' ? 'Rate (/s)' : 'Users');
+    }
+
+    // Once a second: state and stats always, the open tab's data too.
+    let polling = false, pollTimer = null, slow = 0;
+    async function poll(now) {
+      if (now === true) { clearTimeout(pollTimer); }
+      if (polling) return;
+      polling = true;
+      try {
+        ui.state = await api('GET', 'api/v1/state');
+        if (ui.run !== null && ui.state.run !== ui.run) { ui.ring.clear(); loadSeries(0); }
+        ui.run = ui.state.run;
+        ui.stats = await api('GET', 'api/v1/stats');
+        renderStats();
+        if (ui.tab !== 'stats' && ui.tab !== 'charts' && (now === true || slow++ % 2 === 0)) await refreshTab();
+      } catch (e) {
+        if (!(e instanceof AuthError)) {
+          // A network error means the master is down or restarting: the
+          // header says so, the message bar stays for the user's actions.
+          if (e instanceof TypeError) ui.state = null;
+          else showMsg(e.message);
+        }
+      } finally {
+        polling = false;
+        renderHeader();
+        clearTimeout(pollTimer);
+        pollTimer = setTimeout(poll, 1000);
+      }
+    }
+
+    // ---- tables
+
+    function fillTable(table, head, rows) {
+      const thead = el('thead', null, el('tr', null, ...head.map((h) => el('th', null, h))));
+      const tbody = el('tbody');
+      for (const r of rows) tbody.append(r);
+      if (!rows.length) tbody.append(el('tr', null, el('td', { colSpan: head.length || 1, className: 'empty' }, 'nothing yet')));
+      table.replaceChildren(thead, tbody);
+    }
+
+    function renderStats() {
+      const s = ui.stats;
+      const cols = [['method', 'Type'], ['name', 'Name'], ['requests', '# Requests'], ['failures', '# Fails'],
+        ['p50', 'Median (ms)'], ['p90', '90%ile (ms)'], ['p95', '95%ile (ms)'], ['p99', '99%ile (ms)'],
+        ['mean', 'Average (ms)'], ['min', 'Min (ms)'], ['max', 'Max (ms)'], ['avg_size', 'Average size (bytes)'],
+        ['rps', 'RPS'], ['fails_per_s', 'Failures/s']];
+      const rows = statsRows(s).map((r) => el('tr', { className: r.name === 'Aggregated' && !r.method ? 'total' : '' },
+        ...cols.map(([k]) => el('td', { className: k === 'name' || k === 'method' ? 'text' : '' },
+          k === 'name' || k === 'method' ? r[k] : fmtNum(r[k])))));
+      fillTable($('stats-table'), cols.map((c) => c[1]), rows);
+      const codes = s && s.status_codes && typeof s.status_codes === 'object' ? Object.entries(s.status_codes) : [];
+      setText('stats-codes', codes.length ? 'Status codes: ' + codes.map(([c, n]) => `${c}: ${fmtNum(n)}`).join(' \u00b7 ') : '');
+    }
+
+    function genericTable(table, list, preferred) {
+      const rows = list.map((r) => flattenRow(r));
+      const cols = columnsFor(rows, preferred);
+      fillTable(table, cols, rows.map((r) => el('tr', null, ...cols.map((k) =>
+        el('td', { className: typeof r[k] === 'number' ? '' : 'text' }, fmtCell(k, r[k]))))));
+    }
+
+    async function refreshTab() {
+      const t = ui.tab;
+      if (t === 'failures') {
+        genericTable($('failures-table'), listOf(await api('GET', 'api/v1/failures'), ['failures', 'errors']),
+          ['method', 'name', 'endpoint', 'kind', 'message', 'count']);
+      } else if (t === 'stages') {
+        genericTable($('stages-table'), listOf(await api('GET', 'api/v1/stages'), ['stages']),
+          ['stage', 'start_s', 'end_s', 'target', 'requests', 'failures', 'rps']);
+      } else if (t === 'workers') {
+        genericTable($('workers-table'), listOf(await api('GET', 'api/v1/workers'), ['workers']),
+          ['id', 'hostname', 'pid', 'threads', 'state', 'users', 'cpu', 'requests', 'missing']);
+      } else if (t === 'schedule') {
+        ui.schedule = await api('GET', 'api/v1/schedule');
+        renderSchedule();
+      }
+    }
+
+    // ---- tabs
+
+    for (const b of document.querySelectorAll('.tabs [data-tab]')) {
+      b.addEventListener('click', () => {
+        ui.tab = b.dataset.tab;
+        for (const o of document.querySelectorAll('.tabs [data-tab]')) o.classList.toggle('active', o === b);
+        for (const p of document.querySelectorAll('main > .panel')) p.hidden = p.id !== 'tab-' + ui.tab;
+        if (ui.tab === 'charts') drawCharts();
+        else if (ui.tab !== 'stats' && ui.tab !== 'download') refreshTab().catch((e) => { if (!(e instanceof AuthError)) showMsg(e.message); });
+      });
+    }
+
+    function renderDownloads() {
+      $('downloads').replaceChildren(...downloadLinks(ui.token).map((l) =>
+        el('li', null, el('a', { href: l.href, download: l.file, textContent: l.label }))));
+    }
+
+    // ---- forms
+
+    function formFields(form) { return Object.fromEntries(new FormData(form).entries()); }
+
+    $('start-form').addEventListener('change', (e) => {
+      if (e.target.name === 'model') { $('start-form').dataset.model = e.target.value; renderHeader(); renderRowsTarget(); }
+    });
+    $('start-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const f = formFields(e.target);
+      let body;
+      try { body = buildStartBody(f, f.use_schedule ? scheduleBody() : undefined); } catch (err) { showMsg(err.message); return; }
+      act('POST', 'api/v1/start', body, 'Run started').then((ok) => { if (ok) { ui.ring.clear(); drawCharts(); } });
+    });
+    $('load-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      let body;
+      try { body = buildLoadBody(ui.state?.model, formFields(e.target)); } catch (err) { showMsg(err.message); return; }
+      act('POST', 'api/v1/load', body, 'Load changed');
+    });
+    $('btn-stop').addEventListener('click', () => act('POST', 'api/v1/stop', undefined, 'Stopping'));
+    $('btn-reset').addEventListener('click', () => act('POST', 'api/v1/stats/reset', undefined, 'Statistics reset'));
+
+    // ---- schedule
+
+    // The running run's model wins; before a run, the start form's choice.
+    function schedModel() {
+      const s = ui.state?.state;
+      if (ui.state?.model && (s === 'running' || s === 'stopping')) return ui.state.model;
+      return $('start-form').dataset.model;
+    }
+
+    function renderSchedule() {
+      const sc = ui.schedule || {};
+      const stages = listOf(sc, ['stages']);
+      const cur = isNum(sc.stage) ? sc.stage : -1;
+      const rows = stages.map((s, i) => el('tr', { className: i === cur ? 'current' : i < cur ? 'past' : '' },
+        el('td', null, String(i + 1)), el('td', null, fmtDuration(s.start_s)), el('td', null, fmtDuration(s.duration_s)),
+        el('td', null, fmtNum(s.target)), el('td', { className: 'text' }, s.ramp || DASH)));
+      fillTable($('sched-table'), ['#', 'Starts at', 'Duration', sc.model === 'open' ? 'Rate (/s)' : 'Users', 'Ramp'], rows);
+      setText('sched-progress', isNum(sc.total_s) && sc.total_s > 0
+        ? `${fmtDuration(sc.elapsed_s)} of ${fmtDuration(sc.total_s)}` : '');
+    }
+
+    function addRow(r = {}) {
+      const ramp = el('select', { name: 'ramp' }, el('option', { value: 'linear' }, 'linear'), el('option', { value: 'step' }, 'step'));
+      ramp.value = r.ramp === 'step' ? 'step' : 'linear';
+      const del = el('button', { type: 'button', className: 'link', textContent: '\u00d7', title: 'Remove' });
+      const tr = el('tr', null, el('td', { className: 'n' }),
+        el('td', null, el('input', { name: 'duration', value: r.duration ?? '', placeholder: '1m' })),
+        el('td', null, el('input', { name: 'target', value: r.target ?? '', inputMode: 'decimal' })),
+        el('td', null, ramp), el('td', null, del));
+      del.addEventListener('click', () => { tr.remove(); renumber(); });
+      $('sched-rows').append(tr);
+      renumber();
+    }
+    function renumber() { [...$('sched-rows').rows].forEach((tr, i) => { tr.cells[0].textContent = String(i + 1); }); }
+    function renderRowsTarget() { setText('sched-target-head', schedModel() === 'open' ? 'Rate (/s)' : 'Users'); }
+
+    function editorRows() {
+      return [...$('sched-rows').rows].map((tr) => ({
+        duration: tr.querySelector('[name=duration]').value,
+        target: tr.querySelector('[name=target]').value,
+        ramp: tr.querySelector('[name=ramp]').value,
+      }));
+    }
+
+    // What the editor holds, as a schedule body; throws on bad input.
+    function scheduleBody() {
+      if (!$('sched-json').hidden) return parseScheduleText($('sched-json').value, schedModel());
+      return { stages: buildStages(editorRows(), schedModel()) };
+    }
+
+    function showJson(on) {
+      $('sched-json').hidden = !on;
+      $('sched-rows-box').hidden = on;
+      $('sched-mode').textContent = on ? 'Edit as rows' : 'Edit as JSON';
+    }
+
+    $('sched-add').addEventListener('click', () => addRow());
+    // Switching converts what is there, so no edit is lost on the way.
+    $('sched-mode').addEventListener('click', () => {
+      const toJson = $('sched-json').hidden;
+      try {
+        if (toJson) {
+          const rows = editorRows().filter((r) => r.duration || r.target);
+          $('sched-json').value = rows.length ? JSON.stringify(buildStages(rows, schedModel()), null, 1) : '';
+        } else {
+          const b = $('sched-json').value.trim() ? parseScheduleText($('sched-json').value, schedModel()) : { stages: [] };
+          if (!b.stages) throw new Error('a shape cannot be shown as rows; clear it or keep editing the JSON');
+          $('sched-rows').replaceChildren();
+          for (const s of b.stages) addRow({ duration: fmtDuration(s.duration), target: s.users ?? s.rate, ramp: s.ramp });
+        }
+      } catch (e) { showMsg(e.message); return; }
+      showJson(toJson);
+    });
+    $('sched-copy').addEventListener('click', () => {
+      const stages = listOf(ui.schedule, ['stages']);
+      if (!stages.length) { showMsg('There is no current schedule to copy.'); return; }
+      showJson(false);
+      $('sched-rows').replaceChildren();
+      for (const s of stages) addRow({ duration: fmtDuration(s.duration_s), target: s.target, ramp: s.ramp });
+    });
+    for (const [id, method] of [['sched-put', 'PUT'], ['sched-post', 'POST']]) {
+      $(id).addEventListener('click', async () => {
+        let body;
+        try { body = scheduleBody(); } catch (e) { showMsg(e.message); return; }
+        if (await act(method, 'api/v1/schedule', body, method === 'PUT' ? 'Schedule replaced' : 'Stages appended')) {
+          await refreshTab().catch(() => {});
+        }
+      });
+    }
+
+    // ---- charts
+
+    const CHARTS = [
+      ['chart-rps', [['rps', 'RPS', '#2f7ed8'], ['fails_per_s', 'Failures/s', '#d9534f']]],
+      ['chart-lat', [['p50_ms', 'p50', '#3a9d5d'], ['p95_ms', 'p95', '#e69a28'], ['p99_ms', 'p99', '#8e5cc2']]],
+      ['chart-users', [['users', 'Users', '#2f7ed8']]],
+    ];
+
+    function drawCharts() {
+      if (ui.tab !== 'charts') return;
+      const pts = ui.ring.toArray();
+      for (const [id, series] of CHARTS) drawChart($(id), pts, series);
+    }
+
+    function drawChart(cv, pts, series) {
+      const w = cv.clientWidth, h = cv.clientHeight, dpr = window.devicePixelRatio || 1;
+      if (!w || !h) return;
+      if (cv.width !== Math.round(w * dpr) || cv.height !== Math.round(h * dpr)) {
+        cv.width = Math.round(w * dpr);
+        cv.height = Math.round(h * dpr);
+      }
+      const g = cv.getContext('2d');
+      if (!g) return;
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      g.clearRect(0, 0, w, h);
+      const css = getComputedStyle(cv);
+      const fg = css.getPropertyValue('--muted').trim() || '#777', grid = css.getPropertyValue('--grid').trim() || '#ddd';
+      const L = 56, R = 12, T = 24, B = 22;
+      const sc = chartScale(pts, series.map((s) => s[0]));
+      const X = (t) => L + ((t - sc.x.min) / (sc.x.max - sc.x.min)) * (w - L - R);
+      const Y = (v) => h - B - ((v - sc.y.min) / (sc.y.max - sc.y.min)) * (h - T - B);
+      g.font = '11px system-ui, sans-serif';
+      g.lineWidth = 1;
+      g.strokeStyle = grid;
+      g.fillStyle = fg;
+      g.textAlign = 'right';
+      g.textBaseline = 'middle';
+      for (const v of sc.y.ticks) {
+        const y = Math.round(Y(v)) + 0.5;
+        g.beginPath(); g.moveTo(L, y); g.lineTo(w - R, y); g.stroke();
+        g.fillText(fmtNum(v), L - 6, y);
+      }
+      g.textAlign = 'center';
+      g.textBaseline = 'top';
+      for (const t of sc.x.ticks) g.fillText(fmtClock(t), X(t), h - B + 6);
+      g.lineWidth = 1.5;
+      g.lineJoin = 'round';
+      // Legend with the latest values, left to right along the top.
+      let lx = L;
+      const lastP = pts[pts.length - 1];
+      for (const [key, label, color] of series) {
+        g.strokeStyle = color;
+        g.beginPath();
+        let pen = false;
+        for (const p of pts) {
+          if (!isNum(p[key])) { pen = false; continue; } // null: a gap, not a drop to 0
+          if (pen) g.lineTo(X(p.t), Y(p[key])); else g.moveTo(X(p.t), Y(p[key]));
+          pen = true;
+        }
+        g.stroke();
+        const text = `${label} ${lastP ? fmtNum(lastP[key]) : DASH}`;
+        g.fillStyle = color;
+        g.fillRect(lx, 8, 10, 3);
+        g.fillStyle = fg;
+        g.textAlign = 'left';
+        g.textBaseline = 'middle';
+        g.fillText(text, lx + 14, 10);
+        lx += 24 + g.measureText(text).width;
+      }
+    }
+    window.addEventListener('resize', drawCharts);
+
+    // ---- time series: GET /api/v1/timeseries, then the event stream
+
+    async function loadSeries(since) {
+      try {
+        const data = await api('GET', 'api/v1/timeseries?since=' + encodeURIComponent(since));
+        mergePoints(ui.ring, listOf(data, ['points', 'timeseries']));
+        drawCharts();
+      } catch (e) { /* the next reconnect or run change tries again */ }
+    }
+
+    function connectEvents() {
+      if (ui.es) ui.es.close();
+      clearTimeout(ui.esTimer);
+      const es = new EventSource(withToken('api/v1/events', ui.token));
+      ui.es = es;
+      ui.esSeen = Date.now();
+      const onStats = (ev) => {
+        ui.esSeen = Date.now();
+        ui.esRetry = 1000;
+        const { result, msg } = handleEvent(ui.ring, ev.data);
+        if (msg && ui.state && msg.state) ui.state.state = msg.state;
+        if (result !== 'ignored') { drawCharts(); renderHeader(); }
+      };
+      es.addEventListener('stats', onStats);
+      es.onmessage = onStats; // unnamed events too, should the master send them
+      // Points sent while the stream was down come from the time series.
+      es.onopen = () => { const last = ui.ring.last(); loadSeries(last ? last.t : 0); };
+      es.onerror = () => {
+        // The browser retries by itself unless the stream is CLOSED (an
+        // HTTP error such as 401, or a wrong content type); then we retry,
+        // backing off up to 30 s. Polling shows any 401/403 to the user.
+        if (es.readyState === EventSource.CLOSED) reconnectLater();
+      };
+    }
+    function reconnectLater() {
+      clearTimeout(ui.esTimer);
+      ui.esTimer = setTimeout(connectEvents, ui.esRetry);
+      ui.esRetry = Math.min(ui.esRetry * 2, 30000);
+    }
+    // A stream can hang without an error (a proxy, a suspended laptop):
+    // stats come every second, so a long silence means reconnect.
+    setInterval(() => {
+      if (ui.es && Date.now() - ui.esSeen > 45000) { ui.esSeen = Date.now(); connectEvents(); }
+    }, 5000);
+
+    // ---- start
+
+    addRow({ duration: '1m', target: 10 });
+    renderDownloads();
+    renderHeader();
+    renderStats();
+    connectEvents();
+    poll();
+  }
+
+  const api = {
+    fmtNum, fmtPct, fmtBytes, fmtDuration, fmtClock, parseDuration, parseField, parseHost,
+    buildStartBody, buildLoadBody, buildStages, parseScheduleText, apiErrorMessage,
+    withToken, downloadLinks, makeRing, normalizePoint, addPoint, mergePoints, handleEvent,
+    niceTicks, timeTicks, chartScale, listOf, flattenRow, columnsFor, fmtCell, statsRows,
+  };
+  globalThis.hornetUI = api;
+  if (typeof document !== 'undefined') {
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+    else init();
+  }
+})();
