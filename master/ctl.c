@@ -45,7 +45,7 @@ static hn_err_t s_num(const json_t *v, const char *name, double min,
     }
     double d = json_number_value(v);
     if (!(d >= min && d <= max) || (integral && d != floor(d))) {
-        snprintf(msg, sizeof msg, "expected a %s %g..%g, got %g",
+        snprintf(msg, sizeof msg, "expected a %s %.15g..%.15g, got %.15g",
                  integral ? "whole number" : "number", min, max, d);
         return s_bad(field, err, name, msg);
     }

@@ -31,6 +31,12 @@ typedef struct {
                                 * run-style progress, no workers table */
     bool tty;                  /* progress as one rewritten line */
     uint64_t fd_limit;         /* for the report's advice (0 = unknown) */
+    bool interactive;          /* wait for start from the API; stay up
+                                * between runs until interrupted */
+    const char *web;           /* HTTP API + UI address, or NULL */
+    const char *web_token;
+    bool web_insecure;
+    const char *web_cert, *web_key;
     unsigned start_delay_ms;   /* LOAD goes out this long before the start
                                 * (0 = 500) */
 } master_opts_t;

@@ -44,6 +44,8 @@ typedef struct {
     double spawn_rate, rate, duration_s, timeout_s, stop_timeout_s;
     uint64_t max_inflight;
     scen_think_t think;
+    const char *web, *web_token, *web_cert, *web_key;
+    bool web_insecure;
     const char *stages;        /* --stages */
     const char *shape;         /* --shape */
     double ramp_down_s;        /* --ramp-down, 0 = none */
@@ -90,6 +92,13 @@ void run_usage(void *f)
 "      --body-file F      request body read from a file with --url\n"
 "  -k, --insecure         do not verify TLS certificates\n"
 "\n"
+"Web UI and HTTP API (docs/api.md):\n"
+"      --web HOST:PORT    serve them there (hornet master: default\n"
+"                         127.0.0.1:8089 unless --headless)\n"
+"      --web-token T      require this bearer token (or HORNET_WEB_TOKEN)\n"
+"      --web-insecure     allow a non-loopback address without a token\n"
+"      --web-cert F --web-key F   serve HTTPS\n"
+"\n"
 "Output and engine:\n"
 "      --threads N        engine threads (default: number of cores)\n"
 "      --json FILE        write the JSON summary to FILE ('-' = stdout)\n"
@@ -112,7 +121,8 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         OPT_RATE = 256, OPT_INFLIGHT, OPT_THINK, OPT_PACING, OPT_TIMEOUT,
         OPT_STOP, OPT_NEWCONN, OPT_HOST, OPT_BODYFILE, OPT_THREADS,
         OPT_JSON, OPT_URL, OPT_BIND, OPT_EXPECT, OPT_HEADLESS, OPT_KEYS,
-        OPT_ALLOW, OPT_START_TIMEOUT, OPT_STAGES, OPT_SHAPE, OPT_RAMP_DOWN
+        OPT_ALLOW, OPT_START_TIMEOUT, OPT_STAGES, OPT_SHAPE, OPT_RAMP_DOWN,
+        OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_INSECURE, OPT_WEB_CERT, OPT_WEB_KEY
     };
     static const struct option longs[] = {
         {"users", required_argument, NULL, 'u'},
@@ -141,6 +151,11 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         {"keys", required_argument, NULL, OPT_KEYS},
         {"allow", required_argument, NULL, OPT_ALLOW},
         {"start-timeout", required_argument, NULL, OPT_START_TIMEOUT},
+        {"web", required_argument, NULL, OPT_WEB},
+        {"web-token", required_argument, NULL, OPT_WEB_TOKEN},
+        {"web-insecure", no_argument, NULL, OPT_WEB_INSECURE},
+        {"web-cert", required_argument, NULL, OPT_WEB_CERT},
+        {"web-key", required_argument, NULL, OPT_WEB_KEY},
         {"stages", required_argument, NULL, OPT_STAGES},
         {"shape", required_argument, NULL, OPT_SHAPE},
         {"ramp-down", required_argument, NULL, OPT_RAMP_DOWN},
@@ -234,6 +249,23 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             if (util_parse_duration(a, &o->stop_timeout_s))
                 return usage_error("--stop-timeout: expected a duration, got "
                                    "'%s'%s", a, "");
+            break;
+        case OPT_WEB:
+            o->web = a;
+            break;
+        case OPT_WEB_TOKEN:
+            if (!a[0])
+                return usage_error("--web-token: empty token%s%s", "", "");
+            o->web_token = a;
+            break;
+        case OPT_WEB_INSECURE:
+            o->web_insecure = true;
+            break;
+        case OPT_WEB_CERT:
+            o->web_cert = a;
+            break;
+        case OPT_WEB_KEY:
+            o->web_key = a;
             break;
         case OPT_STAGES:
             o->stages = a;
@@ -344,6 +376,12 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
     if (o->has_users && o->has_rate)
         return usage_error("--users and --rate cannot be used together "
                            "(closed or open model)%s%s", "", "");
+    if ((o->web_token || o->web_insecure || o->web_cert || o->web_key) &&
+        !o->web && !o->is_master)
+        return usage_error("--web-token, --web-insecure, --web-cert and "
+                           "--web-key go with --web HOST:PORT%s%s", "", "");
+    if (!o->web_token && getenv("HORNET_WEB_TOKEN") && getenv("HORNET_WEB_TOKEN")[0])
+        o->web_token = getenv("HORNET_WEB_TOKEN");
     if (o->stages && o->shape)
         return usage_error("--stages and --shape cannot be used together%s%s",
                            "", "");
@@ -496,9 +534,13 @@ int master_main(int argc, char **argv)
         scen_destroy(&scen);
         return HN_EXIT_ERROR;
     }
-    if (!o.headless)
-        log_info("master: no web UI yet: running headless");
     master_opts_t mo = {
+        .interactive = !o.headless,
+        .web = o.web ? o.web : o.headless ? NULL : "127.0.0.1:8089",
+        .web_token = o.web_token,
+        .web_insecure = o.web_insecure,
+        .web_cert = o.web_cert,
+        .web_key = o.web_key,
         .bind = o.bind ? o.bind : "tcp://*:5557",
         .expect_workers = o.expect_workers ? (unsigned)o.expect_workers : 1,
         .json = o.json,
@@ -601,6 +643,11 @@ int run_main(int argc, char **argv)
         .tty = isatty(STDERR_FILENO) && !o.quiet,
         .fd_limit = fd_limit,
         .start_delay_ms = 20,
+        .web = o.web,
+        .web_token = o.web_token,
+        .web_insecure = o.web_insecure,
+        .web_cert = o.web_cert,
+        .web_key = o.web_key,
     };
     int exit_code = master_run(scen, l, &mo);
     zactor_destroy(&worker);

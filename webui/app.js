@@ -7,7 +7,7 @@
 'use strict';
 (function () {
   const DASH = '\u2013';
-  const MAX_STAGES = 1000;
+  const MAX_STAGES = 10000; // the master's limit
   const RAMPS = ['linear', 'step'];
   const SHAPES = ['step', 'burst', 'spike'];
 
@@ -70,28 +70,30 @@
 
   // ---- parsing and validation -------------------------------------------
 
-  const UNITS = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  const UNITS = { us: 1e-6, ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 
-  // The master's duration syntax ("90s", "1m30s", or plain seconds), to
-  // seconds. Throws an Error that names the bad value.
+  // The master's duration syntax (util_parse_duration: "90s", "1m30s", "1d",
+  // "250ms", or plain seconds), to seconds. Throws an Error that names the bad value.
   function parseDuration(v) {
     const bad = () => new Error(`bad duration ${JSON.stringify(v)}: expected e.g. "90s", "1m30s" or a number of seconds`);
+    const MAX = 365 * 86400; // the master refuses longer
     if (typeof v === 'number') {
-      if (!isNum(v) || v < 0) throw bad();
+      if (!isNum(v) || v < 0 || v > MAX) throw bad();
       return v;
     }
     if (typeof v !== 'string') throw bad();
     const s = v.trim();
-    if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+    if (/^\d+(\.\d+)?$/.test(s)) return parseDuration(Number(s));
     if (!s) throw bad();
-    const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+    const re = /(\d+(?:\.\d+)?)(us|ms|d|h|m|s)/y;
     let total = 0;
     while (re.lastIndex < s.length) {
       const m = re.exec(s);
       if (!m) throw bad();
       total += Number(m[1]) * UNITS[m[2]];
     }
-    return Math.round(total * 1000) / 1000;
+    if (total > MAX) throw bad();
+    return Math.round(total * 1e6) / 1e6; // no float noise like 90.00000000000001
   }
 
   // A form field as a number; '' gives undefined (the field is left out).
@@ -139,7 +141,8 @@
     if (model === 'open') {
       const rate = parseField(f.rate, 'rate', { above: true });
       if (rate === undefined) throw new Error('rate: required');
-      return { rate };
+      const mi = parseField(f.max_inflight, 'max_inflight', { whole: true, min: 1 });
+      return mi === undefined ? { rate } : { rate, max_inflight: mi };
     }
     const users = parseField(f.users, 'users', { whole: true });
     if (users === undefined) throw new Error('users: required');
@@ -391,6 +394,14 @@
     return cols;
   }
 
+  // "latency_ms.p95" -> "p95 (ms)", "start_s" -> "start", "fails_per_s" -> "fails per s".
+  function colLabel(key) {
+    const parts = String(key).split('.');
+    const last = parts.pop();
+    const ms = /_ms$/.test(last) || /_ms$/.test(parts.join('.'));
+    return last.replace(/_ms$/, '').replace(/(?<!per)_s$/, '').replace(/_/g, ' ') + (ms ? ' (ms)' : '');
+  }
+
   function fmtCell(key, v) {
     if (v === null || v === undefined || v === '') return DASH;
     if (typeof v === 'boolean') return v ? 'yes' : 'no';
@@ -425,8 +436,8 @@
     const $ = (id) => document.getElementById(id);
     const RING_CAP = 3600; // one hour of one-second points
     const ui = {
-      token: loadToken(), state: null, run: null, ring: makeRing(RING_CAP), tab: 'stats',
-      schedule: null, last: null, authAsked: false, es: null, esRetry: 1000, esTimer: null, esSeen: 0,
+      token: loadToken(), state: null, stats: null, run: null, ring: makeRing(RING_CAP), tab: 'stats',
+      schedule: null, authAsked: false, msgTimer: null, es: null, esRetry: 1000, esTimer: null, esSeen: 0,
     };
 
     function loadToken() {
@@ -551,7 +562,9 @@
         renderStats();
         if (ui.tab !== 'stats' && ui.tab !== 'charts' && (now === true || slow++ % 2 === 0)) await refreshTab();
       } catch (e) {
-        if (!(e instanceof AuthError)) {
+        if (e instanceof AuthError) {
+          ui.state = { state: 'locked' }; // the figures need the token
+        } else {
           // A network error means the master is down or restarting: the
           // header says so, the message bar stays for the user's actions.
           if (e instanceof TypeError) ui.state = null;
@@ -592,7 +605,7 @@
     function genericTable(table, list, preferred) {
       const rows = list.map((r) => flattenRow(r));
       const cols = columnsFor(rows, preferred);
-      fillTable(table, cols, rows.map((r) => el('tr', null, ...cols.map((k) =>
+      fillTable(table, cols.map(colLabel), rows.map((r) => el('tr', null, ...cols.map((k) =>
         el('td', { className: typeof r[k] === 'number' ? '' : 'text' }, fmtCell(k, r[k]))))));
     }
 
@@ -603,7 +616,8 @@
           ['method', 'name', 'endpoint', 'kind', 'message', 'count']);
       } else if (t === 'stages') {
         genericTable($('stages-table'), listOf(await api('GET', 'api/v1/stages'), ['stages']),
-          ['stage', 'start_s', 'end_s', 'target', 'requests', 'failures', 'rps']);
+          ['index', 'what', 'start_s', 'end_s', 'target', 'mean_users', 'requests', 'failures', 'rps',
+            'latency_ms.p50', 'latency_ms.p95', 'latency_ms.p99']);
       } else if (t === 'workers') {
         genericTable($('workers-table'), listOf(await api('GET', 'api/v1/workers'), ['workers']),
           ['id', 'hostname', 'pid', 'threads', 'state', 'users', 'cpu', 'requests', 'missing']);
@@ -870,13 +884,13 @@
     poll();
   }
 
-  const api = {
+  const exported = {
     fmtNum, fmtPct, fmtBytes, fmtDuration, fmtClock, parseDuration, parseField, parseHost,
     buildStartBody, buildLoadBody, buildStages, parseScheduleText, apiErrorMessage,
     withToken, downloadLinks, makeRing, normalizePoint, addPoint, mergePoints, handleEvent,
-    niceTicks, timeTicks, chartScale, listOf, flattenRow, columnsFor, fmtCell, statsRows,
+    niceTicks, timeTicks, chartScale, listOf, flattenRow, columnsFor, colLabel, fmtCell, statsRows,
   };
-  globalThis.hornetUI = api;
+  globalThis.hornetUI = exported;
   if (typeof document !== 'undefined') {
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
     else init();

@@ -70,6 +70,9 @@ test('parseDuration accepts the master syntax', () => {
   assert.equal(ui.parseDuration(' 2h '), 7200);
   assert.equal(ui.parseDuration('1h2m3s'), 3723);
   assert.equal(ui.parseDuration('250ms'), 0.25);
+  assert.equal(ui.parseDuration('500us'), 0.0005);
+  assert.equal(ui.parseDuration('1d'), 86400);
+  assert.equal(ui.parseDuration('0.1m'), 6); // not 6.000000000000001
   assert.equal(ui.parseDuration('1.5m'), 90);
   assert.equal(ui.parseDuration('30'), 30);
   assert.equal(ui.parseDuration(12.5), 12.5);
@@ -79,7 +82,7 @@ test('parseDuration accepts the master syntax', () => {
 });
 
 test('parseDuration rejects bad input with a message naming it', () => {
-  for (const bad of ['', '  ', 'abc', '5x', '-5s', '1m30', 's', '1 m', '1.2.3s', '5s!', -1, NaN, Infinity, null, undefined, {}, []]) {
+  for (const bad of ['', '  ', 'abc', '5x', '-5s', '1m30', 's', '1 m', '1.2.3s', '5s!', '366d', 1e9, '99999999999', -1, NaN, Infinity, null, undefined, {}, []]) {
     assert.throws(() => ui.parseDuration(bad), /bad duration/, JSON.stringify(bad));
   }
   assert.throws(() => ui.parseDuration('10q'), /"10q"/);
@@ -116,6 +119,8 @@ test('buildLoadBody follows the run model', () => {
   assert.deepEqual(ui.buildLoadBody('closed', { users: '200', spawn_rate: '20' }), { users: 200, spawn_rate: 20 });
   assert.deepEqual(ui.buildLoadBody('closed', { users: '0', spawn_rate: '' }), { users: 0 });
   assert.deepEqual(ui.buildLoadBody('open', { rate: '1500.5', users: '3' }), { rate: 1500.5 });
+  assert.deepEqual(ui.buildLoadBody('open', { rate: '10', max_inflight: '100' }), { rate: 10, max_inflight: 100 });
+  assert.throws(() => ui.buildLoadBody('open', { rate: '10', max_inflight: '1.5' }), /max_inflight/);
   assert.throws(() => ui.buildLoadBody('closed', { users: '' }), /users: required/);
   assert.throws(() => ui.buildLoadBody('open', { rate: '' }), /rate: required/);
   assert.throws(() => ui.buildLoadBody('open', { rate: '-3' }), /rate/);
@@ -147,7 +152,7 @@ test('buildStages rejects bad rows, naming the stage', () => {
     [[{ duration: '1m', target: '-1' }], /stage 1: users must be a number >= 0/],
     [[{ duration: '1m', target: '1.5' }], /stage 1: users must be a whole number/],
     [[{ duration: '1m', target: '5', ramp: 'cubic' }], /stage 1: ramp must be "linear" or "step"/],
-    [Array.from({ length: 1001 }, () => ({ duration: 1, target: 1 })), /at most 1000/],
+    [Array.from({ length: 10001 }, () => ({ duration: 1, target: 1 })), /at most 10000/],
   ];
   for (const [rows, re] of cases) assert.throws(() => ui.buildStages(rows, 'closed'), re);
   assert.throws(() => ui.buildStages([{ duration: '1m', target: 'x' }], 'open'), /stage 1: rate must be a number/);
@@ -327,6 +332,11 @@ test('generic table helpers', () => {
   assert.deepEqual(ui.listOf(null, ['x']), []);
   assert.deepEqual(ui.flattenRow({ a: 1, l: { p50: 2, p99: 3 }, c: [1, 2] }), { a: 1, 'l.p50': 2, 'l.p99': 3, c: [1, 2] });
   assert.deepEqual(ui.columnsFor([{ z: 1, id: 2 }, { extra: 3 }], ['id', 'hostname', 'z']), ['id', 'z', 'extra']);
+  assert.equal(ui.colLabel('latency_ms.p95'), 'p95 (ms)');
+  assert.equal(ui.colLabel('p99_ms'), 'p99 (ms)');
+  assert.equal(ui.colLabel('start_s'), 'start');
+  assert.equal(ui.colLabel('fails_per_s'), 'fails per s');
+  assert.equal(ui.colLabel('hostname'), 'hostname');
   assert.equal(ui.fmtCell('start_s', 90), '1m30s');
   assert.equal(ui.fmtCell('fails_per_s', 2.5), '2.50');
   assert.equal(ui.fmtCell('requests', 12345), '12,345');
