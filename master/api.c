@@ -207,7 +207,7 @@ static enum MHD_Result s_forward(api_t *a, struct MHD_Connection *c,
     char *status = zmsg_popstr(reply);
     char *type = zmsg_popstr(reply);
     zframe_t *f = zmsg_pop(reply);
-    enum MHD_Result rc = s_send(c, status ? (unsigned)atoi(status) : 500,
+    enum MHD_Result rc = s_send(c, status ? (unsigned)strtoul(status, NULL, 10) : 500,
                                 type ? type : "application/json",
                                 f ? (const char *)zframe_data(f) : "",
                                 f ? zframe_size(f) : 0);
