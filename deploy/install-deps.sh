@@ -19,6 +19,7 @@ PKGS=(
   python3                          # integration test driver (stdlib only)
   openssl                          # test certificates for the TLS tests
   curl                             # demo and tests talk to the target
+  nodejs                           # web UI unit tests (node --test, no npm packages)
 )
 if [[ "${HORNET_BENCH:-}" == 1 ]]; then
   PKGS+=(nginx-light wrk hey python3-locust util-linux)

@@ -39,6 +39,15 @@ else
   failed=$((failed + 1)); failed_names+=("style")
 fi
 
+echo "== web UI tests (node --test)"
+out=$(node --test tests/webui/ 2>&1); rc=$?
+p=$(grep -oE '^# pass [0-9]+' <<<"$out" | awk '{print $3}'); p=${p:-0}
+f=$(grep -oE '^# fail [0-9]+' <<<"$out" | awk '{print $3}'); f=${f:-0}
+if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+passed=$((passed + p)); failed=$((failed + f))
+if [[ $f -ne 0 ]]; then failed_names+=("webui"); echo "$out" | tail -40; fi
+printf '%-34s %4d passed, %d failed\n' "webui" "$p" "$f"
+
 echo "== integration tests"
 mkdir -p build
 python3 tests/integration/run.py 2>&1 | tee build/integration.log
