@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -691,6 +692,199 @@ def exact_percentile(sorted_vals, p):
     import math
     rank = max(1, math.ceil(p / 100.0 * len(sorted_vals)))
     return sorted_vals[rank - 1]
+
+
+def api(base, method, path, body=None, token=None, ctype="application/json",
+        raw=None):
+    """One HTTP call; returns (status, parsed JSON or text)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None and ctype:
+        req.add_header("Content-Type", ctype)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            st, txt = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        st, txt = e.code, e.read().decode()
+    try:
+        return st, json.loads(txt)
+    except ValueError:
+        return st, txt
+
+
+def wait_state(base, want, timeout=20, token=None):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            st, j = api(base, "GET", "/api/v1/state", token=token)
+            if st == 200 and j["state"] in want:
+                return j
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("state never became %s" % (want,))
+
+
+@test
+def api_drives_a_three_stage_ramp_and_locust_swarm():
+    """Interactive master + 2 workers: a stepped schedule started through
+    the API, per-stage records, then Locust's /swarm, /stats/requests and
+    /stop, all checked against what the target served."""
+    with Target() as t, Fleet() as f:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        m, js, log = f.master_bg("--url", t.url + "/delay?ms=50", "--expect-workers", "2",
+                                 "--web", "127.0.0.1:%d" % port, "-q")
+        f.worker("a")
+        f.worker("b")
+        j = wait_state(base, ("ready",))
+        eq(j["workers"], 2, "workers ready")
+        st, j = api(base, "POST", "/api/v1/start", {"stages": [
+            {"duration": "3s", "users": 4, "ramp": "step"},
+            {"duration": "3s", "users": 10, "ramp": "step"},
+            {"duration": 3, "users": 2, "ramp": "step"}]})
+        eq(st, 200, j)
+        seen = []
+        while True:
+            st, j = api(base, "GET", "/api/v1/state")
+            seen.append((j["elapsed_s"], j["target_users"], j["users"]))
+            if j["state"] == "stopped":
+                break
+            time.sleep(0.25)
+        targets = [tu for (e, tu, u) in seen if e > 0.5]
+        assert 4 in targets and 10 in targets and 2 in targets, seen
+        st, stages = api(base, "GET", "/api/v1/stages")
+        eq(st, 200, stages)
+        got = [(round(s["start_s"]), s["target"]) for s in stages]
+        eq(got, [(0, 4), (3, 10), (6, 2)], "stage records")
+        for s, want in zip(stages, (4, 10, 2)):
+            # users measured inside each stage, ramping included
+            assert want * 0.6 <= s["mean_users"] <= want * 1.1, (s, want)
+        st, stats = api(base, "GET", "/api/v1/stats")
+        c = t.counts()
+        eq(stats["requests"], c["total"], "API stats vs target")
+        eq(sum(s["requests"] for s in stages), c["total"], "stage sums vs target")
+        before = c["total"]
+        # Locust-compatible control
+        req = urllib.request.Request(base + "/swarm", data=b"user_count=3&spawn_rate=100",
+                                     method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            sw = json.loads(r.read())
+        eq(sw["success"], True, sw)
+        time.sleep(2.5)
+        st, lr = api(base, "GET", "/stats/requests")
+        eq(lr["state"], "running", lr)
+        eq(lr["user_count"], 3, "Locust user_count")
+        names = [r["name"] for r in lr["stats"]]
+        assert "Aggregated" in names, names
+        for key in ("total_rps", "fail_ratio", "errors", "current_response_time_percentile_1"):
+            assert key in lr, key
+        st, txt = api(base, "GET", "/stats/requests/csv")
+        assert txt.startswith("Type,Name,Request Count,Failure Count"), txt[:100]
+        st, sp = api(base, "GET", "/stop")
+        eq(sp["success"], True, sp)
+        wait_state(base, ("stopped",))
+        st, lr = api(base, "GET", "/stats/requests")
+        agg = [r for r in lr["stats"] if r["name"] == "Aggregated"][0]
+        eq(agg["num_requests"], t.counts()["total"] - before, "swarm run vs target")
+        m.send_signal(signal.SIGINT)
+        eq(m.wait(15), 0, "interactive master exits 0 on Ctrl-C when idle")
+
+
+@test
+def api_bad_input_changes_nothing():
+    with Target() as t:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        tok = "s3cret-token"
+        p = subprocess.Popen([HORNET, "run", "--url", t.url + "/", "-u", "2", "-t", "8s",
+                              "--think", "50ms", "-q", "--web", "127.0.0.1:%d" % port,
+                              "--web-token", tok],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_state(base, ("running",), token=tok)
+            cases = [
+                ("no token", dict(token=None), 401, "Authorization"),
+                ("wrong token", dict(token="nope"), 403, "Authorization"),
+                ("malformed", dict(raw=b'{"users": 5'), 400, None),
+                ("wrong type", dict(body={"users": "five"}), 400, "users"),
+                ("negative", dict(body={"users": -5}), 400, "users"),
+                ("fraction", dict(body={"users": 2.5}), 400, "users"),
+                ("unknown field", dict(body={"users": 5, "colour": "red"}), 400, "colour"),
+                ("both models", dict(body={"users": 5, "rate": 3}), 400, "rate"),
+                ("not an object", dict(raw=b'[1,2]'), 400, None),
+                ("not JSON", dict(raw=b'users=5', ctype="text/plain"), 415, "Content-Type"),
+                ("wrong model", dict(body={"rate": 5}), 409, "rate"),
+            ]
+            for name, kw, want, field in cases:
+                token = kw.pop("token", tok)
+                st, j = api(base, "POST", "/api/v1/load", token=token, **kw)
+                eq(st, want, "%s: %s" % (name, j))
+                assert isinstance(j, dict) and j.get("error"), (name, j)
+                if field:
+                    eq(j.get("field"), field, name)
+                st, s = api(base, "GET", "/api/v1/state", token=tok)
+                eq((s["state"], s["target_users"]), ("running", 2), "after " + name)
+            # oversized: refused from the declared length, before the body
+            sk = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sk.sendall(("POST /api/v1/load HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                        % (tok, 2 << 20)).encode() + b'{"users": 5, "x": "aaaa')
+            head = sk.recv(4096).decode(errors="replace")
+            sk.close()
+            assert head.startswith("HTTP/1.1 413"), head
+            assert "1 MiB" in head, head
+            st, s2 = api(base, "GET", "/api/v1/state", token=tok)
+            eq(s2["target_users"], 2, "after oversized")
+            st, j = api(base, "GET", "/api/v1/nope", token=tok)
+            eq(st, 404, j)
+            st, j = api(base, "DELETE", "/api/v1/state", token=tok)
+            eq(st, 405, j)
+            st, j = api(base, "PUT", "/api/v1/schedule", {"stages": [{"duration": "1s"}]},
+                        token=tok)
+            eq((st, j.get("field")), (400, "stages[0]"), j)
+            st, j = api(base, "GET", "/api/v1/timeseries?since=abc", token=tok)
+            eq((st, j.get("field")), (400, "since"), j)
+            # the token also works as a query parameter (EventSource)
+            st, j = api(base, "GET", "/api/v1/state?token=" + tok)
+            eq(st, 200, j)
+            # the UI itself needs no token
+            st, txt = api(base, "GET", "/")
+            assert st == 200 and "<html" in txt.lower(), txt[:200]
+        finally:
+            out, err = p.communicate(timeout=30)
+        eq(p.returncode, 0, err[-2000:])
+        assert "Aggregated" in out
+        # a public address without a token is refused before anything runs
+        rc, out, err = hornet("run", "--url", t.url + "/", "-t", "1s", "--web", "0.0.0.0:%d" % port)
+        eq(rc, 2, err)
+        assert "--web-token" in err, err
+
+
+@test
+def burst_schedule_gives_the_rate_pattern_at_the_server():
+    with Target() as t:
+        p = subprocess.Popen([HORNET, "run", "--url", t.url + "/", "--rate", "1", "-q",
+                              "--shape", "burst:base=20,multiplier=5,length=1s,every=2s,total=6s"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        samples = []
+        while p.poll() is None:
+            samples.append((time.time(), t.counts()["total"]))
+            time.sleep(0.1)
+        p.communicate()
+        eq(p.returncode, 0, "exit")
+        rates = []
+        for i, (t0, c0) in enumerate(samples):
+            for t1, c1 in samples[i:]:
+                if t1 - t0 >= 0.5:
+                    rates.append((c1 - c0) / (t1 - t0))
+                    break
+        assert max(rates) > 70, rates     # the 100/s bursts
+        assert min(r for r in rates[5:-5]) < 35, rates   # the 20/s base between
+        total = t.counts()["total"]
+        assert 300 <= total <= 420, total   # 3 s at 20/s + 3 s at 100/s = 360
 
 
 @test
