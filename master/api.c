@@ -417,7 +417,7 @@ api_t *api_new(const api_opts_t *opts, bool *usage, char *err)
                               .ai_flags = AI_NUMERICSERV };
     struct addrinfo *ai = NULL;
     if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai) {
-        snprintf(err, HN_ERRLEN, "--web '%s': cannot resolve '%s'",
+        snprintf(err, HN_ERRLEN, "--web '%.100s': cannot resolve '%.100s'",
                  opts->listen, host);
         return NULL;
     }
