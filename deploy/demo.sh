@@ -16,10 +16,12 @@ done
 addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)
 [[ -n "$addr" ]] || { echo "demo: the target did not start"; cat "$log"; exit 1; }
 echo "demo: stand-in target on http://$addr"
-echo "demo: hornet run examples/demo.yaml --host http://$addr -t $DURATION"
+WEB=${HORNET_DEMO_WEB:-127.0.0.1:8089}
+echo "demo: hornet run examples/demo.yaml --host http://$addr -t $DURATION --web $WEB"
+echo "demo: live web UI while it runs: http://$WEB/"
 echo
 build/hornet run examples/demo.yaml --host "http://$addr" -t "$DURATION" \
-  --json build/demo-summary.json
+  --json build/demo-summary.json --web "$WEB"
 echo
 echo "demo: the target's own count of what it served: $(curl -s "http://$addr/__counts" | head -c 300)"
 echo "demo: JSON summary written to build/demo-summary.json"
