@@ -659,16 +659,17 @@ class Fleet:
 
     def master(self, *args, timeout=90):
         js = os.path.join(self.dir, "m.json")
-        p = subprocess.run([HORNET, "master", *args, "--bind", self.endpoint,
+        p = subprocess.run([HORNET, "master", "--headless", *args, "--bind", self.endpoint,
                             "--json", js, "--start-timeout", "20s"],
                            capture_output=True, text=True, timeout=timeout)
         j = json.load(open(js)) if os.path.exists(js) else None
         return p, j
 
-    def master_bg(self, *args):
+    def master_bg(self, *args, headless=True):
         js = os.path.join(self.dir, "m.json")
         log = open(os.path.join(self.dir, "master.log"), "w")
-        p = subprocess.Popen([HORNET, "master", *args, "--bind", self.endpoint,
+        mode = ["--headless"] if headless else []
+        p = subprocess.Popen([HORNET, "master", *mode, *args, "--bind", self.endpoint,
                               "--json", js, "--start-timeout", "20s"],
                              stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(p)
@@ -736,7 +737,7 @@ def api_drives_a_three_stage_ramp_and_locust_swarm():
         port = free_port()
         base = "http://127.0.0.1:%d" % port
         m, js, log = f.master_bg("--url", t.url + "/delay?ms=50", "--expect-workers", "2",
-                                 "--web", "127.0.0.1:%d" % port, "-q")
+                                 "--web", "127.0.0.1:%d" % port, "-q", headless=False)
         f.worker("a")
         f.worker("b")
         j = wait_state(base, ("ready",))
@@ -1009,7 +1010,7 @@ def master_with_curve_keys_refuses_strangers():
         eq(j["requests"], t.counts()["total"], "total vs server")
         # a worker without the keys never gets in
         f.worker("c1")
-        p2 = subprocess.run([HORNET, "master", "--url", t.url + "/", "-t", "1s",
+        p2 = subprocess.run([HORNET, "master", "--headless", "--url", t.url + "/", "-t", "1s",
                              "--bind", f.endpoint, "--keys", keys,
                              "--start-timeout", "3s"],
                             capture_output=True, text=True, timeout=30)
@@ -1088,7 +1089,7 @@ def master_workers_in_network_namespaces():
                      master_ep % (i, f.port), "--threads", "1", "--id", "ns%d" % i],
                     stdout=log, stderr=subprocess.STDOUT))
             js = os.path.join(f.dir, "m.json")
-            p = subprocess.run([HORNET, "master", "--url", url, "-u", "15", "-t", "3s",
+            p = subprocess.run([HORNET, "master", "--headless", "--url", url, "-u", "15", "-t", "3s",
                                 "--bind", "tcp://*:%d" % f.port, "--expect-workers", "3",
                                 "--json", js, "--start-timeout", "20s"],
                                capture_output=True, text=True, timeout=90)
