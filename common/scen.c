@@ -1464,44 +1464,20 @@ static bool s_shape(ctx_t *c, yaml_node_t *n, sched_t *sc)
             "steps", "base", "multiplier", "length", "total", NULL };
         if (!s_check_map(c, v, kind, keys))
             return false;
-        double num[8] = { 0 };
-        bool set[8] = { false };
-        EACH_PAIR(c, v, key, kn, val) {
+        double val[SCHED_SHAPE_NKEYS] = { 0 };
+        bool set[SCHED_SHAPE_NKEYS] = { false };
+        EACH_PAIR(c, v, key, kn, x) {
             (void)kn;
-            size_t i = 0;
-            while (strcmp(keys[i], key))
-                i++;
-            bool dur = i == 2 || i == 6 || i == 7;
-            bool ok = dur ? s_duration(c, val, key, &num[i])
-                          : s_number(c, val, key, -1e9, 1e9, &num[i]);
+            size_t i = sched_shape_key(key);
+            bool ok = sched_shape_key_is_duration(i)
+                ? s_duration(c, x, key, &val[i])
+                : s_number(c, x, key, -1e9, 1e9, &val[i]);
             if (!ok)
                 return false;
             set[i] = true;
         }
-        const char *need = !strcmp(kind, "step") ? "start,every,steps"
-                         : !strcmp(kind, "burst")
-                             ? "base,multiplier,length,every,total"
-                             : "base,multiplier,length,total";
-        for (size_t i = 0; keys[i]; i++)
-            if (!set[i] && i != 1 && strstr(need, keys[i]))
-                return s_fail(c, v, "shape %s needs %s (all of: %s)", kind,
-                              keys[i], need);
         char err[HN_ERRLEN] = "";
-        hn_err_t rc;
-        if (!strcmp(kind, "step")) {
-            if (!(num[3] >= 1 && num[3] <= SCHED_MAX_STAGES &&
-                  num[3] == (double)(unsigned)num[3]))
-                return s_fail(c, v, "shape step: steps must be a whole "
-                              "number 1..%d", SCHED_MAX_STAGES);
-            rc = sched_shape_step(sc, num[0], num[1], num[2],
-                                  (unsigned)num[3], err);
-        } else if (!strcmp(kind, "burst")) {
-            rc = sched_shape_burst(sc, num[4], num[5], num[6], num[2],
-                                   num[7], err);
-        } else {
-            rc = sched_shape_spike(sc, num[4], num[5], num[6], num[7], err);
-        }
-        if (rc != HN_OK)
+        if (sched_shape(sc, kind, val, set, NULL, err) != HN_OK)
             return s_fail(c, v, "%s", err);
     }
     return true;

@@ -228,11 +228,9 @@ static size_t s_split(char *s, char sep, char **out, size_t n)
 
 hn_err_t sched_parse_stages(sched_t *self, const char *spec, char *err)
 {
-    size_t len = strlen(spec);
-    char *copy = malloc(len + 1);
+    char *copy = strdup(spec);
     if (!copy)
         return HN_ERR_NOMEM;
-    memcpy(copy, spec, len + 1);
     hn_err_t rc = HN_OK;
     char *save = NULL;
     size_t idx = 0;
@@ -263,43 +261,97 @@ hn_err_t sched_parse_stages(sched_t *self, const char *spec, char *err)
     return rc;
 }
 
-typedef struct {
-    const char *key;
-    bool duration;
-    double val;
-    bool set;
-} s_kv_t;
+const char *const sched_shape_keys[SCHED_SHAPE_NKEYS] = {
+    "start", "increment", "every", "steps", "base", "multiplier", "length",
+    "total"
+};
+
+bool sched_shape_key_is_duration(size_t i)
+{
+    return i == 2 || i == 6 || i == 7;
+}
+
+size_t sched_shape_key(const char *key)
+{
+    size_t i = 0;
+    while (i < SCHED_SHAPE_NKEYS && strcmp(sched_shape_keys[i], key))
+        i++;
+    return i;
+}
+
+hn_err_t sched_shape(sched_t *self, const char *kind,
+                     const double val[SCHED_SHAPE_NKEYS],
+                     const bool set[SCHED_SHAPE_NKEYS], const char **which,
+                     char *err)
+{
+    const char *dummy;
+    if (!which)
+        which = &dummy;
+    *which = "shape";
+    /*  which parameters each shape needs (increment defaults to 0) */
+    static const struct { const char *kind; unsigned need; } shapes[] = {
+        { "step", 1u << 0 | 1u << 2 | 1u << 3 },
+        { "burst", 1u << 4 | 1u << 5 | 1u << 6 | 1u << 2 | 1u << 7 },
+        { "spike", 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 },
+    };
+    size_t k = 0;
+    while (k < 3 && strcmp(shapes[k].kind, kind))
+        k++;
+    if (k == 3)
+        return s_fail(err, HN_ERR_INVALID, "shape: unknown shape '%s' (step, "
+                      "burst or spike)", kind);
+    for (size_t i = 0; i < SCHED_SHAPE_NKEYS; i++) {
+        if ((shapes[k].need >> i & 1u) && !set[i]) {
+            *which = sched_shape_keys[i];
+            if (err)
+                snprintf(err, HN_ERRLEN, "shape %s: needs %s", kind,
+                         sched_shape_keys[i]);
+            return HN_ERR_INVALID;
+        }
+        if (set[i] && !(shapes[k].need >> i & 1u) && i != 1) {
+            *which = sched_shape_keys[i];
+            if (err)
+                snprintf(err, HN_ERRLEN, "shape %s: %s does not apply", kind,
+                         sched_shape_keys[i]);
+            return HN_ERR_INVALID;
+        }
+    }
+    if (k == 0) {
+        *which = "steps";
+        if (!(val[3] >= 1 && val[3] <= SCHED_MAX_STAGES && val[3] == floor(val[3])))
+            return s_fail(err, HN_ERR_INVALID, "shape step: steps must be a "
+                          "whole number 1..%s", "10000");
+        *which = "shape";
+        return sched_shape_step(self, val[0], val[1], val[2], (unsigned)val[3],
+                                err);
+    }
+    if (k == 1)
+        return sched_shape_burst(self, val[4], val[5], val[6], val[2], val[7],
+                                 err);
+    return sched_shape_spike(self, val[4], val[5], val[6], val[7], err);
+}
 
 hn_err_t sched_parse_shape(sched_t *self, const char *spec, char *err)
 {
-    size_t len = strlen(spec);
-    char *copy = malloc(len + 1);
+    char *copy = strdup(spec);
     if (!copy)
         return HN_ERR_NOMEM;
-    memcpy(copy, spec, len + 1);
     hn_err_t rc = HN_OK;
     char *colon = strchr(copy, ':');
-    const char *kind = copy;
     if (colon)
         *colon = '\0';
-    s_kv_t kv[] = {
-        {"start", false, 0, false}, {"increment", false, 0, false},
-        {"every", true, 0, false}, {"steps", false, 0, false},
-        {"base", false, 0, false}, {"multiplier", false, 0, false},
-        {"length", true, 0, false}, {"total", true, 0, false},
-    };
-    const size_t nkv = sizeof kv / sizeof kv[0];
+    double val[SCHED_SHAPE_NKEYS] = { 0 };
+    bool set[SCHED_SHAPE_NKEYS] = { false };
     char *save = NULL;
     for (char *tok = colon ? strtok_r(colon + 1, ",", &save) : NULL; tok;
          tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
-        size_t i = 0;
+        size_t i = SCHED_SHAPE_NKEYS;
         if (eq) {
             *eq = '\0';
-            for (; i < nkv && strcmp(kv[i].key, tok); i++)
-                ;
+            i = sched_shape_key(tok);
         }
-        if (!eq || i == nkv) {
+        if (i == SCHED_SHAPE_NKEYS) {
             if (err)
                 snprintf(err, HN_ERRLEN, "--shape: '%s' is not KEY=VALUE with "
                          "KEY one of start, increment, every, steps, base, "
@@ -307,56 +359,21 @@ hn_err_t sched_parse_shape(sched_t *self, const char *spec, char *err)
             rc = HN_ERR_INVALID;
             goto done;
         }
-        bool bad = kv[i].duration
-            ? util_parse_duration(eq + 1, &kv[i].val) != HN_OK
-            : util_parse_double(eq + 1, -1e9, 1e9, &kv[i].val) != HN_OK;
-        if (bad) {
+        bool dur = sched_shape_key_is_duration(i);
+        if (dur ? util_parse_duration(eq + 1, &val[i]) != HN_OK
+                : util_parse_double(eq + 1, -1e9, 1e9, &val[i]) != HN_OK) {
             if (err)
                 snprintf(err, HN_ERRLEN, "--shape: %s=%s is not a %s", tok,
-                         eq + 1, kv[i].duration ? "duration" : "number");
+                         eq + 1, dur ? "duration" : "number");
             rc = HN_ERR_INVALID;
             goto done;
         }
-        kv[i].set = true;
+        set[i] = true;
     }
-    const char *need;
-    if (!strcmp(kind, "step"))
-        need = "start,every,steps";
-    else if (!strcmp(kind, "burst"))
-        need = "base,multiplier,length,every,total";
-    else if (!strcmp(kind, "spike"))
-        need = "base,multiplier,length,total";
-    else {
-        rc = s_fail(err, HN_ERR_INVALID, "--shape: unknown shape '%s' (step, "
-                    "burst or spike)", kind);
-        goto done;
-    }
-    for (size_t i = 0; i < nkv; i++) {
-        const char *p = strstr(need, kv[i].key);
-        if (p && !kv[i].set) {
-            if (err)
-                snprintf(err, HN_ERRLEN, "--shape %s: needs %s (all of %s)",
-                         kind, kv[i].key, need);
-            rc = HN_ERR_INVALID;
-            goto done;
-        }
-    }
-    if (!strcmp(kind, "step")) {
-        if (!(kv[3].val >= 1 && kv[3].val <= SCHED_MAX_STAGES &&
-              kv[3].val == floor(kv[3].val))) {
-            rc = s_fail(err, HN_ERR_INVALID, "--shape step: steps must be a "
-                        "whole number 1..10000%s", "");
-            goto done;
-        }
-        rc = sched_shape_step(self, kv[0].val, kv[1].val, kv[2].val,
-                              (unsigned)kv[3].val, err);
-    } else if (!strcmp(kind, "burst")) {
-        rc = sched_shape_burst(self, kv[4].val, kv[5].val, kv[6].val,
-                               kv[2].val, kv[7].val, err);
-    } else {
-        rc = sched_shape_spike(self, kv[4].val, kv[5].val, kv[6].val,
-                               kv[7].val, err);
-    }
+    char e2[HN_ERRLEN] = "";
+    rc = sched_shape(self, copy, val, set, NULL, e2);
+    if (rc && err)
+        snprintf(err, HN_ERRLEN, "--shape: %.240s", e2);
 done:
     free(copy);
     return rc;

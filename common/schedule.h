@@ -59,6 +59,23 @@ hn_err_t sched_shape_spike(sched_t *self, double base, double multiplier,
 /*  A linear stage from the last target down to 0. */
 hn_err_t sched_ramp_down(sched_t *self, double duration_s) HN_WUR;
 
+/*  Shape parameters by index, the same in YAML, the command line and the
+ *  API: start, increment, every, steps, base, multiplier, length, total.
+ *  every, length and total are durations. */
+#define SCHED_SHAPE_NKEYS 8
+extern const char *const sched_shape_keys[SCHED_SHAPE_NKEYS];
+bool sched_shape_key_is_duration(size_t i);
+/*  Index of key, or SCHED_SHAPE_NKEYS when it is none. */
+size_t sched_shape_key(const char *key);
+
+/*  Appends shape kind ("step", "burst", "spike") from the parameters
+ *  given (set[i]); names a missing or stray one in err and in *which
+ *  (when not NULL; "shape" when the fault is the shape as a whole). */
+hn_err_t sched_shape(sched_t *self, const char *kind,
+                     const double val[SCHED_SHAPE_NKEYS],
+                     const bool set[SCHED_SHAPE_NKEYS], const char **which,
+                     char *err) HN_WUR;
+
 /*  Command line: --stages "30s:50,1m:50,10s:100:step,30s:0". */
 hn_err_t sched_parse_stages(sched_t *self, const char *spec, char *err) HN_WUR;
 /*  Command line: --shape "step:start=10,increment=10,every=30s,steps=5",

@@ -122,59 +122,28 @@ static hn_err_t s_stages(const json_t *a, ctl_req_t *r, char *field,
     return HN_OK;
 }
 
+/*  The shape's parameters are fields of the body beside "shape". */
 static hn_err_t s_shape(const json_t *o, const char *kind, ctl_req_t *r,
                         char *field, char *err)
 {
-    static const char *const keys[] = { "start", "increment", "every",
-        "steps", "base", "multiplier", "length", "total" };
-    double num[8] = { 0 };
-    bool set[8] = { false };
+    double val[SCHED_SHAPE_NKEYS] = { 0 };
+    bool set[SCHED_SHAPE_NKEYS] = { false };
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)o, k, v) {
-        if (!strcmp(k, "shape") || !strcmp(k, "ramp_down") ||
-            !strcmp(k, "users") || !strcmp(k, "rate") ||
-            !strcmp(k, "spawn_rate") || !strcmp(k, "max_inflight") ||
-            !strcmp(k, "duration") || !strcmp(k, "host") ||
-            !strcmp(k, "scenario"))
-            continue;   /* checked by the caller */
-        size_t i = 0;
-        while (i < 8 && strcmp(keys[i], k))
-            i++;
-        if (i == 8)
-            return s_bad(field, err, k, "unknown field");
-        bool dur = i == 2 || i == 6 || i == 7;
-        if (dur ? s_dur(v, k, &num[i], field, err)
-                : s_num(v, k, i == 1 ? -1e8 : 0, 1e8, i == 3, &num[i], field,
-                        err))
+        size_t i = sched_shape_key(k);
+        if (i == SCHED_SHAPE_NKEYS)
+            continue;   /* the other fields: checked by the caller */
+        if (sched_shape_key_is_duration(i)
+                ? s_dur(v, k, &val[i], field, err)
+                : s_num(v, k, i == 1 ? -1e8 : 0, 1e8, i == 3, &val[i], field, err))
             return HN_ERR_INVALID;
         set[i] = true;
     }
-    const char *need = !strcmp(kind, "step") ? "start,every,steps"
-                     : !strcmp(kind, "burst") ? "base,multiplier,length,every,total"
-                     : !strcmp(kind, "spike") ? "base,multiplier,length,total"
-                     : NULL;
-    if (!need)
-        return s_bad(field, err, "shape", "expected \"step\", \"burst\" or "
-                     "\"spike\"");
-    for (size_t i = 0; i < 8; i++)
-        if (!set[i] && i != 1 && strstr(need, keys[i])) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "the %s shape needs %s", kind, need);
-            return s_bad(field, err, keys[i], msg);
-        }
     char e2[HN_ERRLEN];
-    hn_err_t rc;
-    if (!strcmp(kind, "step"))
-        rc = sched_shape_step(r->sched, num[0], num[1], num[2],
-                              (unsigned)num[3], e2);
-    else if (!strcmp(kind, "burst"))
-        rc = sched_shape_burst(r->sched, num[4], num[5], num[6], num[2],
-                               num[7], e2);
-    else
-        rc = sched_shape_spike(r->sched, num[4], num[5], num[6], num[7], e2);
-    if (rc)
-        return s_bad(field, err, "shape", e2);
+    const char *which = "shape";
+    if (sched_shape(r->sched, kind, val, set, &which, e2) != HN_OK)
+        return s_bad(field, err, which, e2);
     return HN_OK;
 }
 
@@ -199,12 +168,7 @@ static bool s_allowed(ctl_kind_t kind, const char *k)
 
 static bool s_shape_key(const char *k)
 {
-    static const char *const keys[] = { "start", "increment", "every",
-        "steps", "base", "multiplier", "length", "total", NULL };
-    for (const char *const *p = keys; *p; p++)
-        if (!strcmp(*p, k))
-            return true;
-    return false;
+    return sched_shape_key(k) < SCHED_SHAPE_NKEYS;
 }
 
 /*  Locust's form values are strings: "50", "10.5". */

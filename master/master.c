@@ -191,7 +191,6 @@ static void split(uint64_t total, const double *weights, size_t n,
 static void distribute(master_t *m)
 {
     const scen_t *s = m->scen;
-    const scen_load_t *l = m->load;
     size_t n = 0;
     for (size_t i = 0; i < m->nw; i++)
         if (m->w[i].ready && !m->w[i].missing)
@@ -203,10 +202,8 @@ static void distribute(master_t *m)
     mworker_t **ws = calloc(n, sizeof *ws);
     double *thr = calloc(n, sizeof *thr);
     uint64_t *part = calloc(n, sizeof *part);
-    uint64_t *cls = calloc(s->n_classes, sizeof *cls);
     uint32_t (*cu)[64] = calloc(n, sizeof *cu);
-    double *cw = calloc(s->n_classes, sizeof *cw);
-    if (!ws || !thr || !part || !cls || !cu || !cw)
+    if (!ws || !thr || !part || !cu)
         goto done;
     size_t k = 0;
     double tsum = 0;
@@ -217,11 +214,6 @@ static void distribute(master_t *m)
             tsum += thr[k];
             k++;
         }
-    /*  Closed model: users per class over the whole fleet first, then each
-     *  class over the workers, so the mix holds however few users a worker
-     *  has. */
-    (void)l;
-    (void)cw;
     const targets_t *tg = &m->tg;
     /*  Closed model: users per class over the whole fleet first (the
      *  planner did that), then each class over the workers, so the mix
@@ -292,9 +284,7 @@ done:
     free(ws);
     free(thr);
     free(part);
-    free(cls);
     free(cu);
-    free(cw);
 }
 
 /*  The fleet's load t seconds into the run (see targets_t). */
@@ -878,6 +868,19 @@ static size_t present_workers(const master_t *m)
     return n;
 }
 
+/*  --host or the API's host, else the scenario's. */
+static const char *current_host(const master_t *m)
+{
+    return m->host[0] ? m->host : m->scen->host ? m->scen->host : "";
+}
+
+/*  Locust's answer to /swarm. */
+static json_t *swarm_json(const master_t *m)
+{
+    return json_pack("{s:b,s:s,s:s}", "success", 1, "message",
+                     "Swarming started", "host", current_host(m));
+}
+
 static json_t *state_json(const master_t *m)
 {
     size_t stage = 0;
@@ -892,7 +895,7 @@ static json_t *state_json(const master_t *m)
         "target_rate", m->open ? m->tg.rate : 0.0,
         "workers", (json_int_t)present_workers(m),
         "stage", (json_int_t)stage,
-        "host", m->host[0] ? m->host : (m->scen->host ? m->scen->host : ""),
+        "host", current_host(m),
         "scenario", m->scen->file ? m->scen->file : "(scenario)",
         "duration_s", m->duration_s);
 }
@@ -963,7 +966,6 @@ static void set_load_now(master_t *m, double value, double spawn, bool has_spawn
     m->base = value;
     if (has_spawn)
         m->spawn = spawn;
-    m->duration_s = m->duration_s > 0 ? m->duration_s : 0;
     report_stage_begin(m->rep, t, value, "api");
     plan(m, zclock_mono(), true);
 }
@@ -1062,18 +1064,10 @@ static void api_start(master_t *m, ctl_req_t *q, api_resp_t *r, bool swarm)
         return;
     }
     start_run(m);
-    m->cur.sched = saved.sched == q->sched ? NULL : saved.sched;
-    if (m->cur.sched == q->sched)
-        m->cur.sched = NULL;
-    if (swarm) {
-        json_t *o = json_pack("{s:b,s:s,s:s}", "success", 1, "message",
-                              "Swarming started",
-                              "host", m->host[0] ? m->host
-                                      : (m->scen->host ? m->scen->host : ""));
-        r_json(r, 200, o);
-    } else {
-        r_json(r, 200, state_json(m));
-    }
+    /*  start_run copied the request's schedule; the profile must not keep
+     *  a pointer to it, the caller frees it */
+    m->cur.sched = saved.sched;
+    r_json(r, 200, swarm ? swarm_json(m) : state_json(m));
 }
 
 static void api_load(master_t *m, const ctl_req_t *q, api_resp_t *r, bool swarm)
@@ -1092,13 +1086,7 @@ static void api_load(master_t *m, const ctl_req_t *q, api_resp_t *r, bool swarm)
         m->max_inflight = q->max_inflight;
     set_load_now(m, q->has_rate ? q->rate : q->users, q->spawn_rate,
                  q->has_spawn);
-    if (swarm)
-        r_json(r, 200, json_pack("{s:b,s:s,s:s}", "success", 1, "message",
-                                 "Swarming started", "host",
-                                 m->host[0] ? m->host
-                                 : (m->scen->host ? m->scen->host : "")));
-    else
-        r_json(r, 200, state_json(m));
+    r_json(r, 200, swarm ? swarm_json(m) : state_json(m));
 }
 
 static json_t *schedule_json(const master_t *m)
@@ -1252,24 +1240,29 @@ static json_t *locust_stats(const master_t *m)
     return o;
 }
 
-/*  A CSV cut short by a full buffer (64 MiB) is still a valid answer. */
-static void bok(hn_err_t rc)
+/*  Keeps the first failure of a run of appends (a CSV over 64 MiB, or no
+ *  memory): the caller answers 500 instead of a cut-short table. */
+static void keep(hn_err_t *acc, hn_err_t rc)
 {
-    (void)rc;
+    if (*acc == HN_OK)
+        *acc = rc;
 }
 
-static void csv_field(buf_t *b, const char *s)
+static void csv_field(buf_t *b, const char *s, hn_err_t *acc)
 {
-    bok(buf_append(b, "\"", 1));
+    hn_err_t rc = HN_OK;
+    keep(&rc, buf_append(b, "\"", 1));
     for (; *s; s++)
-        bok(*s == '"' ? buf_append(b, "\"\"", 2) : buf_append(b, s, 1));
-    bok(buf_append(b, "\"", 1));
+        keep(&rc, *s == '"' ? buf_append(b, "\"\"", 2) : buf_append(b, s, 1));
+    keep(&rc, buf_append(b, "\"", 1));
+    keep(acc, rc);
 }
 
-static void requests_csv(const master_t *m, buf_t *b)
+static hn_err_t requests_csv(const master_t *m, buf_t *b)
 {
+    hn_err_t rc = HN_OK;
     static const double pct[] = { 50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100 };
-    bok(buf_append_str(b, "Type,Name,Request Count,Failure Count,Median Response Time,"
+    keep(&rc, buf_append_str(b, "Type,Name,Request Count,Failure Count,Median Response Time,"
         "Average Response Time,Min Response Time,Max Response Time,"
         "Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
         "99%,99.9%,99.99%,100%\r\n"));
@@ -1286,34 +1279,37 @@ static void requests_csv(const master_t *m, buf_t *b)
         const hist_t *h = agg ? all : ep->latency;
         uint64_t r = agg ? req : ep->requests, f = agg ? fail : ep->failures;
         uint64_t by = agg ? bin : ep->bytes_in;
-        csv_field(b, agg ? "" : m->scen->endpoints[i].method);
-        bok(buf_append(b, ",", 1));
-        csv_field(b, agg ? "Aggregated" : m->scen->endpoints[i].name);
-        bok(buf_printf(b, ",%" PRIu64 ",%" PRIu64 ",%.0f,%.2f,%.2f,%.2f,%.1f,%.2f,%.2f",
+        csv_field(b, agg ? "" : m->scen->endpoints[i].method, &rc);
+        keep(&rc, buf_append(b, ",", 1));
+        csv_field(b, agg ? "Aggregated" : m->scen->endpoints[i].name, &rc);
+        keep(&rc, buf_printf(b, ",%" PRIu64 ",%" PRIu64 ",%.0f,%.2f,%.2f,%.2f,%.1f,%.2f,%.2f",
             r, f, (double)hist_percentile(h, 50) / 1000.0, hist_mean(h) / 1000.0,
             (double)hist_min(h) / 1000.0, (double)hist_max(h) / 1000.0,
             r ? (double)by / (double)r : 0.0, dur > 0 ? (double)r / dur : 0.0,
             dur > 0 ? (double)f / dur : 0.0));
         for (size_t k = 0; k < sizeof pct / sizeof pct[0]; k++)
-            bok(buf_printf(b, ",%.0f", (double)hist_percentile(h, pct[k]) / 1000.0));
-        bok(buf_append(b, "\r\n", 2));
+            keep(&rc, buf_printf(b, ",%.0f", (double)hist_percentile(h, pct[k]) / 1000.0));
+        keep(&rc, buf_append(b, "\r\n", 2));
     }
     hist_destroy(&all);
+    return rc;
 }
 
-static void failures_csv(const master_t *m, buf_t *b)
+static hn_err_t failures_csv(const master_t *m, buf_t *b)
 {
-    bok(buf_append_str(b, "Method,Name,Error,Occurrences\r\n"));
+    hn_err_t rc = HN_OK;
+    keep(&rc, buf_append_str(b, "Method,Name,Error,Occurrences\r\n"));
     const stats_t *t = report_totals(m->rep);
     for (size_t i = 0; i < stats_n_errors(t); i++) {
         const stats_error_t *e = stats_error(t, i);
-        csv_field(b, m->scen->endpoints[e->endpoint].method);
-        bok(buf_append(b, ",", 1));
-        csv_field(b, m->scen->endpoints[e->endpoint].name);
-        bok(buf_append(b, ",", 1));
-        csv_field(b, e->message);
-        bok(buf_printf(b, ",%" PRIu64 "\r\n", e->count));
+        csv_field(b, m->scen->endpoints[e->endpoint].method, &rc);
+        keep(&rc, buf_append(b, ",", 1));
+        csv_field(b, m->scen->endpoints[e->endpoint].name, &rc);
+        keep(&rc, buf_append(b, ",", 1));
+        csv_field(b, e->message, &rc);
+        keep(&rc, buf_printf(b, ",%" PRIu64 "\r\n", e->count));
     }
+    return rc;
 }
 
 static void api_stop(master_t *m)
@@ -1328,8 +1324,7 @@ static void api_call(master_t *m, const char *method, const char *path,
                      const char *since, const char *body, size_t len,
                      api_resp_t *r)
 {
-    bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
-    bool put = !strcmp(method, "PUT");
+    bool get = !strcmp(method, "GET"), put = !strcmp(method, "PUT");
     char field[CTL_FIELDLEN], err[HN_ERRLEN];
     ctl_req_t q;
     struct { const char *path; const char *methods; } routes[] = {
@@ -1441,14 +1436,14 @@ static void api_call(master_t *m, const char *method, const char *path,
     } else {
         buf_t b;
         buf_init(&b, (size_t)64 << 20);
-        if (!strcmp(path, "/stats/requests/csv"))
-            requests_csv(m, &b);
+        hn_err_t rc = !strcmp(path, "/stats/requests/csv") ? requests_csv(m, &b)
+                                                           : failures_csv(m, &b);
+        if (rc)
+            r_error(r, 500, NULL, "the CSV does not fit in 64 MiB of memory");
         else
-            failures_csv(m, &b);
-        r_text(r, "text/csv", &b);
+            r_text(r, "text/csv", &b);
         buf_free(&b);
     }
-    (void)post;
 }
 
 static void on_api(master_t *m)

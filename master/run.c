@@ -496,7 +496,9 @@ static scen_t *load_scenario(const run_opts_t *o, char *err)
  *  plus curl's spares and our own few. */
 static void check_fd_budget(const scen_load_t *l, uint64_t limit)
 {
-    uint64_t need = (l->rate > 0 ? l->max_inflight : l->users) + 64;
+    bool open = l->rate > 0 || l->sched_rate;
+    double users = open ? 0 : fmax(l->users, sched_max(l->sched));
+    uint64_t need = (open ? l->max_inflight : (uint64_t)users) + 64;
     if (need > limit)
         log_warn("the file-descriptor limit is %" PRIu64 " but this load may "
                  "need about %" PRIu64 " sockets; expect 'too many open "
@@ -504,33 +506,57 @@ static void check_fd_budget(const scen_load_t *l, uint64_t limit)
                  limit, need);
 }
 
+/*  The start both commands share: the command line, the scenario, the
+ *  flags settled over its load. NULL with *rc set (0 for --help). */
+static scen_t *prepare(int argc, char **argv, run_opts_t *o, const char *cmd,
+                       int *rc)
+{
+    *rc = parse_opts(argc, argv, o);
+    if (*rc) {
+        if (*rc < 0)
+            *rc = HN_EXIT_OK;
+        return NULL;
+    }
+    char err[HN_ERRLEN] = "";
+    scen_t *scen = load_scenario(o, err);
+    if (!scen) {
+        fprintf(stderr, "hornet %s: %s\n", cmd, err);
+        *rc = HN_EXIT_USAGE;
+        return NULL;
+    }
+    *rc = settle_schedule(scen, o);
+    if (*rc) {
+        scen_destroy(&scen);
+        return NULL;
+    }
+    settle_load(&scen->load, scen, o);
+    return scen;
+}
+
+/*  The scenario's before or after hooks; 0 or HN_EXIT_ERROR. */
+static int run_hooks(const scen_t *scen, bool before, const run_opts_t *o,
+                     const char *cmd)
+{
+    size_t n = before ? scen->n_before : scen->n_after;
+    char err[HN_ERRLEN] = "";
+    if (n && hooks_run(scen, before ? scen->before : scen->after, n,
+                       before ? "before" : "after", o->insecure, err) != HN_OK) {
+        fprintf(stderr, "hornet %s: %s\n", cmd, err);
+        return HN_EXIT_ERROR;
+    }
+    return 0;
+}
+
 int master_main(int argc, char **argv)
 {
     run_opts_t o;
     memset(&o, 0, sizeof o);
     o.is_master = true;
-    int prc = parse_opts(argc, argv, &o);
-    if (prc < 0)
-        return HN_EXIT_OK;
-    if (prc)
-        return prc;
-    char err[HN_ERRLEN] = "";
-    scen_t *scen = load_scenario(&o, err);
-    if (!scen) {
-        fprintf(stderr, "hornet master: %s\n", err);
-        return HN_EXIT_USAGE;
-    }
-    scen_load_t *l = &scen->load;
-    int src = settle_schedule(scen, &o);
-    if (src) {
-        scen_destroy(&scen);
-        return src;
-    }
-    settle_load(l, scen, &o);
-    if (scen->n_before &&
-        hooks_run(scen, scen->before, scen->n_before, "before", o.insecure,
-                  err) != HN_OK) {
-        fprintf(stderr, "hornet master: %s\n", err);
+    int rc;
+    scen_t *scen = prepare(argc, argv, &o, "master", &rc);
+    if (!scen)
+        return rc;
+    if (run_hooks(scen, true, &o, "master")) {
         scen_destroy(&scen);
         return HN_EXIT_ERROR;
     }
@@ -551,13 +577,9 @@ int master_main(int argc, char **argv)
         .curve_allow = o.allow,
         .start_timeout_s = o.start_timeout_s,
     };
-    int rc = master_run(scen, l, &mo);
-    if (scen->n_after &&
-        hooks_run(scen, scen->after, scen->n_after, "after", o.insecure,
-                  err) != HN_OK) {
-        fprintf(stderr, "hornet master: %s\n", err);
+    rc = master_run(scen, &scen->load, &mo);
+    if (run_hooks(scen, false, &o, "master"))
         rc = HN_EXIT_ERROR;
-    }
     scen_destroy(&scen);
     return rc;
 }
@@ -566,25 +588,11 @@ int run_main(int argc, char **argv)
 {
     run_opts_t o;
     memset(&o, 0, sizeof o);
-    int prc = parse_opts(argc, argv, &o);
-    if (prc < 0)
-        return HN_EXIT_OK;
-    if (prc)
-        return prc;
-
-    char err[HN_ERRLEN] = "";
-    scen_t *scen = load_scenario(&o, err);
-    if (!scen) {
-        fprintf(stderr, "hornet run: %s\n", err);
-        return HN_EXIT_USAGE;
-    }
-    scen_load_t *l = &scen->load;
-    int src = settle_schedule(scen, &o);
-    if (src) {
-        scen_destroy(&scen);
-        return src;
-    }
-    settle_load(l, scen, &o);
+    int rc;
+    scen_t *scen = prepare(argc, argv, &o, "run", &rc);
+    if (!scen)
+        return rc;
+    const scen_load_t *l = &scen->load;
 
     uint64_t fd_limit = 1024;
     if (util_raise_nofile(&fd_limit))
@@ -595,21 +603,22 @@ int run_main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = o.threads ? o.threads
                                  : (unsigned)(cores > 0 ? cores : 1);
-    if (scen->n_before &&
-        hooks_run(scen, scen->before, scen->n_before, "before", o.insecure,
-                  err) != HN_OK) {
-        fprintf(stderr, "hornet run: %s\n", err);
+    if (run_hooks(scen, true, &o, "run")) {
         scen_destroy(&scen);
         return HN_EXIT_ERROR;
     }
-    if (l->rate > 0)
+    const char *what = scen->file ? scen->file : o.url;
+    if (l->sched)
+        log_info("running %s: a %zu-stage schedule for %.0fs on %u threads",
+                 what, sched_len(l->sched), l->duration_s, threads);
+    else if (l->rate > 0)
         log_info("running %s: %.1f iterations/s (max %u in flight) for "
-                 "%.0fs on %u threads", scen->file ? scen->file : o.url,
-                 l->rate, l->max_inflight, l->duration_s, threads);
+                 "%.0fs on %u threads", what, l->rate, l->max_inflight,
+                 l->duration_s, threads);
     else
         log_info("running %s: %u users (spawn rate %.1f/s) for %.0fs on "
-                 "%u threads", scen->file ? scen->file : o.url, l->users,
-                 l->spawn_rate, l->duration_s, threads);
+                 "%u threads", what, l->users, l->spawn_rate, l->duration_s,
+                 threads);
 
     /*  The same master and worker as a distributed run, in one process:
      *  the master here, one worker in a CZMQ actor thread, inproc between
@@ -649,14 +658,10 @@ int run_main(int argc, char **argv)
         .web_cert = o.web_cert,
         .web_key = o.web_key,
     };
-    int exit_code = master_run(scen, l, &mo);
+    rc = master_run(scen, l, &mo);
     zactor_destroy(&worker);
-    if (scen->n_after &&
-        hooks_run(scen, scen->after, scen->n_after, "after", o.insecure,
-                  err) != HN_OK) {
-        fprintf(stderr, "hornet run: %s\n", err);
-        exit_code = HN_EXIT_ERROR;
-    }
+    if (run_hooks(scen, false, &o, "run"))
+        rc = HN_EXIT_ERROR;
     scen_destroy(&scen);
-    return exit_code;
+    return rc;
 }

@@ -889,6 +889,32 @@ def burst_schedule_gives_the_rate_pattern_at_the_server():
 
 
 @test
+def parallel_streams_with_a_start_offset():
+    """Two 40/s streams, the second 2 s later: each class's own schedule,
+    counted per route at the target."""
+    with Target() as t, tempfile.TemporaryDirectory() as d:
+        path = write(os.path.join(d, "streams.yaml"), """
+host: http://127.0.0.1:1
+load: {duration: 5s}
+classes:
+  - {name: a, schedule: {rate: 40}, tasks: [{path: /status/200, name: a}]}
+  - {name: b, schedule: {start_after: 2s, rate: 40}, tasks: [{path: /status/201, name: b}]}
+""")
+        p = subprocess.Popen([HORNET, "run", path, "--host", t.url, "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        early = t.counts()["routes"]   # /status/* counts both streams
+        _, err = p.communicate(timeout=30)
+        eq(p.returncode, 0, err[-2000:])
+        assert early.get("GET /status/*", 0) >= 40, early
+        assert early["GET /status/*"] <= 1.5 * 40 + 10, (early, "stream b before its offset")
+        st = t.counts()["status"]
+        a, b = st.get("200", 0), st.get("201", 0)
+        assert 170 <= a <= 230, (a, "5 s at 40/s")
+        assert 100 <= b <= 140, (b, "3 s at 40/s")
+
+
+@test
 def master_three_workers_counts_and_percentiles():
     import array
     with Target() as t, Fleet() as f:

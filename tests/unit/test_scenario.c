@@ -446,6 +446,73 @@ static void bundle_carries_settled_load(void **state)
     scen_destroy(&s);
 }
 
+static void schedules_in_the_file(void **state)
+{
+    (void)state;
+    char err[HN_ERRLEN];
+    scen_t *s = load("host: http://127.0.0.1:1\n"
+                     "load:\n"
+                     "  stages:\n"
+                     "    - {duration: 10s, users: 20}\n"
+                     "    - {duration: 5s, users: 40, ramp: step}\n"
+                     "  ramp_down: 5s\n"
+                     "tasks: [{path: /}]\n", err);
+    if (!s)
+        fail_msg("%s", err);
+    assert_int_equal(sched_len(s->load.sched), 3);
+    assert_false(s->load.sched_rate);
+    assert_true(sched_value(s->load.sched, 5, NULL) == 10);
+    assert_true(sched_value(s->load.sched, 12, NULL) == 40);
+    assert_true(sched_total_s(s->load.sched) == 20);
+    scen_destroy(&s);
+    s = load("host: http://127.0.0.1:1\n"
+             "load: {rate: 1, shape: {burst: {base: 5, multiplier: 4, "
+             "length: 1s, every: 3s, total: 9s}}}\n"
+             "tasks: [{path: /}]\n", err);
+    if (!s)
+        fail_msg("%s", err);
+    assert_true(s->load.sched_rate);
+    assert_int_equal(sched_len(s->load.sched), 6);
+    assert_true(sched_value(s->load.sched, 2.5, NULL) == 20);
+    scen_destroy(&s);
+    s = load("host: http://127.0.0.1:1\n"
+             "classes:\n"
+             "  - {name: a, schedule: {rate: 50}, tasks: [{path: /a}]}\n"
+             "  - {name: b, schedule: {start_after: 5s, rate: 50}, tasks: [{path: /b}]}\n",
+             err);
+    if (!s)
+        fail_msg("%s", err);
+    assert_true(s->load.sched_rate && s->classes[1].sched_rate);
+    assert_true(s->classes[1].start_after_s == 5);
+    assert_true(sched_value(s->classes[1].sched, 0, NULL) == 50);
+    scen_destroy(&s);
+    static const struct { const char *yaml; const char *want; } bad[] = {
+        { "load: {users: 5, stages: [{duration: 1s, rate: 3}]}\ntasks: [{path: /}]\n",
+          "one model per run" },
+        { "load: {stages: [{duration: 1s}]}\ntasks: [{path: /}]\n", "needs a target" },
+        { "load: {stages: [{users: 1}]}\ntasks: [{path: /}]\n", "needs a duration" },
+        { "load: {stages: [{duration: 1s, users: 1, ramp: curve}]}\ntasks: [{path: /}]\n",
+          "linear or step" },
+        { "load: {shape: {step: {start: 1, every: 1s}}}\ntasks: [{path: /}]\n", "needs steps" },
+        { "load: {shape: {wave: {}}}\ntasks: [{path: /}]\n", "unknown key 'wave'" },
+        { "load: {ramp_down: 0s, stages: [{duration: 1s, users: 1}]}\ntasks: [{path: /}]\n",
+          "ramp_down" },
+        { "classes:\n  - {name: a, schedule: {users: 3}, tasks: [{path: /}]}\n"
+          "  - {name: b, schedule: {rate: 3}, tasks: [{path: /}]}\n", "one model per run" },
+        { "classes:\n  - {name: a, schedule: {start_after: 1s}, tasks: [{path: /}]}\n",
+          "schedule needs" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char y[512];
+        snprintf(y, sizeof y, "host: http://127.0.0.1:1\n%s", bad[i].yaml);
+        s = load(y, err);
+        if (s)
+            fail_msg("accepted: %s", bad[i].yaml);
+        if (!strstr(err, bad[i].want) || !strstr(err, "t.yaml:"))
+            fail_msg("%s: got '%s', wanted '%s'", bad[i].yaml, err, bad[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +523,7 @@ int main(void)
         cmocka_unit_test(garbage_never_crashes),
         cmocka_unit_test(bundle_round_trip_needs_no_files),
         cmocka_unit_test(bundle_carries_settled_load),
+        cmocka_unit_test(schedules_in_the_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
