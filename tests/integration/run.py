@@ -1119,7 +1119,13 @@ def master_workers_in_network_namespaces():
                                 "--bind", "tcp://*:%d" % f.port, "--expect-workers", "3",
                                 "--json", js, "--start-timeout", "20s"],
                                capture_output=True, text=True, timeout=90)
-            eq(p.returncode, 0, "master: " + p.stderr[-2000:])
+            if p.returncode != 0:
+                logs = ""
+                for i in range(3):
+                    with open(os.path.join(f.dir, "ns%d.log" % i)) as fh:
+                        logs += "\n--- worker ns%d:\n%s" % (i, fh.read()[-1500:])
+                raise AssertionError("master exit %d: %s%s" % (p.returncode,
+                                                              p.stderr[-2000:], logs))
             assert "WITHOUT encryption" in p.stderr, "the non-loopback warning"
             j = json.load(open(js))
             c = t.counts()
