@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,10 +33,11 @@
 #include "check.h"
 #include "classify.h"
 #include "log.h"
+#include "pollshim.h"
 #include "stats.h"
 #include "util.h"
 
-#define MAX_EVENTS 256
+#define MAX_EVENTS 1024
 #define NEVER UINT64_MAX
 #define BODY_KEEP ((size_t)16 << 20)   /* response bytes kept for rules */
 #define MAX_HEADERS 128                /* request headers per request */
@@ -111,11 +113,13 @@ typedef struct {
 } eng_class_t;
 
 /*  Per fd: whether curl opened it through our callback, what epoll has
- *  registered, and what curl currently wants. */
+ *  registered, what curl currently wants, and whether epoll reported it
+ *  in the batch being handled (see poll_answer). */
 typedef struct {
     uint8_t ours;
     uint8_t reg;
     uint8_t want;
+    uint8_t reported;
 } eng_fd_t;
 
 typedef struct {
@@ -180,6 +184,7 @@ typedef struct {
     buf_t capture;            /* a capture's value before it is stored */
     uint64_t local_counter;   /* global_counter() when cfg has none */
     FILE *dump;               /* HORNET_DUMP_LATENCY: every latency, raw */
+    bool epoll_full;          /* last epoll_wait filled its array */
 } engine_t;
 
 /* ------------------------------------------------------------------ */
@@ -319,6 +324,41 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+/*  curl's zero-timeout read polls, answered from epoll (pollshim.h).
+ *
+ *  For a socket epoll watches for reading and did not report in the batch
+ *  being handled, "nothing to read" is what the kernel said at the last
+ *  epoll_wait, and it is safe to say now: epoll is level-triggered, so
+ *  anything that arrived since is reported at the next turn, and curl,
+ *  which asks to be told about reading whenever it polls for it, gets the
+ *  event then with a real poll (the fd is marked reported while curl
+ *  handles it). A server that closed an idle kept-alive connection is
+ *  reported too, and on_fd_event drops that fd from epoll, so its next
+ *  liveness check is a real poll. A close that lands after the last
+ *  epoll_wait is the same race curl has between its own poll and send,
+ *  and it handles it the same way: a reused connection that dies before
+ *  any response byte is retried once on a new one.
+ *
+ *  Real poll: any write interest, a socket we do not watch for reading,
+ *  one reported in this batch, or a batch that filled the event array
+ *  (events may be left unreported). */
+static int poll_answer(void *ctx, struct pollfd *fds, nfds_t n)
+{
+    engine_t *e = ctx;
+    if (e->epoll_full)
+        return -1;
+    for (nfds_t i = 0; i < n; i++) {
+        if (fds[i].events & ~(POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND))
+            return -1;
+        const eng_fd_t *f = fd_ent(e, fds[i].fd);
+        if (!f || !f->ours || !(f->reg & EPOLLIN) || f->reported)
+            return -1;
+    }
+    for (nfds_t i = 0; i < n; i++)
+        fds[i].revents = 0;
+    return 0;
+}
+
 static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
                                     struct curl_sockaddr *addr)
 {
@@ -333,6 +373,7 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
         f->ours = 1;
         f->reg = 0;
         f->want = 0;
+        f->reported = 0;
     }
     return s;
 }
@@ -365,8 +406,7 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *userdata)
 {
     eng_xfer_t *x = userdata;
     size_t len = size * n;
-    if (x->keep_headers)
-        (void)!buf_append(&x->resp_headers, ptr, len);
+    (void)!buf_append(&x->resp_headers, ptr, len);
     return len;
 }
 
@@ -407,8 +447,6 @@ static eng_xfer_t *xfer_get(engine_t *e)
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
@@ -419,6 +457,7 @@ static eng_xfer_t *xfer_get(engine_t *e)
     /*  A load generator talks to its target directly: without this curl
      *  reads the *_proxy environment on every request (getenv + parse). */
     curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "");   /* or it reads no_proxy */
     if (e->cfg.insecure || !s->tls.verify) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -474,6 +513,12 @@ static void xfer_set_request(engine_t *e, eng_xfer_t *x, const eng_req_t *er)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t * 1000));
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, r->follow_redirects ? 1L : 0L);
     x->keep_headers = r->need_headers || e->cfg.scen->cookies;
+    /*  Without a header callback curl skips a write call per header line;
+     *  sizes still come from CURLINFO_HEADER_SIZE. HEADERDATA goes with
+     *  it: curl hands headers to the body callback when only that is set. */
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION,
+                     x->keep_headers ? on_header : NULL);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, x->keep_headers ? x : NULL);
     x->keep_body = r->need_body;
     x->req_set = r;
 }
@@ -1430,11 +1475,20 @@ static void loop(engine_t *e)
                       strerror(errno));
             break;
         }
+        e->epoll_full = n == MAX_EVENTS;
+        for (int i = 0; i < n; i++) {
+            eng_fd_t *f = fd_ent(e, evs[i].data.fd);
+            if (f)
+                f->reported = 1;
+        }
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == e->pipe_fd)
                 drain_pipe(e);
             else
                 on_fd_event(e, evs[i].data.fd, evs[i].events);
+            eng_fd_t *f = fd_ent(e, evs[i].data.fd);
+            if (f)
+                f->reported = 0;
         }
     }
 }
@@ -1622,6 +1676,12 @@ void engine_actor(zsock_t *pipe, void *args)
     }
     ((engine_cfg_t *)args)->start_rc = 0;
     zsock_signal(pipe, 0);
+    /*  HORNET_CURL_POLL=1 leaves every poll to the kernel: to measure what
+     *  the shortcut saves, or to rule it out when chasing a problem. */
+    const char *real = getenv("HORNET_CURL_POLL");
+    if (!(real && !strcmp(real, "1")))
+        pollshim_set(poll_answer, &e);
     loop(&e);
+    pollshim_set(NULL, NULL);
     engine_free(&e);
 }

@@ -638,6 +638,39 @@ tasks: [{path: /}]
         assert conns["shared"] < 20, conns
 
 
+@test
+def server_closing_idle_connections_costs_nothing():
+    """The server drops kept-alive connections idle for 1 s while users
+    think for 1.5 s: every reuse must notice, reconnect and lose nothing,
+    with hornet's poll shortcut (worker/pollshim.h) and without it. HEAD is
+    in the mix because curl never retries a HEAD on a dead connection."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "s.yaml")
+        write(path, """
+host: http://127.0.0.1:1
+load: {users: 6, spawn_rate: 100, think_time: 1500ms}
+http: {connections: per_user}
+tasks:
+  - {path: /, weight: 1}
+  - {method: HEAD, path: /, weight: 1}
+""")
+        for env in ({}, {"HORNET_CURL_POLL": "1"}):
+            with Target("--idle-timeout", "1") as t:
+                old = dict(os.environ)
+                os.environ.update(env)
+                try:
+                    j, _, _ = hornet_json("run", path, "--host", t.url, "-t", "4s",
+                                          "--threads", "1")
+                finally:
+                    os.environ.clear()
+                    os.environ.update(old)
+                c = t.counts()
+                eq(j["failures"], 0, "failures %r" % env)
+                eq(j["requests"], c["total"], "total vs server %r" % env)
+                # 6 users, each reconnects after every pause
+                assert c["connections"] - 1 >= 2 * 6, (env, c["connections"])
+
+
 # --- master and workers over ZeroMQ ----------------------------------------
 
 class Fleet:

@@ -61,12 +61,14 @@ static struct {
     const char *bind;
     unsigned threads;
     long long delay_ms;
+    unsigned idle_timeout_s;
     const char *tls_cert, *tls_key, *tls_client_ca;
     const char *token;
     unsigned long long rate_limit_every;
     int verbose;
 } cfg = {
     .port = 0, .bind = "127.0.0.1", .threads = 2, .delay_ms = 0,
+    .idle_timeout_s = 120,
     .token = "test-token", .rate_limit_every = 10,
 };
 
@@ -1677,6 +1679,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: target [--port N] [--bind ADDR] [--threads N] [--delay-ms N]\n"
+            "              [--idle-timeout S]\n"
             "              [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE]\n"
             "              [--token T] [--rate-limit-every N] [--verbose]\n");
 }
@@ -1734,7 +1737,7 @@ static void parse_args(int argc, char **argv)
         }
         static const char *const known[] = {
             "--port", "--bind", "--threads", "--delay-ms", "--tls-cert", "--tls-key",
-            "--tls-client-ca", "--token", "--rate-limit-every",
+            "--tls-client-ca", "--token", "--rate-limit-every", "--idle-timeout",
         };
         int ok = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
@@ -1752,6 +1755,8 @@ static void parse_args(int argc, char **argv)
             cfg.bind = val;
         else if (strcmp(name, "--threads") == 0)
             cfg.threads = (unsigned)num_arg(name, val, 1, 1024);
+        else if (strcmp(name, "--idle-timeout") == 0)
+            cfg.idle_timeout_s = (unsigned)num_arg(name, val, 1, 3600);
         else if (strcmp(name, "--delay-ms") == 0)
             cfg.delay_ms = (long long)num_arg(name, val, 0, MAX_DELAY_MS);
         else if (strcmp(name, "--tls-cert") == 0)
@@ -1900,7 +1905,8 @@ int main(int argc, char **argv)
                                          (intptr_t)on_connection, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 20000, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                         cfg.idle_timeout_s, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL};
     if (cfg.threads > 1)
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
