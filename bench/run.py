@@ -9,11 +9,18 @@ generator process, from wait4), plus hornet's ratios. nginx's own access
 count is not used: wrk and hey stop at the deadline with responses in
 flight, so their totals lag the server by up to the connection count.
 
-Usage: python3 bench/run.py [--duration S] [--conns N] [--only TOOL,...]
+This VM's speed drifts by 20-40% from one second to the next (a shared
+host), so one run per tool says little. The tools run in --rounds rounds,
+each round every tool once in turn; the table shows each tool's median
+req/s and CPU per request, and hornet's ratio is the median of the ratios
+within a round (tools that ran seconds apart, under the same conditions).
+
+Usage: python3 bench/run.py [--duration S] [--conns N] [--rounds N] [--only TOOL,...]
 Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
 """
 import argparse
 import json
+import statistics
 import os
 import re
 import resource
@@ -234,7 +241,7 @@ def bench_master_fleet(n, duration=12):
         port = free_port()
         ep = "tcp://127.0.0.1:%d" % port
         log = open(os.path.join(tmp, "m.log"), "w+")
-        m = subprocess.Popen(taskset(0, [HORNET, "master", sc, "-u", str(n), "-t",
+        m = subprocess.Popen(taskset(0, [HORNET, "master", "--headless", sc, "-u", str(n), "-t",
                                           "%ds" % duration, "--bind", ep, "--expect-workers",
                                           str(n), "--start-timeout", "120s"]),
                              stdout=log, stderr=subprocess.STDOUT)
@@ -244,16 +251,22 @@ def bench_master_fleet(n, duration=12):
         cpu0 = t0 = None
         cpu1 = t1 = None
         deadline = time.time() + duration + 180
-        while m.poll() is None and time.time() < deadline:
-            text = open(log.name).read()
-            if t0 is None and "master: starting" in text:
-                time.sleep(2)            # past the start-up burst
-                cpu0, t0 = proc_cpu_s(m.pid), time.time()
-            if t0 is not None and t1 is None and "master: stopping" in text:
-                cpu1, t1 = proc_cpu_s(m.pid), time.time()
-            time.sleep(0.05)
-        m.wait(60)
-        out, _ = b.communicate(timeout=60)
+        try:
+            while m.poll() is None and time.time() < deadline:
+                text = open(log.name).read()
+                if t0 is None and "master: starting" in text:
+                    time.sleep(2)            # past the start-up burst
+                    cpu0, t0 = proc_cpu_s(m.pid), time.time()
+                if t0 is not None and t1 is None and "master: stopping" in text:
+                    cpu1, t1 = proc_cpu_s(m.pid), time.time()
+                time.sleep(0.05)
+            m.wait(60)
+            out, _ = b.communicate(timeout=60)
+        finally:   # a failed run must not leave a simulator eating a core
+            for p in (m, b):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
         text = open(log.name).read()
     merge = re.search(r"Merged (\d+) snapshots, ([\d.]+) us each", text)
     if t0 is None or t1 is None or not merge:
@@ -262,10 +275,51 @@ def bench_master_fleet(n, duration=12):
             int(merge.group(1)), out.strip())
 
 
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def hornet_rss_at(url, users, settle):
+    """RSS of a hornet run with this many users thinking 1 s each, read
+    after the ramp, while they run."""
+    p = subprocess.Popen(taskset(1, [HORNET, "run", "--url", url, "-u", str(users),
+                                     "-r", str(max(users, 1)), "--think", "1s",
+                                     "-t", "%ds" % (settle + 3), "--threads", "1", "-q"]),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(settle)
+        return rss_kb(p.pid)
+    finally:
+        p.wait(settle + 40)
+
+
+def bench_idle_users(url, users=20000):
+    base = hornet_rss_at(url, 1, 6)
+    full = hornet_rss_at(url, users, 6)
+    return base, full, 1024.0 * (full - base) / (users - 1)
+
+
+def bench_rate(url, rate, d):
+    with tempfile.TemporaryDirectory() as tmp:
+        js = os.path.join(tmp, "out.json")
+        run_measured(taskset(1, [HORNET, "run", "--url", url, "--rate", str(rate),
+                                 "-t", "%ds" % d, "--threads", "1", "--json", js, "-q"]),
+                     d + 30)
+        with open(js) as f:
+            j = json.load(f)
+    r = j["rate"]
+    return r["asked"], r["achieved"], r["not_started"], j["requests"], j["failures"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--conns", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", default="")
     ap.add_argument("--fleet", default="100,500,1000",
                     help="simulated worker counts for the master benchmark ('' = skip)")
@@ -273,41 +327,85 @@ def main():
     only = set(filter(None, args.only.split(",")))
     if not shutil.which("nginx"):
         sys.exit("bench: nginx is not installed (make bench installs it)")
-    results = {}
+    runs = {}      # name -> [(round, requests, req/s, cpu s)]
     ng = Nginx(cpu=0)
+    tools = []
+    for name, exe, fn in TOOLS:
+        if only and name not in only:
+            continue
+        if exe and not shutil.which(exe):
+            print("%-8s skipped: %s is not installed" % (name, exe))
+            continue
+        tools.append((name, fn))
     try:
-        for name, exe, fn in TOOLS:
-            if only and name not in only:
-                continue
-            if exe and not shutil.which(exe):
-                print("%-8s skipped: %s is not installed" % (name, exe))
-                continue
-            try:
-                n, rps, cpu = fn(ng.url, args.duration, args.conns)
-            except Exception as e:  # one tool failing must not hide the others
-                print("%-8s failed: %s" % (name, e))
-                continue
-            results[name] = (n, rps, cpu)
+        for r in range(args.rounds):
+            line = []
+            for name, fn in tools:
+                try:
+                    n, rps, cpu = fn(ng.url, args.duration, args.conns)
+                except Exception as e:  # one tool failing must not hide the others
+                    print("%-8s failed: %s" % (name, e))
+                    continue
+                runs.setdefault(name, []).append((r, n, rps, cpu))
+                line.append("%s %.0f" % (name, rps))
+            print("round %d/%d: %s" % (r + 1, args.rounds, ", ".join(line)), flush=True)
     finally:
         ng.close()
+
+    def med_rps(name):
+        return statistics.median(x[2] for x in runs[name])
+
+    def med_cpu(name):
+        return statistics.median(1e6 * x[3] / max(x[1], 1) for x in runs[name])
+
+    def ratio(name):
+        h = {x[0]: x[2] for x in runs.get("hornet", [])}
+        v = [h[x[0]] / x[2] for x in runs[name] if x[0] in h and x[2] > 0]
+        return statistics.median(v) if v else None
+
     print()
-    print("HTTP GET of a 6-byte body from nginx on 127.0.0.1, %d connections, %d s, "
-          "server on CPU 0, generator on CPU 1 (%s)" %
-          (args.conns, args.duration, time.strftime("%Y-%m-%d")))
-    print("%-8s %12s %12s %14s %12s" % ("tool", "requests", "req/s", "CPU us/req", "hornet is"))
-    h = results.get("hornet")
-    for name, (n, rps, cpu) in results.items():
+    print("HTTP GET of a 6-byte body from nginx on 127.0.0.1, %d connections, %d s x %d "
+          "rounds, server on CPU 0, generator on CPU 1 (%s); medians" %
+          (args.conns, args.duration, args.rounds, time.strftime("%Y-%m-%d")))
+    print("%-8s %12s %14s %12s %16s" % ("tool", "req/s", "CPU us/req", "hornet is",
+                                         "req/s range"))
+    for name in runs:
         if name == "flow":
             continue
-        ratio = "" if name == "hornet" or not h else "%.2fx" % (h[1] / rps)
-        print("%-8s %12d %12.0f %14.2f %12s" % (name, n, rps, 1e6 * cpu / max(n, 1), ratio))
-    if "flow" in results and h:
-        n, rps, cpu = results["flow"]
+        q = ratio(name)
+        rs = [x[2] for x in runs[name]]
+        print("%-8s %12.0f %14.2f %12s %16s" % (
+            name, med_rps(name), med_cpu(name),
+            "" if name == "hornet" or q is None else "%.2fx" % q,
+            "%.0f-%.0f" % (min(rs), max(rs))))
+    if "flow" in runs and "hornet" in runs:
         print()
         print("scenario language: a 3-step flow (JSON body template, JSON and header")
         print("captures, captured values in path and header) vs the plain GET above:")
-        print("%-8s %12d %12.0f %14.2f %11.0f%%" % ("flow", n, rps, 1e6 * cpu / max(n, 1),
-                                                   100.0 * rps / h[1]))
+        q = ratio("flow")
+        print("%-8s %12.0f %14.2f %11.0f%%" % ("flow", med_rps("flow"), med_cpu("flow"),
+                                               100.0 / q if q else 0))
+    if not only or "scale" in only:
+        ng = Nginx(cpu=0)
+        try:
+            print()
+            print("engine at scale (one engine thread on CPU 1, nginx on CPU 0):")
+            try:
+                base, full, per = bench_idle_users(ng.url)
+                print("memory: 1 user %d kB RSS, 20,000 users thinking 1 s %d kB: "
+                      "%.1f kB per user" % (base, full, per / 1024.0))
+            except Exception as e:
+                print("memory per idle user failed: %s" % e)
+            for rate in (10000, 30000):
+                try:
+                    asked, got, lost, n, fails = bench_rate(ng.url, rate, args.duration)
+                    print("--rate %d for %d s: achieved %.0f/s (%.2f%% of asked), "
+                          "%d not started, %d requests, %d failures" %
+                          (rate, args.duration, got, 100.0 * got / asked, lost, n, fails))
+                except Exception as e:
+                    print("--rate %d failed: %s" % (rate, e))
+        finally:
+            ng.close()
     fleet = [int(x) for x in args.fleet.split(",") if x]
     if fleet and (not only or "master" in only):
         print()

@@ -1353,8 +1353,8 @@ static bool s_tasks(ctx_t *c, yaml_node_t *n, scen_class_t *k, const char *tag)
 
 static const char *const k_load_keys[] = {
     "users", "spawn_rate", "rate", "max_inflight", "duration", "timeout",
-    "stop_timeout", "new_connection", "think_time", "stages", "shape",
-    "ramp_down", NULL
+    "stop_timeout", "new_connection", "max_connections", "think_time",
+    "stages", "shape", "ramp_down", NULL
 };
 
 static bool s_think(ctx_t *c, yaml_node_t *n, scen_think_t *t)
@@ -1629,6 +1629,10 @@ static bool s_load(ctx_t *c, yaml_node_t *n)
             ok = s_duration(c, v, "stop_timeout", &l->stop_timeout_s);
         } else if (!strcmp(key, "new_connection")) {
             ok = s_bool(c, v, "new_connection", &l->new_connection);
+        } else if (!strcmp(key, "max_connections")) {
+            ok = s_u32(c, v, "max_connections", 10000000, &l->max_connections);
+            if (ok && l->max_connections == 0)
+                ok = s_fail(c, v, "max_connections must be at least 1");
         } else if (!strcmp(key, "think_time")) {
             ok = s_think(c, v, &l->think);
         } else if (!strcmp(key, "stages")) {
@@ -2135,7 +2139,7 @@ hn_err_t scen_bundle(const scen_t *self, buf_t *out)
      *  flags (--think, --timeout, ...): workers run it as the master does. */
     const scen_load_t *l = &self->load;
     int rc = msgpack_pack_map(&pk, 5) || s_pack_str(&pk, "load") ||
-             msgpack_pack_map(&pk, 4) || s_pack_str(&pk, "think") ||
+             msgpack_pack_map(&pk, 5) || s_pack_str(&pk, "think") ||
              msgpack_pack_array(&pk, 3) ||
              msgpack_pack_uint32(&pk, (uint32_t)l->think.kind) ||
              msgpack_pack_double(&pk, l->think.min_s) ||
@@ -2147,6 +2151,8 @@ hn_err_t scen_bundle(const scen_t *self, buf_t *out)
              s_pack_str(&pk, "new_connection") ||
              (l->new_connection ? msgpack_pack_true(&pk)
                                 : msgpack_pack_false(&pk)) ||
+             s_pack_str(&pk, "max_connections") ||
+             msgpack_pack_uint32(&pk, l->max_connections) ||
              s_pack_str(&pk, "v") ||
              msgpack_pack_uint32(&pk, 1) || s_pack_str(&pk, "name") ||
              s_pack_str(&pk, self->file ? self->file : "(scenario)") ||
@@ -2211,12 +2217,17 @@ static bool s_bundle_load(const msgpack_object *o, scen_load_t *l, char *err)
             if (v->type != MSGPACK_OBJECT_BOOLEAN)
                 goto bad;
             l->new_connection = v->via.boolean;
+        } else if (s_obj_is(k, "max_connections")) {
+            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                v->via.u64 > 10000000)
+                goto bad;
+            l->max_connections = (uint32_t)v->via.u64;
         }
     }
     return true;
 bad:
     snprintf(err, HN_ERRLEN, "scenario bundle: bad \"load\" map (think, "
-             "timeout, stop_timeout, new_connection)");
+             "timeout, stop_timeout, new_connection, max_connections)");
     return false;
 }
 

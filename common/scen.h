@@ -179,6 +179,8 @@ typedef struct {
     size_t first_slot;       /* column c is variable first_slot + c */
 } scen_feed_t;
 
+#define SCEN_DEFAULT_CONNS 256
+
 typedef struct {
     uint32_t users;         /* closed model; 0 when open */
     double spawn_rate;      /* users started per second; 0 = all at once */
@@ -188,6 +190,9 @@ typedef struct {
     double timeout_s;       /* per request; default 30 */
     double stop_timeout_s;  /* grace for in-flight requests at the end */
     bool new_connection;    /* a fresh connection for every request */
+    uint32_t max_connections; /* per worker process; 0 = the default:
+                               * SCEN_DEFAULT_CONNS per engine thread in
+                               * the open model, none in the closed one */
     scen_think_t think;
     sched_t *sched;         /* stages (owned by the scen_t), or NULL */
     bool sched_rate;        /* its targets are rates (open model) */

@@ -97,6 +97,8 @@ typedef enum {
     STATS_CTR_SCHEDULED = 2,      /* open model: arrivals due */
     STATS_CTR_NO_DATA = 3,        /* users/iterations not started: a unique
                                    * data feed ran out of rows */
+    STATS_CTR_CONN_WAITS = 4,     /* requests that waited for a free
+                                   * connection (connection cap) */
     STATS_CTR_LAST
 } stats_ctr_t;
 

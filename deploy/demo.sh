@@ -16,7 +16,23 @@ done
 addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$log" | head -1)
 [[ -n "$addr" ]] || { echo "demo: the target did not start"; cat "$log"; exit 1; }
 echo "demo: stand-in target on http://$addr"
-WEB=${HORNET_DEMO_WEB:-127.0.0.1:8089}
+# The UI's usual port, or the next free one when something holds it.
+web_port() {
+  python3 - <<'PY'
+import socket
+for p in range(8089, 8190):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        print(p)
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
+}
+WEB=${HORNET_DEMO_WEB:-127.0.0.1:$(web_port)}
 echo "demo: hornet run examples/demo.yaml --host http://$addr -t $DURATION --web $WEB"
 echo "demo: live web UI while it runs: http://$WEB/"
 echo

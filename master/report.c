@@ -358,12 +358,17 @@ void report_print(const report_t *self, const report_info_t *info,
             util_fmt_bytes((double)bin, recv, sizeof recv),
             util_fmt_bytes((double)bout, sent, sizeof sent),
             req ? 100.0 * (double)(req - fail) / (double)req : 0.0);
+    uint64_t waits = stats_counter(t, STATS_CTR_CONN_WAITS);
+    if (waits)
+        fprintf(out, "Requests that waited for a free connection "
+                     "(--max-connections): %" PRIu64 "\n", waits);
     if (info->open_model) {
         uint64_t sched = stats_counter(t, STATS_CTR_SCHEDULED);
         uint64_t dropped = stats_counter(t, STATS_CTR_DROPPED);
         double achieved = dur > 0 ? (double)(sched - dropped) / dur : 0;
         fprintf(out, "Rate: asked %.1f/s, started %.1f/s; iterations not "
-                     "started (in-flight cap %u reached): %" PRIu64 "\n",
+                     "started (in-flight cap %u reached, or still waiting for "
+                     "a connection at the stop): %" PRIu64 "\n",
                 info->rate, achieved, info->max_inflight, dropped);
         hist_t *raw = hist_new();
         if (raw) {
@@ -516,6 +521,8 @@ json_t *report_json(const report_t *self, const report_info_t *info)
     json_object_set_new(root, "tags", tj.obj);
     json_object_set_new(root, "not_started_no_data", json_integer(
         (json_int_t)stats_counter(t, STATS_CTR_NO_DATA)));
+    json_object_set_new(root, "connection_waits", json_integer(
+        (json_int_t)stats_counter(t, STATS_CTR_CONN_WAITS)));
     if (info->open_model) {
         uint64_t sched = stats_counter(t, STATS_CTR_SCHEDULED);
         uint64_t dropped = stats_counter(t, STATS_CTR_DROPPED);

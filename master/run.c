@@ -43,6 +43,7 @@ typedef struct {
     uint64_t users;
     double spawn_rate, rate, duration_s, timeout_s, stop_timeout_s;
     uint64_t max_inflight;
+    uint64_t max_connections;  /* --max-connections; 0 = not given */
     scen_think_t think;
     const char *web, *web_token, *web_cert, *web_key;
     bool web_insecure;
@@ -83,6 +84,9 @@ void run_usage(void *f)
 "      --timeout D        per request timeout (default 30s)\n"
 "      --stop-timeout D   grace for in-flight requests at the end (default 10s)\n"
 "      --new-connection   open a new connection for every request\n"
+"      --max-connections N  open at most N connections per worker process;\n"
+"                         more requests wait for a free one (default: 256\n"
+"                         per engine thread with --rate, no limit with -u)\n"
 "\n"
 "Target:\n"
 "      --host URL         base URL, overrides the scenario's host\n"
@@ -107,11 +111,13 @@ void run_usage(void *f)
 "Exit codes: 0 the test ran, 1 runtime error, 2 bad usage or input.\n");
 }
 
-static int usage_error(const char *fmt, const char *a, const char *b)
+static int usage_error(const run_opts_t *o, const char *fmt, const char *a,
+                       const char *b)
 {
-    fprintf(stderr, "hornet run: ");
+    const char *cmd = o->is_master ? "master" : "run";
+    fprintf(stderr, "hornet %s: ", cmd);
     fprintf(stderr, fmt, a, b);
-    fprintf(stderr, "\n(see 'hornet run --help')\n");
+    fprintf(stderr, "\n(see 'hornet %s --help')\n", cmd);
     return HN_EXIT_USAGE;
 }
 
@@ -122,7 +128,8 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         OPT_STOP, OPT_NEWCONN, OPT_HOST, OPT_BODYFILE, OPT_THREADS,
         OPT_JSON, OPT_URL, OPT_BIND, OPT_EXPECT, OPT_HEADLESS, OPT_KEYS,
         OPT_ALLOW, OPT_START_TIMEOUT, OPT_STAGES, OPT_SHAPE, OPT_RAMP_DOWN,
-        OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_INSECURE, OPT_WEB_CERT, OPT_WEB_KEY
+        OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_INSECURE, OPT_WEB_CERT, OPT_WEB_KEY,
+        OPT_MAXCONN
     };
     static const struct option longs[] = {
         {"users", required_argument, NULL, 'u'},
@@ -135,6 +142,7 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"stop-timeout", required_argument, NULL, OPT_STOP},
         {"new-connection", no_argument, NULL, OPT_NEWCONN},
+        {"max-connections", required_argument, NULL, OPT_MAXCONN},
         {"host", required_argument, NULL, OPT_HOST},
         {"url", required_argument, NULL, OPT_URL},
         {"method", required_argument, NULL, 'X'},
@@ -174,21 +182,21 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             rc = util_parse_u64(a, 10000000, &o->users);
             o->has_users = true;
             if (rc)
-                return usage_error("--users: expected a whole number 0.."
+                return usage_error(o, "--users: expected a whole number 0.."
                                    "10000000, got '%s'%s", a, "");
             break;
         case 'r':
             rc = util_parse_double(a, 0, 1e7, &o->spawn_rate);
             o->has_spawn = true;
             if (rc)
-                return usage_error("--spawn-rate: expected a number >= 0, "
+                return usage_error(o, "--spawn-rate: expected a number >= 0, "
                                    "got '%s'%s", a, "");
             break;
         case OPT_RATE:
             rc = util_parse_double(a, 0.001, 1e8, &o->rate);
             o->has_rate = true;
             if (rc)
-                return usage_error("--rate: expected a number > 0 "
+                return usage_error(o, "--rate: expected a number > 0 "
                                    "(iterations per second), got '%s'%s",
                                    a, "");
             break;
@@ -196,13 +204,13 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             rc = util_parse_u64(a, 1000000, &o->max_inflight);
             o->has_inflight = true;
             if (rc || o->max_inflight == 0)
-                return usage_error("--max-inflight: expected a whole number "
+                return usage_error(o, "--max-inflight: expected a whole number "
                                    "1..1000000, got '%s'%s", a, "");
             break;
         case 't':
             o->has_dur = true;
             if (util_parse_duration(a, &o->duration_s))
-                return usage_error("--duration: expected a duration such as "
+                return usage_error(o, "--duration: expected a duration such as "
                                    "30s, 5m or 1h30m, got '%s'%s", a, "");
             break;
         case OPT_THINK: {
@@ -218,13 +226,13 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
                 if (util_parse_duration(lo, &o->think.min_s) ||
                     util_parse_duration(hi, &o->think.max_s) ||
                     o->think.max_s < o->think.min_s)
-                    return usage_error("--think: expected D or A-B with "
+                    return usage_error(o, "--think: expected D or A-B with "
                                        "A <= B (e.g. 1s-3s), got '%s'%s",
                                        a, "");
             } else {
                 o->think.kind = SCEN_THINK_CONSTANT;
                 if (util_parse_duration(a, &o->think.min_s))
-                    return usage_error("--think: expected a duration, got "
+                    return usage_error(o, "--think: expected a duration, got "
                                        "'%s'%s", a, "");
                 o->think.max_s = o->think.min_s;
             }
@@ -235,19 +243,19 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             o->think.kind = SCEN_THINK_PACING;
             if (util_parse_duration(a, &o->think.min_s) ||
                 o->think.min_s <= 0)
-                return usage_error("--pacing: expected a duration > 0, got "
+                return usage_error(o, "--pacing: expected a duration > 0, got "
                                    "'%s'%s", a, "");
             break;
         case OPT_TIMEOUT:
             o->has_timeout = true;
             if (util_parse_duration(a, &o->timeout_s) || o->timeout_s <= 0)
-                return usage_error("--timeout: expected a duration > 0, got "
+                return usage_error(o, "--timeout: expected a duration > 0, got "
                                    "'%s'%s", a, "");
             break;
         case OPT_STOP:
             o->has_stop = true;
             if (util_parse_duration(a, &o->stop_timeout_s))
-                return usage_error("--stop-timeout: expected a duration, got "
+                return usage_error(o, "--stop-timeout: expected a duration, got "
                                    "'%s'%s", a, "");
             break;
         case OPT_WEB:
@@ -255,7 +263,7 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             break;
         case OPT_WEB_TOKEN:
             if (!a[0])
-                return usage_error("--web-token: empty token%s%s", "", "");
+                return usage_error(o, "--web-token: empty token%s%s", "", "");
             o->web_token = a;
             break;
         case OPT_WEB_INSECURE:
@@ -275,11 +283,17 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             break;
         case OPT_RAMP_DOWN:
             if (util_parse_duration(a, &o->ramp_down_s) || o->ramp_down_s <= 0)
-                return usage_error("--ramp-down: expected a duration > 0, got "
+                return usage_error(o, "--ramp-down: expected a duration > 0, got "
                                    "'%s'%s", a, "");
             break;
         case OPT_NEWCONN:
             o->new_connection = true;
+            break;
+        case OPT_MAXCONN:
+            rc = util_parse_u64(a, 10000000, &o->max_connections);
+            if (rc || o->max_connections == 0)
+                return usage_error(o, "--max-connections: expected a whole "
+                                   "number 1..10000000, got '%s'%s", a, "");
             break;
         case OPT_HOST:
             o->host = a;
@@ -292,7 +306,7 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             break;
         case 'H':
             if (o->n_headers == MAX_CLI_HEADERS)
-                return usage_error("-H: at most %s headers%s", "64", "");
+                return usage_error(o, "-H: at most %s headers%s", "64", "");
             o->headers[o->n_headers++] = a;
             break;
         case 'd':
@@ -307,7 +321,7 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         case OPT_THREADS: {
             uint64_t t;
             if (util_parse_u64(a, 1024, &t) || t == 0)
-                return usage_error("--threads: expected a whole number "
+                return usage_error(o, "--threads: expected a whole number "
                                    "1..1024, got '%s'%s", a, "");
             o->threads = (unsigned)t;
             break;
@@ -325,14 +339,14 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
         case OPT_ALLOW:
         case OPT_START_TIMEOUT:
             if (!o->is_master)
-                return usage_error("%s is an option of 'hornet master'%s",
+                return usage_error(o, "%s is an option of 'hornet master'%s",
                                    argv[optind - 1], "");
             if (c == OPT_BIND) {
                 o->bind = a;
             } else if (c == OPT_EXPECT) {
                 rc = util_parse_u64(a, 100000, &o->expect_workers);
                 if (rc || o->expect_workers == 0)
-                    return usage_error("--expect-workers: expected a whole "
+                    return usage_error(o, "--expect-workers: expected a whole "
                                        "number 1..100000, got '%s'%s", a, "");
             } else if (c == OPT_HEADLESS) {
                 o->headless = true;
@@ -341,7 +355,7 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             } else if (c == OPT_ALLOW) {
                 o->allow = a;
             } else if (util_parse_duration(a, &o->start_timeout_s)) {
-                return usage_error("--start-timeout: '%s' is not a duration%s",
+                return usage_error(o, "--start-timeout: '%s' is not a duration%s",
                                    a, "");
             }
             break;
@@ -349,41 +363,41 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             run_usage(stdout);
             return -1;
         case ':':
-            return usage_error("option '%s' needs a value%s",
+            return usage_error(o, "option '%s' needs a value%s",
                                argv[optind - 1], "");
         default:
-            return usage_error("unknown option '%s'%s", argv[optind - 1],
+            return usage_error(o, "unknown option '%s'%s", argv[optind - 1],
                                "");
         }
     }
     if (optind < argc)
         o->scenario = argv[optind++];
     if (optind < argc)
-        return usage_error("unexpected argument '%s'%s", argv[optind], "");
+        return usage_error(o, "unexpected argument '%s'%s", argv[optind], "");
     if (!o->scenario && !o->url)
-        return usage_error("give a scenario file or --url URL%s%s", "", "");
+        return usage_error(o, "give a scenario file or --url URL%s%s", "", "");
     if (o->scenario && o->url)
-        return usage_error("give either a scenario file ('%s') or --url, "
+        return usage_error(o, "give either a scenario file ('%s') or --url, "
                            "not both%s", o->scenario, "");
     if (o->scenario && (o->method || o->n_headers || o->data ||
                         o->body_file))
-        return usage_error("-X, -H, -d and --body-file go with --url; put "
+        return usage_error(o, "-X, -H, -d and --body-file go with --url; put "
                            "them in the scenario file '%s' instead%s",
                            o->scenario, "");
     if (o->data && o->body_file)
-        return usage_error("-d and --body-file cannot be used together%s%s",
+        return usage_error(o, "-d and --body-file cannot be used together%s%s",
                            "", "");
     if (o->has_users && o->has_rate)
-        return usage_error("--users and --rate cannot be used together "
+        return usage_error(o, "--users and --rate cannot be used together "
                            "(closed or open model)%s%s", "", "");
     if ((o->web_token || o->web_insecure || o->web_cert || o->web_key) &&
         !o->web && !o->is_master)
-        return usage_error("--web-token, --web-insecure, --web-cert and "
+        return usage_error(o, "--web-token, --web-insecure, --web-cert and "
                            "--web-key go with --web HOST:PORT%s%s", "", "");
     if (!o->web_token && getenv("HORNET_WEB_TOKEN") && getenv("HORNET_WEB_TOKEN")[0])
         o->web_token = getenv("HORNET_WEB_TOKEN");
     if (o->stages && o->shape)
-        return usage_error("--stages and --shape cannot be used together%s%s",
+        return usage_error(o, "--stages and --shape cannot be used together%s%s",
                            "", "");
     return 0;
 }
@@ -400,12 +414,12 @@ static int settle_schedule(scen_t *s, const run_opts_t *o)
     if (o->stages || o->shape) {
         sc = sched_new();
         if (!sc)
-            return usage_error("out of memory%s%s", "", "");
+            return usage_error(o, "out of memory%s%s", "", "");
         hn_err_t rc = o->stages ? sched_parse_stages(sc, o->stages, err)
                                 : sched_parse_shape(sc, o->shape, err);
         if (rc) {
             sched_destroy(&sc);
-            return usage_error("%s%s", err, "");
+            return usage_error(o, "%s%s", err, "");
         }
         sched_destroy(&l->sched);
         l->sched = sc;
@@ -414,11 +428,11 @@ static int settle_schedule(scen_t *s, const run_opts_t *o)
         else if (o->has_users)
             l->sched_rate = false;
     } else if (!l->sched) {
-        return usage_error("--ramp-down needs a schedule (--stages, --shape "
+        return usage_error(o, "--ramp-down needs a schedule (--stages, --shape "
                            "or stages in the file)%s%s", "", "");
     }
     if (o->ramp_down_s && sched_ramp_down(l->sched, o->ramp_down_s) != HN_OK)
-        return usage_error("--ramp-down: too many stages%s%s", "", "");
+        return usage_error(o, "--ramp-down: too many stages%s%s", "", "");
     return 0;
 }
 
@@ -470,6 +484,8 @@ static void settle_load(scen_load_t *l, const scen_t *s, const run_opts_t *o)
         l->think = o->think;
     if (o->new_connection)
         l->new_connection = true;
+    if (o->max_connections)
+        l->max_connections = (uint32_t)o->max_connections;
 }
 
 static scen_t *load_scenario(const run_opts_t *o, char *err)

@@ -41,6 +41,8 @@
 #define NEVER UINT64_MAX
 #define BODY_KEEP ((size_t)16 << 20)   /* response bytes kept for rules */
 #define MAX_HEADERS 128                /* request headers per request */
+#define CATCH_UP_MAX_NS 500000000ull    /* see apply_load */
+#define NO_USER UINT32_MAX
 
 typedef enum {
     USER_FREE = 0,        /* not running (closed: not spawned) */
@@ -68,6 +70,8 @@ typedef struct {
     uint64_t counter;       /* counter() in templates */
     eng_xfer_t *xfer;
     uint32_t next_free;     /* open model free list */
+    uint32_t q_prev, q_next;  /* wait queue links (NO_USER = none) */
+    bool queued;            /* waiting for a free connection */
     tmpl_val_t *vals;       /* variable values by slot */
     buf_t *var_bufs;        /* storage of captured values by slot */
     buf_t jar;              /* cookies: "a=1; b=2" */
@@ -143,7 +147,10 @@ typedef struct {
 
     eng_user_t **users;       /* users[i]->idx == i */
     uint32_t n_users;         /* allocated */
-    uint32_t in_flight;
+    uint32_t in_flight;       /* transfers handed to curl */
+    uint32_t max_active;      /* connection cap: transfers curl may hold
+                               * at once; 0 = none (see user_send) */
+    uint32_t q_head, q_tail;  /* users waiting for a transfer slot */
 
     /* closed model */
     uint32_t target_users;
@@ -155,6 +162,7 @@ typedef struct {
     double rate;              /* iterations per second, this thread */
     uint64_t rate_epoch_ns;
     uint64_t arrivals;        /* since rate_epoch_ns */
+    bool rate_begun;          /* arrivals ran in this run already */
     uint64_t next_arrival_ns;
     uint32_t cap;
     uint32_t free_head;       /* UINT32_MAX = empty */
@@ -740,7 +748,76 @@ static void record_failure(engine_t *e, eng_user_t *u, stats_fail_t kind,
     stats_record_error(e->stats, ep, kind, msg, 1);
 }
 
+/*  The wait queue. Requests beyond the connection cap wait here, in
+ *  order, rather than in curl: curl 7.88 walks its whole list of waiting
+ *  transfers, and its whole connection cache, on every
+ *  curl_multi_remove_handle, so thousands of either make each request cost
+ *  thousands of steps. Bounding connections also bounds the CPU spent
+ *  opening them: an open-model run that starts cold, or meets a slow
+ *  patch, would otherwise open a connection per arrival, fall further
+ *  behind, and open more. A waiting request keeps its intended start, so
+ *  its wait is in the latency, as it is for a user of the real service. */
+static void queue_push(engine_t *e, eng_user_t *u)
+{
+    u->queued = true;
+    u->q_next = NO_USER;
+    u->q_prev = e->q_tail;
+    if (e->q_tail != NO_USER)
+        e->users[e->q_tail]->q_next = u->idx;
+    else
+        e->q_head = u->idx;
+    e->q_tail = u->idx;
+}
+
+static void queue_remove(engine_t *e, eng_user_t *u)
+{
+    if (!u->queued)
+        return;
+    if (u->q_prev != NO_USER)
+        e->users[u->q_prev]->q_next = u->q_next;
+    else
+        e->q_head = u->q_next;
+    if (u->q_next != NO_USER)
+        e->users[u->q_next]->q_prev = u->q_prev;
+    else
+        e->q_tail = u->q_prev;
+    u->queued = false;
+}
+
+static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns);
+static void user_free(engine_t *e, eng_user_t *u);
+
 static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns)
+{
+    if (e->max_active &&
+        (e->in_flight >= e->max_active || e->q_head != NO_USER)) {
+        u->intended_ns = intended_ns;
+        queue_push(e, u);
+        stats_count(e->stats, STATS_CTR_CONN_WAITS, 1);
+        return;
+    }
+    user_send_now(e, u, intended_ns);
+}
+
+/*  Starts waiting requests while there is room; at a stop they never
+ *  start (open model: counted as not started). */
+static void queue_pump(engine_t *e)
+{
+    while (e->q_head != NO_USER &&
+           (e->stopping || e->in_flight < e->max_active)) {
+        eng_user_t *u = e->users[e->q_head];
+        queue_remove(e, u);
+        if (e->stopping) {
+            if (e->rate > 0 || e->cap)
+                stats_count(e->stats, STATS_CTR_DROPPED, 1);
+            user_free(e, u);
+        } else {
+            user_send_now(e, u, u->intended_ns);
+        }
+    }
+}
+
+static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
 {
     uint64_t now = util_now_ns();
     u->intended_ns = intended_ns;
@@ -1038,6 +1115,7 @@ static void drain_done(engine_t *e)
         if (m->msg == CURLMSG_DONE)
             on_done(e, m->easy_handle, m->data.result);
     }
+    queue_pump(e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1159,6 +1237,9 @@ static void retire_users(engine_t *e, uint32_t target)
         if (u->state == USER_THINKING) {
             heap_remove(e, u);
             user_free(e, u);
+        } else if (u->queued) {
+            queue_remove(e, u);
+            user_free(e, u);
         } else if (u->state == USER_REQUESTING) {
             u->state = USER_STOPPING;
         }
@@ -1183,6 +1264,16 @@ static void apply_load(engine_t *e, uint32_t users, uint64_t spawn_milli,
             log_error("engine %u: out of memory for %u users",
                       e->cfg.index, e->cap);
         e->rate_epoch_ns = running ? e->next_arrival_ns : now;
+        /*  The run's first arrivals were due from its start, but engines
+         *  are made (and told) a few ms after it: start from the run's
+         *  start so those are sent now, late and measured from when they
+         *  were due, not silently skipped. A worker that joins a run long
+         *  after its start begins from now instead of a burst. */
+        uint64_t due = e->epoch_ns + offset_ns;
+        if (!running && !e->rate_begun && e->started && due < now &&
+            now - due <= CATCH_UP_MAX_NS)
+            e->rate_epoch_ns = due;
+        e->rate_begun = true;
         e->arrivals = 0;
         e->next_arrival_ns = e->rate_epoch_ns;
         curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cap);
@@ -1325,6 +1416,7 @@ static void handle_command(engine_t *e)
                 heap_remove(e, u);
                 user_free(e, u);
             }
+            queue_pump(e);
         }
     } else {
         log_warn("engine %u: unknown command '%s'", e->cfg.index, cmd);
@@ -1623,6 +1715,13 @@ static int engine_init(engine_t *e)
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (e->epfd < 0)
         return -1;
+    /*  The connection cap, split over this process's engine threads (see
+     *  queue_push). */
+    uint32_t mc = s->load.max_connections;
+    if (mc)
+        e->max_active = (mc + e->cfg.n_engines - 1) / (e->cfg.n_engines ? e->cfg.n_engines : 1);
+    else if (e->cfg.open_model)
+        e->max_active = SCEN_DEFAULT_CONNS;
     e->n_fds = e->cfg.fd_limit ? e->cfg.fd_limit : 1024;
     if (e->n_fds > (1u << 22))
         e->n_fds = 1u << 22;
@@ -1663,6 +1762,7 @@ void engine_actor(zsock_t *pipe, void *args)
     e.epfd = -1;
     e.curl_deadline = NEVER;
     e.free_head = UINT32_MAX;
+    e.q_head = e.q_tail = NO_USER;
     util_rng_seed(&e.rng, e.cfg.seed ^ ((uint64_t)e.cfg.index << 32));
     if (engine_init(&e)) {
         log_error("engine %u: could not start: %s", e.cfg.index,

@@ -7,11 +7,13 @@ Run from the repository root: python3 tests/integration/run.py [NAME...]
 Prints one line per test and ends with "integration: N passed, N failed".
 All traffic goes to 127.0.0.1 and every run is bounded in time.
 """
+import http.client
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -172,6 +174,33 @@ def open_model_rate_is_accurate():
         assert abs(j["rate"]["achieved"] - 400) <= 8, j["rate"]
         eq(j["rate"]["not_started"], 0, "no iteration dropped")
         eq(j["model"], "open", "model")
+
+
+@test
+def open_model_connection_cap_queues_and_counts():
+    """200 arrivals/s of 50 ms requests need about 10 connections; with
+    --max-connections 4 the server must never see more than 4, the rest
+    wait (counted, and their wait is in the corrected latency), and every
+    request that started reaches the server exactly once."""
+    with Target() as t:
+        j, out, _ = hornet_json("run", "--url", t.url + "/delay?ms=50", "--rate", "200",
+                                "-t", "3s", "--threads", "1", "--max-connections", "4")
+        c = t.counts()
+        eq(j["requests"], c["total"], "hornet vs server")
+        eq(j["failures"], 0, "failures")
+        assert c["connections"] - 1 <= 4, "server saw %d connections" % c["connections"]
+        assert j["connection_waits"] > 100, j["connection_waits"]
+        # 4 connections serve ~80/s: the queue grows, so waits show up in
+        # the corrected latency, but not in the latency from actual send
+        assert j["latency_ms"]["p90"] > 500, j["latency_ms"]
+        assert j["latency_uncorrected_ms"]["p90"] < 400, j["latency_uncorrected_ms"]
+        # what was still waiting at the end never started, and says so
+        sched, started = j["rate"]["scheduled"], j["requests"]
+        eq(j["rate"]["not_started"], sched - started, "not started = waiting at the stop")
+    rc, _, err = hornet("run", "--url", "http://127.0.0.1:1/", "--rate", "5",
+                        "--max-connections", "0")
+    eq(rc, 2, "exit code")
+    assert "--max-connections" in err, err
 
 
 @test
@@ -359,6 +388,12 @@ def bad_usage_exits_2_with_a_message():
         (["run", "--url", "ftp://127.0.0.1/"], "ftp"),
         (["run", "/nonexistent/scenario.yaml"], "/nonexistent/scenario.yaml"),
         (["frobnicate"], "unknown command"),
+        (["run", "--url", "http://127.0.0.1:1/", "--max-connections", "x"],
+         "hornet run: --max-connections"),
+        (["master", "--url", "http://127.0.0.1:1/", "-u", "abc"],
+         "hornet master: --users"),
+        (["master", "--url", "http://127.0.0.1:1/", "--bogus"],
+         "see 'hornet master --help'"),
     ]
     for args, needle in cases:
         rc, out, err = hornet(*args, timeout=10)
@@ -729,7 +764,7 @@ def exact_percentile(sorted_vals, p):
 
 
 def api(base, method, path, body=None, token=None, ctype="application/json",
-        raw=None):
+        raw=None, ctx=None):
     """One HTTP call; returns (status, parsed JSON or text)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(base + path, data=data, method=method)
@@ -738,7 +773,7 @@ def api(base, method, path, body=None, token=None, ctype="application/json",
     if token:
         req.add_header("Authorization", "Bearer " + token)
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
             st, txt = r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         st, txt = e.code, e.read().decode()
@@ -748,11 +783,11 @@ def api(base, method, path, body=None, token=None, ctype="application/json",
         return st, txt
 
 
-def wait_state(base, want, timeout=20, token=None):
+def wait_state(base, want, timeout=20, token=None, ctx=None):
     end = time.time() + timeout
     while time.time() < end:
         try:
-            st, j = api(base, "GET", "/api/v1/state", token=token)
+            st, j = api(base, "GET", "/api/v1/state", token=token, ctx=ctx)
             if st == 200 and j["state"] in want:
                 return j
         except OSError:
@@ -823,6 +858,54 @@ def api_drives_a_three_stage_ramp_and_locust_swarm():
         st, lr = api(base, "GET", "/stats/requests")
         agg = [r for r in lr["stats"] if r["name"] == "Aggregated"][0]
         eq(agg["num_requests"], t.counts()["total"] - before, "swarm run vs target")
+        m.send_signal(signal.SIGINT)
+        eq(m.wait(15), 0, "interactive master exits 0 on Ctrl-C when idle")
+
+
+@test
+def api_over_https_runs_an_uploaded_scenario():
+    """--web-cert/--web-key: the API answers over TLS only; a scenario sent
+    as text in POST /api/v1/start replaces the one the master started
+    with, for that run, and the target sees only its requests."""
+    with tempfile.TemporaryDirectory() as d, Target() as t, Fleet() as f:
+        subprocess.run(["bash", os.path.join(ROOT, "tests/target/gen-certs.sh"), d],
+                       check=True, capture_output=True)
+        ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
+        port = free_port()
+        base = "https://127.0.0.1:%d" % port
+        m, js, log = f.master_bg("--url", t.url + "/status", "--expect-workers", "1",
+                                 "--web", "127.0.0.1:%d" % port,
+                                 "--web-cert", os.path.join(d, "server.crt"),
+                                 "--web-key", os.path.join(d, "server.key"), "-q",
+                                 headless=False)
+        f.worker("a")
+        wait_state(base, ("ready",), ctx=ctx)
+        try:   # plain HTTP on the TLS port gets no API answer
+            st, _ = api("http://127.0.0.1:%d" % port, "GET", "/api/v1/state")
+            assert st != 200, st
+        except (OSError, http.client.HTTPException):
+            pass
+        scen = """
+host: %s
+load: {users: 2, spawn_rate: 100, think_time: 20ms}
+tasks:
+  - {name: uploaded, path: /delay?ms=1}
+""" % t.url
+        st, j = api(base, "POST", "/api/v1/start",
+                    {"scenario": scen, "duration": "2s"}, ctx=ctx)
+        eq(st, 200, j)
+        wait_state(base, ("stopped",), ctx=ctx)
+        st, stats = api(base, "GET", "/api/v1/stats", ctx=ctx)
+        c = t.counts()
+        names = {e["name"] for e in stats["endpoints"]}
+        eq(names, {"uploaded"}, "endpoints of the uploaded scenario")
+        eq(stats["failures"], 0, "failures")
+        eq(stats["requests"], c["routes"].get("GET /delay"), "uploaded requests vs target")
+        assert "GET /status" not in c["routes"], c["routes"]
+        st, j = api(base, "POST", "/api/v1/start", {"scenario": "tasks: [{pth: /}]"},
+                    ctx=ctx)
+        eq(st, 400, j)
+        assert "pth" in j["error"], j
         m.send_signal(signal.SIGINT)
         eq(m.wait(15), 0, "interactive master exits 0 on Ctrl-C when idle")
 

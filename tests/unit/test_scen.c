@@ -194,6 +194,7 @@ static void full_scenario(void **state)
     ASSERT_DBL(l->timeout_s, 5);
     ASSERT_DBL(l->stop_timeout_s, 2);
     assert_true(l->new_connection);
+    assert_int_equal(l->max_connections, 0);   /* not given: the default */
     assert_int_equal(l->think.kind, SCEN_THINK_CONSTANT);
     ASSERT_DBL(l->think.min_s, 0.25);
     ASSERT_DBL(l->think.max_s, 0.25);
@@ -956,6 +957,10 @@ static void invalid_scenarios(void **state)
          "t.yaml:3:9: ", "rate must be above 0"},
         {"host: http://h\nload:\n  max_inflight: 0\ntasks:\n  - path: /\n",
          "t.yaml:3:17: ", "max_inflight must be at least 1"},
+        {"host: http://h\nload:\n  max_connections: 0\ntasks:\n  - path: /\n",
+         "t.yaml:3:20: ", "max_connections must be at least 1"},
+        {"host: http://h\nload:\n  max_connections: many\ntasks:\n  - path: /\n",
+         "t.yaml:3:20: ", "max_connections"},
         {"host: http://h\nload:\n  users: 5\n  rate: 10\ntasks:\n"
          "  - path: /\n", "t.yaml:3:3: ", "not both"},
         {"host: http://h\ntasks:\n  - path: /\n    timeout: 0\n",

@@ -419,6 +419,7 @@ static void bundle_carries_settled_load(void **state)
     s->load.timeout_s = 7;
     s->load.stop_timeout_s = 3;
     s->load.new_connection = true;
+    s->load.max_connections = 77;
     buf_t b;
     buf_init(&b, (size_t)1 << 20);
     assert_int_equal(scen_bundle(s, &b), HN_OK);
@@ -429,6 +430,7 @@ static void bundle_carries_settled_load(void **state)
     assert_true(t->load.think.min_s == 0.25 && t->load.think.max_s == 1.5);
     assert_true(t->load.timeout_s == 7 && t->load.stop_timeout_s == 3);
     assert_true(t->load.new_connection);
+    assert_int_equal(t->load.max_connections, 77);
     scen_destroy(&t);
     /*  a think kind out of range is refused by name */
     char *d = malloc(buf_len(&b));
