@@ -20,7 +20,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 #define PROTO_MAX_MSG ((size_t)256 << 20)   /* a bundle with its data files */
 
 typedef enum {

@@ -252,22 +252,22 @@ static void variant_bad(const field_t *base, size_t n, size_t idx,
 static const char s_bundle5[5] = { 'a', '\0', 'b', '\0', '\xff' };
 
 static const field_t s_hello[] = {
-    FU(1), FU(PROTO_HELLO), FS("worker-1"), FS("host-a"), FU(4242), FU(8),
+    FU(PROTO_VERSION), FU(PROTO_HELLO), FS("worker-1"), FS("host-a"), FU(4242), FU(8),
     FS("0.1.0")
 };
 static const field_t s_welcome[] = {
-    FU(1), FU(PROTO_WELCOME), FU(99), FB(s_bundle5, 5), FS(""), FU(1000),
+    FU(PROTO_VERSION), FU(PROTO_WELCOME), FU(99), FB(s_bundle5, 5), FS(""), FU(1000),
     FT(0)
 };
 static const field_t s_load[] = {
-    FU(1), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0), FU(100),
+    FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0), FU(100),
     FA(2), FU(4), FU(6), FU(0)
 };
-static const field_t s_stop[] = { FU(1), FU(PROTO_STOP), FU(1), FD(30) };
-static const field_t s_quit[] = { FU(1), FU(PROTO_QUIT) };
-static const field_t s_ack[] = { FU(1), FU(PROTO_ACK), FU(1), FU(2) };
+static const field_t s_stop[] = { FU(PROTO_VERSION), FU(PROTO_STOP), FU(1), FD(30) };
+static const field_t s_quit[] = { FU(PROTO_VERSION), FU(PROTO_QUIT) };
+static const field_t s_ack[] = { FU(PROTO_VERSION), FU(PROTO_ACK), FU(1), FU(2) };
 static const field_t s_heartbeat[] = {
-    FU(1), FU(PROTO_HEARTBEAT), FU(1), FU(1), FU(5), FD(12.5), FU(3), FI(-7)
+    FU(PROTO_VERSION), FU(PROTO_HEARTBEAT), FU(1), FU(1), FU(5), FD(12.5), FU(3), FI(-7)
 };
 
 /*  ---- 1. control round trips ------------------------------------------- */
@@ -698,7 +698,8 @@ static void bad_framing(void **state)
     field_t f[NF(s_hello)];
     memcpy(f, s_hello, sizeof f);
     static const field_t versions[] = {
-        FU(2), FU(0), FU(UINT64_MAX), FI(-1), FS("1"), FD(1.0), FNIL, FT(1)
+        FU(PROTO_VERSION + 1), FU(PROTO_VERSION - 1), FU(0), FU(UINT64_MAX), FI(-1),
+        FS("2"), FD(2.0), FNIL, FT(1)
     };
     for (size_t i = 0; i < NF(versions); i++) {
         f[0] = versions[i];
@@ -767,7 +768,7 @@ static void bad_field_counts(void **state)
     }
     /*  load whose class array is not followed by flags: 7 top fields */
     static const field_t load7[] = {
-        FU(1), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0), FU(100),
+        FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0), FU(100),
         FA(2), FU(4), FU(6)
     };
     fields_bad(load7, NF(load7), "fields", "load without flags");
@@ -842,17 +843,17 @@ static void bad_field_types(void **state)
     {
         /*  class_users as a map: replace FA(2), FU(4), FU(6) by {1: 1} */
         static const field_t f[] = {
-            FU(1), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
+            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
             FU(100), FMAP, FU(0)
         };
         fields_bad(f, NF(f), "class_users", "class_users map");
         static const field_t g[] = {
-            FU(1), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
+            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
             FU(100), FU(2), FU(0)
         };
         fields_bad(g, NF(g), "class_users", "class_users uint");
         static const field_t h[] = {
-            FU(1), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
+            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
             FU(100), FNIL, FU(0)
         };
         fields_bad(h, NF(h), "class_users", "class_users nil");
@@ -1465,7 +1466,7 @@ static void stats_and_control_kept_apart(void **state)
     assert_int_equal(proto_encode_ack(&ack, &b), HN_OK);
     expect_bad_stats(buf_str(&b), buf_len(&b), 3, 2, true, "stats", "ack");
     /*  a control-shaped message typed PROTO_STATS */
-    static const field_t f[] = { FU(1), FU(PROTO_STATS), FU(1), FU(2) };
+    static const field_t f[] = { FU(PROTO_VERSION), FU(PROTO_STATS), FU(1), FU(2) };
     fields_bad(f, NF(f), "proto_decode_stats", "ack fields typed stats");
     buf_free(&b);
 }
