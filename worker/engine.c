@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -41,6 +42,10 @@
 #define NEVER UINT64_MAX
 #define BODY_KEEP ((size_t)16 << 20)   /* response bytes kept for rules */
 #define MAX_HEADERS 128                /* request headers per request */
+/*  Sent unless the request sets its own. As a header in our list, not
+ *  CURLOPT_USERAGENT: curl 7.88 printfs that option into a fresh string
+ *  before every request. */
+#define UA_HEADER "User-Agent: hornet/" HN_VERSION
 #define CATCH_UP_MAX_NS 500000000ull    /* see apply_load */
 #define NO_USER UINT32_MAX
 
@@ -93,7 +98,7 @@ struct eng_xfer {
     buf_t url;                       /* rendered URL */
     buf_t hdr_text;                  /* rendered "Name: value\0" lines */
     buf_t body;                      /* rendered request body */
-    struct curl_slist hdr_nodes[MAX_HEADERS + 2];
+    struct curl_slist hdr_nodes[MAX_HEADERS + 3];  /* + Expect, UA, Cookie */
     eng_xfer_t *next;                /* free stack */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -104,6 +109,7 @@ typedef struct {
     CURLU *url;                     /* when the URL is constant */
     struct curl_slist *headers;     /* when every header is constant */
     bool dyn_headers;
+    bool own_ua;                    /* the request sets User-Agent */
 } eng_req_t;
 
 /*  Per class: where its requests are in reqs, and task weights. */
@@ -461,7 +467,6 @@ static eng_xfer_t *xfer_get(engine_t *e)
     curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, e);
     curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, e);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "hornet/" HN_VERSION);
     /*  A load generator talks to its target directly: without this curl
      *  reads the *_proxy environment on every request (getenv + parse). */
     curl_easy_setopt(c, CURLOPT_PROXY, "");
@@ -570,10 +575,14 @@ static bool xfer_render(engine_t *e, eng_xfer_t *x, const eng_req_t *er,
         /*  curl reads a curl_slist and never frees one it did not make, so
          *  the list is built in the transfer's own memory: no malloc. */
         buf_reset(&x->hdr_text);
-        size_t offs[MAX_HEADERS + 2], k = 0;
+        size_t offs[MAX_HEADERS + 3], k = 0;
         hn_err_t rc = HN_OK;
         offs[k++] = 0;
         rc = buf_append(&x->hdr_text, "Expect:", 8);
+        if (!er->own_ua && rc == HN_OK) {
+            offs[k++] = buf_len(&x->hdr_text);
+            rc = buf_append(&x->hdr_text, UA_HEADER, sizeof UA_HEADER);
+        }
         for (size_t i = 0; i < r->n_headers && i < MAX_HEADERS && rc == HN_OK; i++) {
             offs[k++] = buf_len(&x->hdr_text);
             rc = buf_printf(&x->hdr_text, "%s: ", r->headers[i].name);
@@ -1649,15 +1658,24 @@ static int build_one(eng_req_t *er, const scen_request_t *r)
                 != CURLUE_OK)
             return -1;
     }
-    for (size_t h = 0; h < r->n_headers; h++)
+    for (size_t h = 0; h < r->n_headers; h++) {
         if (!tmpl_is_constant(r->headers[h].value))
             er->dyn_headers = true;
+        if (!strcasecmp(r->headers[h].name, "User-Agent"))
+            er->own_ua = true;
+    }
     if (r->n_headers > MAX_HEADERS)
         return -1;
     /* "Expect:" stops curl waiting for 100-continue on big bodies */
     er->headers = curl_slist_append(NULL, "Expect:");
     if (!er->headers)
         return -1;
+    if (!er->own_ua) {
+        struct curl_slist *l = curl_slist_append(er->headers, UA_HEADER);
+        if (!l)
+            return -1;
+        er->headers = l;
+    }
     for (size_t h = 0; h < r->n_headers && !er->dyn_headers; h++) {
         size_t vlen;
         const char *v = tmpl_text(r->headers[h].value, &vlen);

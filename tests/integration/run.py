@@ -113,6 +113,10 @@ def closed_model_counts_match_server():
         eq(j["requests"], c["routes"].get("GET /"), "GET / count")
         eq(j["failures"], 0, "failures")
         eq(j["status_codes"], {"200": j["requests"]}, "status codes")
+        version = subprocess.run([HORNET, "--version"], capture_output=True,
+                                 text=True).stdout.split()[1]
+        eq(c["user_agents"], {"hornet/" + version: j["requests"]},
+           "every request says hornet/VERSION")
         ep = j["endpoints"][0]
         eq((ep["method"], ep["name"]), ("GET", "/"), "endpoint key")
         eq(ep["requests"], j["requests"], "endpoint requests")
@@ -265,10 +269,13 @@ def post_body_and_headers_reach_server():
                                   t.url + "/endorsement-provisioning/v1/submit",
                                   "-X", "POST", "--body-file", path, "-H",
                                   "Content-Type: application/corim-unsigned+cbor; profile=\"x\"",
+                                  "-H", "user-agent: provisioner/2",
                                   "-u", "2", "-t", "1s")
         finally:
             os.unlink(path)
         eq(j["failures"], 0, "target accepted the binary body")
+        eq(t.counts()["user_agents"], {"provisioner/2": j["requests"]},
+           "a User-Agent header replaces hornet's")
         assert j["bytes_out"] >= j["requests"] * 1024
         eq(j["requests"], t.counts()["routes"].get("POST /endorsement-provisioning/v1/submit"),
            "route count")

@@ -395,7 +395,7 @@ static pthread_mutex_t counts_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t count_total, count_bytes_in;
 static uint64_t count_connections;   /* TCP connections accepted, atomic */
 static uint64_t count_status[1000];
-static json_t *count_routes, *count_tenants;
+static json_t *count_routes, *count_tenants, *count_agents;
 static atomic_ullong acme_seq;
 static _Atomic int64_t stall_until; /* now_us() time; requests arriving before it are held */
 
@@ -406,6 +406,7 @@ static void counts_clear_locked(void)
     memset(count_status, 0, sizeof count_status);
     json_object_clear(count_routes);
     json_object_clear(count_tenants);
+    json_object_clear(count_agents);
 }
 
 static void bump(json_t *obj, const char *key, size_t cap, const char *overflow_key)
@@ -454,8 +455,10 @@ static void sanitize_key(const char *in, char *out, size_t outsz)
 }
 
 static void count_request(const char *method, const char *pattern, unsigned status,
-                          const char *tenant, uint64_t bytes_in)
+                          const char *tenant, const char *agent, uint64_t bytes_in)
 {
+    char abuf[MAX_TENANT_LEN + 1];
+    sanitize_key(agent ? agent : "(none)", abuf, sizeof abuf);
     char key[MAX_METHOD_LEN + 80];
     char mbuf[MAX_METHOD_LEN + 1];
     sanitize_key(method, mbuf, sizeof mbuf);
@@ -472,6 +475,7 @@ static void count_request(const char *method, const char *pattern, unsigned stat
     bump(count_routes, key, MAX_ROUTE_KEYS, "OTHER (unknown)");
     if (tenant)
         bump(count_tenants, tbuf, MAX_TENANT_KEYS, "(other)");
+    bump(count_agents, abuf, MAX_TENANT_KEYS, "(other)");
     pthread_mutex_unlock(&counts_mu);
 }
 
@@ -498,6 +502,7 @@ static json_t *counts_snapshot(void)
     if (j) {
         json_object_set_new(j, "routes", json_deep_copy(count_routes));
         json_object_set_new(j, "tenants", json_deep_copy(count_tenants));
+        json_object_set_new(j, "user_agents", json_deep_copy(count_agents));
     }
     pthread_mutex_unlock(&counts_mu);
     return j;
@@ -1513,6 +1518,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct req *r, const 
     if (counted)
         count_request(method, rt ? rt->pattern : NULL, status,
                       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Tenant"),
+                      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"),
                       r->received);
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
@@ -1884,7 +1890,8 @@ int main(int argc, char **argv)
     json_object_seed(0);
     count_routes = json_object();
     count_tenants = json_object();
-    if (!count_routes || !count_tenants) {
+    count_agents = json_object();
+    if (!count_routes || !count_tenants || !count_agents) {
         fprintf(stderr, "target: out of memory\n");
         return 1;
     }
@@ -1963,6 +1970,7 @@ int main(int argc, char **argv)
     stores_clear();
     json_decref(count_routes);
     json_decref(count_tenants);
+    json_decref(count_agents);
     free(cert);
     free(key);
     free(ca);
