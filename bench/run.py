@@ -125,17 +125,23 @@ def bench_hey(url, d, c):
     return n, rps, cpu
 
 
-def bench_hornet(url, d, c):
+def bench_hornet(url, d, c, env=None):
     with tempfile.TemporaryDirectory() as tmp:
         js = os.path.join(tmp, "out.json")
         out, cpu = run_measured(taskset(1, [HORNET, "run", "--url", url, "-u", str(c),
                                             "-t", "%ds" % d, "--threads", "1",
-                                            "--json", js, "-q"]), d + 30)
+                                            "--json", js, "-q"]), d + 30, env=env)
         with open(js) as f:
             j = json.load(f)
     if j["failures"]:
         raise RuntimeError("hornet saw %d failures" % j["failures"])
     return j["requests"], j["rps"], cpu
+
+
+def bench_hornet_kernel_poll(url, d, c):
+    """hornet with every poll() left to the kernel (worker/pollshim.h):
+    what the shortcut saves."""
+    return bench_hornet(url, d, c, env=dict(os.environ, HORNET_CURL_POLL="1"))
 
 
 LOCUSTFILE = """
@@ -213,6 +219,7 @@ def bench_flow(url, d, c):
 
 TOOLS = [
     ("hornet", None, bench_hornet),
+    ("hornet-kpoll", None, bench_hornet_kernel_poll),
     ("wrk", "wrk", bench_wrk),
     ("hey", "hey", bench_hey),
     ("locust", "locust", bench_locust),
@@ -303,16 +310,18 @@ def bench_idle_users(url, users=20000):
     return base, full, 1024.0 * (full - base) / (users - 1)
 
 
-def bench_rate(url, rate, d):
+def bench_rate(url, rate, d, conns=None):
+    extra = ["--max-connections", str(conns)] if conns else []
     with tempfile.TemporaryDirectory() as tmp:
         js = os.path.join(tmp, "out.json")
         run_measured(taskset(1, [HORNET, "run", "--url", url, "--rate", str(rate),
-                                 "-t", "%ds" % d, "--threads", "1", "--json", js, "-q"]),
-                     d + 30)
+                                 "-t", "%ds" % d, "--threads", "1", "--json", js, "-q",
+                                 *extra]), d + 30)
         with open(js) as f:
             j = json.load(f)
     r = j["rate"]
-    return r["asked"], r["achieved"], r["not_started"], j["requests"], j["failures"]
+    return (r["asked"], r["achieved"], r["not_started"], j["requests"], j["failures"],
+            j["latency_ms"]["p50"])
 
 
 def main():
@@ -367,14 +376,14 @@ def main():
     print("HTTP GET of a 6-byte body from nginx on 127.0.0.1, %d connections, %d s x %d "
           "rounds, server on CPU 0, generator on CPU 1 (%s); medians" %
           (args.conns, args.duration, args.rounds, time.strftime("%Y-%m-%d")))
-    print("%-8s %12s %14s %12s %16s" % ("tool", "req/s", "CPU us/req", "hornet is",
-                                         "req/s range"))
+    print("%-12s %12s %14s %12s %16s" % ("tool", "req/s", "CPU us/req", "hornet is",
+                                          "req/s range"))
     for name in runs:
         if name == "flow":
             continue
         q = ratio(name)
         rs = [x[2] for x in runs[name]]
-        print("%-8s %12.0f %14.2f %12s %16s" % (
+        print("%-12s %12.0f %14.2f %12s %16s" % (
             name, med_rps(name), med_cpu(name),
             "" if name == "hornet" or q is None else "%.2fx" % q,
             "%.0f-%.0f" % (min(rs), max(rs))))
@@ -383,7 +392,7 @@ def main():
         print("scenario language: a 3-step flow (JSON body template, JSON and header")
         print("captures, captured values in path and header) vs the plain GET above:")
         q = ratio("flow")
-        print("%-8s %12.0f %14.2f %11.0f%%" % ("flow", med_rps("flow"), med_cpu("flow"),
+        print("%-12s %12.0f %14.2f %11.0f%%" % ("flow", med_rps("flow"), med_cpu("flow"),
                                                100.0 / q if q else 0))
     if not only or "scale" in only:
         ng = Nginx(cpu=0)
@@ -396,14 +405,20 @@ def main():
                       "%.1f kB per user" % (base, full, per / 1024.0))
             except Exception as e:
                 print("memory per idle user failed: %s" % e)
-            for rate in (10000, 30000):
+            # the last one shows why the open model caps connections by default
+            for rate, conns in ((10000, None), (15000, None), (30000, None),
+                                (15000, 10000)):
+                what = "--rate %d%s" % (rate, " --max-connections %d" % conns
+                                        if conns else "")
                 try:
-                    asked, got, lost, n, fails = bench_rate(ng.url, rate, args.duration)
-                    print("--rate %d for %d s: achieved %.0f/s (%.2f%% of asked), "
-                          "%d not started, %d requests, %d failures" %
-                          (rate, args.duration, got, 100.0 * got / asked, lost, n, fails))
+                    asked, got, lost, n, fails, p50 = bench_rate(ng.url, rate,
+                                                                 args.duration, conns)
+                    print("%s for %d s: achieved %.0f/s (%.2f%% of asked), "
+                          "%d not started, %d requests, %d failures, p50 %.2f ms" %
+                          (what, args.duration, got, 100.0 * got / asked, lost, n,
+                           fails, p50))
                 except Exception as e:
-                    print("--rate %d failed: %s" % (rate, e))
+                    print("%s failed: %s" % (what, e))
         finally:
             ng.close()
     fleet = [int(x) for x in args.fleet.split(",") if x]

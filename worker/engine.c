@@ -47,7 +47,7 @@
  *  before every request. */
 #define UA_HEADER "User-Agent: hornet/" HN_VERSION
 #define CATCH_UP_MAX_NS 500000000ull    /* see apply_load */
-#define NO_USER UINT32_MAX
+#define NO_USER UINT32_MAX   /* end of the free list and the wait queue */
 
 typedef enum {
     USER_FREE = 0,        /* not running (closed: not spawned) */
@@ -171,7 +171,7 @@ typedef struct {
     bool rate_begun;          /* arrivals ran in this run already */
     uint64_t next_arrival_ns;
     uint32_t cap;
-    uint32_t free_head;       /* UINT32_MAX = empty */
+    uint32_t free_head;       /* NO_USER = empty */
 
     eng_user_t **heap;        /* thinking users by wake_ns */
     uint32_t heap_len;
@@ -1218,7 +1218,7 @@ static void arrive(engine_t *e, uint64_t intended_ns, uint64_t now)
 {
     stats_count(e->stats, STATS_CTR_SCHEDULED, 1);
     uint32_t i = e->free_head;
-    if (i == UINT32_MAX) {
+    if (i == NO_USER) {
         stats_count(e->stats, STATS_CTR_DROPPED, 1);
         return;
     }
@@ -1736,8 +1736,9 @@ static int engine_init(engine_t *e)
     /*  The connection cap, split over this process's engine threads (see
      *  queue_push). */
     uint32_t mc = s->load.max_connections;
+    uint32_t threads = e->cfg.n_engines ? e->cfg.n_engines : 1;
     if (mc)
-        e->max_active = (mc + e->cfg.n_engines - 1) / (e->cfg.n_engines ? e->cfg.n_engines : 1);
+        e->max_active = (mc + threads - 1) / threads;
     else if (e->cfg.open_model)
         e->max_active = SCEN_DEFAULT_CONNS;
     e->n_fds = e->cfg.fd_limit ? e->cfg.fd_limit : 1024;
@@ -1779,8 +1780,7 @@ void engine_actor(zsock_t *pipe, void *args)
     e.pipe = pipe;
     e.epfd = -1;
     e.curl_deadline = NEVER;
-    e.free_head = UINT32_MAX;
-    e.q_head = e.q_tail = NO_USER;
+    e.free_head = e.q_head = e.q_tail = NO_USER;
     util_rng_seed(&e.rng, e.cfg.seed ^ ((uint64_t)e.cfg.index << 32));
     if (engine_init(&e)) {
         log_error("engine %u: could not start: %s", e.cfg.index,

@@ -5,7 +5,7 @@
  *  see whether an idle connection died before reusing it, and once right
  *  after sending when the transfer was started from its timer. Each is a
  *  syscall that tells an epoll loop nothing new (it watches those sockets
- *  already), and together they cost about 15% of a request's CPU time.
+ *  already); answering them here gives 1.12x the req/s (make bench).
  *
  *  hornet defines poll() itself (pollshim.c). On a thread that installed
  *  an answer function, a zero-timeout poll is first offered to it; the

@@ -177,6 +177,9 @@ def open_model_rate_is_accurate():
             "server saw %d, asked %d (2%%)" % (c["total"], asked)
         assert abs(j["rate"]["achieved"] - 400) <= 8, j["rate"]
         eq(j["rate"]["not_started"], 0, "no iteration dropped")
+        # the arrivals due since the run's start are all there: engines made
+        # a few ms after it send them late, not never (that lost ~1.5%)
+        assert j["rate"]["scheduled"] >= asked - 4, j["rate"]
         eq(j["model"], "open", "model")
 
 
