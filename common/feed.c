@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define FEED_MAX_BYTES  ((size_t)256 << 20)   /* 256 MiB */
 #define FEED_MAX_COLS   1024
 #define NAME_SHOWN      64   /* bytes of a column name quoted in a message */
@@ -76,12 +78,10 @@ static bool
 s_push_off(s_ctx_t *ctx, size_t off)
 {
     if (ctx->n_offs == ctx->cap_offs) {
-        size_t cap = ctx->cap_offs ? ctx->cap_offs * 2 : 1024;
-        uint32_t *offs = realloc(ctx->offs, cap * sizeof *offs);
+        uint32_t *offs = util_grow(ctx->offs, &ctx->cap_offs, sizeof *offs, 1024);
         if (!offs)
             return false;
         ctx->offs = offs;
-        ctx->cap_offs = cap;
     }
     ctx->offs[ctx->n_offs++] = (uint32_t)off;
     return true;

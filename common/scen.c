@@ -535,12 +535,10 @@ static bool s_defer(ctx_t *c, yaml_node_t *where, tmpl_t **dst,
                     const char *src, size_t len)
 {
     if (c->n_pending == c->cap_pending) {
-        size_t cap = c->cap_pending ? c->cap_pending * 2 : 64;
-        pending_t *v = realloc(c->pending, cap * sizeof *v);
+        pending_t *v = util_grow(c->pending, &c->cap_pending, sizeof *v, 64);
         if (!v)
             return s_nomem(c);
         c->pending = v;
-        c->cap_pending = cap;
     }
     char *copy = s_strndup(src, len);
     if (!copy)

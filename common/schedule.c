@@ -49,12 +49,10 @@ hn_err_t sched_add(sched_t *self, double duration_s, double target,
     if (self->n >= SCHED_MAX_STAGES)
         return HN_ERR_TOO_LARGE;
     if (self->n == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 8;
-        sched_stage_t *v = realloc(self->st, cap * sizeof *v);
+        sched_stage_t *v = util_grow(self->st, &self->cap, sizeof *v, 8);
         if (!v)
             return HN_ERR_NOMEM;
         self->st = v;
-        self->cap = cap;
     }
     self->st[self->n++] = (sched_stage_t){ duration_s, target, ramp };
     return HN_OK;

@@ -29,6 +29,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "util.h"
+
 #define TMPL_TAG       0x746d706cu       /* "tmpl" */
 #define TMPL_DEAD      0xdeadbeefu
 #define TMPL_SRC_MAX   (1u << 20)        /* longest source accepted */
@@ -968,12 +970,10 @@ static bool
 s_push_part(tmpl_parser_t *p, tmpl_node_t *node)
 {
     if (p->n_parts == p->cap_parts) {
-        size_t cap = p->cap_parts ? p->cap_parts * 2 : 8;
-        tmpl_node_t **parts = realloc(p->parts, cap * sizeof *parts);
+        tmpl_node_t **parts = util_grow(p->parts, &p->cap_parts, sizeof *parts, 8);
         if (!parts)
             return false;
         p->parts = parts;
-        p->cap_parts = cap;
     }
     p->parts[p->n_parts++] = node;
     return true;

@@ -204,3 +204,16 @@ double util_rng_unit(util_rng_t *rng)
 {
     return (double)(util_rng_next(rng) >> 11) * 0x1.0p-53;
 }
+
+void *util_grow(void *arr, size_t *cap, size_t elem, size_t first)
+{
+    if (elem == 0 || *cap > SIZE_MAX / 2)
+        return NULL;
+    size_t n = *cap ? *cap * 2 : first;
+    if (n == 0 || n > SIZE_MAX / elem)
+        return NULL;
+    void *v = realloc(arr, n * elem);
+    if (v)
+        *cap = n;
+    return v;
+}

@@ -40,6 +40,12 @@ char *util_fmt_ms(double us, char *out, size_t n);
 /*  Formats a byte count as "1.2 MB" style text into out. Returns out. */
 char *util_fmt_bytes(double bytes, char *out, size_t n);
 
+/*  Grows an array of *cap elements of `elem` bytes to twice as many, or to
+ *  `first` when it has none. Returns the new array (and updates *cap), or
+ *  NULL with the array and *cap unchanged when out of memory or when the
+ *  size would overflow. */
+void *util_grow(void *arr, size_t *cap, size_t elem, size_t first);
+
 /*  A small fast PRNG (xoshiro256**-style) owned by each thread. */
 typedef struct {
     uint64_t s[4];

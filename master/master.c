@@ -643,12 +643,10 @@ static void on_message(master_t *m, zmsg_t *msg)
     if (pm.type == PROTO_HELLO) {
         if (!w) {
             if (m->nw == m->capw) {
-                size_t cap = m->capw ? m->capw * 2 : 16;
-                mworker_t *v = realloc(m->w, cap * sizeof *v);
+                mworker_t *v = util_grow(m->w, &m->capw, sizeof *v, 16);
                 if (!v)
                     goto out;
                 m->w = v;
-                m->capw = cap;
             }
             w = &m->w[m->nw++];
             memset(w, 0, sizeof *w);

@@ -93,12 +93,10 @@ void report_add(report_t *self, stats_t **interval_p, double t_s,
             break;
         }
     if (self->n_points == self->cap_points) {
-        size_t cap = self->cap_points ? self->cap_points * 2 : 64;
-        report_point_t *v = realloc(self->points, cap * sizeof *v);
+        report_point_t *v = util_grow(self->points, &self->cap_points, sizeof *v, 64);
         if (!v)
             return;   /* the totals are kept; only the timeline is short */
         self->points = v;
-        self->cap_points = cap;
     }
     self->points[self->n_points++] = pt;
 }
@@ -115,12 +113,10 @@ void report_stage_begin(report_t *self, double t_s, double target,
         return;
     }
     if (self->n_stages == self->cap_stages) {
-        size_t cap = self->cap_stages ? self->cap_stages * 2 : 16;
-        rstage_t *v = realloc(self->stages, cap * sizeof *v);
+        rstage_t *v = util_grow(self->stages, &self->cap_stages, sizeof *v, 16);
         if (!v)
             return;   /* the seconds count in the previous stage */
         self->stages = v;
-        self->cap_stages = cap;
     }
     hist_t *h = hist_new();
     if (!h)

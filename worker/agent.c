@@ -161,15 +161,13 @@ static void queue_snapshot(agent_t *a, uint64_t seq, bool final, uint32_t users,
         return;
     }
     if (a->nq == a->capq) {
-        size_t cap = a->capq ? a->capq * 2 : 64;
-        unacked_t *v = realloc(a->q, cap * sizeof *v);
+        unacked_t *v = util_grow(a->q, &a->capq, sizeof *v, 64);
         if (!v) {
             send_buf(a, &b);   /* at least try once */
             buf_free(&b);
             return;
         }
         a->q = v;
-        a->capq = cap;
     }
     unacked_t *u = &a->q[a->nq++];
     u->run = a->run;

@@ -179,7 +179,7 @@ typedef struct {
     eng_xfer_t *xfer_free;
     eng_xfer_t **xfers;       /* every xfer ever made, for cleanup */
     uint32_t n_xfers;
-    uint32_t xfers_cap;
+    size_t xfers_cap;
 
     stats_t *stats;
     bool started;
@@ -436,12 +436,10 @@ static eng_xfer_t *xfer_get(engine_t *e)
     }
     /* Pool grows only up to the peak number in flight. */
     if (e->n_xfers == e->xfers_cap) {
-        uint32_t cap = e->xfers_cap ? e->xfers_cap * 2 : 64;
-        eng_xfer_t **v = realloc(e->xfers, cap * sizeof *v);
+        eng_xfer_t **v = util_grow(e->xfers, &e->xfers_cap, sizeof *v, 64);
         if (!v)
             return NULL;
         e->xfers = v;
-        e->xfers_cap = cap;
     }
     x = calloc(1, sizeof *x);
     if (!x)

@@ -102,6 +102,34 @@ static void monotonic_clock_moves_forward(void **state)
     assert_true(b >= a);
 }
 
+static void grow_doubles_and_refuses_overflow(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    int *v = util_grow(NULL, &cap, sizeof *v, 4);
+    assert_non_null(v);
+    assert_int_equal(cap, 4);
+    for (int i = 0; i < 4; i++)
+        v[i] = i;
+    int *w = util_grow(v, &cap, sizeof *w, 4);
+    assert_non_null(w);
+    assert_int_equal(cap, 8);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(w[i], i);              /* contents kept */
+    /* a size that would overflow: refused, array and cap untouched */
+    size_t huge = SIZE_MAX / 4;
+    assert_null(util_grow(w, &huge, 8, 4));
+    assert_int_equal(huge, SIZE_MAX / 4);
+    size_t none = 0;
+    assert_null(util_grow(NULL, &none, sizeof *w, 0));   /* no first size */
+    size_t one = 0;
+    int *u = util_grow(NULL, &one, sizeof *u, 1);
+    assert_non_null(u);
+    assert_int_equal(one, 1);
+    free(u);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +138,7 @@ int main(void)
         cmocka_unit_test(read_file_errors_name_the_path),
         cmocka_unit_test(rng_is_uniform_enough),
         cmocka_unit_test(monotonic_clock_moves_forward),
+        cmocka_unit_test(grow_doubles_and_refuses_overflow),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
