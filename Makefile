@@ -114,7 +114,8 @@ demo: deps
 
 bench:
 	@HORNET_BENCH=1 bash deploy/install-deps.sh
-	@$(MAKE) --no-print-directory all build/bench/bench_hist build/bench/bench_master
+	@$(MAKE) --no-print-directory all build/bench/bench_hist build/bench/bench_master \
+	    build/bench/bench_curlloop
 	@bash bench/run.sh
 
 clean:

@@ -33,6 +33,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HORNET = os.path.join(ROOT, "build", "hornet")
+CURLLOOP = os.path.join(ROOT, "build", "bench", "bench_curlloop")
 
 
 def free_port():
@@ -144,6 +145,16 @@ def bench_hornet_kernel_poll(url, d, c):
     return bench_hornet(url, d, c, env=dict(os.environ, HORNET_CURL_POLL="1"))
 
 
+def bench_curl_loop(url, d, c):
+    """Bare libcurl: the tuned multi-socket loop of issue 3 with nothing of
+    hornet in it (bench/bench_curlloop.c). hornet's ratio to it is what
+    the engine, users and statistics cost over libcurl alone."""
+    out, cpu = run_measured(taskset(1, [CURLLOOP, url, str(c), str(d)]), d + 30)
+    m = re.search(r"(\d+) requests in ([\d.]+) s", out)
+    n = int(m.group(1))
+    return n, n / float(m.group(2)), cpu
+
+
 LOCUSTFILE = """
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
@@ -220,6 +231,7 @@ def bench_flow(url, d, c):
 TOOLS = [
     ("hornet", None, bench_hornet),
     ("hornet-kpoll", None, bench_hornet_kernel_poll),
+    ("curl-loop", None, bench_curl_loop),
     ("wrk", "wrk", bench_wrk),
     ("hey", "hey", bench_hey),
     ("locust", "locust", bench_locust),
