@@ -794,6 +794,14 @@ static void queue_remove(engine_t *e, eng_user_t *u)
 static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns);
 static void user_free(engine_t *e, eng_user_t *u);
 
+/*  Open model: users are arrivals, taken from and returned to the free
+ *  list. cap is set by the first rate and kept, so a rate turned down to
+ *  0 stays open: its users are still on the free list. */
+static bool open_model(const engine_t *e)
+{
+    return e->rate > 0 || e->cap;
+}
+
 static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns)
 {
     if (e->max_active &&
@@ -815,7 +823,7 @@ static void queue_pump(engine_t *e)
         eng_user_t *u = e->users[e->q_head];
         queue_remove(e, u);
         if (e->stopping) {
-            if (e->rate > 0 || e->cap)
+            if (open_model(e))
                 stats_count(e->stats, STATS_CTR_DROPPED, 1);
             user_free(e, u);
         } else {
@@ -877,7 +885,7 @@ static void user_free(engine_t *e, eng_user_t *u)
     if (u->state != USER_FREE && e->classes[u->klass].alive)
         e->classes[u->klass].alive--;
     u->state = USER_FREE;
-    if (e->rate > 0 || e->cap) {
+    if (open_model(e)) {
         u->next_free = e->free_head;
         e->free_head = u->idx;
     }
@@ -907,7 +915,7 @@ static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now)
 {
     const scen_class_t *k = &e->cfg.scen->classes[u->klass];
     bool was_on_start = u->in_on_start;
-    bool open = e->rate > 0 || e->cap;
+    bool open = open_model(e);
     if (was_on_start) {
         /*  on_start is set-up, not an iteration: go on to the tasks (if
          *  it failed, the tasks run anyway and show their own failures;
@@ -1174,7 +1182,7 @@ static int users_ensure(engine_t *e, uint32_t n)
         u->state = USER_FREE;
         e->users[i] = u;
         e->n_users = i + 1;
-        if (e->rate > 0 || e->cap) {
+        if (open_model(e)) {
             u->next_free = e->free_head;
             e->free_head = i;
         }
