@@ -145,6 +145,10 @@ int main(int argc, char **argv)
     curl_multi_setopt(l.multi, CURLMOPT_TIMERDATA, &l);
     curl_multi_setopt(l.multi, CURLMOPT_MAXCONNECTS, (long)conns);
     CURL **easy = calloc((size_t)conns, sizeof *easy);
+    if (!easy) {
+        fprintf(stderr, "bench_curlloop: out of memory\n");
+        return 1;
+    }
     for (int i = 0; i < conns; i++) {
         easy[i] = curl_easy_init();
         curl_easy_setopt(easy[i], CURLOPT_CURLU, url);

@@ -48,8 +48,9 @@
 #define MAX_TOKENS        2000000u
 #define MAX_CERTS         1000000u
 #define MAX_ROUTE_KEYS    4096u
-#define MAX_TENANT_KEYS   100000u
-#define MAX_TENANT_LEN    128u
+/* distinct values, and bytes of one, counted per header (X-Tenant, User-Agent) */
+#define MAX_COUNTED_KEYS  100000u
+#define MAX_COUNTED_LEN   128u
 #define MAX_METHOD_LEN    32u
 #define CAP_LEN           256u
 
@@ -457,13 +458,13 @@ static void sanitize_key(const char *in, char *out, size_t outsz)
 static void count_request(const char *method, const char *pattern, unsigned status,
                           const char *tenant, const char *agent, uint64_t bytes_in)
 {
-    char abuf[MAX_TENANT_LEN + 1];
+    char abuf[MAX_COUNTED_LEN + 1];
     sanitize_key(agent ? agent : "(none)", abuf, sizeof abuf);
     char key[MAX_METHOD_LEN + 80];
     char mbuf[MAX_METHOD_LEN + 1];
     sanitize_key(method, mbuf, sizeof mbuf);
     snprintf(key, sizeof key, "%s %s", mbuf, pattern ? pattern : "(unknown)");
-    char tbuf[MAX_TENANT_LEN + 1];
+    char tbuf[MAX_COUNTED_LEN + 1];
     if (tenant)
         sanitize_key(tenant, tbuf, sizeof tbuf);
 
@@ -474,8 +475,8 @@ static void count_request(const char *method, const char *pattern, unsigned stat
         count_status[status]++;
     bump(count_routes, key, MAX_ROUTE_KEYS, "OTHER (unknown)");
     if (tenant)
-        bump(count_tenants, tbuf, MAX_TENANT_KEYS, "(other)");
-    bump(count_agents, abuf, MAX_TENANT_KEYS, "(other)");
+        bump(count_tenants, tbuf, MAX_COUNTED_KEYS, "(other)");
+    bump(count_agents, abuf, MAX_COUNTED_KEYS, "(other)");
     pthread_mutex_unlock(&counts_mu);
 }
 

@@ -345,6 +345,7 @@ static void open_model(void **state)
     char err[HN_ERRLEN];
     scen_t *s = load("host: http://h\nload:\n  rate: 50.5\n  max_inflight: 200\n"
                      "  duration: 2h\n  new_connection: off\n"
+                     "  max_connections: 12\n"
                      "tasks:\n  - path: /\n", err);
     if (!s)
         fail_msg("%s", err);
@@ -355,6 +356,7 @@ static void open_model(void **state)
     assert_int_equal(s->load.max_inflight, 200);
     ASSERT_DBL(s->load.duration_s, 7200);
     assert_false(s->load.new_connection);
+    assert_int_equal(s->load.max_connections, 12);
     scen_destroy(&s);
 
     s = load("host: http://h\nload: {users: 0}\ntasks:\n  - path: /\n", err);
