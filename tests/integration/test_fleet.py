@@ -1,0 +1,182 @@
+"""A master and workers over ZeroMQ: totals and exact percentiles across
+workers, the class mix, a late worker, CURVE keys, workers in network
+namespaces.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from harness import Fleet, HORNET, SKIPPED, Target, eq, test, write
+
+
+def exact_percentile(sorted_vals, p):
+    import math
+    rank = max(1, math.ceil(p / 100.0 * len(sorted_vals)))
+    return sorted_vals[rank - 1]
+
+
+def sh(*cmd):
+    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=20)
+
+
+@test
+def master_three_workers_counts_and_percentiles():
+    import array
+    with Target() as t, Fleet() as f:
+        dump = os.path.join(f.dir, "lat")
+        env = dict(os.environ, HORNET_DUMP_LATENCY=dump)
+        for i in range(3):
+            f.worker("w%d" % i, env=env)
+        p, j = f.master("--url", t.url + "/delay?ms=2", "-u", "30", "-t", "3s",
+                        "--expect-workers", "3")
+        eq(p.returncode, 0, "master exit: " + p.stderr[-2000:])
+        for w in f.procs:
+            w.wait(10)          # workers quit when the headless master ends
+        c = t.counts()
+        eq(j["requests"], c["total"], "master total vs server")
+        assert j["requests"] > 1000, j["requests"]
+        eq(j["failures"], 0, "failures")
+        vals = array.array("Q")
+        for name in os.listdir(f.dir):
+            if name.startswith("lat."):
+                with open(os.path.join(f.dir, name), "rb") as fh:
+                    vals.frombytes(fh.read())
+        eq(len(vals), j["requests"], "raw samples from all workers")
+        vals = sorted(vals)
+        for key, pct in (("p50", 50), ("p95", 95), ("p99", 99)):
+            exact_ms = exact_percentile(vals, pct) / 1000.0
+            got = j["latency_ms"][key]
+            assert abs(got - exact_ms) <= exact_ms * 0.001 + 0.0011, (key, got, exact_ms)
+        assert "w0" in p.stdout and "w2" in p.stdout, p.stdout
+
+
+@test
+def master_keeps_class_mix_across_workers():
+    with Target() as t, Fleet() as f, tempfile.TemporaryDirectory() as d:
+        path = write(os.path.join(d, "mix.yaml"), """
+host: http://127.0.0.1:1
+load: {think_time: {pacing: 20ms}}
+classes:
+  - {name: heavy, weight: 2, tasks: [{path: /status/200, name: heavy}]}
+  - {name: light, weight: 1, tasks: [{path: /status/201, name: light}]}
+""")
+        for i in range(3):
+            f.worker("m%d" % i)
+        p, j = f.master(path, "--host", t.url, "-u", "3", "-t", "3s",
+                        "--expect-workers", "3")
+        eq(p.returncode, 0, "master exit: " + p.stderr[-2000:])
+        by = {e["name"]: e["requests"] for e in j["endpoints"]}
+        ratio = by["heavy"] / max(1, by["light"])
+        # Paced users make the same number of requests each whatever the CPU
+        # share of their worker, so the ratio counts users, not speed.
+        assert 1.7 < ratio < 2.3, (by, "3 workers x 1 user must give 2 heavy + 1 light")
+        eq(j["requests"], t.counts()["total"], "total vs server")
+
+
+@test
+def master_gives_a_late_worker_a_share():
+    with Target() as t, Fleet() as f:
+        f.worker("a0")
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "-u", "20", "-t", "5s",
+                                   "--expect-workers", "1", "-q")
+        deadline = time.time() + 20
+        while time.time() < deadline and "starting 20 users" not in open(mlog).read():
+            time.sleep(0.1)
+        time.sleep(1.0)
+        f.worker("a1")
+        mp.wait(60)
+        eq(mp.returncode, 0, "master exit")
+        text = open(mlog).read()
+        assert "a1 gets 10 users" in text and "a0 gets 10 users" in text, text[-2000:]
+        j = json.load(open(js))
+        eq(j["requests"], t.counts()["total"], "total vs server")
+
+
+@test
+def master_with_curve_keys_refuses_strangers():
+    with Target() as t, Fleet() as f:
+        keys = os.path.join(f.dir, "keys")
+        p = subprocess.run([HORNET, "keys", keys], capture_output=True, text=True, timeout=10)
+        eq(p.returncode, 0, "hornet keys: " + p.stderr)
+        pub = [l.split(": ")[1].split()[0] for l in p.stdout.splitlines()
+               if l.startswith("master public key")][0]
+        f.worker("c0", "--keys", keys, "--curve-server-key", pub)
+        p, j = f.master("--url", t.url + "/", "-u", "4", "-t", "2s", "--keys", keys,
+                        "--expect-workers", "1")
+        eq(p.returncode, 0, "master exit: " + p.stderr[-1500:])
+        eq(j["requests"], t.counts()["total"], "total vs server")
+        # a worker without the keys never gets in
+        f.worker("c1")
+        p2 = subprocess.run([HORNET, "master", "--headless", "--url", t.url + "/", "-t", "1s",
+                             "--bind", f.endpoint, "--keys", keys,
+                             "--start-timeout", "3s"],
+                            capture_output=True, text=True, timeout=30)
+        eq(p2.returncode, 1, "no authorised worker: " + p2.stderr[-800:])
+        assert "only 0 of 1 workers" in p2.stderr, p2.stderr
+
+
+@test
+def master_workers_in_network_namespaces():
+    """3 workers, each in its own network namespace behind a veth pair, so
+    their traffic crosses a real interface to the target and the master."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        SKIPPED.append("master_workers_in_network_namespaces: needs root and iproute2")
+        return
+    tag = "hn%d" % (os.getpid() % 10000)
+    made = []
+    try:
+        for i in range(3):
+            ns, host, peer = "%s-%d" % (tag, i), "%sh%d" % (tag, i), "%sn%d" % (tag, i)
+            r = sh("ip", "netns", "add", ns)
+            if r.returncode:
+                SKIPPED.append("master_workers_in_network_namespaces: ip netns add: "
+                               + r.stderr.strip())
+                return
+            made.append((ns, host))
+            for cmd in (["ip", "link", "add", host, "type", "veth", "peer", "name", peer],
+                        ["ip", "link", "set", peer, "netns", ns],
+                        ["ip", "addr", "add", "10.77.%d.1/24" % i, "dev", host],
+                        ["ip", "link", "set", host, "up"],
+                        ["ip", "netns", "exec", ns, "ip", "addr", "add",
+                         "10.77.%d.2/24" % i, "dev", peer],
+                        ["ip", "netns", "exec", ns, "ip", "link", "set", peer, "up"],
+                        ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+                        ["ip", "netns", "exec", ns, "ip", "route", "add", "10.77.0.0/16",
+                         "via", "10.77.%d.1" % i]):
+                r = sh(*cmd)
+                assert r.returncode == 0, (cmd, r.stderr)
+        with Target("--bind", "0.0.0.0") as t, Fleet() as f:
+            port = t.addr.rsplit(":", 1)[1]
+            url = "http://10.77.0.1:%s/" % port
+            master_ep = "tcp://10.77.%d.1:%d"
+            for i in range(3):
+                log = open(os.path.join(f.dir, "ns%d.log" % i), "w")
+                f.procs.append(subprocess.Popen(
+                    ["ip", "netns", "exec", made[i][0], HORNET, "worker", "--master",
+                     master_ep % (i, f.port), "--threads", "1", "--id", "ns%d" % i],
+                    stdout=log, stderr=subprocess.STDOUT))
+            js = os.path.join(f.dir, "m.json")
+            p = subprocess.run([HORNET, "master", "--headless", "--url", url, "-u", "15", "-t", "3s",
+                                "--bind", "tcp://*:%d" % f.port, "--expect-workers", "3",
+                                "--json", js, "--start-timeout", "20s"],
+                               capture_output=True, text=True, timeout=90)
+            if p.returncode != 0:
+                logs = ""
+                for i in range(3):
+                    with open(os.path.join(f.dir, "ns%d.log" % i)) as fh:
+                        logs += "\n--- worker ns%d:\n%s" % (i, fh.read()[-1500:])
+                raise AssertionError("master exit %d: %s%s" % (p.returncode,
+                                                              p.stderr[-2000:], logs))
+            assert "WITHOUT encryption" in p.stderr, "the non-loopback warning"
+            j = json.load(open(js))
+            c = t.counts()
+            eq(j["failures"], 0, "failures: %s" % j["errors"])
+            eq(j["requests"], c["total"], "master total vs server across veths")
+            assert j["requests"] > 300, j["requests"]
+    finally:
+        for ns, host in made:
+            sh("ip", "link", "del", host)
+            sh("ip", "netns", "del", ns)
