@@ -8,16 +8,25 @@ CC       ?= gcc
 PKGS     := libcurl libczmq libzmq msgpack libmicrohttpd yaml-0.1 jansson \
             libpcre2-8 openssl
 CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -Wswitch -D_GNU_SOURCE \
-            -DHN_VERSION='"$(VERSION)"' -Icommon -Iproto -Iworker -Imaster -Iwebui
+            -DHN_VERSION='"$(VERSION)"'
+# Each folder sees only the layers below it (cli -> master, worker -> proto
+# -> common), so an upward #include fails to build instead of creeping in.
+INC_common := -Icommon
+INC_proto  := -Icommon -Iproto
+INC_worker := -Icommon -Iproto -Iworker
+INC_master := -Icommon -Iproto -Imaster -Iwebui
+INC_cli    := -Icommon -Iproto -Iworker -Imaster -Icli
+INC_ALL    := $(INC_cli) -Iwebui
+inc = $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_ALL))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -lcsv
 CFLAGS   ?= -O2 -g
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 
-LIB_SRC  := $(wildcard common/*.c proto/*.c worker/*.c) \
-            $(filter-out master/main.c,$(wildcard master/*.c))
-MAIN_SRC := master/main.c
+LIB_SRC  := $(wildcard common/*.c proto/*.c worker/*.c master/*.c) \
+            $(filter-out cli/main.c,$(wildcard cli/*.c))
+MAIN_SRC := cli/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # The web UI is compiled into the binary: webui/embed.py turns the files
@@ -28,7 +37,7 @@ AOBJ     := $(LIB_SRC:%.c=build/asan/%.o) build/asan/gen/webui_data.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 UNIT_ASAN:= $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all deps test unit unit-asan integration demo bench clean help check-style
+.PHONY: all deps test unit unit-asan integration demo bench clean help check-style deb deb-clean
 
 all: build/hornet build/target
 
@@ -49,21 +58,21 @@ build/gen/webui_data.c: webui/embed.py $(WEBUI)
 
 build/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
-	@$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS_COMMON) -Iwebui $(CFLAGS) -c $< -o $@
 
 build/asan/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
-	@$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS_COMMON) -Iwebui $(ASAN_FLAGS) -c $< -o $@
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(CFLAGS_COMMON) $(call inc,$*) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (asan)"
-	@$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(CFLAGS_COMMON) $(call inc,$*) $(ASAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 build/libhornet.a: $(OBJ)
 	@rm -f $@
@@ -73,7 +82,7 @@ build/asan/libhornet.a: $(AOBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-build/hornet: build/obj/master/main.o build/libhornet.a
+build/hornet: build/obj/cli/main.o build/libhornet.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/target: $(wildcard tests/target/*.c)
@@ -84,18 +93,18 @@ build/target: $(wildcard tests/target/*.c)
 build/tests/%: tests/unit/%.c build/libhornet.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< build/libhornet.a \
+	@$(CC) $(CFLAGS_COMMON) $(INC_ALL) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< build/libhornet.a \
 	    $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
 build/asan/tests/%: tests/unit/%.c build/asan/libhornet.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(PKG_CFLAGS) -o $@ $< \
+	@$(CC) $(CFLAGS_COMMON) $(INC_ALL) $(ASAN_FLAGS) $(PKG_CFLAGS) -o $@ $< \
 	    build/asan/libhornet.a $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
 build/bench/bench_%: bench/bench_%.c build/libhornet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O2 $(PKG_CFLAGS) -o $@ $< build/libhornet.a $(PKG_LIBS)
+	$(CC) $(CFLAGS_COMMON) $(INC_ALL) -O2 $(PKG_CFLAGS) -o $@ $< build/libhornet.a $(PKG_LIBS)
 
 unit: $(UNIT_BIN)
 unit-asan: $(UNIT_ASAN)
@@ -122,3 +131,12 @@ clean:
 	rm -rf build
 
 -include $(OBJ:.o=.d) $(AOBJ:.o=.d)
+
+# make deb: the Debian package (deploy/debian/, debhelper) of this tree in
+# build/deb/, checked with lintian; its version is VERSION above.
+deb:
+	@HORNET_DEB=1 bash deploy/install-deps.sh
+	@bash deploy/debian/build-deb.sh $(VERSION)
+
+deb-clean:
+	rm -rf build/deb

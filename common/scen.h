@@ -1,5 +1,5 @@
 /*  common/scen.h - the parsed scenario: what virtual users do and the load
- *  profile. Parsed once (scen_load / scen_load_bundle / scen_new_url),
+ *  profile. Parsed once (scen_load / proto_bundle_decode / scen_new_url),
  *  read-only afterwards, shared by all threads as `const scen_t *`.
  *
  *  The struct is public on purpose: it is configuration, read everywhere,
@@ -254,6 +254,12 @@ typedef struct {
 /*  Sets the defaults every load profile starts from. */
 void scen_load_defaults(scen_load_t *load);
 
+/*  Replaces the scenario's load profile with the one settled from the
+ *  command line. When owns_sched, load->sched is a new schedule that the
+ *  scenario now owns (the old one is freed); otherwise it must be the
+ *  scenario's own self->load.sched. */
+void scen_set_load(scen_t *self, const scen_load_t *load, bool owns_sched);
+
 /*  Parses the YAML scenario at `path`. host_override (may be NULL) replaces
  *  the file's `host`. Returns a new scen_t the caller owns, or NULL with a
  *  message "FILE:LINE:COL: what was expected" in err (HN_ERRLEN bytes). */
@@ -266,11 +272,12 @@ scen_t *scen_load_buffer(const char *data, size_t len, const char *name,
                          const char *dir, const char *host_override,
                          char *err);
 
-/*  Packs the scenario text and every file it read into one buffer that
- *  scen_load_bundle turns back into an equal scenario on another host. */
-hn_err_t scen_bundle(const scen_t *self, buf_t *out) HN_WUR;
-scen_t *scen_load_bundle(const void *data, size_t len,
-                         const char *host_override, char *err);
+/*  Parses `len` bytes of YAML whose file references (body_file, data,
+ *  TLS files) resolve to the n_files in-memory files instead of the disk:
+ *  how a worker loads the bundle its master sent (proto/bundle.h). */
+scen_t *scen_load_files(const char *src, size_t len, const char *name,
+                        const scen_file_t *files, size_t n_files,
+                        const char *host_override, char *err);
 
 /*  Builds a one-request scenario from the command line (`hornet run --url`).
  *  headers are "Name: value" strings; body may be NULL. Returns NULL with a

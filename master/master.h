@@ -41,10 +41,30 @@ typedef struct {
                                 * (0 = 500) */
 } master_opts_t;
 
-/*  Runs one headless test: waits for the workers, runs scen with load for
- *  its duration, prints the report, tells the workers to quit. Returns an
- *  HN_EXIT_* code. */
-int master_run(const scen_t *scen, const scen_load_t *load,
-               const master_opts_t *opts);
+typedef struct master master_t;
+
+typedef enum {
+    MASTER_OK = 0,             /* the test ran (failed requests included) */
+    MASTER_ERR_RUN = 1,        /* could not run: system or runtime error */
+    MASTER_ERR_INPUT = 2,      /* bad options (bind address, keys, web) */
+    MASTER_ERR_LAST
+} master_err_t;
+
+/*  A static description of rc; never NULL. */
+const char *master_strerror(master_err_t rc);
+
+/*  Binds the workers' socket (and the web UI) and bundles the scenario.
+ *  scen and load must outlive the master. Returns NULL with *why and a
+ *  message in err (HN_ERRLEN bytes). */
+master_t *master_new(const scen_t *scen, const scen_load_t *load,
+                     const master_opts_t *opts, master_err_t *why, char *err);
+
+/*  Runs until the test ends (headless) or until interrupted while idle
+ *  (interactive): waits for the workers, runs the load for its duration,
+ *  prints the report. Tells the workers to quit at the end. */
+master_err_t master_run(master_t *self);
+
+/*  Frees everything; NULL is fine. */
+void master_destroy(master_t **self_p);
 
 #endif

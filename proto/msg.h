@@ -56,7 +56,7 @@ typedef struct {
 
 typedef struct {
     uint64_t session;      /* the master process; changes when it restarts */
-    const char *bundle;    /* scen_bundle bytes; borrowed from the frame */
+    const char *bundle;    /* proto_bundle_encode bytes; borrowed from the frame */
     size_t bundle_len;
     char host[512];        /* --host override, "" = none */
     uint32_t interval_ms;  /* stats interval */

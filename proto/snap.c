@@ -88,8 +88,8 @@ static hn_err_t s_fail(char *err, const char *what, size_t i)
 }
 
 /*  Walks a stats message. With apply NULL it validates everything (and
- *  allocates nothing but msgpack's zone); with apply it adds the message
- *  into *apply, and must only be given a message that validated. */
+ *  allocates nothing but msgpack's zone); with apply it validates as it
+ *  adds the message into *apply, which holds part of it on an error. */
 static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
                         size_t n_counters, bool keep_raw, proto_snap_head_t *h,
                         stats_t *apply, char *err)
@@ -163,10 +163,11 @@ static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
         const char *hb;
         size_t hn;
         uint64_t hc = 0;
+        uint64_t had = d ? hist_count(d->latency) : 0;
         if (!wire_obj_bin(&it[5], &hb, &hn) ||
             (d ? hist_decode_merge(d->latency, hb, hn)
                : hist_decode_check(hb, hn, &hc)) != HN_OK ||
-            (!d && hc != req)) {
+            (d ? hist_count(d->latency) - had : hc) != req) {
             rc = s_fail(err, "bad latency histogram", i);
             goto out;
         }
@@ -176,10 +177,12 @@ static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
                 goto out;
             }
         } else if (!keep_raw || !wire_obj_bin(&it[6], &hb, &hn) ||
-                   (d ? (d->latency_raw ? hist_decode_merge(d->latency_raw, hb, hn)
-                                        : HN_OK)
-                      : hist_decode_check(hb, hn, &hc)) != HN_OK ||
-                   (!d && hc != req)) {
+                   (had = d && d->latency_raw ? hist_count(d->latency_raw) : 0,
+                    (d ? (d->latency_raw ? hist_decode_merge(d->latency_raw, hb, hn)
+                                         : HN_OK)
+                       : hist_decode_check(hb, hn, &hc)) != HN_OK) ||
+                   (d ? (d->latency_raw ? hist_count(d->latency_raw) - had : req)
+                      : hc) != req) {
             rc = s_fail(err, "bad uncorrected histogram", i);
             goto out;
         }
@@ -254,6 +257,18 @@ void proto_apply_stats(const void *data, size_t len, stats_t *into)
     proto_snap_head_t h;
     (void)!s_stats(data, len, stats_n_endpoints(into), stats_n_named(into),
                    stats_keeps_raw(into), &h, into, err);
+}
+
+hn_err_t proto_read_stats(const void *data, size_t len, stats_t *scratch,
+                          proto_snap_head_t *h, char *err)
+{
+    stats_reset(scratch);
+    hn_err_t rc = s_stats(data, len, stats_n_endpoints(scratch),
+                          stats_n_named(scratch), stats_keeps_raw(scratch), h,
+                          scratch, err);
+    if (rc)
+        stats_reset(scratch);
+    return rc;
 }
 
 hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,

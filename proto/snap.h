@@ -45,4 +45,11 @@ hn_err_t proto_check_stats(const void *data, size_t len, size_t n_endpoints,
                            proto_snap_head_t *h, char *err) HN_WUR;
 void proto_apply_stats(const void *data, size_t len, stats_t *into);
 
+/*  One pass: checks the message while it decodes it into scratch (emptied
+ *  first, and emptied again on an error), shaped like the scenario; the
+ *  caller then merges scratch where the interval belongs. Each histogram
+ *  is decoded once. */
+hn_err_t proto_read_stats(const void *data, size_t len, stats_t *scratch,
+                          proto_snap_head_t *h, char *err) HN_WUR;
+
 #endif

@@ -2,7 +2,6 @@
 #include "agent.h"
 
 #include <czmq.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +11,9 @@
 
 #include "log.h"
 #include "msg.h"
-#include "run.h"
 #include "scen.h"
 #include "snap.h"
+#include "bundle.h"
 #include "util.h"
 #include "worker.h"
 
@@ -38,9 +37,11 @@ typedef struct {
     bool acked;
 } unacked_t;
 
-typedef struct {
+struct agent {
     agent_opts_t o;
     zsock_t *sock;
+    zsock_t *pipe;             /* the actor's pipe (hornet run), or NULL */
+    zpoller_t *poller;
     char id[64];
     uint64_t session;          /* master session we were welcomed by */
     bool welcomed;
@@ -69,7 +70,7 @@ typedef struct {
     int64_t ru_prev_ms;
     double cpu;
     uint64_t fd_limit;
-} agent_t;
+};
 
 static void send_buf(agent_t *a, buf_t *b)
 {
@@ -242,7 +243,7 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
         return;
     }
     char err[HN_ERRLEN];
-    scen_t *s = scen_load_bundle(m->bundle, m->bundle_len,
+    scen_t *s = proto_bundle_decode(m->bundle, m->bundle_len,
                                  m->host[0] ? m->host : NULL, err);
     if (!s) {
         log_error("worker: the master's scenario does not load: %s", err);
@@ -370,43 +371,34 @@ static void default_id(char *id, size_t n)
              (unsigned)(util_rng_next(&r) & 0xffff));
 }
 
-static int s_run(const agent_opts_t *opts, zsock_t *pipe);
-
-int agent_run(const agent_opts_t *opts)
+agent_t *agent_new(const agent_opts_t *opts, zsock_t *pipe, char *err)
 {
-    return s_run(opts, NULL);
-}
-
-void agent_actor(zsock_t *pipe, void *args)
-{
-    agent_opts_t o = *(const agent_opts_t *)args;
-    zsock_signal(pipe, 0);
-    s_run(&o, pipe);
-}
-
-static int s_run(const agent_opts_t *opts, zsock_t *pipe)
-{
-    agent_t a;
-    memset(&a, 0, sizeof a);
-    a.o = *opts;
-    a.interval_ms = 1000;
-    if (opts->id)
-        snprintf(a.id, sizeof a.id, "%s", opts->id);
-    else
-        default_id(a.id, sizeof a.id);
-    a.fd_limit = 1024;
-    if (util_raise_nofile(&a.fd_limit))
-        log_warn("worker: could not raise the file-descriptor limit");
-    a.sock = zsock_new(ZMQ_DEALER);
-    if (!a.sock) {
-        log_error("worker: could not create a socket");
-        return 1;
+    agent_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, HN_ERRLEN, "out of memory");
+        return NULL;
     }
-    zsock_set_identity(a.sock, a.id);
-    zsock_set_linger(a.sock, 1000);
-    zsock_set_sndhwm(a.sock, 100000);
-    zsock_set_reconnect_ivl(a.sock, 200);
-    zsock_set_reconnect_ivl_max(a.sock, 5000);   /* backoff */
+    a->o = *opts;
+    a->pipe = pipe;
+    a->interval_ms = 1000;
+    if (opts->id)
+        snprintf(a->id, sizeof a->id, "%s", opts->id);
+    else
+        default_id(a->id, sizeof a->id);
+    a->fd_limit = 1024;
+    if (util_raise_nofile(&a->fd_limit))
+        log_warn("worker: could not raise the file-descriptor limit");
+    a->sock = zsock_new(ZMQ_DEALER);
+    if (!a->sock) {
+        snprintf(err, HN_ERRLEN, "could not create a socket");
+        agent_destroy(&a);
+        return NULL;
+    }
+    zsock_set_identity(a->sock, a->id);
+    zsock_set_linger(a->sock, 1000);
+    zsock_set_sndhwm(a->sock, 100000);
+    zsock_set_reconnect_ivl(a->sock, 200);
+    zsock_set_reconnect_ivl_max(a->sock, 5000);   /* backoff */
     if (opts->curve_server_key) {
         zcert_t *cert = NULL;
         if (opts->curve_dir) {
@@ -415,177 +407,142 @@ static int s_run(const agent_opts_t *opts, zsock_t *pipe)
             cert = zcert_load(path);
         }
         if (!cert) {
-            log_error("worker: --curve-server-key needs --keys DIR with a key "
-                      "pair made by 'hornet keys DIR'");
-            zsock_destroy(&a.sock);
-            return 1;
+            snprintf(err, HN_ERRLEN, "--curve-server-key needs --keys DIR with "
+                     "a key pair made by 'hornet keys DIR'");
+            agent_destroy(&a);
+            return NULL;
         }
-        zcert_apply(cert, a.sock);
-        zsock_set_curve_serverkey(a.sock, opts->curve_server_key);
+        zcert_apply(cert, a->sock);
+        zsock_set_curve_serverkey(a->sock, opts->curve_server_key);
         zcert_destroy(&cert);
     }
-    if (zsock_connect(a.sock, "%s", opts->master) != 0) {
-        log_error("worker: cannot connect to '%s'", opts->master);
-        zsock_destroy(&a.sock);
-        return 1;
+    if (zsock_connect(a->sock, "%s", opts->master) != 0) {
+        snprintf(err, HN_ERRLEN, "cannot connect to '%s'", opts->master);
+        agent_destroy(&a);
+        return NULL;
     }
-    A_INFO((&a), "worker %s: connecting to %s", a.id, opts->master);
-    getrusage(RUSAGE_SELF, &a.ru_prev);
-    a.ru_prev_ms = zclock_mono();
-    send_hello(&a);
-    zpoller_t *poller = zpoller_new(a.sock, pipe, NULL);
+    a->poller = zpoller_new(a->sock, pipe, NULL);
+    if (!a->poller) {
+        snprintf(err, HN_ERRLEN, "out of memory");
+        agent_destroy(&a);
+        return NULL;
+    }
+    return a;
+}
+
+void agent_destroy(agent_t **self_p)
+{
+    agent_t *a = *self_p;
+    if (!a)
+        return;
+    zpoller_destroy(&a->poller);
+    if (a->w && a->running)
+        worker_stop(a->w, 0);
+    drop_worker(a);
+    size_t left = unacked_count(a);
+    for (size_t i = 0; i < a->nq; i++)
+        free(a->q[i].data);
+    if (left)
+        log_warn("worker: exiting with %zu intervals the master never "
+                 "acknowledged", left);
+    free(a->q);
+    scen_destroy(&a->scen);
+    free(a->bundle);
+    zsock_destroy(&a->sock);
+    free(a);
+    *self_p = NULL;
+}
+
+void agent_actor(zsock_t *pipe, void *args)
+{
+    agent_opts_t o = *(const agent_opts_t *)args;
+    char err[HN_ERRLEN];
+    agent_t *a = agent_new(&o, pipe, err);
+    zsock_signal(pipe, 0);
+    if (!a) {
+        log_error("worker: %s", err);
+        /*  the actor must still end on $TERM */
+        char *cmd = zstr_recv(pipe);
+        zstr_free(&cmd);
+        return;
+    }
+    agent_run(a);
+    agent_destroy(&a);
+}
+
+int agent_run(agent_t *a)
+{
+    A_INFO(a, "worker %s: connecting to %s", a->id, a->o.master);
+    getrusage(RUSAGE_SELF, &a->ru_prev);
+    a->ru_prev_ms = zclock_mono();
+    send_hello(a);
     bool quit = false;
     int rc = 0;
-    while (!quit && (opts->embedded || !zsys_interrupted)) {
-        zsock_t *which = zpoller_wait(poller, a.w && a.running ? 20 : 100);
-        if (pipe && which == pipe) {
-            char *cmd = zstr_recv(pipe);
+    while (!quit && (a->o.embedded || !zsys_interrupted)) {
+        zsock_t *which = zpoller_wait(a->poller, a->w && a->running ? 20 : 100);
+        if (a->pipe && which == a->pipe) {
+            char *cmd = zstr_recv(a->pipe);
             quit = !cmd || !strcmp(cmd, "$TERM");
             zstr_free(&cmd);
             continue;
         }
-        if (which == a.sock) {
-            zframe_t *f = zframe_recv(a.sock);
+        if (which == a->sock) {
+            zframe_t *f = zframe_recv(a->sock);
             if (f) {
-                handle(&a, f, &quit);
+                handle(a, f, &quit);
                 zframe_destroy(&f);
             }
             /* drain what else is there without waiting */
-            while (!quit && (zsock_events(a.sock) & ZMQ_POLLIN)) {
-                f = zframe_recv(a.sock);
+            while (!quit && (zsock_events(a->sock) & ZMQ_POLLIN)) {
+                f = zframe_recv(a->sock);
                 if (!f)
                     break;
-                handle(&a, f, &quit);
+                handle(a, f, &quit);
                 zframe_destroy(&f);
             }
         }
         int64_t now = zclock_mono();
-        if (a.have_pending &&
-            (int64_t)util_now_ns() >= a.start_mono_ns - 2000000 ) {
-            a.have_pending = false;
-            apply_load(&a, &a.pending);
+        if (a->have_pending &&
+            (int64_t)util_now_ns() >= a->start_mono_ns - 2000000 ) {
+            a->have_pending = false;
+            apply_load(a, &a->pending);
         }
-        if (a.w) {
+        if (a->w) {
             for (;;) {
                 uint64_t seq;
                 uint32_t users;
                 bool final = false;
-                stats_t *st = worker_next(a.w, 0, &seq, &users, &final);
+                stats_t *st = worker_next(a->w, 0, &seq, &users, &final);
                 if (!st)
                     break;
-                if (a.running)
-                    a.users = users;
-                queue_snapshot(&a, seq, final, users, st);
+                if (a->running)
+                    a->users = users;
+                queue_snapshot(a, seq, final, users, st);
                 stats_destroy(&st);
                 if (final) {
-                    a.running = a.stopping = false;
-                    a.users = 0;
-                    A_INFO((&a), "worker: run %" PRIu64 " finished", a.run);
+                    a->running = a->stopping = false;
+                    a->users = 0;
+                    A_INFO(a, "worker: run %" PRIu64 " finished", a->run);
                 }
             }
         }
-        if (!a.welcomed && now - a.last_hello_ms >= HELLO_EVERY_MS)
-            send_hello(&a);
-        if (now - a.last_beat_ms >= HEARTBEAT_MS) {
-            send_heartbeat(&a);
-            resend(&a, false);
+        if (!a->welcomed && now - a->last_hello_ms >= HELLO_EVERY_MS)
+            send_hello(a);
+        if (now - a->last_beat_ms >= HEARTBEAT_MS) {
+            send_heartbeat(a);
+            resend(a, false);
         }
-        if (a.welcomed && a.running && !a.stopping &&
-            now - a.last_master_ms > (int64_t)(a.o.grace_s * 1000)) {
+        if (a->welcomed && a->running && !a->stopping &&
+            now - a->last_master_ms > (int64_t)(a->o.grace_s * 1000)) {
             log_warn("worker: no word from the master for %.0f s: stopping the "
-                     "load (intervals are kept for when it is back)", a.o.grace_s);
-            worker_stop(a.w, 0);
-            a.stopping = true;
+                     "load (intervals are kept for when it is back)", a->o.grace_s);
+            worker_stop(a->w, 0);
+            a->stopping = true;
         }
-        if (a.welcomed && now - a.last_master_ms > 3 * HEARTBEAT_MS + 500 &&
-            now - a.last_hello_ms >= HELLO_EVERY_MS)
-            send_hello(&a);   /* the master may have restarted */
+        if (a->welcomed && now - a->last_master_ms > 3 * HEARTBEAT_MS + 500 &&
+            now - a->last_hello_ms >= HELLO_EVERY_MS)
+            send_hello(a);   /* the master may have restarted */
     }
-    zpoller_destroy(&poller);
-    if (a.w && a.running) {
-        worker_stop(a.w, 0);
-    }
-    drop_worker(&a);
-    size_t left = unacked_count(&a);
-    for (size_t i = 0; i < a.nq; i++)
-        free(a.q[i].data);
-    if (left)
-        log_warn("worker: exiting with %zu intervals the master never "
-                 "acknowledged", left);
-    free(a.q);
-    scen_destroy(&a.scen);
-    free(a.bundle);
-    zsock_destroy(&a.sock);
-    A_INFO((&a), "worker %s: exit", a.id);
+    A_INFO(a, "worker %s: exit", a->id);
     return rc;
-}
-
-int agent_main(int argc, char **argv)
-{
-    static const struct option longs[] = {
-        {"master", required_argument, NULL, 'm'},
-        {"threads", required_argument, NULL, 'T'},
-        {"grace", required_argument, NULL, 'g'},
-        {"id", required_argument, NULL, 'i'},
-        {"insecure", no_argument, NULL, 'k'},
-        {"curve-server-key", required_argument, NULL, 'c'},
-        {"keys", required_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    agent_opts_t o = { .grace_s = 10 };
-    opterr = 0;
-    optind = 1;
-    for (;;) {
-        int c = getopt_long(argc, argv, "kh", longs, NULL);
-        if (c == -1)
-            break;
-        uint64_t u;
-        switch (c) {
-        case 'm': o.master = optarg; break;
-        case 'T':
-            if (util_parse_u64(optarg, 4096, &u) != HN_OK || u == 0) {
-                fprintf(stderr, "hornet worker: --threads: '%s' is not a number "
-                        "in 1..4096\n", optarg);
-                return HN_EXIT_USAGE;
-            }
-            o.threads = (unsigned)u;
-            break;
-        case 'g':
-            if (util_parse_duration(optarg, &o.grace_s) != HN_OK) {
-                fprintf(stderr, "hornet worker: --grace: '%s' is not a duration\n",
-                        optarg);
-                return HN_EXIT_USAGE;
-            }
-            break;
-        case 'i': o.id = optarg; break;
-        case 'k': o.insecure = true; break;
-        case 'c': o.curve_server_key = optarg; break;
-        case 'K': o.curve_dir = optarg; break;
-        case 'h':
-            printf("usage: hornet worker --master tcp://HOST:PORT [--threads N] "
-                   "[--grace 10s] [--id ID] [-k]\n"
-                   "       [--curve-server-key KEY --keys DIR]\n"
-                   "Connects to a master, runs the load it is given and streams "
-                   "statistics back.\n");
-            return HN_EXIT_OK;
-        default:
-            fprintf(stderr, "hornet worker: unknown option '%s'\n", argv[optind - 1]);
-            return HN_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "hornet worker: unexpected argument '%s'\n", argv[optind]);
-        return HN_EXIT_USAGE;
-    }
-    if (!o.master) {
-        fprintf(stderr, "hornet worker: --master tcp://HOST:PORT is required\n");
-        return HN_EXIT_USAGE;
-    }
-    if (strncmp(o.master, "tcp://", 6) && strncmp(o.master, "ipc://", 6) &&
-        strncmp(o.master, "inproc://", 9)) {
-        fprintf(stderr, "hornet worker: --master: '%s' is not tcp://HOST:PORT\n",
-                o.master);
-        return HN_EXIT_USAGE;
-    }
-    return agent_run(&o) ? HN_EXIT_ERROR : HN_EXIT_OK;
 }

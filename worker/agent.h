@@ -29,16 +29,23 @@ typedef struct {
                               * master's business, stops on its pipe */
 } agent_opts_t;
 
-/*  Runs until the master says quit (returns 0) or a signal (returns 0), or
- *  a fatal error (returns 1 after logging it). */
-int agent_run(const agent_opts_t *opts);
+typedef struct agent agent_t;
+
+/*  Connects to opts->master (pipe: the actor's, or NULL). Returns NULL
+ *  with a message in err (HN_ERRLEN) when it cannot. */
+agent_t *agent_new(const agent_opts_t *opts, zsock_t *pipe, char *err);
+
+/*  Runs until the master says quit or a signal (returns 0), or $TERM on
+ *  the pipe; 1 after logging a fatal error. */
+int agent_run(agent_t *self);
+
+/*  Stops the load, frees everything; NULL is fine. */
+void agent_destroy(agent_t **self_p);
 
 /*  The same as a CZMQ actor (args: agent_opts_t *, copied before it
  *  signals), for `hornet run`: the master in the calling thread, this
  *  worker beside it over inproc. Ends on QUIT or on $TERM. */
 void agent_actor(zsock_t *pipe, void *args);
 
-/*  `hornet worker` command line. Returns an HN_EXIT_* code. */
-int agent_main(int argc, char **argv);
 
 #endif

@@ -688,6 +688,19 @@ static uint32_t pick_class(engine_t *e, bool open)
     return pick;
 }
 
+/*  The one writer of a user's state. A class's `alive` count is its users
+ *  that are not FREE, kept here so that no transition can forget it. No
+ *  log line: this runs for every request. */
+static void user_set_state(engine_t *e, eng_user_t *u, user_state_t to)
+{
+    uint64_t *alive = &e->classes[u->klass].alive;
+    if (u->state == USER_FREE && to != USER_FREE)
+        (*alive)++;
+    else if (u->state != USER_FREE && to == USER_FREE && *alive)
+        (*alive)--;
+    u->state = (uint8_t)to;
+}
+
 static const eng_req_t *current_req(engine_t *e, eng_user_t *u)
 {
     const eng_class_t *k = &e->classes[u->klass];
@@ -866,7 +879,7 @@ static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
     buf_reset(&x->resp_body);
     x->errbuf[0] = '\0';
     u->xfer = x;
-    u->state = USER_REQUESTING;
+    user_set_state(e, u, USER_REQUESTING);
     CURLMcode mc = curl_multi_add_handle(e->multi, x->easy);
     if (mc != CURLM_OK) {
         u->xfer = NULL;
@@ -882,9 +895,7 @@ static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
 
 static void user_free(engine_t *e, eng_user_t *u)
 {
-    if (u->state != USER_FREE && e->classes[u->klass].alive)
-        e->classes[u->klass].alive--;
-    u->state = USER_FREE;
+    user_set_state(e, u, USER_FREE);
     if (open_model(e)) {
         u->next_free = e->free_head;
         e->free_head = u->idx;
@@ -932,9 +943,7 @@ static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now)
     }
     if (k->iterations && u->iterations >= k->iterations) {
         /*  Done: the user stays spawned (so it is not respawned) but idle. */
-        if (e->classes[u->klass].alive)
-            e->classes[u->klass].alive--;
-        u->state = USER_FREE;
+        user_set_state(e, u, USER_FREE);
         return;
     }
     uint64_t wait = was_on_start ? 0 : think_ns(e, u, now);
@@ -942,7 +951,7 @@ static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now)
         user_start_iteration(e, u, now, now);
         return;
     }
-    u->state = USER_THINKING;
+    user_set_state(e, u, USER_THINKING);
     u->wake_ns = now + wait;
     heap_push(e, u);
 }
@@ -1178,8 +1187,7 @@ static int users_ensure(engine_t *e, uint32_t n)
                 return -1;
             }
         }
-        u->idx = i;
-        u->state = USER_FREE;
+        u->idx = i;               /* USER_FREE: calloc'd */
         e->users[i] = u;
         e->n_users = i + 1;
         if (open_model(e)) {
@@ -1206,12 +1214,11 @@ static void spawn_one(engine_t *e, uint64_t now)
 {
     eng_user_t *u = e->users[e->spawned++];
     if (u->state == USER_STOPPING) {   /* still finishing: keep it */
-        u->state = USER_REQUESTING;
+        user_set_state(e, u, USER_REQUESTING);
         return;
     }
     user_reset(e, u, pick_class(e, false));
-    e->classes[u->klass].alive++;
-    u->state = USER_REQUESTING;        /* alive until user_free */
+    user_set_state(e, u, USER_REQUESTING);   /* alive until user_free */
     if (!user_take_row(e, u)) {
         user_free(e, u);               /* counted as NO_DATA */
         return;
@@ -1234,8 +1241,7 @@ static void arrive(engine_t *e, uint64_t intended_ns, uint64_t now)
     e->classes[k].started++;
     if (u->klass != k || !u->on_start_done)
         user_reset(e, u, k);
-    e->classes[k].alive++;
-    u->state = USER_REQUESTING;
+    user_set_state(e, u, USER_REQUESTING);
     if (!user_take_row(e, u)) {
         user_free(e, u);
         return;
@@ -1256,7 +1262,7 @@ static void retire_users(engine_t *e, uint32_t target)
             queue_remove(e, u);
             user_free(e, u);
         } else if (u->state == USER_REQUESTING) {
-            u->state = USER_STOPPING;
+            user_set_state(e, u, USER_STOPPING);
         }
     }
 }

@@ -15,17 +15,11 @@
 #include <string.h>
 
 #include "engine.h"
+#include "interval.h"
 #include "log.h"
 
-#define PENDING_MAX 64
-
-typedef struct {
-    bool used;
-    uint64_t seq;
-    stats_t *stats;
-    uint32_t users;
-    unsigned reported;
-} pending_t;
+/*  Engines are at most a few ticks apart; the window is far more. */
+#define WINDOW 64
 
 struct worker {
     const scen_t *scen;
@@ -34,10 +28,7 @@ struct worker {
     zactor_t **engines;
     engine_cfg_t *cfgs;
     zpoller_t *poller;
-    pending_t pending[PENDING_MAX];
-    bool *final_sent;       /* per engine, since the last stop */
-    uint64_t *final_seq;    /* seq of that engine's final snapshot */
-    unsigned n_final;
+    ival_t *ival;           /* one source per engine */
     bool stopping;
     uint64_t global_counter;  /* global_counter() of templates, shared */
 };
@@ -55,12 +46,16 @@ worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts,
     self->n = opts->threads ? opts->threads : 1;
     self->engines = calloc(self->n, sizeof *self->engines);
     self->cfgs = calloc(self->n, sizeof *self->cfgs);
-    self->final_sent = calloc(self->n, sizeof *self->final_sent);
-    self->final_seq = calloc(self->n, sizeof *self->final_seq);
+    self->ival = ival_new(&(ival_cfg_t){ .n_endpoints = scen->n_endpoints,
+        .n_counters = scen->n_counters, .keep_raw = opts->open_model,
+        .max_seq = UINT64_MAX, .window = WINDOW, .fill_gaps = false });
     self->poller = zpoller_new(NULL);
-    if (!self->engines || !self->cfgs || !self->final_sent ||
-        !self->final_seq ||
-        !self->poller) {
+    bool ok = self->engines && self->cfgs && self->ival && self->poller;
+    for (unsigned i = 0; ok && i < self->n; i++) {
+        size_t src;
+        ok = ival_add_source(self->ival, &src) == HN_OK;
+    }
+    if (!ok) {
         snprintf(err, HN_ERRLEN, "out of memory");
         worker_destroy(&self);
         return NULL;
@@ -100,12 +95,9 @@ void worker_destroy(worker_t **self_p)
             zactor_destroy(&self->engines[i]);
     /* Snapshots still queued in the pipes died with the actors' sockets;
      * pointers in them are leaked only if a caller destroys mid-run. */
-    for (int i = 0; i < PENDING_MAX; i++)
-        stats_destroy(&self->pending[i].stats);
+    ival_destroy(&self->ival);
     free(self->engines);
     free(self->cfgs);
-    free(self->final_sent);
-    free(self->final_seq);
     free(self);
     *self_p = NULL;
 }
@@ -135,8 +127,7 @@ void worker_set_load_classes(worker_t *self, uint32_t users,
                              const uint32_t *class_users, size_t n_classes)
 {
     self->stopping = false;
-    self->n_final = 0;
-    memset(self->final_sent, 0, self->n * sizeof *self->final_sent);
+    ival_clear_final(self->ival);
     uint64_t spawn_milli = (uint64_t)(spawn_rate * 1000.0 + 0.5);
     uint64_t rate_milli = (uint64_t)(rate * 1000.0 + 0.5);
     if (class_users && n_classes != self->scen->n_classes)
@@ -195,37 +186,8 @@ void worker_stop(worker_t *self, double stop_timeout_s)
         zsock_send(self->engines[i], "s8", "STOP", ns);
 }
 
-static pending_t *pending_for(worker_t *self, uint64_t seq)
-{
-    pending_t *free_slot = NULL;
-    for (int i = 0; i < PENDING_MAX; i++) {
-        if (self->pending[i].used && self->pending[i].seq == seq)
-            return &self->pending[i];
-        if (!self->pending[i].used && !free_slot)
-            free_slot = &self->pending[i];
-    }
-    if (free_slot) {
-        free_slot->used = true;
-        free_slot->seq = seq;
-        free_slot->stats = NULL;
-        free_slot->users = 0;
-        free_slot->reported = 0;
-    }
-    return free_slot;
-}
-
-static pending_t *oldest_pending(worker_t *self)
-{
-    pending_t *best = NULL;
-    for (int i = 0; i < PENDING_MAX; i++)
-        if (self->pending[i].used &&
-            (!best || self->pending[i].seq < best->seq))
-            best = &self->pending[i];
-    return best;
-}
-
 /*  Takes one STATS message from engine i into its interval. */
-static void absorb(worker_t *self, unsigned i)
+static void s_absorb(worker_t *self, unsigned i)
 {
     char *cmd = NULL;
     uint64_t seq = 0;
@@ -242,69 +204,17 @@ static void absorb(worker_t *self, unsigned i)
         return;
     }
     zstr_free(&cmd);
-    pending_t *p = pending_for(self, seq);
-    if (!p) {
-        /* cannot happen with engines a few ticks apart; merge into the
-         * oldest rather than lose the requests */
-        p = oldest_pending(self);
-        log_warn("worker: interval backlog full; merging into %" PRIu64,
-                 p->seq);
-    }
-    if (!p->stats) {
-        p->stats = st;
-    } else {
-        stats_merge(p->stats, st);
-        stats_destroy(&st);
-    }
-    p->users += users;
-    p->reported++;
-    if (final && !self->final_sent[i]) {
-        self->final_sent[i] = true;
-        self->final_seq[i] = seq;
-        self->n_final++;
-    }
-}
-
-/*  Returns the oldest interval if it is complete (every engine has
- *  reported it or finished before it), else NULL. */
-static stats_t *take_complete(worker_t *self, uint64_t *seq_p,
-                              uint32_t *users_p, bool *final_p)
-{
-    pending_t *p = oldest_pending(self);
-    if (!p)
-        return NULL;
-    bool all_final = self->n_final == self->n;
-    /* an engine that sent its final snapshot at seq s reports nothing
-     * after s: it counts as present for every later interval */
-    unsigned gone = 0;
-    for (unsigned i = 0; i < self->n; i++)
-        if (self->final_sent[i] && self->final_seq[i] < p->seq)
-            gone++;
-    if (p->reported + gone < self->n && !all_final)
-        return NULL;
-    /* with every engine finished, anything left is complete; the final
-     * flag goes on the last interval */
-    bool last = false;
-    if (all_final) {
-        last = true;
-        for (int i = 0; i < PENDING_MAX; i++)
-            if (self->pending[i].used && self->pending[i].seq > p->seq)
-                last = false;
-    }
-    stats_t *st = p->stats;
-    if (!st)
-        st = stats_new(self->scen->n_endpoints, self->scen->n_counters,
-                       self->opts.open_model);
-    *seq_p = p->seq;
-    *users_p = p->users;
-    *final_p = last;
-    p->used = false;
-    p->stats = NULL;
-    if (last) {
-        self->n_final = 0;
-        memset(self->final_sent, 0, self->n * sizeof *self->final_sent);
-    }
-    return st;
+    stats_t *into = NULL;
+    ival_verdict_t v = ival_accept(self->ival, i, seq, users, final != 0, &into);
+    if (v == IVAL_FOLDED)
+        log_warn("worker: engine %u is %" PRIu64 " s out of step; its second "
+                 "joins the next interval", i, seq);
+    if (into)
+        stats_merge(into, st);
+    else
+        log_error("worker: engine %u second %" PRIu64 ": %s, %s", i, seq,
+                  ival_verdict_name(v), "requests not counted");
+    stats_destroy(&st);
 }
 
 stats_t *worker_next(worker_t *self, int timeout_ms, uint64_t *seq_p,
@@ -312,9 +222,16 @@ stats_t *worker_next(worker_t *self, int timeout_ms, uint64_t *seq_p,
 {
     int64_t deadline = zclock_mono() + timeout_ms;
     for (;;) {
-        stats_t *st = take_complete(self, seq_p, users_p, final_p);
-        if (st)
+        ival_out_t out;
+        stats_t *st = ival_take(self->ival, 0, false, &out);
+        if (st) {
+            *seq_p = out.seq;
+            *users_p = out.users;
+            *final_p = out.last;
+            if (out.last)
+                ival_clear_final(self->ival);   /* the next stop sends anew */
             return st;
+        }
         int64_t left = deadline - zclock_mono();
         if (left < 0)
             return NULL;
@@ -326,6 +243,6 @@ stats_t *worker_next(worker_t *self, int timeout_ms, uint64_t *seq_p,
         }
         for (unsigned i = 0; i < self->n; i++)
             if (which == (void *)self->engines[i])
-                absorb(self, i);
+                s_absorb(self, i);
     }
 }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "bundle.h"
 #include "scen.h"
 #include "util.h"
 
@@ -293,11 +294,11 @@ static void bundle_round_trip_needs_no_files(void **state)
     assert_non_null(s);
     buf_t b;
     buf_init(&b, (size_t)64 << 20);
-    assert_int_equal(scen_bundle(s, &b), HN_OK);
+    assert_int_equal(proto_bundle_encode(s, &s->load, &b), HN_OK);
     /*  Loaded where the files do not exist: everything comes from the
      *  bundle (a worker on another host). */
     assert_int_equal(chdir("/"), 0);
-    scen_t *t = scen_load_bundle(buf_str(&b), buf_len(&b), NULL, err);
+    scen_t *t = proto_bundle_decode(buf_str(&b), buf_len(&b), NULL, err);
     if (!t)
         fail_msg("%s", err);
     assert_int_equal(t->n_classes, s->n_classes);
@@ -313,7 +314,7 @@ static void bundle_round_trip_needs_no_files(void **state)
     assert_memory_equal(r->raw_body, "\xa2\x01\x00\xff\x02\x00", 6);
     scen_destroy(&t);
     /*  with a host override */
-    t = scen_load_bundle(buf_str(&b), buf_len(&b), "http://10.0.0.9:80", err);
+    t = proto_bundle_decode(buf_str(&b), buf_len(&b), "http://10.0.0.9:80", err);
     assert_non_null(t);
     assert_string_equal(tmpl_text(t->classes[1].tasks[0].steps[0].url, NULL),
                         "http://10.0.0.9:80/");
@@ -321,7 +322,7 @@ static void bundle_round_trip_needs_no_files(void **state)
     /*  every truncation and some corruptions are errors, never crashes */
     const char *d = buf_str(&b);
     for (size_t cut = 0; cut < buf_len(&b); cut += 1 + cut / 16) {
-        t = scen_load_bundle(d, cut, NULL, err);
+        t = proto_bundle_decode(d, cut, NULL, err);
         assert_null(t);
         assert_true(err[0] != '\0');
     }
@@ -331,7 +332,7 @@ static void bundle_round_trip_needs_no_files(void **state)
     for (int i = 0; i < 300; i++) {
         memcpy(copy, d, buf_len(&b));
         copy[util_rng_next(&rng) % buf_len(&b)] ^= (char)(1 + util_rng_next(&rng) % 255);
-        t = scen_load_bundle(copy, buf_len(&b), NULL, err);
+        t = proto_bundle_decode(copy, buf_len(&b), NULL, err);
         scen_destroy(&t);
     }
     free(copy);
@@ -422,8 +423,8 @@ static void bundle_carries_settled_load(void **state)
     s->load.max_connections = 77;
     buf_t b;
     buf_init(&b, (size_t)1 << 20);
-    assert_int_equal(scen_bundle(s, &b), HN_OK);
-    scen_t *t = scen_load_bundle(buf_str(&b), buf_len(&b), NULL, err);
+    assert_int_equal(proto_bundle_encode(s, &s->load, &b), HN_OK);
+    scen_t *t = proto_bundle_decode(buf_str(&b), buf_len(&b), NULL, err);
     if (!t)
         fail_msg("%s", err);
     assert_int_equal(t->load.think.kind, SCEN_THINK_UNIFORM);
@@ -440,7 +441,7 @@ static void bundle_carries_settled_load(void **state)
     assert_non_null(k);
     assert_int_equal((unsigned char)k[5], 0x93);    /* fixarray of 3 */
     k[6] = 9;                                       /* kind 9 */
-    t = scen_load_bundle(d, buf_len(&b), NULL, err);
+    t = proto_bundle_decode(d, buf_len(&b), NULL, err);
     assert_null(t);
     assert_non_null(strstr(err, "load"));
     free(d);

@@ -1,4 +1,4 @@
-/*  master/keys.c - see keys.h.
+/*  cli/keys.c - see keys.h.
  *
  *  Layout: the master loads DIR/master.key_secret; workers load
  *  DIR/worker.key_secret and need the master's public key (printed here,
@@ -11,7 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "run.h"
+#include "exit.h"
+#include "opt.h"
 
 static int s_make(const char *dir, const char *name)
 {
@@ -37,15 +38,39 @@ static int s_make(const char *dir, const char *name)
     return 0;
 }
 
+static const opt_t s_opts[] = {
+    { 0, 0, NULL, NULL, NULL }
+};
+
+static const opt_cmd_t s_cmd = {
+    .name = "keys",
+    .usage = "usage: hornet keys DIR\n",
+    .about = "Writes CURVE key pairs DIR/master.key(_secret) and\n"
+             "DIR/worker.key(_secret), unless they exist, and prints the\n"
+             "public keys. Copy DIR/worker.key to the master's --allow\n"
+             "directory (default DIR) and DIR/master.key to the workers.\n",
+    .opts = s_opts,
+};
+
+static hn_err_t s_set(void *ctx, int id, const char *arg, char *err)
+{
+    (void)ctx;
+    (void)arg;
+    snprintf(err, HN_ERRLEN, "internal: option %d", id);
+    return HN_ERR_INVALID;
+}
+
 int keys_main(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: hornet keys DIR\n"
-                "Writes CURVE key pairs DIR/master.key(_secret) and "
-                "DIR/worker.key(_secret).\n");
-        return argc == 2 && !strcmp(argv[1], "--help") ? HN_EXIT_OK : HN_EXIT_USAGE;
+    int rest = 0;
+    switch (opt_parse(&s_cmd, argc, argv, s_set, NULL, NULL, &rest)) {
+    case OPT_OK: break;
+    case OPT_DONE_HELP: return HN_EXIT_OK;
+    case OPT_DONE_USAGE: return HN_EXIT_USAGE;
     }
-    const char *dir = argv[1];
+    if (rest != argc - 1)
+        return opt_usage(&s_cmd, "give exactly one directory");
+    const char *dir = argv[rest];
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "hornet keys: cannot create %s: %s\n", dir, strerror(errno));
         return HN_EXIT_ERROR;

@@ -1,10 +1,10 @@
-/*  master/plan.c - see plan.h. */
-#include "plan.h"
+/*  cli/check.c - see check.h. */
+#include "check.h"
 
-#include <getopt.h>
 #include <string.h>
 
-#include "run.h"
+#include "exit.h"
+#include "opt.h"
 
 static void s_think(const scen_think_t *t, FILE *out)
 {
@@ -36,7 +36,7 @@ static void s_steps(const scen_request_t *r, size_t n, const char *indent,
     }
 }
 
-void plan_print(const scen_t *s, FILE *out)
+void check_print(const scen_t *s, FILE *out)
 {
     const scen_load_t *l = &s->load;
     fprintf(out, "host: %s\n", s->host ? s->host : "(absolute URLs only)");
@@ -108,46 +108,51 @@ void plan_print(const scen_t *s, FILE *out)
                 s->n_after == 1 ? "" : "s");
 }
 
-int plan_main(int argc, char **argv)
+enum { CK_HOST = 256 };
+
+static const opt_t s_opts[] = {
+    { OPT_HEADING, 0, NULL, NULL, "Options:" },
+    { CK_HOST, 0, "host", "URL", "base URL, overrides the scenario's host" },
+    { 0, 0, NULL, NULL, NULL }
+};
+
+static const opt_cmd_t s_cmd = {
+    .name = "check",
+    .usage = "usage: hornet check SCENARIO.yaml [--host URL]\n",
+    .about = "Validates the scenario without sending traffic and prints its "
+             "plan.\n",
+    .footer = "Exit codes: 0 valid, 2 invalid (the message names file, line "
+              "and column).\n",
+    .opts = s_opts,
+};
+
+static hn_err_t s_set(void *ctx, int id, const char *arg, char *err)
 {
-    static const struct option longs[] = {
-        {"host", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    (void)err;
+    if (id == CK_HOST)
+        *(const char **)ctx = arg;
+    return HN_OK;
+}
+
+int check_main(int argc, char **argv)
+{
     const char *host = NULL;
-    opterr = 0;
-    optind = 1;
-    for (;;) {
-        int c = getopt_long(argc, argv, "h", longs, NULL);
-        if (c == -1)
-            break;
-        switch (c) {
-        case 'H':
-            host = optarg;
-            break;
-        case 'h':
-            printf("usage: hornet check SCENARIO.yaml [--host URL]\n"
-                   "Validates the scenario without sending traffic and "
-                   "prints its plan.\nExit codes: 0 valid, 2 invalid.\n");
-            return HN_EXIT_OK;
-        default:
-            fprintf(stderr, "hornet check: unknown option '%s'\n",
-                    argv[optind - 1]);
-            return HN_EXIT_USAGE;
-        }
+    int rest = 0;
+    switch (opt_parse(&s_cmd, argc, argv, s_set, &host, NULL, &rest)) {
+    case OPT_OK: break;
+    case OPT_DONE_HELP: return HN_EXIT_OK;
+    case OPT_DONE_USAGE: return HN_EXIT_USAGE;
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "hornet check: give exactly one scenario file\n");
-        return HN_EXIT_USAGE;
-    }
+    if (rest != argc - 1)
+        return opt_usage(&s_cmd, "give exactly one scenario file");
     char err[HN_ERRLEN];
-    scen_t *s = scen_load(argv[optind], host, err);
+    scen_t *s = scen_load(argv[rest], host, err);
     if (!s) {
         fprintf(stderr, "hornet check: %s\n", err);
         return HN_EXIT_USAGE;
     }
-    printf("%s: valid\n", argv[optind]);
-    plan_print(s, stdout);
+    printf("%s: valid\n", argv[rest]);
+    check_print(s, stdout);
     scen_destroy(&s);
     return HN_EXIT_OK;
 }

@@ -1,0 +1,24 @@
+/*  cli/cmds.h - hornet's commands, one file each (cli/NAME.c), and what
+ *  the commands that run a master share. */
+#ifndef HN_CLI_CMDS_H
+#define HN_CLI_CMDS_H
+
+#include "master.h"
+#include "opt.h"
+#include "scen.h"
+
+/*  Each takes argv[0] = the command's name and returns an HN_EXIT_* code. */
+int run_main(int argc, char **argv);
+int master_main(int argc, char **argv);
+int worker_main(int argc, char **argv);
+
+/*  The option tables of run and master: each names the other's flags. */
+extern const opt_cmd_t cmd_run_opts;
+extern const opt_cmd_t cmd_master_opts;
+
+/*  Creates, runs and destroys a master; prints why it could not start.
+ *  Returns the HN_EXIT_* code for the run's outcome. */
+int cmd_run_master(const scen_t *scen, const scen_load_t *load,
+               const master_opts_t *opts);
+
+#endif

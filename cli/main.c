@@ -1,0 +1,71 @@
+/*  cli/main.c - the hornet binary: one command per file in cli/, chosen
+ *  from a table so `hornet help` lists exactly what dispatch knows. */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "check.h"
+#include "cmds.h"
+#include "exit.h"
+#include "keys.h"
+
+typedef struct {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *about;
+} command_t;
+
+static const command_t s_commands[] = {
+    { "run", run_main, "run a load test in this process (scenario file or --url)" },
+    { "check", check_main, "validate a scenario file and print its plan (no traffic)" },
+    { "master", master_main, "coordinate worker processes: the web UI, the HTTP API,\n"
+                             "             the merged results" },
+    { "worker", worker_main, "run load for a master: --master tcp://HOST:5557" },
+    { "keys", keys_main, "write CURVE key pairs for an encrypted master/worker link" },
+};
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "hornet %s - distributed HTTP load testing\n\n"
+               "usage: hornet COMMAND [options]\n\ncommands:\n", HN_VERSION);
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", s_commands[i].name, s_commands[i].about);
+    fprintf(f, "  %-10s %s\n", "version", "print the version and the libraries in use");
+    fprintf(f, "  %-10s %s\n", "help", "this text; 'hornet COMMAND --help' for a "
+               "command's options");
+    fprintf(f, "\nExit codes: 0 ran, 1 runtime error, 2 bad usage or input.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage(stderr);
+        return HN_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        s_usage(stdout);
+        return HN_EXIT_OK;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("hornet %s (%s)\n", HN_VERSION, curl_version());
+        return HN_EXIT_OK;
+    }
+    const command_t *c = NULL;
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (!strcmp(cmd, s_commands[i].name))
+            c = &s_commands[i];
+    if (!c) {
+        fprintf(stderr, "hornet: unknown command '%s'\n", cmd);
+        s_usage(stderr);
+        return HN_EXIT_USAGE;
+    }
+    if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+        fprintf(stderr, "hornet: libcurl failed to initialise\n");
+        return HN_EXIT_ERROR;
+    }
+    int rc = c->main(argc - 1, argv + 1);
+    curl_global_cleanup();
+    return rc;
+}

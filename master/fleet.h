@@ -1,0 +1,89 @@
+/*  master/fleet.h - the master's registry of workers: who joined, who is
+ *  ready to run (has loaded the scenario), who went silent.
+ *
+ *  A worker's state (joined, ready, lost) changes only in fleet_set_state,
+ *  which logs old -> new with the caller's line in debug output. Whether a
+ *  worker has a share of the current run is the run's business (in_run).
+ */
+#ifndef HN_FLEET_H
+#define HN_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef enum {
+    FLEET_JOINED = 0,          /* said hello, no scenario loaded yet */
+    FLEET_READY = 1,           /* can be given load */
+    FLEET_LOST = 2,            /* silent past the heartbeat limit */
+    FLEET_STATE_LAST
+} fleet_state_t;
+
+typedef struct {
+    char id[64];
+    char hostname[128];
+    uint32_t pid;
+    uint32_t threads;
+    uint32_t reported;         /* the worker's own state (PROTO_W_*) */
+    uint32_t users;            /* as the worker reports */
+    double cpu;
+    int64_t last_seen_ms;
+    fleet_state_t state;       /* written only by fleet_set_state */
+    bool has_scenario;         /* its last heartbeat said so */
+    bool in_run;               /* was given a share of the current run */
+    uint32_t share_users;
+    uint64_t requests;         /* merged from this worker in the run */
+    size_t src;                /* its source in the interval assembler */
+} fleet_worker_t;
+
+typedef struct fleet fleet_t;
+
+/*  Returns a new empty fleet, or NULL when out of memory. */
+fleet_t *fleet_new(void);
+
+/*  Frees the fleet and its workers. NULL is fine. */
+void fleet_destroy(fleet_t **self_p);
+
+/*  A static name for s ("ready"); never NULL. */
+const char *fleet_state_name(fleet_state_t s);
+
+size_t fleet_size(const fleet_t *self);
+
+/*  Worker i (< fleet_size); the pointer stays valid until the next
+ *  fleet_join. */
+fleet_worker_t *fleet_at(fleet_t *self, size_t i);
+const fleet_worker_t *fleet_at_const(const fleet_t *self, size_t i);
+
+/*  The worker with this id, or NULL. */
+fleet_worker_t *fleet_find(fleet_t *self, const char *id);
+
+/*  Adds a worker (FLEET_JOINED, seen at now_ms). NULL when out of memory
+ *  or the id does not fit. */
+fleet_worker_t *fleet_join(fleet_t *self, const char *id, int64_t now_ms);
+
+/*  The one writer of a worker's state; `line` is the caller's __LINE__. */
+void fleet_set_state(fleet_t *self, fleet_worker_t *w, fleet_state_t to,
+                     int line);
+#define FLEET_SET(f, w, s) fleet_set_state((f), (w), (s), __LINE__)
+
+/*  A message came from w at now_ms. True if it was lost and is back. */
+bool fleet_seen(fleet_t *self, fleet_worker_t *w, int64_t now_ms);
+
+/*  The worker's heartbeat: its state, users, CPU. True if it just became
+ *  ready (loaded the scenario). */
+bool fleet_heartbeat(fleet_t *self, fleet_worker_t *w, uint32_t reported,
+                     uint32_t users, double cpu);
+
+/*  Marks every worker silent for more than silent_ms as lost and returns
+ *  how many were. */
+size_t fleet_expire(fleet_t *self, int64_t now_ms, int64_t silent_ms);
+
+/*  Workers that can take load now. */
+size_t fleet_ready(const fleet_t *self);
+
+/*  Workers not lost. */
+size_t fleet_present(const fleet_t *self);
+
+#endif
