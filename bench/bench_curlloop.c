@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,8 @@
 typedef struct {
     int ep;
     CURLM *multi;
-    int64_t deadline_ms;        /* curl's timer, absolute; -1 = none */
-    uint8_t want[MAX_FD];       /* EPOLLIN/EPOLLOUT curl wants; 0 = idle */
+    int64_t deadline_ms;  /* curl's timer, absolute; -1 = none */
+    uint8_t want[MAX_FD]; /* EPOLLIN/EPOLLOUT curl wants; 0 = idle */
     uint8_t registered[MAX_FD];
     long done, failed;
 } loop_t;
@@ -67,7 +68,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *sp)
     if (l->registered[fd] && l->want[fd] == want)
         return 0;
     struct epoll_event ev = {.events = want, .data.fd = fd};
-    epoll_ctl(l->ep, l->registered[fd] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    epoll_ctl(l->ep, l->registered[fd] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+              &ev);
     l->registered[fd] = 1;
     l->want[fd] = want;
     return 0;
@@ -98,9 +100,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 
 static void reap(loop_t *l)
 {
-    CURLMsg *msg;
     int left;
-    while ((msg = curl_multi_info_read(l->multi, &left))) {
+    for (;;) {
+        CURLMsg *msg = curl_multi_info_read(l->multi, &left);
+        if (!msg)
+            break;
         if (msg->msg != CURLMSG_DONE)
             continue;
         CURL *easy = msg->easy_handle;
@@ -117,18 +121,29 @@ static void reap(loop_t *l)
     }
 }
 
+/*  A whole decimal number from lo to hi (lo >= 0), or -1. */
+static int arg_int(const char *s, int lo, int hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < lo || v > hi)
+        return -1;
+    return (int)v;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
         fprintf(stderr, "usage: bench_curlloop URL CONNECTIONS SECONDS\n");
         return 2;
     }
-    int conns = atoi(argv[2]), secs = atoi(argv[3]);
-    if (conns < 1 || conns > 10000 || secs < 1) {
+    int conns = arg_int(argv[2], 1, 10000), secs = arg_int(argv[3], 1, INT_MAX);
+    if (conns < 0 || secs < 0) {
         fprintf(stderr, "bench_curlloop: CONNECTIONS 1..10000, SECONDS >= 1\n");
         return 2;
     }
-    static loop_t l;            /* 128 kB of fd tables: not on the stack */
+    static loop_t l; /* 128 kB of fd tables: not on the stack */
     l.deadline_ms = -1;
     curl_global_init(CURL_GLOBAL_ALL);
     l.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -171,7 +186,8 @@ int main(int argc, char **argv)
             continue;
         }
         int64_t wait = l.deadline_ms >= 0 ? l.deadline_ms - now : 100;
-        int n = epoll_wait(l.ep, evs, 256, (int)(wait < end - now ? wait : end - now));
+        int n = epoll_wait(l.ep, evs, 256,
+                           (int)(wait < end - now ? wait : end - now));
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
@@ -184,7 +200,8 @@ int main(int argc, char **argv)
             }
             int ev = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                      (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                     (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+                     (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR
+                                                            : 0);
             curl_multi_socket_action(l.multi, fd, ev, &running);
         }
         reap(&l);

@@ -46,12 +46,13 @@ int main(void)
     for (int i = 0; i < M; i++)
         hist_merge(h, other);
     t1 = util_now_ns();
-    printf("hist_merge           %6.2f us/merge  (histograms spanning 1 ms..2 s)\n",
-           (double)(t1 - t0) / M / 1000.0);
+    printf(
+        "hist_merge           %6.2f us/merge  (histograms spanning 1 ms..2 s)\n",
+        (double)(t1 - t0) / M / 1000.0);
 
     buf_t b;
     buf_init(&b, 1 << 24);
-    static const int rates[] = { 100, 1000, 10000, 100000 };
+    static const int rates[] = {100, 1000, 10000, 100000};
     for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
         hist_reset(other);
         for (int i = 0; i < rates[k]; i++)
@@ -67,7 +68,8 @@ int main(void)
         t1 = util_now_ns();
         hist_destroy(&d);
         printf("1 s snapshot at %6d req/s: %6zu bytes encoded, decode+merge "
-               "%6.1f us\n", rates[k], buf_len(&b), (double)(t1 - t0) / 100 / 1000.0);
+               "%6.1f us\n",
+               rates[k], buf_len(&b), (double)(t1 - t0) / 100 / 1000.0);
     }
     buf_free(&b);
     hist_destroy(&h);

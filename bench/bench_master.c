@@ -11,6 +11,7 @@
  *  Traffic stays on the endpoint given (loopback in make bench).
  */
 #include <czmq.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_master ENDPOINT N SCENARIO.yaml\n");
         return 2;
     }
-    int n = atoi(argv[2]);
+    /*  n + 64 sockets must fit in an int. */
+    uint64_t n64 = 0;
+    int n = util_parse_u64(argv[2], INT_MAX - 64, &n64) == HN_OK ? (int)n64 : 0;
     char err[HN_ERRLEN];
     scen_t *scen = scen_load(argv[3], NULL, err);
     if (!scen || n <= 0) {
@@ -74,7 +77,7 @@ int main(int argc, char **argv)
     {
         buf_t t;
         buf_init(&t, PROTO_MAX_MSG);
-        proto_snap_head_t hd = { .run = 1, .seq = 1, .users = 10 };
+        proto_snap_head_t hd = {.run = 1, .seq = 1, .users = 10};
         if (proto_encode_stats(&hd, st, &t) == HN_OK)
             snap_bytes = buf_len(&t);
         buf_free(&t);
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
         zsock_set_sndhwm(sims[i].s, 10000);
         zsock_connect(sims[i].s, "%s", argv[1]);
         zpoller_add(poller, sims[i].s);
-        proto_hello_t h = { .pid = (uint32_t)i, .threads = 1 };
+        proto_hello_t h = {.pid = (uint32_t)i, .threads = 1};
         snprintf(h.id, sizeof h.id, "%s", sims[i].id);
         snprintf(h.hostname, sizeof h.hostname, "sim");
         snprintf(h.version, sizeof h.version, "bench");
@@ -115,17 +118,23 @@ int main(int argc, char **argv)
                     if (!f)
                         break;
                     proto_msg_t m;
-                    if (proto_decode(zframe_data(f), zframe_size(f), &m, err) == HN_OK) {
+                    if (proto_decode(zframe_data(f), zframe_size(f), &m, err) ==
+                        HN_OK) {
                         if (m.type == PROTO_WELCOME) {
                             s->welcomed = true;
                         } else if (m.type == PROTO_LOAD && !s->running) {
                             s->running = true;
                             s->run = m.u.load.run;
                             s->start_mono_ms = zclock_mono() +
-                                (m.u.load.start_unix_ns - (int64_t)(util_wall_s() * 1e9)) / 1000000;
+                                               (m.u.load.start_unix_ns -
+                                                (int64_t)(util_wall_s() *
+                                                          1e9)) /
+                                                   1000000;
                         } else if (m.type == PROTO_STOP && s->running) {
-                            proto_snap_head_t hd = { .run = s->run, .seq = s->seq++,
-                                                     .final = true, .users = 0 };
+                            proto_snap_head_t hd = {.run = s->run,
+                                                    .seq = s->seq++,
+                                                    .final = true,
+                                                    .users = 0};
                             buf_reset(&b);
                             if (proto_encode_stats(&hd, st, &b) == HN_OK)
                                 send_buf(s->s, &b);
@@ -146,14 +155,15 @@ int main(int argc, char **argv)
                 sim_t *s = &sims[i];
                 proto_heartbeat_t hb = {
                     .state = s->running ? PROTO_W_RUNNING : PROTO_W_READY,
-                    .users = s->running ? 10 : 0, .cpu = 50,
+                    .users = s->running ? 10 : 0,
+                    .cpu = 50,
                 };
                 buf_reset(&b);
                 if (proto_encode_heartbeat(&hb, &b) == HN_OK)
                     send_buf(s->s, &b);
                 if (s->running && now >= s->start_mono_ms + 1000) {
-                    proto_snap_head_t hd = { .run = s->run, .seq = s->seq++,
-                                             .users = 10 };
+                    proto_snap_head_t hd = {
+                        .run = s->run, .seq = s->seq++, .users = 10};
                     buf_reset(&b);
                     if (proto_encode_stats(&hd, st, &b) == HN_OK) {
                         send_buf(s->s, &b);
@@ -163,9 +173,10 @@ int main(int argc, char **argv)
             }
         }
     }
-    printf("bench_master: %d simulated workers sent %llu snapshots of %zu bytes "
-           "(%zu endpoints each)\n", n, (unsigned long long)sent, snap_bytes,
-           scen->n_endpoints);
+    printf(
+        "bench_master: %d simulated workers sent %llu snapshots of %zu bytes "
+        "(%zu endpoints each)\n",
+        n, (unsigned long long)sent, snap_bytes, scen->n_endpoints);
     buf_free(&b);
     zpoller_destroy(&poller);
     for (int i = 0; i < n; i++)

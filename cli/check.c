@@ -11,7 +11,9 @@ static void s_think(const scen_think_t *t, FILE *out)
     switch (t->kind) {
     case SCEN_THINK_NONE: fprintf(out, "no think time"); break;
     case SCEN_THINK_CONSTANT: fprintf(out, "think %gs", t->min_s); break;
-    case SCEN_THINK_UNIFORM: fprintf(out, "think %g-%gs", t->min_s, t->max_s); break;
+    case SCEN_THINK_UNIFORM:
+        fprintf(out, "think %g-%gs", t->min_s, t->max_s);
+        break;
     case SCEN_THINK_PACING: fprintf(out, "pacing %gs", t->min_s); break;
     }
 }
@@ -44,7 +46,8 @@ void check_print(const scen_t *s, FILE *out)
         fprintf(out, "load: %g iterations/s (max %u in flight)", l->rate,
                 l->max_inflight ? l->max_inflight : 10000);
     else if (s->has_load_users)
-        fprintf(out, "load: %u users, spawn rate %g/s", l->users, l->spawn_rate);
+        fprintf(out, "load: %u users, spawn rate %g/s", l->users,
+                l->spawn_rate);
     else
         fprintf(out, "load: not set in the file (command line decides)");
     if (l->duration_s > 0)
@@ -111,9 +114,9 @@ void check_print(const scen_t *s, FILE *out)
 enum { CK_HOST = 256 };
 
 static const opt_t s_opts[] = {
-    { OPT_HEADING, 0, NULL, NULL, "Options:" },
-    { CK_HOST, 0, "host", "URL", "base URL, overrides the scenario's host" },
-    { 0, 0, NULL, NULL, NULL }
+    {OPT_HEADING, 0, NULL, NULL, "Options:"},
+    {CK_HOST, 0, "host", "URL", "base URL, overrides the scenario's host"},
+    {0, 0, NULL, NULL, NULL},
 };
 
 static const opt_cmd_t s_cmd = {

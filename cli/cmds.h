@@ -19,6 +19,6 @@ extern const opt_cmd_t cmd_master_opts;
 /*  Creates, runs and destroys a master; prints why it could not start.
  *  Returns the HN_EXIT_* code for the run's outcome. */
 int cmd_run_master(const scen_t *scen, const scen_load_t *load,
-               const master_opts_t *opts);
+                   const master_opts_t *opts);
 
 #endif

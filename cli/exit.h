@@ -4,8 +4,8 @@
 #ifndef HN_CLI_EXIT_H
 #define HN_CLI_EXIT_H
 
-#define HN_EXIT_OK 0        /* the command ran (failed requests included) */
-#define HN_EXIT_ERROR 1     /* could not run: system or runtime error */
-#define HN_EXIT_USAGE 2     /* bad usage or input, with a message */
+#define HN_EXIT_OK 0    /* the command ran (failed requests included) */
+#define HN_EXIT_ERROR 1 /* could not run: system or runtime error */
+#define HN_EXIT_USAGE 2 /* bad usage or input, with a message */
 
 #endif

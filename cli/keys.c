@@ -39,7 +39,7 @@ static int s_make(const char *dir, const char *name)
 }
 
 static const opt_t s_opts[] = {
-    { 0, 0, NULL, NULL, NULL }
+    {0, 0, NULL, NULL, NULL},
 };
 
 static const opt_cmd_t s_cmd = {
@@ -72,7 +72,8 @@ int keys_main(int argc, char **argv)
         return opt_usage(&s_cmd, "give exactly one directory");
     const char *dir = argv[rest];
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "hornet keys: cannot create %s: %s\n", dir, strerror(errno));
+        fprintf(stderr, "hornet keys: cannot create %s: %s\n", dir,
+                strerror(errno));
         return HN_EXIT_ERROR;
     }
     if (s_make(dir, "master") || s_make(dir, "worker")) {
@@ -81,6 +82,7 @@ int keys_main(int argc, char **argv)
     }
     printf("master: hornet master ... --keys %s\n"
            "worker: hornet worker --master tcp://HOST:5557 --keys %s "
-           "--curve-server-key '<master public key>'\n", dir, dir);
+           "--curve-server-key '<master public key>'\n",
+           dir, dir);
     return HN_EXIT_OK;
 }

@@ -17,23 +17,31 @@ typedef struct {
 } command_t;
 
 static const command_t s_commands[] = {
-    { "run", run_main, "run a load test in this process (scenario file or --url)" },
-    { "check", check_main, "validate a scenario file and print its plan (no traffic)" },
-    { "master", master_main, "coordinate worker processes: the web UI, the HTTP API,\n"
-                             "             the merged results" },
-    { "worker", worker_main, "run load for a master: --master tcp://HOST:5557" },
-    { "keys", keys_main, "write CURVE key pairs for an encrypted master/worker link" },
+    {"run", run_main,
+     "run a load test in this process (scenario file or --url)"},
+    {"check", check_main,
+     "validate a scenario file and print its plan (no traffic)"},
+    {"master", master_main,
+     "coordinate worker processes: the web UI, the HTTP API,\n"
+     "             the merged results"},
+    {"worker", worker_main, "run load for a master: --master tcp://HOST:5557"},
+    {"keys", keys_main,
+     "write CURVE key pairs for an encrypted master/worker link"},
 };
 
 static void s_usage(FILE *f)
 {
-    fprintf(f, "hornet %s - distributed HTTP load testing\n\n"
-               "usage: hornet COMMAND [options]\n\ncommands:\n", HN_VERSION);
+    fprintf(f,
+            "hornet %s - distributed HTTP load testing\n\n"
+            "usage: hornet COMMAND [options]\n\ncommands:\n",
+            HN_VERSION);
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         fprintf(f, "  %-10s %s\n", s_commands[i].name, s_commands[i].about);
-    fprintf(f, "  %-10s %s\n", "version", "print the version and the libraries in use");
-    fprintf(f, "  %-10s %s\n", "help", "this text; 'hornet COMMAND --help' for a "
-               "command's options");
+    fprintf(f, "  %-10s %s\n", "version",
+            "print the version and the libraries in use");
+    fprintf(f, "  %-10s %s\n", "help",
+            "this text; 'hornet COMMAND --help' for a "
+            "command's options");
     fprintf(f, "\nExit codes: 0 ran, 1 runtime error, 2 bad usage or input.\n");
 }
 

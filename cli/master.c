@@ -9,18 +9,24 @@
 #include "runopts.h"
 
 static const opt_t s_opts[] = {
-    { OPT_HEADING, 0, NULL, NULL, "Fleet:" },
-    { RO_BIND, 0, "bind", "ENDPOINT", "where workers connect (default tcp://*:5557)" },
-    { RO_EXPECT, 0, "expect-workers", "N", "start when N workers are ready (default 1)" },
-    { RO_START_TIMEOUT, 0, "start-timeout", "D", "give up when they have not come within D\n(default: wait)" },
-    { RO_HEADLESS, 0, "headless", NULL, "no web UI: run the test at once and exit\nwhen it ends" },
-    { RO_KEYS, 0, "keys", "DIR", "CURVE encryption: DIR/master.key_secret\n(make it with 'hornet keys DIR')" },
-    { RO_ALLOW, 0, "allow", "DIR", "accept the worker public keys in DIR\n(default: the --keys DIR)" },
+    {OPT_HEADING, 0, NULL, NULL, "Fleet:"},
+    {RO_BIND, 0, "bind", "ENDPOINT",
+     "where workers connect (default tcp://*:5557)"},
+    {RO_EXPECT, 0, "expect-workers", "N",
+     "start when N workers are ready (default 1)"},
+    {RO_START_TIMEOUT, 0, "start-timeout", "D",
+     "give up when they have not come within D\n(default: wait)"},
+    {RO_HEADLESS, 0, "headless", NULL,
+     "no web UI: run the test at once and exit\nwhen it ends"},
+    {RO_KEYS, 0, "keys", "DIR",
+     "CURVE encryption: DIR/master.key_secret\n(make it with 'hornet keys DIR')"},
+    {RO_ALLOW, 0, "allow", "DIR",
+     "accept the worker public keys in DIR\n(default: the --keys DIR)"},
     RUNOPTS_LOAD,
     RUNOPTS_TARGET,
     RUNOPTS_WEB(" (default 127.0.0.1:8089\nunless --headless)"),
     RUNOPTS_OUTPUT,
-    { 0, 0, NULL, NULL, NULL }
+    {0, 0, NULL, NULL, NULL},
 };
 
 const opt_cmd_t cmd_master_opts = {
@@ -37,13 +43,14 @@ const opt_cmd_t cmd_master_opts = {
 };
 
 int cmd_run_master(const scen_t *scen, const scen_load_t *load,
-               const master_opts_t *opts)
+                   const master_opts_t *opts)
 {
     char err[HN_ERRLEN] = "";
     master_err_t why = MASTER_OK;
     master_t *m = master_new(scen, load, opts, &why, err);
     if (!m) {
-        fprintf(stderr, "hornet %s: %s\n", opts->embedded ? "run" : "master", err);
+        fprintf(stderr, "hornet %s: %s\n", opts->embedded ? "run" : "master",
+                err);
         return why == MASTER_ERR_INPUT ? HN_EXIT_USAGE : HN_EXIT_ERROR;
     }
     master_err_t rc = master_run(m);
@@ -63,7 +70,8 @@ int master_main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.is_master = true;
     int rest = 0, rc;
-    switch (opt_parse(&cmd_master_opts, argc, argv, runopts_set, &o, &cmd_run_opts, &rest)) {
+    switch (opt_parse(&cmd_master_opts, argc, argv, runopts_set, &o,
+                      &cmd_run_opts, &rest)) {
     case OPT_OK: break;
     case OPT_DONE_HELP: return HN_EXIT_OK;
     case OPT_DONE_USAGE: return HN_EXIT_USAGE;
@@ -80,7 +88,9 @@ int master_main(int argc, char **argv)
     }
     master_opts_t mo = {
         .interactive = !o.headless,
-        .web = o.web ? o.web : o.headless ? NULL : "127.0.0.1:8089",
+        .web = o.web        ? o.web
+               : o.headless ? NULL
+                            : "127.0.0.1:8089",
         .web_token = o.web_token,
         .web_insecure = o.web_insecure,
         .web_cert = o.web_cert,

@@ -8,8 +8,8 @@
 
 #include "exit.h"
 
-#define OPT_MAX 96               /* options in one command's table */
-#define HELP_COL 25              /* where the help text starts */
+#define OPT_MAX 96  /* options in one command's table */
+#define HELP_COL 25 /* where the help text starts */
 
 int opt_usage(const opt_cmd_t *cmd, const char *fmt, ...)
 {
@@ -52,9 +52,8 @@ static const opt_t *s_find_long(const opt_cmd_t *cmd, const char *name)
     return NULL;
 }
 
-opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv,
-                       opt_fn fn, void *ctx, const opt_cmd_t *other,
-                       int *rest)
+opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv, opt_fn fn,
+                       void *ctx, const opt_cmd_t *other, int *rest)
 {
     size_t n = s_count(cmd->opts);
     if (n + 2 > OPT_MAX) {
@@ -64,21 +63,21 @@ opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv,
     struct option longs[OPT_MAX];
     char shorts[2 * OPT_MAX + 4];
     size_t nl = 0, ns = 0;
-    shorts[ns++] = ':';          /* a missing value is ':', not '?' */
+    shorts[ns++] = ':'; /* a missing value is ':', not '?' */
     for (size_t i = 0; i < n; i++) {
         const opt_t *o = &cmd->opts[i];
         if (o->id <= 0)
             continue;
         int has = o->arg ? required_argument : no_argument;
-        longs[nl++] = (struct option){ o->name, has, NULL, o->id };
+        longs[nl++] = (struct option){o->name, has, NULL, o->id};
         if (o->short_name) {
             shorts[ns++] = o->short_name;
             if (o->arg)
                 shorts[ns++] = ':';
         }
     }
-    longs[nl++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
-    longs[nl] = (struct option){ NULL, 0, NULL, 0 };
+    longs[nl++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    longs[nl] = (struct option){NULL, 0, NULL, 0};
     shorts[ns++] = 'h';
     shorts[ns] = '\0';
 
@@ -99,8 +98,8 @@ opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv,
         }
         if (c == '?') {
             char name[64];
-            if (s_long_name(word, name, sizeof name) && !s_find_long(cmd, name) &&
-                s_find_long(other, name)) {
+            if (s_long_name(word, name, sizeof name) &&
+                !s_find_long(cmd, name) && s_find_long(other, name)) {
                 opt_usage(cmd, "--%s is an option of 'hornet %s'", name,
                           other->name);
                 return OPT_DONE_USAGE;

@@ -17,22 +17,22 @@
 /*  An id of OPT_HEADING starts a section of the help ("Load:"); its help
  *  is the heading. The table ends with an entry whose id is 0. */
 #define OPT_HEADING (-1)
-#define OPT_HELP (-2)            /* -h/--help: handled by opt_parse */
+#define OPT_HELP (-2) /* -h/--help: handled by opt_parse */
 
 typedef struct {
-    int id;                      /* passed to the handler; > 0 */
-    char short_name;             /* 'u' for -u, or 0 */
-    const char *name;            /* long name without "--" */
-    const char *arg;             /* value's name in the help ("N"), or NULL
+    int id;           /* passed to the handler; > 0 */
+    char short_name;  /* 'u' for -u, or 0 */
+    const char *name; /* long name without "--" */
+    const char *arg;  /* value's name in the help ("N"), or NULL
                                   * for a flag without a value */
-    const char *help;            /* lines separated by '\n' */
+    const char *help; /* lines separated by '\n' */
 } opt_t;
 
 typedef struct {
-    const char *name;            /* "run": the prefix of every message */
-    const char *usage;           /* the usage lines, printed first */
-    const char *about;           /* a paragraph after them, or NULL */
-    const char *footer;          /* printed after the options, or NULL */
+    const char *name;   /* "run": the prefix of every message */
+    const char *usage;  /* the usage lines, printed first */
+    const char *about;  /* a paragraph after them, or NULL */
+    const char *footer; /* printed after the options, or NULL */
     const opt_t *opts;
 } opt_cmd_t;
 
@@ -41,18 +41,17 @@ typedef struct {
 typedef hn_err_t (*opt_fn)(void *ctx, int id, const char *arg, char *err);
 
 typedef enum {
-    OPT_OK = 0,                  /* parsed; *rest is the first operand */
-    OPT_DONE_HELP = 1,           /* --help printed: exit 0 */
-    OPT_DONE_USAGE = 2           /* a usage error printed: exit 2 */
+    OPT_OK = 0,        /* parsed; *rest is the first operand */
+    OPT_DONE_HELP = 1, /* --help printed: exit 0 */
+    OPT_DONE_USAGE = 2 /* a usage error printed: exit 2 */
 } opt_result_t;
 
 /*  Parses argv (argv[0] is the command's name) against cmd's table. On
  *  OPT_OK, *rest is the index of the first non-option argument. `other`,
  *  if not NULL, is a table of a sibling command: a flag found only there
  *  is reported as "--bind is an option of 'hornet master'". */
-opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv,
-                       opt_fn fn, void *ctx, const opt_cmd_t *other,
-                       int *rest);
+opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv, opt_fn fn,
+                       void *ctx, const opt_cmd_t *other, int *rest);
 
 /*  Prints cmd's help (usage, about, options by section, footer) to f. */
 void opt_help(const opt_cmd_t *cmd, FILE *f);

@@ -24,8 +24,9 @@ static const opt_t s_opts[] = {
     RUNOPTS_TARGET,
     RUNOPTS_WEB(" (default: none)"),
     RUNOPTS_OUTPUT,
-    { RO_THREADS, 0, "threads", "N", "engine threads (default: number of cores)" },
-    { 0, 0, NULL, NULL, NULL }
+    {RO_THREADS, 0, "threads", "N",
+     "engine threads (default: number of cores)"},
+    {0, 0, NULL, NULL, NULL},
 };
 
 const opt_cmd_t cmd_run_opts = {
@@ -62,12 +63,12 @@ static void s_announce(const scen_t *scen, const runopts_t *o, unsigned threads)
                  what, sched_len(l->sched), l->duration_s, threads);
     else if (l->rate > 0)
         log_info("running %s: %.1f iterations/s (max %u in flight) for "
-                 "%.0fs on %u threads", what, l->rate, l->max_inflight,
-                 l->duration_s, threads);
+                 "%.0fs on %u threads",
+                 what, l->rate, l->max_inflight, l->duration_s, threads);
     else
         log_info("running %s: %u users (spawn rate %.1f/s) for %.0fs on "
-                 "%u threads", what, l->users, l->spawn_rate, l->duration_s,
-                 threads);
+                 "%u threads",
+                 what, l->users, l->spawn_rate, l->duration_s, threads);
 }
 
 int run_main(int argc, char **argv)
@@ -75,7 +76,8 @@ int run_main(int argc, char **argv)
     runopts_t o;
     memset(&o, 0, sizeof o);
     int rest = 0, rc;
-    switch (opt_parse(&cmd_run_opts, argc, argv, runopts_set, &o, &cmd_master_opts, &rest)) {
+    switch (opt_parse(&cmd_run_opts, argc, argv, runopts_set, &o,
+                      &cmd_master_opts, &rest)) {
     case OPT_OK: break;
     case OPT_DONE_HELP: return HN_EXIT_OK;
     case OPT_DONE_USAGE: return HN_EXIT_USAGE;
@@ -90,11 +92,12 @@ int run_main(int argc, char **argv)
 
     uint64_t fd_limit = 1024;
     if (util_raise_nofile(&fd_limit))
-        log_warn("could not raise the file-descriptor limit (now %" PRIu64
-                 ")", fd_limit);
+        log_warn("could not raise the file-descriptor limit (now %" PRIu64 ")",
+                 fd_limit);
     s_check_fd_budget(l, fd_limit);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = o.threads ? o.threads : (unsigned)(cores > 0 ? cores : 1);
+    unsigned threads = o.threads ? o.threads
+                                 : (unsigned)(cores > 0 ? cores : 1);
     if (runopts_hooks(&cmd_run_opts, scen, true, &o)) {
         scen_destroy(&scen);
         return HN_EXIT_ERROR;
@@ -105,11 +108,12 @@ int run_main(int argc, char **argv)
      *  the master here, one worker in a CZMQ actor thread, inproc between
      *  them. Every code path a fleet uses is the one a laptop uses. */
     char endpoint[64];
-    snprintf(endpoint, sizeof endpoint, "inproc://hornet-run-%d", (int)getpid());
+    snprintf(endpoint, sizeof endpoint, "inproc://hornet-run-%d",
+             (int)getpid());
     agent_opts_t ao = {
         .master = endpoint,
         .threads = threads,
-        .grace_s = 1e9,          /* the master cannot go away without us */
+        .grace_s = 1e9, /* the master cannot go away without us */
         .insecure = o.insecure,
         .id = "local",
         .embedded = true,

@@ -14,15 +14,19 @@
 #include "hooks.h"
 #include "util.h"
 
-#define FAIL(...) do { snprintf(err, HN_ERRLEN, __VA_ARGS__); \
-                       return HN_ERR_INVALID; } while (0)
+#define FAIL(...)                              \
+    do {                                       \
+        snprintf(err, HN_ERRLEN, __VA_ARGS__); \
+        return HN_ERR_INVALID;                 \
+    } while (0)
 
 static hn_err_t s_think(runopts_t *o, const char *a, char *err)
 {
     char lo[64], hi[64];
     const char *dash = strchr(a, '-');
     o->has_think = true;
-    if (dash && (size_t)(dash - a) < sizeof lo && strlen(dash + 1) < sizeof hi) {
+    if (dash && (size_t)(dash - a) < sizeof lo &&
+        strlen(dash + 1) < sizeof hi) {
         memcpy(lo, a, (size_t)(dash - a));
         lo[dash - a] = '\0';
         snprintf(hi, sizeof hi, "%s", dash + 1);
@@ -30,7 +34,9 @@ static hn_err_t s_think(runopts_t *o, const char *a, char *err)
         if (util_parse_duration(lo, &o->think.min_s) ||
             util_parse_duration(hi, &o->think.max_s) ||
             o->think.max_s < o->think.min_s)
-            FAIL("--think: expected D or A-B with A <= B (e.g. 1s-3s), got '%s'", a);
+            FAIL(
+                "--think: expected D or A-B with A <= B (e.g. 1s-3s), got '%s'",
+                a);
         return HN_OK;
     }
     o->think.kind = SCEN_THINK_CONSTANT;
@@ -55,7 +61,8 @@ static hn_err_t s_token_file(runopts_t *o, const char *path, char *err)
     if (st.st_mode & 077) {
         close(fd);
         FAIL("--web-token-file: '%s' can be read by other users (mode %03o); "
-             "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+             "chmod 600 it",
+             path, (unsigned)(st.st_mode & 0777));
     }
     ssize_t n = read(fd, o->web_token_buf, sizeof o->web_token_buf - 1);
     close(fd);
@@ -66,8 +73,8 @@ static hn_err_t s_token_file(runopts_t *o, const char *path, char *err)
     if (!o->web_token_buf[0])
         FAIL("--web-token-file: '%s' holds no token", path);
     if ((size_t)n == sizeof o->web_token_buf - 1)
-        FAIL("--web-token-file: '%s': the token is longer than %zu bytes",
-             path, sizeof o->web_token_buf - 2);
+        FAIL("--web-token-file: '%s': the token is longer than %zu bytes", path,
+             sizeof o->web_token_buf - 2);
     o->web_token = o->web_token_buf;
     o->web_token_file = path;
     return HN_OK;
@@ -90,21 +97,25 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
     case RO_RATE:
         o->has_rate = true;
         if (util_parse_double(a, 0.001, 1e8, &o->rate))
-            FAIL("--rate: expected a number > 0 (iterations per second), got '%s'", a);
+            FAIL(
+                "--rate: expected a number > 0 (iterations per second), got '%s'",
+                a);
         return HN_OK;
     case RO_INFLIGHT:
         o->has_inflight = true;
-        if (util_parse_u64(a, 1000000, &o->max_inflight) || o->max_inflight == 0)
-            FAIL("--max-inflight: expected a whole number 1..1000000, got '%s'", a);
+        if (util_parse_u64(a, 1000000, &o->max_inflight) ||
+            o->max_inflight == 0)
+            FAIL("--max-inflight: expected a whole number 1..1000000, got '%s'",
+                 a);
         return HN_OK;
     case RO_DURATION:
         o->has_dur = true;
         if (util_parse_duration(a, &o->duration_s))
             FAIL("--duration: expected a duration such as 30s, 5m or 1h30m, "
-                 "got '%s'", a);
+                 "got '%s'",
+                 a);
         return HN_OK;
-    case RO_THINK:
-        return s_think(o, a, err);
+    case RO_THINK: return s_think(o, a, err);
     case RO_PACING:
         o->has_think = true;
         o->think.kind = SCEN_THINK_PACING;
@@ -121,73 +132,43 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
         if (util_parse_duration(a, &o->stop_timeout_s))
             FAIL("--stop-timeout: expected a duration, got '%s'", a);
         return HN_OK;
-    case RO_NEWCONN:
-        o->new_connection = true;
-        return HN_OK;
+    case RO_NEWCONN: o->new_connection = true; return HN_OK;
     case RO_MAXCONN:
         if (util_parse_u64(a, 10000000, &o->max_connections) ||
             o->max_connections == 0)
             FAIL("--max-connections: expected a whole number 1..10000000, "
-                 "got '%s'", a);
+                 "got '%s'",
+                 a);
         return HN_OK;
-    case RO_STAGES:
-        o->stages = a;
-        return HN_OK;
-    case RO_SHAPE:
-        o->shape = a;
-        return HN_OK;
+    case RO_STAGES: o->stages = a; return HN_OK;
+    case RO_SHAPE: o->shape = a; return HN_OK;
     case RO_RAMP_DOWN:
         if (util_parse_duration(a, &o->ramp_down_s) || o->ramp_down_s <= 0)
             FAIL("--ramp-down: expected a duration > 0, got '%s'", a);
         return HN_OK;
-    case RO_HOST:
-        o->host = a;
-        return HN_OK;
-    case RO_URL:
-        o->url = a;
-        return HN_OK;
-    case RO_METHOD:
-        o->method = a;
-        return HN_OK;
+    case RO_HOST: o->host = a; return HN_OK;
+    case RO_URL: o->url = a; return HN_OK;
+    case RO_METHOD: o->method = a; return HN_OK;
     case RO_HEADER:
         if (o->n_headers == RUNOPTS_MAX_HEADERS)
             FAIL("-H: at most %d headers", RUNOPTS_MAX_HEADERS);
         o->headers[o->n_headers++] = a;
         return HN_OK;
-    case RO_DATA:
-        o->data = a;
-        return HN_OK;
-    case RO_BODYFILE:
-        o->body_file = a;
-        return HN_OK;
-    case RO_INSECURE:
-        o->insecure = true;
-        return HN_OK;
-    case RO_WEB:
-        o->web = a;
-        return HN_OK;
+    case RO_DATA: o->data = a; return HN_OK;
+    case RO_BODYFILE: o->body_file = a; return HN_OK;
+    case RO_INSECURE: o->insecure = true; return HN_OK;
+    case RO_WEB: o->web = a; return HN_OK;
     case RO_WEB_TOKEN:
         if (!a[0])
             FAIL("--web-token: empty token");
         o->web_token = a;
         return HN_OK;
-    case RO_WEB_TOKEN_FILE:
-        return s_token_file(o, a, err);
-    case RO_WEB_INSECURE:
-        o->web_insecure = true;
-        return HN_OK;
-    case RO_WEB_CERT:
-        o->web_cert = a;
-        return HN_OK;
-    case RO_WEB_KEY:
-        o->web_key = a;
-        return HN_OK;
-    case RO_JSON:
-        o->json = a;
-        return HN_OK;
-    case RO_QUIET:
-        o->quiet = true;
-        return HN_OK;
+    case RO_WEB_TOKEN_FILE: return s_token_file(o, a, err);
+    case RO_WEB_INSECURE: o->web_insecure = true; return HN_OK;
+    case RO_WEB_CERT: o->web_cert = a; return HN_OK;
+    case RO_WEB_KEY: o->web_key = a; return HN_OK;
+    case RO_JSON: o->json = a; return HN_OK;
+    case RO_QUIET: o->quiet = true; return HN_OK;
     case RO_THREADS: {
         uint64_t t;
         if (util_parse_u64(a, 1024, &t) || t == 0)
@@ -195,22 +176,17 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
         o->threads = (unsigned)t;
         return HN_OK;
     }
-    case RO_BIND:
-        o->bind = a;
-        return HN_OK;
+    case RO_BIND: o->bind = a; return HN_OK;
     case RO_EXPECT:
-        if (util_parse_u64(a, 100000, &o->expect_workers) || o->expect_workers == 0)
-            FAIL("--expect-workers: expected a whole number 1..100000, got '%s'", a);
+        if (util_parse_u64(a, 100000, &o->expect_workers) ||
+            o->expect_workers == 0)
+            FAIL(
+                "--expect-workers: expected a whole number 1..100000, got '%s'",
+                a);
         return HN_OK;
-    case RO_HEADLESS:
-        o->headless = true;
-        return HN_OK;
-    case RO_KEYS:
-        o->keys = a;
-        return HN_OK;
-    case RO_ALLOW:
-        o->allow = a;
-        return HN_OK;
+    case RO_HEADLESS: o->headless = true; return HN_OK;
+    case RO_KEYS: o->keys = a; return HN_OK;
+    case RO_ALLOW: o->allow = a; return HN_OK;
     case RO_START_TIMEOUT:
         if (util_parse_duration(a, &o->start_timeout_s))
             FAIL("--start-timeout: '%s' is not a duration", a);
@@ -229,19 +205,24 @@ int runopts_finish(const opt_cmd_t *cmd, runopts_t *o, int argc, char **argv,
     if (!o->scenario && !o->url)
         return opt_usage(cmd, "give a scenario file or --url URL");
     if (o->scenario && o->url)
-        return opt_usage(cmd, "give either a scenario file ('%s') or --url, "
-                         "not both", o->scenario);
+        return opt_usage(cmd,
+                         "give either a scenario file ('%s') or --url, "
+                         "not both",
+                         o->scenario);
     if (o->scenario && (o->method || o->n_headers || o->data || o->body_file))
-        return opt_usage(cmd, "-X, -H, -d and --body-file go with --url; put "
-                         "them in the scenario file '%s' instead", o->scenario);
+        return opt_usage(cmd,
+                         "-X, -H, -d and --body-file go with --url; put "
+                         "them in the scenario file '%s' instead",
+                         o->scenario);
     if (o->data && o->body_file)
         return opt_usage(cmd, "-d and --body-file cannot be used together");
     if (o->has_users && o->has_rate)
         return opt_usage(cmd, "--users and --rate cannot be used together "
-                         "(closed or open model)");
+                              "(closed or open model)");
     if ((o->web_token || o->web_insecure || o->web_cert || o->web_key) &&
         !o->web && !o->is_master)
-        return opt_usage(cmd, "--web-token, --web-token-file, --web-insecure, "
+        return opt_usage(cmd,
+                         "--web-token, --web-token-file, --web-insecure, "
                          "--web-cert and --web-key go with --web HOST:PORT");
     const char *env = getenv("HORNET_WEB_TOKEN");
     if (!o->web_token && env && env[0])
@@ -276,7 +257,7 @@ static int s_schedule(const opt_cmd_t *cmd, const scen_t *s, const runopts_t *o,
             l->sched_rate = false;
     } else if (!s->load.sched) {
         return opt_usage(cmd, "--ramp-down needs a schedule (--stages, --shape "
-                         "or stages in the file)");
+                              "or stages in the file)");
     } else {
         l->sched = sched_dup(s->load.sched);
         if (!l->sched)
@@ -297,7 +278,7 @@ static double s_schedule_length(const scen_t *s, const sched_t *global)
     for (size_t i = 0; i < s->n_classes; i++)
         if (s->classes[i].sched && sched_total_s(s->classes[i].sched) > 0)
             len = fmax(len, s->classes[i].start_after_s +
-                            sched_total_s(s->classes[i].sched));
+                                sched_total_s(s->classes[i].sched));
     return len;
 }
 
@@ -312,7 +293,8 @@ static void s_settle(scen_load_t *l, const scen_t *s, const runopts_t *o)
         l->rate = o->rate;
         l->users = 0;
     }
-    if (!o->has_users && !o->has_rate && !s->has_load_users && !s->has_load_rate)
+    if (!o->has_users && !o->has_rate && !s->has_load_users &&
+        !s->has_load_rate)
         l->users = 10;
     if (o->has_spawn)
         l->spawn_rate = o->spawn_rate;
@@ -353,8 +335,8 @@ static scen_t *s_load(const runopts_t *o, char *err)
         data = buf_str(&body);
         len = buf_len(&body);
     }
-    scen_t *s = scen_new_url(o->url, o->method, o->headers, o->n_headers,
-                             data, len, err);
+    scen_t *s = scen_new_url(o->url, o->method, o->headers, o->n_headers, data,
+                             len, err);
     buf_free(&body);
     return s;
 }
@@ -390,8 +372,9 @@ int runopts_hooks(const opt_cmd_t *cmd, const scen_t *scen, bool before,
 {
     size_t n = before ? scen->n_before : scen->n_after;
     char err[HN_ERRLEN] = "";
-    if (n && hooks_run(scen, before ? scen->before : scen->after, n,
-                       before ? "before" : "after", o->insecure, err) != HN_OK) {
+    if (n &&
+        hooks_run(scen, before ? scen->before : scen->after, n,
+                  before ? "before" : "after", o->insecure, err) != HN_OK) {
         fprintf(stderr, "hornet %s: %s\n", cmd->name, err);
         return HN_EXIT_ERROR;
     }

@@ -16,12 +16,42 @@
 #define RUNOPTS_MAX_HEADERS 64
 
 enum {
-    RO_USERS = 256, RO_SPAWN, RO_RATE, RO_INFLIGHT, RO_DURATION, RO_THINK,
-    RO_PACING, RO_TIMEOUT, RO_STOP, RO_NEWCONN, RO_MAXCONN, RO_STAGES,
-    RO_SHAPE, RO_RAMP_DOWN, RO_HOST, RO_URL, RO_METHOD, RO_HEADER, RO_DATA,
-    RO_BODYFILE, RO_INSECURE, RO_WEB, RO_WEB_TOKEN, RO_WEB_TOKEN_FILE,
-    RO_WEB_INSECURE, RO_WEB_CERT, RO_WEB_KEY, RO_JSON, RO_QUIET, RO_THREADS,
-    RO_BIND, RO_EXPECT, RO_HEADLESS, RO_KEYS, RO_ALLOW, RO_START_TIMEOUT,
+    RO_USERS = 256,
+    RO_SPAWN,
+    RO_RATE,
+    RO_INFLIGHT,
+    RO_DURATION,
+    RO_THINK,
+    RO_PACING,
+    RO_TIMEOUT,
+    RO_STOP,
+    RO_NEWCONN,
+    RO_MAXCONN,
+    RO_STAGES,
+    RO_SHAPE,
+    RO_RAMP_DOWN,
+    RO_HOST,
+    RO_URL,
+    RO_METHOD,
+    RO_HEADER,
+    RO_DATA,
+    RO_BODYFILE,
+    RO_INSECURE,
+    RO_WEB,
+    RO_WEB_TOKEN,
+    RO_WEB_TOKEN_FILE,
+    RO_WEB_INSECURE,
+    RO_WEB_CERT,
+    RO_WEB_KEY,
+    RO_JSON,
+    RO_QUIET,
+    RO_THREADS,
+    RO_BIND,
+    RO_EXPECT,
+    RO_HEADLESS,
+    RO_KEYS,
+    RO_ALLOW,
+    RO_START_TIMEOUT,
     RO_LAST
 };
 
@@ -44,15 +74,15 @@ typedef struct {
     uint64_t users;
     double spawn_rate, rate, duration_s, timeout_s, stop_timeout_s;
     uint64_t max_inflight;
-    uint64_t max_connections;  /* --max-connections; 0 = not given */
+    uint64_t max_connections; /* --max-connections; 0 = not given */
     scen_think_t think;
     const char *web, *web_token, *web_cert, *web_key;
     const char *web_token_file;
-    char web_token_buf[256];   /* read from --web-token-file */
+    char web_token_buf[256]; /* read from --web-token-file */
     bool web_insecure;
-    const char *stages;        /* --stages */
-    const char *shape;         /* --shape */
-    double ramp_down_s;        /* --ramp-down, 0 = none */
+    const char *stages; /* --stages */
+    const char *shape;  /* --shape */
+    double ramp_down_s; /* --ramp-down, 0 = none */
     /* hornet master only */
     bool is_master;
     const char *bind;
@@ -64,6 +94,7 @@ typedef struct {
 } runopts_t;
 
 /*  Table fragments (rows of opt_t, no terminator). */
+/* clang-format off */
 #define RUNOPTS_LOAD \
     { OPT_HEADING, 0, NULL, NULL, "Load (flags override the scenario's load section):" }, \
     { RO_USERS, 'u', "users", "N", "closed model: N virtual users (default 10)" }, \
@@ -104,6 +135,7 @@ typedef struct {
     { OPT_HEADING, 0, NULL, NULL, "Output:" }, \
     { RO_JSON, 0, "json", "FILE", "write the JSON summary to FILE ('-' = stdout)" }, \
     { RO_QUIET, 'q', "quiet", NULL, "no progress display" }
+/* clang-format on */
 
 /*  The opt_fn for every RO_* id; ctx is a runopts_t. */
 hn_err_t runopts_set(void *ctx, int id, const char *arg, char *err);

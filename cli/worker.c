@@ -8,19 +8,31 @@
 #include "exit.h"
 #include "util.h"
 
-enum { WK_MASTER = 256, WK_THREADS, WK_GRACE, WK_ID, WK_INSECURE,
-       WK_SERVER_KEY, WK_KEYS };
+enum {
+    WK_MASTER = 256,
+    WK_THREADS,
+    WK_GRACE,
+    WK_ID,
+    WK_INSECURE,
+    WK_SERVER_KEY,
+    WK_KEYS
+};
 
 static const opt_t s_opts[] = {
-    { OPT_HEADING, 0, NULL, NULL, "Options:" },
-    { WK_MASTER, 0, "master", "ENDPOINT", "the master's address: tcp://HOST:5557 (required)" },
-    { WK_THREADS, 0, "threads", "N", "engine threads (default: number of cores)" },
-    { WK_GRACE, 0, "grace", "D", "stop the load after D without the master\n(default 10s)" },
-    { WK_ID, 0, "id", "ID", "this worker's name (default hostname-pid-random)" },
-    { WK_INSECURE, 'k', "insecure", NULL, "do not verify TLS certificates" },
-    { WK_SERVER_KEY, 0, "curve-server-key", "KEY", "the master's public key (z85, from\n'hornet keys'), for an encrypted link" },
-    { WK_KEYS, 0, "keys", "DIR", "this worker's key pair: DIR/worker.key_secret" },
-    { 0, 0, NULL, NULL, NULL }
+    {OPT_HEADING, 0, NULL, NULL, "Options:"},
+    {WK_MASTER, 0, "master", "ENDPOINT",
+     "the master's address: tcp://HOST:5557 (required)"},
+    {WK_THREADS, 0, "threads", "N",
+     "engine threads (default: number of cores)"},
+    {WK_GRACE, 0, "grace", "D",
+     "stop the load after D without the master\n(default 10s)"},
+    {WK_ID, 0, "id", "ID", "this worker's name (default hostname-pid-random)"},
+    {WK_INSECURE, 'k', "insecure", NULL, "do not verify TLS certificates"},
+    {WK_SERVER_KEY, 0, "curve-server-key", "KEY",
+     "the master's public key (z85, from\n'hornet keys'), for an encrypted link"},
+    {WK_KEYS, 0, "keys", "DIR",
+     "this worker's key pair: DIR/worker.key_secret"},
+    {0, 0, NULL, NULL, NULL},
 };
 
 static const opt_cmd_t s_cmd = {
@@ -40,12 +52,11 @@ static hn_err_t s_set(void *ctx, int id, const char *a, char *err)
     agent_opts_t *o = ctx;
     uint64_t u;
     switch (id) {
-    case WK_MASTER:
-        o->master = a;
-        return HN_OK;
+    case WK_MASTER: o->master = a; return HN_OK;
     case WK_THREADS:
         if (util_parse_u64(a, 4096, &u) != HN_OK || u == 0) {
-            snprintf(err, HN_ERRLEN, "--threads: '%s' is not a number in 1..4096", a);
+            snprintf(err, HN_ERRLEN,
+                     "--threads: '%s' is not a number in 1..4096", a);
             return HN_ERR_INVALID;
         }
         o->threads = (unsigned)u;
@@ -56,18 +67,10 @@ static hn_err_t s_set(void *ctx, int id, const char *a, char *err)
             return HN_ERR_INVALID;
         }
         return HN_OK;
-    case WK_ID:
-        o->id = a;
-        return HN_OK;
-    case WK_INSECURE:
-        o->insecure = true;
-        return HN_OK;
-    case WK_SERVER_KEY:
-        o->curve_server_key = a;
-        return HN_OK;
-    case WK_KEYS:
-        o->curve_dir = a;
-        return HN_OK;
+    case WK_ID: o->id = a; return HN_OK;
+    case WK_INSECURE: o->insecure = true; return HN_OK;
+    case WK_SERVER_KEY: o->curve_server_key = a; return HN_OK;
+    case WK_KEYS: o->curve_dir = a; return HN_OK;
     }
     snprintf(err, HN_ERRLEN, "internal: option %d", id);
     return HN_ERR_INVALID;
@@ -75,7 +78,7 @@ static hn_err_t s_set(void *ctx, int id, const char *a, char *err)
 
 int worker_main(int argc, char **argv)
 {
-    agent_opts_t o = { .grace_s = 10 };
+    agent_opts_t o = {.grace_s = 10};
     int rest = 0;
     switch (opt_parse(&s_cmd, argc, argv, s_set, &o, NULL, &rest)) {
     case OPT_OK: break;
@@ -88,7 +91,8 @@ int worker_main(int argc, char **argv)
         return opt_usage(&s_cmd, "--master tcp://HOST:PORT is required");
     if (strncmp(o.master, "tcp://", 6) && strncmp(o.master, "ipc://", 6) &&
         strncmp(o.master, "inproc://", 9))
-        return opt_usage(&s_cmd, "--master: '%s' is not tcp://HOST:PORT", o.master);
+        return opt_usage(&s_cmd, "--master: '%s' is not tcp://HOST:PORT",
+                         o.master);
     char err[HN_ERRLEN];
     agent_t *a = agent_new(&o, NULL, err);
     if (!a) {

@@ -9,10 +9,10 @@
 #include "err.h"
 
 typedef struct {
-    char *mem;      /* owned; NULL until the first append */
-    size_t len;     /* bytes used, excluding the trailing NUL */
-    size_t cap;     /* bytes allocated */
-    size_t limit;   /* len may never exceed this */
+    char *mem;    /* owned; NULL until the first append */
+    size_t len;   /* bytes used, excluding the trailing NUL */
+    size_t cap;   /* bytes allocated */
+    size_t limit; /* len may never exceed this */
 } buf_t;
 
 /*  Initialises an empty buffer that may grow to `limit` bytes. Allocates

@@ -30,17 +30,17 @@
 
 #include "util.h"
 
-#define FEED_MAX_BYTES  ((size_t)256 << 20)   /* 256 MiB */
-#define FEED_MAX_COLS   1024
-#define NAME_SHOWN      64   /* bytes of a column name quoted in a message */
+#define FEED_MAX_BYTES ((size_t)256 << 20) /* 256 MiB */
+#define FEED_MAX_COLS 1024
+#define NAME_SHOWN 64 /* bytes of a column name quoted in a message */
 
 struct feed {
-    char *block;            /* all cells, each NUL-terminated */
-    uint32_t *offs;         /* (1 + n_rows) * n_cols + 1 cell starts */
-    size_t n_rows;          /* data rows (the header is not counted) */
+    char *block;    /* all cells, each NUL-terminated */
+    uint32_t *offs; /* (1 + n_rows) * n_cols + 1 cell starts */
+    size_t n_rows;  /* data rows (the header is not counted) */
     size_t n_cols;
     feed_order_t order;
-    uint64_t next;          /* atomic: SEQUENTIAL and UNIQUE counter */
+    uint64_t next; /* atomic: SEQUENTIAL and UNIQUE counter */
 };
 
 /*  Parser state shared with the libcsv callbacks. */
@@ -51,11 +51,11 @@ typedef struct {
     buf_t block;
     uint32_t *offs;
     size_t n_offs, cap_offs;
-    size_t n_cols;          /* 0 until the header is complete */
-    size_t n_rows;          /* data rows completed */
-    size_t rows_seen;       /* rows libcsv has ended, header included */
-    size_t row_cells;       /* cells seen in the open row */
-    size_t row_line;        /* 1-based line where the open row started */
+    size_t n_cols;    /* 0 until the header is complete */
+    size_t n_rows;    /* data rows completed */
+    size_t rows_seen; /* rows libcsv has ended, header included */
+    size_t row_cells; /* cells seen in the open row */
+    size_t row_line;  /* 1-based line where the open row started */
 } s_ctx_t;
 
 static void __attribute__((format(printf, 2, 3)))
@@ -64,8 +64,7 @@ s_fail(s_ctx_t *ctx, const char *fmt, ...)
     if (ctx->failed)
         return;
     ctx->failed = true;
-    int n = snprintf(ctx->err, HN_ERRLEN, "%s:%zu: ", ctx->name,
-                     ctx->row_line);
+    int n = snprintf(ctx->err, HN_ERRLEN, "%s:%zu: ", ctx->name, ctx->row_line);
     if (n < 0 || n >= HN_ERRLEN)
         return;
     va_list ap;
@@ -74,11 +73,11 @@ s_fail(s_ctx_t *ctx, const char *fmt, ...)
     va_end(ap);
 }
 
-static bool
-s_push_off(s_ctx_t *ctx, size_t off)
+static bool s_push_off(s_ctx_t *ctx, size_t off)
 {
     if (ctx->n_offs == ctx->cap_offs) {
-        uint32_t *offs = util_grow(ctx->offs, &ctx->cap_offs, sizeof *offs, 1024);
+        uint32_t *offs = util_grow(ctx->offs, &ctx->cap_offs, sizeof *offs,
+                                   1024);
         if (!offs)
             return false;
         ctx->offs = offs;
@@ -87,16 +86,14 @@ s_push_off(s_ctx_t *ctx, size_t off)
     return true;
 }
 
-static int
-s_no_space(unsigned char c)
+static int s_no_space(unsigned char c)
 {
     (void)c;
     return 0;
 }
 
 /*  libcsv: one cell is complete. */
-static void
-s_on_cell(void *data, size_t len, void *arg)
+static void s_on_cell(void *data, size_t len, void *arg)
 {
     s_ctx_t *ctx = arg;
     if (ctx->failed)
@@ -107,12 +104,12 @@ s_on_cell(void *data, size_t len, void *arg)
         return;
     }
     if (ctx->n_cols && ctx->row_cells > ctx->n_cols)
-        return;   /* a ragged row: only counted, reported at its end */
+        return; /* a ragged row: only counted, reported at its end */
     size_t off = buf_len(&ctx->block);
     /*  The block never passes 2 x 256 MiB + 1: far below UINT32_MAX. */
-    if (!s_push_off(ctx, off)
-        || buf_append(&ctx->block, data ? data : "", len)
-        || buf_append(&ctx->block, "", 1)) {
+    if (!s_push_off(ctx, off) ||
+        buf_append(&ctx->block, data ? data : "", len) ||
+        buf_append(&ctx->block, "", 1)) {
         s_fail(ctx, "out of memory");
         return;
     }
@@ -120,16 +117,13 @@ s_on_cell(void *data, size_t len, void *arg)
 
 /*  Length of stored cell i while parsing (the last one ends at the end of
  *  the block; its end marker is pushed only when parsing is done). */
-static size_t
-s_cell_len(const s_ctx_t *ctx, size_t i)
+static size_t s_cell_len(const s_ctx_t *ctx, size_t i)
 {
-    size_t end = i + 1 < ctx->n_offs ? ctx->offs[i + 1]
-                                     : buf_len(&ctx->block);
+    size_t end = i + 1 < ctx->n_offs ? ctx->offs[i + 1] : buf_len(&ctx->block);
     return end - ctx->offs[i] - 1;
 }
 
-static void
-s_check_header(s_ctx_t *ctx)
+static void s_check_header(s_ctx_t *ctx)
 {
     const char *b = buf_str(&ctx->block);
     size_t n = ctx->row_cells;
@@ -147,9 +141,11 @@ s_check_header(s_ctx_t *ctx)
         for (size_t j = 0; j < i; j++) {
             size_t jlen = s_cell_len(ctx, j);
             if (jlen == len && !memcmp(b + ctx->offs[j], name, len)) {
-                s_fail(ctx, "duplicate column name '%.*s' (columns %zu and "
-                       "%zu)", (int)(len < NAME_SHOWN ? len : NAME_SHOWN),
-                       name, j + 1, i + 1);
+                s_fail(ctx,
+                       "duplicate column name '%.*s' (columns %zu and "
+                       "%zu)",
+                       (int)(len < NAME_SHOWN ? len : NAME_SHOWN), name, j + 1,
+                       i + 1);
                 return;
             }
         }
@@ -158,8 +154,7 @@ s_check_header(s_ctx_t *ctx)
 }
 
 /*  libcsv: one row is complete. */
-static void
-s_on_row(int c, void *arg)
+static void s_on_row(int c, void *arg)
 {
     (void)c;
     s_ctx_t *ctx = arg;
@@ -180,8 +175,7 @@ s_on_row(int c, void *arg)
 
 /*  Length of the segment starting at p: up to and including the next
  *  "\n", "\r\n" or lone "\r", or to the end. */
-static size_t
-s_segment(const char *p, size_t len)
+static size_t s_segment(const char *p, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (p[i] == '\n')
@@ -192,21 +186,19 @@ s_segment(const char *p, size_t len)
     return len;
 }
 
-static void
-s_parse_error(s_ctx_t *ctx, struct csv_parser *p, size_t line)
+static void s_parse_error(s_ctx_t *ctx, struct csv_parser *p, size_t line)
 {
     int e = csv_error(p);
     if (e == CSV_EPARSE) {
         ctx->row_line = line;
         s_fail(ctx, "bad quoting (a quote inside an unquoted cell, or text "
-               "after a closing quote)");
+                    "after a closing quote)");
     } else {
         s_fail(ctx, "%s", csv_strerror(e));
     }
 }
 
-static void
-s_parse(s_ctx_t *ctx, const char *data, size_t len)
+static void s_parse(s_ctx_t *ctx, const char *data, size_t len)
 {
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI)) {
@@ -244,9 +236,8 @@ s_parse(s_ctx_t *ctx, const char *data, size_t len)
     csv_free(&p);
 }
 
-feed_t *
-feed_new(const char *data, size_t len, const char *name, feed_order_t order,
-         char *err)
+feed_t *feed_new(const char *data, size_t len, const char *name,
+                 feed_order_t order, char *err)
 {
     assert(data || len == 0);
     assert(name && err);
@@ -258,7 +249,7 @@ feed_new(const char *data, size_t len, const char *name, feed_order_t order,
         data += 3;
         len -= 3;
     }
-    s_ctx_t ctx = { .name = name, .err = err };
+    s_ctx_t ctx = {.name = name, .err = err};
     buf_init(&ctx.block, 2 * FEED_MAX_BYTES + 2);
     /*  Cells plus one NUL each: usually close to the input's size. */
     if (len && buf_reserve(&ctx.block, len + len / 4 + 64)) {
@@ -274,8 +265,7 @@ feed_new(const char *data, size_t len, const char *name, feed_order_t order,
         goto done;
     }
     if (ctx.n_rows == 0) {
-        snprintf(err, HN_ERRLEN, "%s: no data rows after the header",
-                 name);
+        snprintf(err, HN_ERRLEN, "%s: no data rows after the header", name);
         goto done;
     }
     if (!s_push_off(&ctx, buf_len(&ctx.block))) {
@@ -299,8 +289,7 @@ done:
     return self;
 }
 
-feed_t *
-feed_load(const char *path, feed_order_t order, char *err)
+feed_t *feed_load(const char *path, feed_order_t order, char *err)
 {
     buf_t b;
     buf_init(&b, FEED_MAX_BYTES);
@@ -311,8 +300,7 @@ feed_load(const char *path, feed_order_t order, char *err)
     return self;
 }
 
-void
-feed_destroy(feed_t **self_p)
+void feed_destroy(feed_t **self_p)
 {
     if (self_p && *self_p) {
         feed_t *self = *self_p;
@@ -323,29 +311,25 @@ feed_destroy(feed_t **self_p)
     }
 }
 
-size_t
-feed_n_rows(const feed_t *self)
+size_t feed_n_rows(const feed_t *self)
 {
     assert(self);
     return self->n_rows;
 }
 
-size_t
-feed_n_cols(const feed_t *self)
+size_t feed_n_cols(const feed_t *self)
 {
     assert(self);
     return self->n_cols;
 }
 
-const char *
-feed_col_name(const feed_t *self, size_t col)
+const char *feed_col_name(const feed_t *self, size_t col)
 {
     assert(self && col < self->n_cols);
     return self->block + self->offs[col];
 }
 
-int
-feed_col_index(const feed_t *self, const char *name, size_t len)
+int feed_col_index(const feed_t *self, const char *name, size_t len)
 {
     assert(self && (name || len == 0));
     for (size_t i = 0; i < self->n_cols; i++) {
@@ -356,8 +340,7 @@ feed_col_index(const feed_t *self, const char *name, size_t len)
     return -1;
 }
 
-bool
-feed_pick(feed_t *self, util_rng_t *rng, size_t *row_p)
+bool feed_pick(feed_t *self, util_rng_t *rng, size_t *row_p)
 {
     assert(self && row_p);
     uint64_t n = self->n_rows, k;
@@ -385,8 +368,7 @@ feed_pick(feed_t *self, util_rng_t *rng, size_t *row_p)
     return false;
 }
 
-const char *
-feed_cell(const feed_t *self, size_t row, size_t col, size_t *len_p)
+const char *feed_cell(const feed_t *self, size_t row, size_t col, size_t *len_p)
 {
     assert(self && row < self->n_rows && col < self->n_cols);
     size_t i = (row + 1) * self->n_cols + col;

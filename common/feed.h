@@ -17,9 +17,9 @@
 #include "util.h"
 
 typedef enum {
-    FEED_SEQUENTIAL = 0,   /* rows in file order, wrapping around */
-    FEED_RANDOM = 1,       /* any row, uniformly, repeats allowed */
-    FEED_UNIQUE = 2        /* each row once; then feed_pick says exhausted */
+    FEED_SEQUENTIAL = 0, /* rows in file order, wrapping around */
+    FEED_RANDOM = 1,     /* any row, uniformly, repeats allowed */
+    FEED_UNIQUE = 2      /* each row once; then feed_pick says exhausted */
 } feed_order_t;
 
 typedef struct feed feed_t;

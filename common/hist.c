@@ -16,28 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUB_COUNT      2048u   /* 2 * 10^3 rounded up to a power of two */
-#define SUB_HALF       1024u
-#define SUB_HALF_MAG   10
-#define SUB_MASK       ((uint64_t)SUB_COUNT - 1)
-#define BUCKETS        23      /* 2048 << 22 > HIST_MAX_US */
-#define COUNTS_LEN     ((BUCKETS + 1) * SUB_HALF)
+#define SUB_COUNT 2048u /* 2 * 10^3 rounded up to a power of two */
+#define SUB_HALF 1024u
+#define SUB_HALF_MAG 10
+#define SUB_MASK ((uint64_t)SUB_COUNT - 1)
+#define BUCKETS 23 /* 2048 << 22 > HIST_MAX_US */
+#define COUNTS_LEN ((BUCKETS + 1) * SUB_HALF)
 
-#define WIRE_MAGIC     0x48    /* 'H' */
-#define WIRE_VERSION   1
+#define WIRE_MAGIC 0x48 /* 'H' */
+#define WIRE_VERSION 1
 
 struct hist {
     uint64_t total;
     uint64_t clamped;
-    uint64_t min;              /* UINT64_MAX when empty */
+    uint64_t min; /* UINT64_MAX when empty */
     uint64_t max;
-    uint64_t sum;              /* saturates at UINT64_MAX (never in practice) */
-    uint32_t lo, hi;           /* range of slots that may be non-zero */
+    uint64_t sum;    /* saturates at UINT64_MAX (never in practice) */
+    uint32_t lo, hi; /* range of slots that may be non-zero */
     uint64_t counts[COUNTS_LEN];
 };
 
-static inline uint32_t
-s_index(uint64_t v)
+static inline uint32_t s_index(uint64_t v)
 {
     int bucket = 63 - __builtin_clzll(v | SUB_MASK) - SUB_HALF_MAG;
     uint64_t sub = v >> bucket;
@@ -45,8 +44,7 @@ s_index(uint64_t v)
 }
 
 /*  The lowest value that maps to slot i, and the width of the slot. */
-static inline void
-s_slot_range(uint32_t i, uint64_t *lo, uint64_t *width)
+static inline void s_slot_range(uint32_t i, uint64_t *lo, uint64_t *width)
 {
     int bucket = (int)(i >> SUB_HALF_MAG) - 1;
     uint64_t sub = (i & (SUB_HALF - 1)) + SUB_HALF;
@@ -58,8 +56,7 @@ s_slot_range(uint32_t i, uint64_t *lo, uint64_t *width)
     *width = (uint64_t)1 << bucket;
 }
 
-hist_t *
-hist_new(void)
+hist_t *hist_new(void)
 {
     hist_t *self = calloc(1, sizeof *self);
     if (self)
@@ -67,8 +64,7 @@ hist_new(void)
     return self;
 }
 
-void
-hist_destroy(hist_t **self_p)
+void hist_destroy(hist_t **self_p)
 {
     if (self_p && *self_p) {
         free(*self_p);
@@ -76,8 +72,7 @@ hist_destroy(hist_t **self_p)
     }
 }
 
-void
-hist_reset(hist_t *self)
+void hist_reset(hist_t *self)
 {
     if (self->hi >= self->lo && self->total)
         memset(&self->counts[self->lo], 0,
@@ -88,15 +83,13 @@ hist_reset(hist_t *self)
     self->hi = 0;
 }
 
-static inline uint64_t
-s_sat_add(uint64_t a, uint64_t b)
+static inline uint64_t s_sat_add(uint64_t a, uint64_t b)
 {
     uint64_t r;
     return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
-void
-hist_record_n(hist_t *self, uint64_t v, uint64_t n)
+void hist_record_n(hist_t *self, uint64_t v, uint64_t n)
 {
     if (n == 0)
         return;
@@ -121,14 +114,12 @@ hist_record_n(hist_t *self, uint64_t v, uint64_t n)
     self->sum = s_sat_add(self->sum, add);
 }
 
-void
-hist_record(hist_t *self, uint64_t v)
+void hist_record(hist_t *self, uint64_t v)
 {
     hist_record_n(self, v, 1);
 }
 
-void
-hist_merge(hist_t *self, const hist_t *src)
+void hist_merge(hist_t *self, const hist_t *src)
 {
     if (src->total == 0)
         return;
@@ -147,19 +138,29 @@ hist_merge(hist_t *self, const hist_t *src)
         self->hi = src->hi;
 }
 
-uint64_t hist_count(const hist_t *self) { return self->total; }
-uint64_t hist_clamped(const hist_t *self) { return self->clamped; }
-uint64_t hist_min(const hist_t *self) { return self->total ? self->min : 0; }
-uint64_t hist_max(const hist_t *self) { return self->max; }
+uint64_t hist_count(const hist_t *self)
+{
+    return self->total;
+}
+uint64_t hist_clamped(const hist_t *self)
+{
+    return self->clamped;
+}
+uint64_t hist_min(const hist_t *self)
+{
+    return self->total ? self->min : 0;
+}
+uint64_t hist_max(const hist_t *self)
+{
+    return self->max;
+}
 
-double
-hist_mean(const hist_t *self)
+double hist_mean(const hist_t *self)
 {
     return self->total ? (double)self->sum / (double)self->total : 0.0;
 }
 
-double
-hist_stddev(const hist_t *self)
+double hist_stddev(const hist_t *self)
 {
     if (self->total == 0)
         return 0.0;
@@ -176,8 +177,7 @@ hist_stddev(const hist_t *self)
     return sqrt(acc / (double)self->total);
 }
 
-uint64_t
-hist_percentile(const hist_t *self, double p)
+uint64_t hist_percentile(const hist_t *self, double p)
 {
     if (self->total == 0)
         return 0;
@@ -208,11 +208,10 @@ hist_percentile(const hist_t *self, double p)
     return self->max;
 }
 
-bool
-hist_equal(const hist_t *a, const hist_t *b)
+bool hist_equal(const hist_t *a, const hist_t *b)
 {
-    if (a->total != b->total || a->clamped != b->clamped || a->sum != b->sum
-        || hist_min(a) != hist_min(b) || a->max != b->max)
+    if (a->total != b->total || a->clamped != b->clamped || a->sum != b->sum ||
+        hist_min(a) != hist_min(b) || a->max != b->max)
         return false;
     return memcmp(a->counts, b->counts, sizeof a->counts) == 0;
 }
@@ -223,8 +222,7 @@ hist_equal(const hist_t *a, const hist_t *b)
  *  from the previous non-empty slot + 1, so dense runs cost 2 bytes a slot.
  */
 
-static hn_err_t
-s_put_varint(buf_t *out, uint64_t v)
+static hn_err_t s_put_varint(buf_t *out, uint64_t v)
 {
     uint8_t tmp[10];
     size_t n = 0;
@@ -236,8 +234,7 @@ s_put_varint(buf_t *out, uint64_t v)
     return buf_append(out, tmp, n);
 }
 
-static bool
-s_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+static bool s_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     uint64_t r = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -245,7 +242,7 @@ s_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
             return false;
         uint8_t byte = *(*p)++;
         if (shift == 63 && (byte & 0x7e))
-            return false;            /* more than 64 bits */
+            return false; /* more than 64 bits */
         r |= (uint64_t)(byte & 0x7f) << shift;
         if (!(byte & 0x80)) {
             *v = r;
@@ -255,20 +252,20 @@ s_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return false;
 }
 
-hn_err_t
-hist_encode(const hist_t *self, buf_t *out)
+hn_err_t hist_encode(const hist_t *self, buf_t *out)
 {
     uint64_t pairs = 0;
     for (uint32_t i = self->lo; self->total && i <= self->hi; i++)
         pairs += self->counts[i] != 0;
-    uint8_t head[2] = { WIRE_MAGIC, WIRE_VERSION };
+    uint8_t head[2] = {WIRE_MAGIC, WIRE_VERSION};
     hn_err_t rc = buf_append(out, head, 2);
-    uint64_t fields[6] = { self->total, self->clamped, hist_min(self),
-                           self->max, self->sum, pairs };
+    uint64_t fields[6] = {self->total, self->clamped, hist_min(self),
+                          self->max,   self->sum,     pairs};
     for (int f = 0; f < 6 && rc == HN_OK; f++)
         rc = s_put_varint(out, fields[f]);
     uint32_t next = 0;
-    for (uint32_t i = self->lo; self->total && i <= self->hi && rc == HN_OK; i++) {
+    for (uint32_t i = self->lo; self->total && i <= self->hi && rc == HN_OK;
+         i++) {
         if (!self->counts[i])
             continue;
         rc = s_put_varint(out, i - next);
@@ -280,9 +277,8 @@ hist_encode(const hist_t *self, buf_t *out)
 }
 
 /*  Walks the pairs; with apply == NULL it only validates. */
-static bool
-s_walk(const uint8_t *p, const uint8_t *end, uint64_t pairs, uint64_t total,
-       hist_t *apply)
+static bool s_walk(const uint8_t *p, const uint8_t *end, uint64_t pairs,
+                   uint64_t total, hist_t *apply)
 {
     uint64_t next = 0, seen = 0;
     for (uint64_t k = 0; k < pairs; k++) {
@@ -315,13 +311,13 @@ static hn_err_t s_decode(hist_t *self, const void *data, size_t len,
         return HN_ERR_CORRUPT;
     p += 2;
     uint64_t total, clamped, min, max, sum, pairs;
-    if (!s_get_varint(&p, end, &total) || !s_get_varint(&p, end, &clamped)
-        || !s_get_varint(&p, end, &min) || !s_get_varint(&p, end, &max)
-        || !s_get_varint(&p, end, &sum) || !s_get_varint(&p, end, &pairs))
+    if (!s_get_varint(&p, end, &total) || !s_get_varint(&p, end, &clamped) ||
+        !s_get_varint(&p, end, &min) || !s_get_varint(&p, end, &max) ||
+        !s_get_varint(&p, end, &sum) || !s_get_varint(&p, end, &pairs))
         return HN_ERR_CORRUPT;
-    if (pairs > COUNTS_LEN || pairs > total || clamped > total
-        || max > HIST_MAX_US || (total && min > max)
-        || (total == 0 && (min || max || sum || pairs)))
+    if (pairs > COUNTS_LEN || pairs > total || clamped > total ||
+        max > HIST_MAX_US || (total && min > max) ||
+        (total == 0 && (min || max || sum || pairs)))
         return HN_ERR_CORRUPT;
     uint64_t t2 = 0;
     if (self && __builtin_add_overflow(self->total, total, &t2))
@@ -343,14 +339,12 @@ static hn_err_t s_decode(hist_t *self, const void *data, size_t len,
     return HN_OK;
 }
 
-hn_err_t
-hist_decode_merge(hist_t *self, const void *data, size_t len)
+hn_err_t hist_decode_merge(hist_t *self, const void *data, size_t len)
 {
     return s_decode(self, data, len, NULL);
 }
 
-hn_err_t
-hist_decode_check(const void *data, size_t len, uint64_t *count_p)
+hn_err_t hist_decode_check(const void *data, size_t len, uint64_t *count_p)
 {
     return s_decode(NULL, data, len, count_p);
 }

@@ -16,7 +16,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define HIST_MAX_US ((uint64_t)1 << 32)   /* values above are clamped */
+#define HIST_MAX_US ((uint64_t)1 << 32) /* values above are clamped */
 
 typedef struct hist hist_t;
 
@@ -41,11 +41,11 @@ void hist_merge(hist_t *self, const hist_t *src);
 void hist_reset(hist_t *self);
 
 uint64_t hist_count(const hist_t *self);
-uint64_t hist_clamped(const hist_t *self);   /* values above the range */
-uint64_t hist_min(const hist_t *self);        /* 0 when empty */
-uint64_t hist_max(const hist_t *self);        /* 0 when empty */
-double hist_mean(const hist_t *self);         /* 0 when empty */
-double hist_stddev(const hist_t *self);       /* 0 when empty */
+uint64_t hist_clamped(const hist_t *self); /* values above the range */
+uint64_t hist_min(const hist_t *self);     /* 0 when empty */
+uint64_t hist_max(const hist_t *self);     /* 0 when empty */
+double hist_mean(const hist_t *self);      /* 0 when empty */
+double hist_stddev(const hist_t *self);    /* 0 when empty */
 
 /*  Returns the value at percentile p (0..100): the highest value equivalent
  *  to the bucket holding the p-th ranked sample, capped at the exact max
@@ -65,8 +65,8 @@ hn_err_t hist_decode_merge(hist_t *self, const void *data, size_t len) HN_WUR;
 
 /*  Validates an encoding as hist_decode_merge does, without merging it
  *  anywhere; *count_p (may be NULL) gets its number of values. */
-hn_err_t hist_decode_check(const void *data, size_t len, uint64_t *count_p)
-    HN_WUR;
+hn_err_t hist_decode_check(const void *data, size_t len,
+                           uint64_t *count_p) HN_WUR;
 
 /*  True when both histograms hold exactly the same counts (for tests). */
 bool hist_equal(const hist_t *a, const hist_t *b);

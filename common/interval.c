@@ -7,16 +7,16 @@
 #include "util.h"
 
 typedef struct {
-    stats_t *st;               /* NULL until data or an empty take */
+    stats_t *st; /* NULL until data or an empty take */
     uint64_t seq;
     uint32_t users;
     bool used;
 } slot_t;
 
 typedef struct {
-    uint8_t *seen;             /* one bit per seq, grown up to max_seq */
+    uint8_t *seen; /* one bit per seq, grown up to max_seq */
     uint64_t seen_bits;
-    uint64_t next_seq;         /* newest seq sent + 1 */
+    uint64_t next_seq; /* newest seq sent + 1 */
     uint64_t final_seq;
     bool final;
     bool active;
@@ -27,8 +27,8 @@ struct ival {
     slot_t *ring;
     source_t *src;
     size_t n_src, cap_src;
-    uint64_t next;             /* next seq to take */
-    uint64_t end;              /* newest seq held + 1 */
+    uint64_t next; /* next seq to take */
+    uint64_t end;  /* newest seq held + 1 */
 };
 
 const char *ival_verdict_name(ival_verdict_t v)
@@ -191,7 +191,7 @@ ival_verdict_t ival_accept(ival_t *self, size_t src, uint64_t seq,
     uint64_t at = outside ? self->next : seq;
     slot_t *sl = &self->ring[at & (self->cfg.window - 1)];
     if (sl->used && sl->seq != at)
-        return IVAL_RANGE;     /* cannot happen: the window holds [next, next+W) */
+        return IVAL_RANGE; /* cannot happen: the window holds [next, next+W) */
     sl = s_slot(self, at);
     sl->users += users;
     if (at + 1 > self->end)
@@ -206,7 +206,8 @@ bool ival_complete(const ival_t *self, uint64_t seq)
 {
     for (size_t i = 0; i < self->n_src; i++) {
         const source_t *s = &self->src[i];
-        if (s->active && s->next_seq <= seq && !(s->final && s->final_seq < seq))
+        if (s->active && s->next_seq <= seq &&
+            !(s->final && s->final_seq < seq))
             return false;
     }
     return true;
@@ -225,7 +226,8 @@ stats_t *ival_take(ival_t *self, uint64_t force_below, bool force_all,
 {
     uint64_t seq = self->next;
     if (!self->cfg.fill_gaps)
-        while (seq < self->end && !self->ring[seq & (self->cfg.window - 1)].used)
+        while (seq < self->end &&
+               !self->ring[seq & (self->cfg.window - 1)].used)
             seq++;
     if (seq >= self->end)
         return NULL;

@@ -23,25 +23,25 @@
 typedef struct ival ival_t;
 
 typedef struct {
-    size_t n_endpoints;        /* shape of the stats sets it creates */
+    size_t n_endpoints; /* shape of the stats sets it creates */
     size_t n_counters;
     bool keep_raw;
-    uint64_t max_seq;          /* seqs at or past this are refused */
-    size_t window;             /* intervals held at once (a power of 2) */
-    bool fill_gaps;            /* true: every second up to the newest is
-                                * taken, empty if nobody sent it (the
-                                * master's timeline); false: only seconds
-                                * some source sent (the worker's) */
+    uint64_t max_seq; /* seqs at or past this are refused */
+    size_t window;    /* intervals held at once (a power of 2) */
+    bool fill_gaps;   /* true: every second up to the newest is
+                       * taken, empty if nobody sent it (the
+                       * master's timeline); false: only seconds
+                       * some source sent (the worker's) */
 } ival_cfg_t;
 
 typedef enum {
-    IVAL_NEW = 0,              /* merge into *into */
-    IVAL_DUPLICATE = 1,        /* this source already sent it: drop */
-    IVAL_LATE = 2,             /* already taken (fill_gaps): *into is NULL,
-                                * the caller adds it to its totals */
-    IVAL_RANGE = 3,            /* seq >= max_seq: refused, nothing changed */
-    IVAL_FOLDED = 4,           /* outside the window (no fill_gaps): merge
-                                * into *into, the next interval to go out */
+    IVAL_NEW = 0,       /* merge into *into */
+    IVAL_DUPLICATE = 1, /* this source already sent it: drop */
+    IVAL_LATE = 2,      /* already taken (fill_gaps): *into is NULL,
+                         * the caller adds it to its totals */
+    IVAL_RANGE = 3,     /* seq >= max_seq: refused, nothing changed */
+    IVAL_FOLDED = 4,    /* outside the window (no fill_gaps): merge
+                         * into *into, the next interval to go out */
     IVAL_LAST
 } ival_verdict_t;
 
@@ -80,9 +80,9 @@ bool ival_complete(const ival_t *self, uint64_t seq);
 
 typedef struct {
     uint64_t seq;
-    uint32_t users;            /* summed over the sources */
-    bool last;                 /* every active source is final, nothing
-                                * newer is held */
+    uint32_t users; /* summed over the sources */
+    bool last;      /* every active source is final, nothing
+                     * newer is held */
 } ival_out_t;
 
 /*  Takes the oldest interval if it is complete, or if its seq is below

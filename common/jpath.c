@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JPATH_MAX_INDEX  ((long long)1 << 53)   /* far past any array */
+#define JPATH_MAX_INDEX ((long long)1 << 53) /* far past any array */
 
 typedef struct {
-    char *key;              /* object member, or NULL for an index */
-    long long index;        /* array index; negative counts from the end */
+    char *key;       /* object member, or NULL for an index */
+    long long index; /* array index; negative counts from the end */
 } s_step_t;
 
 struct jpath {
@@ -29,25 +29,21 @@ struct jpath {
     size_t n_steps;
 };
 
-static bool
-s_is_name_byte(unsigned char c)
+static bool s_is_name_byte(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-           || (c >= '0' && c <= '9') || c == '_' || c == '-' || c >= 0x80;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c >= 0x80;
 }
 
-static void
-s_error(char *err, size_t col, const char *what)
+static void s_error(char *err, size_t col, const char *what)
 {
     snprintf(err, HN_ERRLEN, "column %zu: %s", col, what);
 }
 
 /*  Appends a step; takes ownership of key (freed on failure). */
-static bool
-s_add(jpath_t *self, char *key, long long index)
+static bool s_add(jpath_t *self, char *key, long long index)
 {
-    s_step_t *steps = realloc(self->steps,
-                              (self->n_steps + 1) * sizeof *steps);
+    s_step_t *steps = realloc(self->steps, (self->n_steps + 1) * sizeof *steps);
     if (!steps) {
         free(key);
         return false;
@@ -62,8 +58,7 @@ s_add(jpath_t *self, char *key, long long index)
 /*  Parses a quoted name at src[*pos] (the opening quote) up to and
  *  including the closing quote. Returns the decoded name (malloc'd), or
  *  NULL with the message in err. */
-static char *
-s_quoted(const char *src, size_t *pos, char *err)
+static char *s_quoted(const char *src, size_t *pos, char *err)
 {
     size_t open = *pos, i = open + 1;
     char q = src[open];
@@ -86,7 +81,8 @@ s_quoted(const char *src, size_t *pos, char *err)
         if (c == '\\') {
             char e = src[i + 1];
             if (e != '\\' && e != '\'' && e != '"') {
-                s_error(err, i + 1, "unknown escape (only \\\\, \\' and "
+                s_error(err, i + 1,
+                        "unknown escape (only \\\\, \\' and "
                         "\\\" are allowed)");
                 free(key);
                 return NULL;
@@ -105,17 +101,16 @@ s_quoted(const char *src, size_t *pos, char *err)
 
 /*  Parses "[-]digits" at src[*pos]. Returns false with the message in
  *  err. */
-static bool
-s_index(const char *src, size_t *pos, long long *out, char *err)
+static bool s_index(const char *src, size_t *pos, long long *out, char *err)
 {
     size_t i = *pos;
     bool neg = src[i] == '-';
     if (neg)
         i++;
     if (src[i] < '0' || src[i] > '9') {
-        s_error(err, i + 1, neg ? "expected a digit after '-'"
-                                : "expected a quoted name or an index "
-                                  "after '['");
+        s_error(err, i + 1,
+                neg ? "expected a digit after '-'"
+                    : "expected a quoted name or an index after '['");
         return false;
     }
     size_t start = i;
@@ -137,8 +132,7 @@ s_index(const char *src, size_t *pos, long long *out, char *err)
     return true;
 }
 
-jpath_t *
-jpath_compile(const char *src, char *err)
+jpath_t *jpath_compile(const char *src, char *err)
 {
     assert(src && err);
     if (src[0] != '$') {
@@ -193,7 +187,7 @@ jpath_compile(const char *src, char *err)
                     goto fail;
                 }
             }
-            i++;   /* the ']' */
+            i++; /* the ']' */
         } else {
             s_error(err, i + 1, "expected '.' or '['");
             goto fail;
@@ -205,8 +199,7 @@ fail:
     return NULL;
 }
 
-void
-jpath_destroy(jpath_t **self_p)
+void jpath_destroy(jpath_t **self_p)
 {
     if (self_p && *self_p) {
         jpath_t *self = *self_p;
@@ -218,8 +211,7 @@ jpath_destroy(jpath_t **self_p)
     }
 }
 
-json_t *
-jpath_eval(const jpath_t *self, json_t *root)
+json_t *jpath_eval(const jpath_t *self, json_t *root)
 {
     assert(self);
     json_t *cur = root;
@@ -238,8 +230,7 @@ jpath_eval(const jpath_t *self, json_t *root)
     return cur;
 }
 
-hn_err_t
-jpath_text(json_t *value, buf_t *out)
+hn_err_t jpath_text(json_t *value, buf_t *out)
 {
     assert(out);
     if (!value)
@@ -248,8 +239,7 @@ jpath_text(json_t *value, buf_t *out)
         return buf_append(out, json_string_value(value),
                           json_string_length(value));
     if (json_is_integer(value))
-        return buf_printf(out, "%lld",
-                          (long long)json_integer_value(value));
+        return buf_printf(out, "%lld", (long long)json_integer_value(value));
     char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
     if (!text) {
         buf_free(out);

@@ -32,9 +32,9 @@
 /*  Error messages are cut at HN_ERRLEN on purpose. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-#define SCEN_MAX_FILE   ((size_t)16 << 20)   /* a scenario, not a data set */
-#define SCEN_MAX_BODY   ((size_t)256 << 20)
-#define SCEN_MAX_TASKS  10000
+#define SCEN_MAX_FILE ((size_t)16 << 20) /* a scenario, not a data set */
+#define SCEN_MAX_BODY ((size_t)256 << 20)
+#define SCEN_MAX_TASKS 10000
 
 /*  A template waiting for every variable to be declared. */
 typedef struct {
@@ -45,15 +45,15 @@ typedef struct {
 } pending_t;
 
 typedef struct {
-    const char *name;         /* file name for messages */
-    const char *dir;          /* resolves relative file paths */
+    const char *name; /* file name for messages */
+    const char *dir;  /* resolves relative file paths */
     yaml_document_t doc;
     char *err;
     scen_t *scen;
     pending_t *pending;
     size_t n_pending, cap_pending;
-    bool hook;                /* parsing before/after: no statistics */
-    const scen_file_t *bundle;  /* files of a bundle being loaded */
+    bool hook;                 /* parsing before/after: no statistics */
+    const scen_file_t *bundle; /* files of a bundle being loaded */
     size_t n_bundle;
 } ctx_t;
 
@@ -74,8 +74,8 @@ static char *s_strdup(const char *s)
     return s ? s_strndup(s, strlen(s)) : NULL;
 }
 
-__attribute__((format(printf, 3, 4)))
-static bool s_fail(ctx_t *c, const yaml_node_t *node, const char *fmt, ...)
+static bool __attribute__((format(printf, 3, 4)))
+s_fail(ctx_t *c, const yaml_node_t *node, const char *fmt, ...)
 {
     int n = 0;
     if (node)
@@ -145,8 +145,10 @@ static bool s_duration(ctx_t *c, yaml_node_t *n, const char *what, double *out)
     if (!v)
         return false;
     if (util_parse_duration(v, out) != HN_OK)
-        return s_fail(c, n, "%s: '%s' is not a duration (e.g. 30s, 500ms, "
-                      "1m30s)", what, v);
+        return s_fail(c, n,
+                      "%s: '%s' is not a duration (e.g. 30s, 500ms, "
+                      "1m30s)",
+                      what, v);
     return true;
 }
 
@@ -157,8 +159,8 @@ static bool s_number(ctx_t *c, yaml_node_t *n, const char *what, double min,
     if (!v)
         return false;
     if (util_parse_double(v, min, max, out) != HN_OK)
-        return s_fail(c, n, "%s: '%s' is not a number in %g..%g", what, v,
-                      min, max);
+        return s_fail(c, n, "%s: '%s' is not a number in %g..%g", what, v, min,
+                      max);
     return true;
 }
 
@@ -170,8 +172,8 @@ static bool s_u32(ctx_t *c, yaml_node_t *n, const char *what, uint64_t max,
         return false;
     uint64_t u;
     if (util_parse_u64(v, max, &u) != HN_OK)
-        return s_fail(c, n, "%s: '%s' is not a whole number in 0..%llu",
-                      what, v, (unsigned long long)max);
+        return s_fail(c, n, "%s: '%s' is not a whole number in 0..%llu", what,
+                      v, (unsigned long long)max);
     *out = (uint32_t)u;
     return true;
 }
@@ -237,8 +239,7 @@ static bool s_check_map(ctx_t *c, yaml_node_t *n, const char *what,
         for (yaml_node_t *knode = s_node(c, p_->key),                        \
                          *vnode = s_node(c, p_->value), *once_ = knode;      \
              once_; once_ = NULL)                                            \
-            for (const char *kname =                                         \
-                     (const char *)knode->data.scalar.value;                 \
+            for (const char *kname = (const char *)knode->data.scalar.value; \
                  kname; kname = NULL)
 
 /*  ---- headers -------------------------------------------------------------- */
@@ -290,7 +291,6 @@ static bool s_put_header(scen_kv_t **kv, size_t *n, const char *name,
     return true;
 }
 
-
 static bool s_headers(ctx_t *c, yaml_node_t *n, scen_kv_t **kv, size_t *nkv)
 {
     if (!s_check_map(c, n, "headers", NULL))
@@ -300,8 +300,10 @@ static bool s_headers(ctx_t *c, yaml_node_t *n, scen_kv_t **kv, size_t *nkv)
         if (!val)
             return false;
         if (!s_header_ok(key, val))
-            return s_fail(c, knode, "header '%s' is not a valid HTTP header "
-                          "(name must be a token, value one line)", key);
+            return s_fail(c, knode,
+                          "header '%s' is not a valid HTTP header "
+                          "(name must be a token, value one line)",
+                          key);
         if (!s_put_header(kv, nkv, key, val))
             return s_nomem(c);
     }
@@ -329,8 +331,10 @@ static bool s_url_ok(const char *url, char *why, size_t n)
         ok = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
              (!strcmp(scheme, "http") || !strcmp(scheme, "https"));
         if (!ok)
-            snprintf(why, n, "'%s': scheme %s is not supported (use http or "
-                     "https)", url, scheme ? scheme : "(none)");
+            snprintf(why, n,
+                     "'%s': scheme %s is not supported (use http or "
+                     "https)",
+                     url, scheme ? scheme : "(none)");
         curl_free(scheme);
     }
     curl_url_cleanup(u);
@@ -375,7 +379,8 @@ static json_t *s_to_json(ctx_t *c, yaml_node_t *n, int depth)
             return json_integer(ll);
         errno = 0;
         double d = strtod(v, &end);
-        if (!*end && end != v && errno == 0 && strspn(v, "+-0123456789.eE") == len)
+        if (!*end && end != v && errno == 0 &&
+            strspn(v, "+-0123456789.eE") == len)
             return json_real(d);
         return json_stringn(v, len);
     }
@@ -428,7 +433,8 @@ static bool s_file(ctx_t *c, yaml_node_t *where, const char *what,
             if (!strcmp(c->bundle[i].path, path))
                 f = &c->bundle[i];
         if (!f)
-            return s_fail(c, where, "%s: '%s' is not in the bundle", what, path);
+            return s_fail(c, where, "%s: '%s' is not in the bundle", what,
+                          path);
         bytes = malloc(f->len + 1);
         if (!bytes)
             return s_nomem(c);
@@ -439,9 +445,9 @@ static bool s_file(ctx_t *c, yaml_node_t *where, const char *what,
         buf_t full, b;
         buf_init(&full, 1 << 16);
         buf_init(&b, SCEN_MAX_BODY);
-        hn_err_t rc = path[0] == '/'
-            ? buf_append_str(&full, path)
-            : buf_printf(&full, "%s/%s", c->dir ? c->dir : ".", path);
+        hn_err_t rc = path[0] == '/' ? buf_append_str(&full, path)
+                                     : buf_printf(&full, "%s/%s",
+                                                  c->dir ? c->dir : ".", path);
         char ferr[HN_ERRLEN];
         if (rc == HN_OK)
             rc = util_read_file(buf_str(&full), &b, ferr);
@@ -453,8 +459,11 @@ static bool s_file(ctx_t *c, yaml_node_t *where, const char *what,
             return s_fail(c, where, "%s: %s", what, ferr);
         }
         bytes = buf_take(&b, &n);
-        if (!bytes && !(bytes = calloc(1, 1)))
-            return s_nomem(c);
+        if (!bytes) {
+            bytes = calloc(1, 1);
+            if (!bytes)
+                return s_nomem(c);
+        }
     }
     scen_file_t *v = realloc(s->files, (s->n_files + 1) * sizeof *v);
     char *p = s_strdup(path);
@@ -466,7 +475,7 @@ static bool s_file(ctx_t *c, yaml_node_t *where, const char *what,
         return s_nomem(c);
     }
     s->files = v;
-    v[s->n_files++] = (scen_file_t){ .path = p, .data = bytes, .len = n };
+    v[s->n_files++] = (scen_file_t){.path = p, .data = bytes, .len = n};
     *data = bytes;
     *len = n;
     return true;
@@ -502,11 +511,13 @@ static int s_var(ctx_t *c, yaml_node_t *where, const char *name)
 {
     scen_t *s = c->scen;
     if (!s_name_ok(name)) {
-        s_fail(c, where, "'%s' is not a valid variable name (letters, digits,"
-               " _; not starting with a digit)", name);
+        s_fail(c, where,
+               "'%s' is not a valid variable name (letters, digits,"
+               " _; not starting with a digit)",
+               name);
         return -1;
     }
-    static const char *const reserved[] = { "env", NULL };
+    static const char *const reserved[] = {"env", NULL};
     for (const char *const *r = reserved; *r; r++)
         if (!strcmp(*r, name)) {
             s_fail(c, where, "'%s' is reserved and cannot be a variable", name);
@@ -521,7 +532,8 @@ static int s_var(ctx_t *c, yaml_node_t *where, const char *name)
         return -1;
     }
     s->vars = v;
-    if (!(v[s->n_vars] = s_strdup(name))) {
+    v[s->n_vars] = s_strdup(name);
+    if (!v[s->n_vars]) {
         s_nomem(c);
         return -1;
     }
@@ -530,8 +542,8 @@ static int s_var(ctx_t *c, yaml_node_t *where, const char *name)
 
 /*  Templates are compiled after the whole file is read, when every
  *  variable is declared; until then they wait here. */
-static bool s_defer(ctx_t *c, yaml_node_t *where, tmpl_t **dst,
-                    const char *src, size_t len)
+static bool s_defer(ctx_t *c, yaml_node_t *where, tmpl_t **dst, const char *src,
+                    size_t len)
 {
     if (c->n_pending == c->cap_pending) {
         pending_t *v = util_grow(c->pending, &c->cap_pending, sizeof *v, 64);
@@ -543,9 +555,11 @@ static bool s_defer(ctx_t *c, yaml_node_t *where, tmpl_t **dst,
     if (!copy)
         return s_nomem(c);
     c->pending[c->n_pending++] = (pending_t){
-        .dst = dst, .src = copy, .len = len,
+        .dst = dst,
+        .src = copy,
+        .len = len,
         .line = where ? where->start_mark.line + 1 : 0,
-        .col = where ? where->start_mark.column + 1 : 0 };
+        .col = where ? where->start_mark.column + 1 : 0};
     return true;
 }
 
@@ -557,8 +571,8 @@ static bool s_compile_pending(ctx_t *c)
         *p->dst = tmpl_compile(p->src, p->len, s_resolve, c->scen, terr);
         if (!*p->dst) {
             snprintf(c->err, HN_ERRLEN, "%s:%zu:%zu: template '%.60s%s': %s",
-                     c->name, p->line, p->col, p->src,
-                     p->len > 60 ? "..." : "", terr);
+                     c->name, p->line, p->col, p->src, p->len > 60 ? "..." : "",
+                     terr);
             return false;
         }
     }
@@ -629,17 +643,18 @@ static bool s_status_one(ctx_t *c, yaml_node_t *n, scen_range_t *r)
         hi = lo;
     }
     if ((k != 1 && k != 2) || lo < 100 || hi > 599 || lo > hi)
-        return s_fail(c, n, "status '%s' is not a code (100..599), a range "
-                      "like 200-299, or 2xx", v);
+        return s_fail(c, n,
+                      "status '%s' is not a code (100..599), a range "
+                      "like 200-299, or 2xx",
+                      v);
     r->lo = (uint16_t)lo;
     r->hi = (uint16_t)hi;
     return true;
 }
 
 static const char *const k_cond_keys[] = {
-    "status", "headers", "header_matches", "body_contains", "json",
-    "max_time", NULL
-};
+    "status",   "headers", "header_matches", "body_contains", "json",
+    "max_time", NULL};
 
 /*  Parses the condition keys of mapping n into cond (other keys were
  *  checked by the caller). Sets *need_h / *need_b for what it reads. */
@@ -650,16 +665,18 @@ static bool s_cond(ctx_t *c, yaml_node_t *n, scen_cond_t *cond, bool *need_h,
         (void)knode;
         if (!strcmp(key, "status")) {
             size_t cnt = v->type == YAML_SEQUENCE_NODE
-                ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
-                : 1;
+                             ? (size_t)(v->data.sequence.items.top -
+                                        v->data.sequence.items.start)
+                             : 1;
             if (cnt == 0)
                 return s_fail(c, v, "status list is empty");
             cond->status = calloc(cnt, sizeof *cond->status);
             if (!cond->status)
                 return s_nomem(c);
             for (size_t i = 0; i < cnt; i++) {
-                yaml_node_t *item = v->type == YAML_SEQUENCE_NODE
-                    ? s_node(c, v->data.sequence.items.start[i]) : v;
+                yaml_node_t *item = v;
+                if (v->type == YAML_SEQUENCE_NODE)
+                    item = s_node(c, v->data.sequence.items.start[i]);
                 if (!s_status_one(c, item, &cond->status[i]))
                     return false;
                 cond->n_status = i + 1;
@@ -680,34 +697,42 @@ static bool s_cond(ctx_t *c, yaml_node_t *n, scen_cond_t *cond, bool *need_h,
                 cond->headers = h;
                 h = &h[cond->n_headers++];
                 memset(h, 0, sizeof *h);
-                if (!(h->name = s_strdup(hname)))
+                h->name = s_strdup(hname);
+                if (!h->name)
                     return s_nomem(c);
                 if (rx) {
-                    if (!(h->pattern = s_strdup(val)))
+                    h->pattern = s_strdup(val);
+                    if (!h->pattern)
                         return s_nomem(c);
-                    if (!(h->regex = s_regex(c, hv, val, NULL)))
+                    h->regex = s_regex(c, hv, val, NULL);
+                    if (!h->regex)
                         return false;
-                } else if (!(h->value = s_strdup(val))) {
-                    return s_nomem(c);
+                } else {
+                    h->value = s_strdup(val);
+                    if (!h->value)
+                        return s_nomem(c);
                 }
             }
             *need_h = true;
         } else if (!strcmp(key, "body_contains")) {
             size_t cnt = v->type == YAML_SEQUENCE_NODE
-                ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
-                : 1;
+                             ? (size_t)(v->data.sequence.items.top -
+                                        v->data.sequence.items.start)
+                             : 1;
             cond->body_contains = calloc(cnt + 1, sizeof *cond->body_contains);
             cond->body_contains_len = calloc(cnt + 1, sizeof(size_t));
             if (!cond->body_contains || !cond->body_contains_len)
                 return s_nomem(c);
             for (size_t i = 0; i < cnt; i++) {
-                yaml_node_t *item = v->type == YAML_SEQUENCE_NODE
-                    ? s_node(c, v->data.sequence.items.start[i]) : v;
+                yaml_node_t *item = v;
+                if (v->type == YAML_SEQUENCE_NODE)
+                    item = s_node(c, v->data.sequence.items.start[i]);
                 if (!s_scalar(c, item, "body_contains"))
                     return false;
                 cond->body_contains_len[i] = item->data.scalar.length;
                 cond->body_contains[i] = s_strndup(
-                    (const char *)item->data.scalar.value, item->data.scalar.length);
+                    (const char *)item->data.scalar.value,
+                    item->data.scalar.length);
                 if (!cond->body_contains[i])
                     return s_nomem(c);
                 cond->n_body_contains = i + 1;
@@ -730,9 +755,14 @@ static bool s_cond(ctx_t *c, yaml_node_t *n, scen_cond_t *cond, bool *need_h,
                 j = &j[cond->n_json++];
                 memset(j, 0, sizeof *j);
                 char jerr[HN_ERRLEN];
-                if (!(j->path_text = s_strdup(path)) || !(j->value = s_strdup(val)))
+                j->path_text = s_strdup(path);
+                if (!j->path_text)
                     return s_nomem(c);
-                if (!(j->path = jpath_compile(path, jerr)))
+                j->value = s_strdup(val);
+                if (!j->value)
+                    return s_nomem(c);
+                j->path = jpath_compile(path, jerr);
+                if (!j->path)
                     return s_fail(c, jk, "json path '%s': %s", path, jerr);
             }
             *need_b = true;
@@ -778,7 +808,8 @@ static size_t s_counter_index(ctx_t *c, const char *name)
     if (!v)
         return SCEN_NONE;
     s->counters = v;
-    if (!(v[s->n_counters] = s_strdup(name)))
+    v[s->n_counters] = s_strdup(name);
+    if (!v[s->n_counters])
         return SCEN_NONE;
     return s->n_counters++;
 }
@@ -786,16 +817,18 @@ static size_t s_counter_index(ctx_t *c, const char *name)
 static bool s_counters(ctx_t *c, yaml_node_t *n, scen_request_t *r)
 {
     if (n->type != YAML_SEQUENCE_NODE)
-        return s_fail(c, n, "count must be a list of {name: ..., conditions},"
-                      " found %s", s_kind(n));
-    size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+        return s_fail(c, n,
+                      "count must be a list of {name: ..., conditions},"
+                      " found %s",
+                      s_kind(n));
+    size_t cnt = (size_t)(n->data.sequence.items.top -
+                          n->data.sequence.items.start);
     r->counters = calloc(cnt ? cnt : 1, sizeof *r->counters);
     if (!r->counters)
         return s_nomem(c);
     static const char *const keys[] = {
-        "name", "status", "headers", "header_matches", "body_contains", "json",
-        "max_time", NULL
-    };
+        "name",          "status", "headers",  "header_matches",
+        "body_contains", "json",   "max_time", NULL};
     for (size_t i = 0; i < cnt; i++) {
         yaml_node_t *item = s_node(c, n->data.sequence.items.start[i]);
         scen_counter_t *ctr = &r->counters[i];
@@ -824,16 +857,17 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
 {
     if (!s_check_map(c, n, "capture", NULL))
         return false;
-    size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    size_t cnt = (size_t)(n->data.mapping.pairs.top -
+                          n->data.mapping.pairs.start);
     r->captures = calloc(cnt ? cnt : 1, sizeof *r->captures);
     if (!r->captures)
         return s_nomem(c);
-    static const char *const keys[] = {
-        "header", "json", "regex", "cookie", "group", "default", NULL
-    };
+    static const char *const keys[] = {"header", "json",    "regex", "cookie",
+                                       "group",  "default", NULL};
     EACH_PAIR(c, n, var, vnode, spec) {
         scen_capture_t *cap = &r->captures[r->n_captures++];
-        if (!(cap->var = s_strdup(var)))
+        cap->var = s_strdup(var);
+        if (!cap->var)
             return s_nomem(c);
         cap->slot = s_var(c, vnode, var);
         if (cap->slot < 0)
@@ -865,13 +899,16 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
             } else if (!strcmp(key, "json")) {
                 char jerr[HN_ERRLEN];
                 cap->kind = SCEN_CAP_JSON;
-                if (!(cap->jpath = jpath_compile(cap->source, jerr)))
-                    return s_fail(c, v, "json path '%s': %s", cap->source, jerr);
+                cap->jpath = jpath_compile(cap->source, jerr);
+                if (!cap->jpath)
+                    return s_fail(c, v, "json path '%s': %s", cap->source,
+                                  jerr);
                 r->need_body = true;
             } else {
                 uint32_t groups = 0;
                 cap->kind = SCEN_CAP_REGEX;
-                if (!(cap->regex = s_regex(c, v, cap->source, &groups)))
+                cap->regex = s_regex(c, v, cap->source, &groups);
+                if (!cap->regex)
                     return false;
                 cap->group = groups ? 1 : 0;
                 cap->n_groups = groups;
@@ -879,8 +916,10 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
             }
         }
         if (kinds != 1)
-            return s_fail(c, spec, "capture '%s' needs exactly one of header,"
-                          " json, regex, cookie", var);
+            return s_fail(c, spec,
+                          "capture '%s' needs exactly one of header,"
+                          " json, regex, cookie",
+                          var);
         if (group && cap->kind != SCEN_CAP_REGEX)
             return s_fail(c, group, "group only applies to a regex capture");
         if (group) {
@@ -895,18 +934,16 @@ static bool s_captures(ctx_t *c, yaml_node_t *n, scen_request_t *r)
 
 /*  ---- requests ------------------------------------------------------------ */
 
-static const char *const k_methods[] = {
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", NULL
-};
+static const char *const k_methods[] = {"GET",    "POST", "PUT",     "PATCH",
+                                        "DELETE", "HEAD", "OPTIONS", NULL};
 
-#define REQUEST_KEYS "method", "path", "url", "name", "query", "headers", \
-    "body", "body_file", "timeout", "follow_redirects", "capture", "expect", \
-    "count", "tag"
+#define REQUEST_KEYS                                                          \
+    "method", "path", "url", "name", "query", "headers", "body", "body_file", \
+        "timeout", "follow_redirects", "capture", "expect", "count", "tag"
 
-static const char *const k_request_keys[] = { REQUEST_KEYS, NULL };
-static const char *const k_task_keys[] = {
-    "task", "weight", "steps", REQUEST_KEYS, NULL
-};
+static const char *const k_request_keys[] = {REQUEST_KEYS, NULL};
+static const char *const k_task_keys[] = {"task", "weight", "steps",
+                                          REQUEST_KEYS, NULL};
 
 static void s_free_request(scen_request_t *r)
 {
@@ -944,12 +981,14 @@ static bool s_endpoint(ctx_t *c, scen_request_t *r)
     for (size_t i = 0; i < s->n_endpoints; i++) {
         scen_endpoint_t *e = &s->endpoints[i];
         if (!strcmp(e->method, r->method) && !strcmp(e->name, r->name) &&
-            ((!e->tag && !r->tag) || (e->tag && r->tag && !strcmp(e->tag, r->tag)))) {
+            ((!e->tag && !r->tag) ||
+             (e->tag && r->tag && !strcmp(e->tag, r->tag)))) {
             r->endpoint = i;
             return true;
         }
     }
-    scen_endpoint_t *e = realloc(s->endpoints, (s->n_endpoints + 1) * sizeof *e);
+    scen_endpoint_t *e = realloc(s->endpoints,
+                                 (s->n_endpoints + 1) * sizeof *e);
     if (!e)
         return s_nomem(c);
     s->endpoints = e;
@@ -974,7 +1013,8 @@ static bool s_tag(ctx_t *c, yaml_node_t *n, char **out)
     if (!s_check_map(c, n, "tag", NULL))
         return false;
     if (n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
-        return s_fail(c, n, "tag must have exactly one key: value (e.g. "
+        return s_fail(c, n,
+                      "tag must have exactly one key: value (e.g. "
                       "{tenant: A})");
     EACH_PAIR(c, n, key, knode, v) {
         (void)knode;
@@ -1023,7 +1063,8 @@ static bool s_add_header(ctx_t *c, yaml_node_t *where, scen_request_t *r,
     r->headers = h;
     h = &h[r->n_headers++];
     h->value = NULL;
-    if (!(h->name = s_strdup(name)))
+    h->name = s_strdup(name);
+    if (!h->name)
         return s_nomem(c);
     return s_defer(c, where, &h->value, value, strlen(value));
 }
@@ -1061,8 +1102,10 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
             for (const char *const *m = k_methods; *m && !ok; m++)
                 ok = !strcmp(*m, r->method);
             if (!ok)
-                return s_fail(c, v, "method '%s' is not one of GET, POST, PUT,"
-                              " PATCH, DELETE, HEAD, OPTIONS", r->method);
+                return s_fail(c, v,
+                              "method '%s' is not one of GET, POST, PUT,"
+                              " PATCH, DELETE, HEAD, OPTIONS",
+                              r->method);
         } else if (!strcmp(key, "path") || !strcmp(key, "url")) {
             if (path_node)
                 return s_fail(c, knode, "give either path or url, not both");
@@ -1081,8 +1124,10 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
                 if (!val)
                     return false;
                 if (!s_header_ok(hname, val))
-                    return s_fail(c, hk, "header '%s' is not a valid HTTP header"
-                                  " (name must be a token, value one line)", hname);
+                    return s_fail(c, hk,
+                                  "header '%s' is not a valid HTTP header"
+                                  " (name must be a token, value one line)",
+                                  hname);
                 if (!s_add_header(c, hv, r, hname, val))
                     return false;
             }
@@ -1112,10 +1157,16 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
     }
     if (!path_node)
         return s_fail(c, n, "a request needs a path (or url)");
-    if (!r->method && !(r->method = s_strdup("GET")))
-        return s_nomem(c);
-    if (!r->tag && inherited_tag && !(r->tag = s_strdup(inherited_tag)))
-        return s_nomem(c);
+    if (!r->method) {
+        r->method = s_strdup("GET");
+        if (!r->method)
+            return s_nomem(c);
+    }
+    if (!r->tag && inherited_tag) {
+        r->tag = s_strdup(inherited_tag);
+        if (!r->tag)
+            return s_nomem(c);
+    }
 
     /*  URL text: absolute as written, or the host joined with the path,
      *  then the query mapping. Templates are resolved later. */
@@ -1130,13 +1181,17 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
          *  captured Location): it is joined to the host the same way. */
         if (path[0] != '/' && strncmp(path, "${", 2)) {
             buf_free(&url);
-            return s_fail(c, path_node, "path '%s' must start with / (or be "
-                          "an absolute URL)", path);
+            return s_fail(c, path_node,
+                          "path '%s' must start with / (or be "
+                          "an absolute URL)",
+                          path);
         }
         if (!s->host) {
             buf_free(&url);
-            return s_fail(c, path_node, "path '%s' is relative but no host is"
-                          " set (add host: to the file or pass --host)", path);
+            return s_fail(c, path_node,
+                          "path '%s' is relative but no host is"
+                          " set (add host: to the file or pass --host)",
+                          path);
         }
         size_t hl = strlen(s->host);
         while (hl > 0 && s->host[hl - 1] == '/')
@@ -1181,7 +1236,8 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
         free(prefix);
         if (!abs_ok && s_is_absolute(path)) {
             buf_free(&url);
-            return s_fail(c, path_node, "'%s' is not an http or https URL", path);
+            return s_fail(c, path_node, "'%s' is not an http or https URL",
+                          path);
         }
     }
     r->url_text = buf_take(&url, NULL);
@@ -1189,8 +1245,11 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
         return s_nomem(c);
     if (!s_defer(c, path_node, &r->url, r->url_text, strlen(r->url_text)))
         return false;
-    if (!r->name && !(r->name = s_strdup(path)))
-        return s_nomem(c);
+    if (!r->name) {
+        r->name = s_strdup(path);
+        if (!r->name)
+            return s_nomem(c);
+    }
 
     if (body_node && file_node)
         return s_fail(c, file_node, "give either body or body_file, not both");
@@ -1221,7 +1280,8 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
         size_t len;
         if (!f || !s_file(c, file_node, "body_file", f, &data, &len))
             return false;
-        if (!(r->raw_body = malloc(len ? len : 1)))
+        r->raw_body = malloc(len ? len : 1);
+        if (!r->raw_body)
             return s_nomem(c);
         memcpy(r->raw_body, data, len);
         r->raw_body_len = len;
@@ -1235,8 +1295,7 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
 
 /*  A list of requests (steps, on_start, hooks). */
 static bool s_request_list(ctx_t *c, yaml_node_t *n, const char *what,
-                           scen_request_t **out, size_t *n_out,
-                           const char *tag)
+                           scen_request_t **out, size_t *n_out, const char *tag)
 {
     if (n->type != YAML_SEQUENCE_NODE)
         return s_fail(c, n, "%s must be a list of requests, found %s", what,
@@ -1292,8 +1351,10 @@ static bool s_task(ctx_t *c, yaml_node_t *n, scen_task_t *t, const char *tag)
                     goto fail;
             } else if (strcmp(key, "task") && strcmp(key, "weight") &&
                        strcmp(key, "steps")) {
-                s_fail(c, knode, "'%s' belongs in a step: a task is either "
-                       "one request (path: ...) or steps: [...]", key);
+                s_fail(c, knode,
+                       "'%s' belongs in a step: a task is either "
+                       "one request (path: ...) or steps: [...]",
+                       key);
                 goto fail;
             }
         }
@@ -1316,8 +1377,11 @@ static bool s_task(ctx_t *c, yaml_node_t *n, scen_task_t *t, const char *tag)
         goto fail;
     }
     free(task_tag);
-    if (!t->name && !(t->name = s_strdup(t->steps[0].name)))
-        return s_nomem(c);
+    if (!t->name) {
+        t->name = s_strdup(t->steps[0].name);
+        if (!t->name)
+            return s_nomem(c);
+    }
     return true;
 fail:
     free(task_tag);
@@ -1339,8 +1403,8 @@ static bool s_tasks(ctx_t *c, yaml_node_t *n, scen_class_t *k, const char *tag)
         return s_nomem(c);
     for (size_t i = 0; i < count; i++) {
         k->n_tasks = i + 1;
-        if (!s_task(c, s_node(c, n->data.sequence.items.start[i]),
-                    &k->tasks[i], tag))
+        if (!s_task(c, s_node(c, n->data.sequence.items.start[i]), &k->tasks[i],
+                    tag))
             return false;
     }
     return true;
@@ -1349,10 +1413,10 @@ static bool s_tasks(ctx_t *c, yaml_node_t *n, scen_class_t *k, const char *tag)
 /*  ---- load profile ------------------------------------------------------ */
 
 static const char *const k_load_keys[] = {
-    "users", "spawn_rate", "rate", "max_inflight", "duration", "timeout",
-    "stop_timeout", "new_connection", "max_connections", "think_time",
-    "stages", "shape", "ramp_down", NULL
-};
+    "users",           "spawn_rate", "rate",         "max_inflight",
+    "duration",        "timeout",    "stop_timeout", "new_connection",
+    "max_connections", "think_time", "stages",       "shape",
+    "ramp_down",       NULL};
 
 static bool s_think(ctx_t *c, yaml_node_t *n, scen_think_t *t)
 {
@@ -1363,7 +1427,7 @@ static bool s_think(ctx_t *c, yaml_node_t *n, scen_think_t *t)
         t->kind = t->min_s > 0 ? SCEN_THINK_CONSTANT : SCEN_THINK_NONE;
         return true;
     }
-    static const char *const keys[] = { "min", "max", "pacing", NULL };
+    static const char *const keys[] = {"min", "max", "pacing", NULL};
     if (!s_check_map(c, n, "think_time", keys))
         return false;
     yaml_node_t *min = NULL, *max = NULL, *pacing = NULL;
@@ -1378,7 +1442,8 @@ static bool s_think(ctx_t *c, yaml_node_t *n, scen_think_t *t)
     }
     if (pacing) {
         if (min || max)
-            return s_fail(c, n, "think_time: pacing cannot be combined with "
+            return s_fail(c, n,
+                          "think_time: pacing cannot be combined with "
                           "min/max");
         if (!s_duration(c, pacing, "think_time.pacing", &t->min_s))
             return false;
@@ -1389,7 +1454,8 @@ static bool s_think(ctx_t *c, yaml_node_t *n, scen_think_t *t)
         return true;
     }
     if (!min || !max)
-        return s_fail(c, n, "think_time needs both min and max (or a single "
+        return s_fail(c, n,
+                      "think_time needs both min and max (or a single "
                       "duration, or pacing)");
     if (!s_duration(c, min, "think_time.min", &t->min_s) ||
         !s_duration(c, max, "think_time.max", &t->max_s))
@@ -1405,8 +1471,8 @@ static bool s_think(ctx_t *c, yaml_node_t *n, scen_think_t *t)
 /*  model: 0 not said yet, 1 users, 2 rate; every stage must agree. */
 static bool s_stage(ctx_t *c, yaml_node_t *n, sched_t *sc, int *model)
 {
-    static const char *const keys[] = { "duration", "users", "rate", "ramp",
-                                        NULL };
+    static const char *const keys[] = {"duration", "users", "rate", "ramp",
+                                       NULL};
     if (!s_check_map(c, n, "a stage", keys))
         return false;
     double d = -1, v = -1;
@@ -1431,9 +1497,10 @@ static bool s_stage(ctx_t *c, yaml_node_t *n, sched_t *sc, int *model)
                 return s_fail(c, val, "a stage has users or rate, not both");
             target = val;
             if (*model && *model != m)
-                return s_fail(c, knode, "stage uses %s but the schedule is in "
-                              "%s: one model per run", key,
-                              *model == 1 ? "users" : "rate");
+                return s_fail(c, knode,
+                              "stage uses %s but the schedule is in "
+                              "%s: one model per run",
+                              key, *model == 1 ? "users" : "rate");
             *model = m;
             if (!s_number(c, val, key, 0, m == 1 ? 10000000 : 1e8, &v))
                 return false;
@@ -1450,25 +1517,26 @@ static bool s_stage(ctx_t *c, yaml_node_t *n, sched_t *sc, int *model)
 
 static bool s_shape(ctx_t *c, yaml_node_t *n, sched_t *sc)
 {
-    static const char *const kinds[] = { "step", "burst", "spike", NULL };
+    static const char *const kinds[] = {"step", "burst", "spike", NULL};
     if (!s_check_map(c, n, "shape", kinds))
         return false;
     if (n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
         return s_fail(c, n, "shape: give exactly one of step, burst, spike");
     EACH_PAIR(c, n, kind, knode, v) {
         (void)knode;
-        static const char *const keys[] = { "start", "increment", "every",
-            "steps", "base", "multiplier", "length", "total", NULL };
+        static const char *const keys[] = {"start",  "increment", "every",
+                                           "steps",  "base",      "multiplier",
+                                           "length", "total",     NULL};
         if (!s_check_map(c, v, kind, keys))
             return false;
-        double val[SCHED_SHAPE_NKEYS] = { 0 };
-        bool set[SCHED_SHAPE_NKEYS] = { false };
+        double val[SCHED_SHAPE_NKEYS] = {0};
+        bool set[SCHED_SHAPE_NKEYS] = {false};
         EACH_PAIR(c, v, key, kn, x) {
             (void)kn;
             size_t i = sched_shape_key(key);
             bool ok = sched_shape_key_is_duration(i)
-                ? s_duration(c, x, key, &val[i])
-                : s_number(c, x, key, -1e9, 1e9, &val[i]);
+                          ? s_duration(c, x, key, &val[i])
+                          : s_number(c, x, key, -1e9, 1e9, &val[i]);
             if (!ok)
                 return false;
             set[i] = true;
@@ -1510,16 +1578,18 @@ static bool s_sched(ctx_t *c, yaml_node_t *stages, yaml_node_t *shape,
         if (!s_duration(c, ramp_down, "ramp_down", &d))
             return false;
         if (!(d > 0) || sched_ramp_down(*out, d) != HN_OK)
-            return s_fail(c, ramp_down, "ramp_down must be above 0 (and the "
-                          "schedule under %d stages)", SCHED_MAX_STAGES);
+            return s_fail(c, ramp_down,
+                          "ramp_down must be above 0 (and the "
+                          "schedule under %d stages)",
+                          SCHED_MAX_STAGES);
     }
     return true;
 }
 
 static bool s_class_schedule(ctx_t *c, yaml_node_t *n, scen_class_t *k)
 {
-    static const char *const keys[] = { "start_after", "users", "rate",
-        "stages", "shape", "ramp_down", NULL };
+    static const char *const keys[] = {
+        "start_after", "users", "rate", "stages", "shape", "ramp_down", NULL};
     if (!s_check_map(c, n, "schedule", keys))
         return false;
     yaml_node_t *stages = NULL, *shape = NULL, *down = NULL, *fixed = NULL;
@@ -1546,7 +1616,8 @@ static bool s_class_schedule(ctx_t *c, yaml_node_t *n, scen_class_t *k)
         }
     }
     if (fixed && (stages || shape))
-        return s_fail(c, fixed, "schedule: a fixed users/rate or stages/shape,"
+        return s_fail(c, fixed,
+                      "schedule: a fixed users/rate or stages/shape,"
                       " not both (a shape takes its model from %s)",
                       "the run's load");
     if (!fixed && !stages && !shape)
@@ -1574,7 +1645,8 @@ static bool s_models_agree(ctx_t *c, yaml_node_t *where)
 {
     scen_t *s = c->scen;
     int model = s->has_load_rate || s->load.sched_rate ? 2
-              : s->has_load_users || s->load.sched ? 1 : 0;
+                : s->has_load_users || s->load.sched   ? 1
+                                                       : 0;
     for (size_t i = 0; i < s->n_classes && !model; i++)
         model = s->classes[i].sched_model;
     for (size_t i = 0; i < s->n_classes; i++) {
@@ -1582,9 +1654,10 @@ static bool s_models_agree(ctx_t *c, yaml_node_t *where)
         if (!k->sched)
             continue;
         if (k->sched_model && model && k->sched_model != model)
-            return s_fail(c, where, "class '%s' has a schedule in %s but the "
-                          "run is in %s: one model per run", k->name,
-                          k->sched_model == 2 ? "rate" : "users",
+            return s_fail(c, where,
+                          "class '%s' has a schedule in %s but the "
+                          "run is in %s: one model per run",
+                          k->name, k->sched_model == 2 ? "rate" : "users",
                           model == 2 ? "rate" : "users");
         k->sched_rate = model == 2;
     }
@@ -1643,15 +1716,18 @@ static bool s_load(ctx_t *c, yaml_node_t *n)
             return false;
     }
     if (s->has_load_users && s->has_load_rate)
-        return s_fail(c, n, "load: give users (closed model) or rate (open "
+        return s_fail(c, n,
+                      "load: give users (closed model) or rate (open "
                       "model), not both");
     int model = s->has_load_rate ? 2 : s->has_load_users ? 1 : 0;
     int given = model;
     if (!s_sched(c, stages, shape, down, &l->sched, &model))
         return false;
     if (given && model != given)
-        return s_fail(c, stages, "load: stages in %s but load has %s: one "
-                      "model per run", model == 2 ? "rate" : "users",
+        return s_fail(c, stages,
+                      "load: stages in %s but load has %s: one "
+                      "model per run",
+                      model == 2 ? "rate" : "users",
                       given == 2 ? "rate" : "users");
     l->sched_rate = model == 2;
     return true;
@@ -1664,14 +1740,16 @@ static bool s_feeds(ctx_t *c, yaml_node_t *n)
     scen_t *s = c->scen;
     if (!s_check_map(c, n, "data", NULL))
         return false;
-    size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    size_t cnt = (size_t)(n->data.mapping.pairs.top -
+                          n->data.mapping.pairs.start);
     s->feeds = calloc(cnt ? cnt : 1, sizeof *s->feeds);
     if (!s->feeds)
         return s_nomem(c);
-    static const char *const keys[] = { "file", "order", NULL };
+    static const char *const keys[] = {"file", "order", NULL};
     EACH_PAIR(c, n, name, knode, v) {
         scen_feed_t *f = &s->feeds[s->n_feeds++];
-        if (!(f->name = s_strdup(name)))
+        f->name = s_strdup(name);
+        if (!f->name)
             return s_nomem(c);
         feed_order_t order = FEED_SEQUENTIAL;
         yaml_node_t *file = v;
@@ -1694,8 +1772,10 @@ static bool s_feeds(ctx_t *c, yaml_node_t *n)
                     else if (!strcmp(o, "unique"))
                         order = FEED_UNIQUE;
                     else
-                        return s_fail(c, fv, "order '%s' is not sequential, "
-                                      "random or unique", o);
+                        return s_fail(c, fv,
+                                      "order '%s' is not sequential, "
+                                      "random or unique",
+                                      o);
                 }
             }
             if (!file)
@@ -1708,14 +1788,17 @@ static bool s_feeds(ctx_t *c, yaml_node_t *n)
         if (!s_file(c, file, "data file", f->file, &data, &len))
             return false;
         char ferr[HN_ERRLEN];
-        if (!(f->feed = feed_new(data, len, f->file, order, ferr)))
+        f->feed = feed_new(data, len, f->file, order, ferr);
+        if (!f->feed)
             return s_fail(c, file, "%s", ferr);
         f->first_slot = s->n_vars;
         for (size_t col = 0; col < feed_n_cols(f->feed); col++) {
             const char *cn = feed_col_name(f->feed, col);
             if (s_var_find(s, cn, strlen(cn)) >= 0)
-                return s_fail(c, knode, "column '%s' of data feed '%s' clashes "
-                              "with another variable of that name", cn, name);
+                return s_fail(c, knode,
+                              "column '%s' of data feed '%s' clashes "
+                              "with another variable of that name",
+                              cn, name);
             if (s_var(c, file, cn) < 0)
                 return false;
         }
@@ -1727,9 +1810,8 @@ static bool s_feeds(ctx_t *c, yaml_node_t *n)
 static bool s_tls(ctx_t *c, yaml_node_t *n)
 {
     scen_tls_t *t = &c->scen->tls;
-    static const char *const keys[] = {
-        "verify", "ca_file", "cert_file", "key_file", NULL
-    };
+    static const char *const keys[] = {"verify", "ca_file", "cert_file",
+                                       "key_file", NULL};
     if (!s_check_map(c, n, "tls", keys))
         return false;
     EACH_PAIR(c, n, key, knode, v) {
@@ -1738,11 +1820,13 @@ static bool s_tls(ctx_t *c, yaml_node_t *n)
         if (!strcmp(key, "verify")) {
             ok = s_bool(c, v, "verify", &t->verify);
         } else {
-            char **dst = !strcmp(key, "ca_file") ? &t->ca_file
-                       : !strcmp(key, "cert_file") ? &t->cert_file : &t->key_file;
+            char **dst = !strcmp(key, "ca_file")     ? &t->ca_file
+                         : !strcmp(key, "cert_file") ? &t->cert_file
+                                                     : &t->key_file;
             const char *data;
             size_t len;
-            ok = s_string(c, v, key, dst) && s_file(c, v, key, *dst, &data, &len);
+            ok = s_string(c, v, key, dst) &&
+                 s_file(c, v, key, *dst, &data, &len);
         }
         if (!ok)
             return false;
@@ -1754,8 +1838,8 @@ static bool s_tls(ctx_t *c, yaml_node_t *n)
 
 static bool s_http(ctx_t *c, yaml_node_t *n)
 {
-    static const char *const keys[] = { "version", "cookies", "connections",
-                                        NULL };
+    static const char *const keys[] = {"version", "cookies", "connections",
+                                       NULL};
     if (!s_check_map(c, n, "http", keys))
         return false;
     EACH_PAIR(c, n, key, knode, v) {
@@ -1774,8 +1858,8 @@ static bool s_http(ctx_t *c, yaml_node_t *n)
             else if (!strcmp(m, "shared"))
                 c->scen->conn_per_user = false;
             else
-                return s_fail(c, v, "connections '%s' is not shared or per_user",
-                              m);
+                return s_fail(c, v,
+                              "connections '%s' is not shared or per_user", m);
             continue;
         }
         const char *ver = s_scalar(c, v, "version");
@@ -1794,9 +1878,8 @@ static bool s_http(ctx_t *c, yaml_node_t *n)
 /*  ---- user classes ------------------------------------------------------ */
 
 static const char *const k_class_keys[] = {
-    "name", "weight", "think_time", "on_start", "tasks", "iterations",
-    "data", "tag", "schedule", NULL
-};
+    "name",       "weight", "think_time", "on_start", "tasks",
+    "iterations", "data",   "tag",        "schedule", NULL};
 
 static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
 {
@@ -1830,17 +1913,21 @@ static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
             ok = s_u32(c, v, "iterations", UINT32_MAX, &it);
             k->iterations = it;
             if (ok && it == 0)
-                ok = s_fail(c, v, "iterations must be at least 1 (leave it out"
+                ok = s_fail(c, v,
+                            "iterations must be at least 1 (leave it out"
                             " for no limit)");
         } else if (!strcmp(key, "data")) {
             const char *f = s_scalar(c, v, "data");
             ok = f != NULL;
-            for (size_t i = 0; ok && i < s->n_feeds && k->feed == SCEN_NONE; i++)
+            for (size_t i = 0; ok && i < s->n_feeds && k->feed == SCEN_NONE;
+                 i++)
                 if (!strcmp(s->feeds[i].name, f))
                     k->feed = i;
             if (ok && k->feed == SCEN_NONE)
-                ok = s_fail(c, v, "no data feed named '%s' (declare it under "
-                            "data:)", f);
+                ok = s_fail(c, v,
+                            "no data feed named '%s' (declare it under "
+                            "data:)",
+                            f);
         } else if (!strcmp(key, "tag")) {
             ok = s_tag(c, v, &tag);
         } else if (!strcmp(key, "schedule")) {
@@ -1858,7 +1945,8 @@ static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
     if (ok && !k->name) {
         char nm[32];
         snprintf(nm, sizeof nm, "class%zu", (size_t)(k - s->classes) + 1);
-        if (!(k->name = s_strdup(nm)))
+        k->name = s_strdup(nm);
+        if (!k->name)
             ok = s_nomem(c);
     }
     return ok;
@@ -1891,17 +1979,17 @@ static bool s_classes(ctx_t *c, yaml_node_t *n)
 
 /*  ---- document ---------------------------------------------------------- */
 
-static const char *const k_top_keys[] = {
-    "host", "headers", "load", "tasks", "classes", "data", "tls", "http",
-    "before", "after", NULL
-};
+static const char *const k_top_keys[] = {"host",    "headers", "load", "tasks",
+                                         "classes", "data",    "tls",  "http",
+                                         "before",  "after",   NULL};
 
 static bool s_document(ctx_t *c, const char *host_override)
 {
     scen_t *s = c->scen;
     yaml_node_t *root = yaml_document_get_root_node(&c->doc);
     if (!root)
-        return s_fail(c, NULL, "the file is empty (expected a mapping with "
+        return s_fail(c, NULL,
+                      "the file is empty (expected a mapping with "
                       "host and tasks)");
     if (!s_check_map(c, root, "the scenario", k_top_keys))
         return false;
@@ -1910,22 +1998,33 @@ static bool s_document(ctx_t *c, const char *host_override)
                 *before = NULL, *after = NULL;
     EACH_PAIR(c, root, key, knode, v) {
         (void)knode;
-        if (!strcmp(key, "host")) host = v;
-        else if (!strcmp(key, "headers")) headers = v;
-        else if (!strcmp(key, "load")) load = v;
-        else if (!strcmp(key, "tasks")) tasks = v;
-        else if (!strcmp(key, "classes")) classes = v;
-        else if (!strcmp(key, "data")) data = v;
-        else if (!strcmp(key, "tls")) tls = v;
-        else if (!strcmp(key, "http")) http = v;
-        else if (!strcmp(key, "before")) before = v;
-        else after = v;
+        if (!strcmp(key, "host"))
+            host = v;
+        else if (!strcmp(key, "headers"))
+            headers = v;
+        else if (!strcmp(key, "load"))
+            load = v;
+        else if (!strcmp(key, "tasks"))
+            tasks = v;
+        else if (!strcmp(key, "classes"))
+            classes = v;
+        else if (!strcmp(key, "data"))
+            data = v;
+        else if (!strcmp(key, "tls"))
+            tls = v;
+        else if (!strcmp(key, "http"))
+            http = v;
+        else if (!strcmp(key, "before"))
+            before = v;
+        else
+            after = v;
     }
     char why[HN_ERRLEN];
     if (host_override) {
         if (!s_url_ok(host_override, why, sizeof why))
             return s_fail(c, NULL, "--host: %s", why);
-        if (!(s->host = s_strdup(host_override)))
+        s->host = s_strdup(host_override);
+        if (!s->host)
             return s_nomem(c);
     } else if (host) {
         if (!s_string(c, host, "host", &s->host))
@@ -1944,10 +2043,12 @@ static bool s_document(ctx_t *c, const char *host_override)
     if (data && !s_feeds(c, data))
         return false;
     if (tasks && classes)
-        return s_fail(c, classes, "give tasks (one user class) or classes, not"
+        return s_fail(c, classes,
+                      "give tasks (one user class) or classes, not"
                       " both");
     if (!tasks && !classes)
-        return s_fail(c, root, "the scenario has no tasks (add tasks: with "
+        return s_fail(c, root,
+                      "the scenario has no tasks (add tasks: with "
                       "at least one request, or classes:)");
     if (classes) {
         if (!s_classes(c, classes))
@@ -1959,7 +2060,8 @@ static bool s_document(ctx_t *c, const char *host_override)
         s->n_classes = 1;
         s->classes[0].weight = 1;
         s->classes[0].feed = SCEN_NONE;
-        if (!(s->classes[0].name = s_strdup("default")))
+        s->classes[0].name = s_strdup("default");
+        if (!s->classes[0].name)
             return s_nomem(c);
         if (!s_tasks(c, tasks, &s->classes[0], NULL))
             return false;
@@ -1967,11 +2069,11 @@ static bool s_document(ctx_t *c, const char *host_override)
     if (!s_models_agree(c, load ? load : root))
         return false;
     c->hook = true;
-    if (before && !s_request_list(c, before, "before", &s->before,
-                                  &s->n_before, NULL))
+    if (before &&
+        !s_request_list(c, before, "before", &s->before, &s->n_before, NULL))
         return false;
-    if (after && !s_request_list(c, after, "after", &s->after, &s->n_after,
-                                 NULL))
+    if (after &&
+        !s_request_list(c, after, "after", &s->after, &s->n_after, NULL))
         return false;
     c->hook = false;
     return s_compile_pending(c);
@@ -1988,12 +2090,13 @@ static bool s_no_aliases(ctx_t *c, const char *data, size_t len)
     for (;;) {
         yaml_event_t e;
         if (!yaml_parser_parse(&p, &e))
-            break;          /* the document load reports the syntax error */
+            break; /* the document load reports the syntax error */
         yaml_event_type_t type = e.type;
         if (type == YAML_ALIAS_EVENT) {
-            snprintf(c->err, HN_ERRLEN, "%s:%zu:%zu: aliases (*name) are not "
-                     "supported; repeat the value instead", c->name,
-                     e.start_mark.line + 1, e.start_mark.column + 1);
+            snprintf(c->err, HN_ERRLEN,
+                     "%s:%zu:%zu: aliases (*name) are not "
+                     "supported; repeat the value instead",
+                     c->name, e.start_mark.line + 1, e.start_mark.column + 1);
             ok = false;
         }
         yaml_event_delete(&e);
@@ -2061,7 +2164,9 @@ static scen_t *s_parse(ctx_t *c, const char *data, size_t len,
     if (ok) {
         c->scen->source = s_strndup(data, len);
         c->scen->source_len = len;
-        if (!c->scen->source || !(c->scen->file = s_strdup(c->name)))
+        if (c->scen->source)
+            c->scen->file = s_strdup(c->name);
+        if (!c->scen->source || !c->scen->file)
             ok = s_nomem(c);
     }
     if (!ok) {
@@ -2074,10 +2179,9 @@ static scen_t *s_parse(ctx_t *c, const char *data, size_t len,
 }
 
 scen_t *scen_load_buffer(const char *data, size_t len, const char *name,
-                         const char *dir, const char *host_override,
-                         char *err)
+                         const char *dir, const char *host_override, char *err)
 {
-    ctx_t c = { .name = name ? name : "(scenario)", .dir = dir, .err = err };
+    ctx_t c = {.name = name ? name : "(scenario)", .dir = dir, .err = err};
     return s_parse(&c, data ? data : "", data ? len : 0, host_override);
 }
 
@@ -2119,7 +2223,7 @@ scen_t *scen_load_files(const char *src, size_t len, const char *name,
                         const scen_file_t *files, size_t n_files,
                         const char *host_override, char *err)
 {
-    ctx_t c = { .name = name, .err = err, .bundle = files, .n_bundle = n_files };
+    ctx_t c = {.name = name, .err = err, .bundle = files, .n_bundle = n_files};
     return s_parse(&c, src, len, host_override);
 }
 
@@ -2145,8 +2249,9 @@ static bool s_url_source(scen_t *s, const char *url, const char *method,
 {
     buf_t b;
     buf_init(&b, (size_t)1 << 20);
-    hn_err_t rc = buf_append_str(&b, "# hornet run --url\nhttp: {cookies: false}\n"
-                                     "tasks:\n  - url: ");
+    hn_err_t rc = buf_append_str(&b,
+                                 "# hornet run --url\nhttp: {cookies: false}\n"
+                                 "tasks:\n  - url: ");
     if (rc == HN_OK)
         rc = s_yaml_lit(&b, url, strlen(url));
     if (rc == HN_OK)
@@ -2208,7 +2313,7 @@ scen_t *scen_new_url(const char *url, const char *method,
                      const char *const *headers, size_t n_headers,
                      const char *body, size_t body_len, char *err)
 {
-    ctx_t c = { .name = "--url", .err = err };
+    ctx_t c = {.name = "--url", .err = err};
     err[0] = '\0';
     char why[HN_ERRLEN];
     if (!s_url_ok(url, why, sizeof why)) {
@@ -2219,7 +2324,10 @@ scen_t *scen_new_url(const char *url, const char *method,
     scen_request_t *r = NULL;
     char *esc = NULL;
     size_t esc_len;
-    if (!s || !(s->classes = calloc(1, sizeof *s->classes)))
+    if (!s)
+        goto nomem;
+    s->classes = calloc(1, sizeof *s->classes);
+    if (!s->classes)
         goto nomem;
     /*  One fixed request, like hey or wrk: no cookie jar to keep. */
     s->cookies = false;
@@ -2227,8 +2335,11 @@ scen_t *scen_new_url(const char *url, const char *method,
     scen_class_t *k = &s->classes[0];
     k->weight = 1;
     k->feed = SCEN_NONE;
-    if (!(k->name = s_strdup("default")) ||
-        !(k->tasks = calloc(1, sizeof *k->tasks)))
+    k->name = s_strdup("default");
+    if (!k->name)
+        goto nomem;
+    k->tasks = calloc(1, sizeof *k->tasks);
+    if (!k->tasks)
         goto nomem;
     k->n_tasks = 1;
     k->tasks[0].weight = 1;
@@ -2245,14 +2356,17 @@ scen_t *scen_new_url(const char *url, const char *method,
     for (const char *const *m = k_methods; *m && !ok; m++)
         ok = !strcmp(*m, r->method);
     if (!ok) {
-        snprintf(err, HN_ERRLEN, "-X: method '%.40s' is not one of GET, POST, "
-                 "PUT, PATCH, DELETE, HEAD, OPTIONS", r->method);
+        snprintf(err, HN_ERRLEN,
+                 "-X: method '%.40s' is not one of GET, POST, "
+                 "PUT, PATCH, DELETE, HEAD, OPTIONS",
+                 r->method);
         goto fail;
     }
     for (size_t i = 0; i < n_headers; i++) {
         const char *colon = strchr(headers[i], ':');
-        char *hname = colon ? s_strndup(headers[i], (size_t)(colon - headers[i]))
-                            : NULL;
+        char *hname = colon
+                          ? s_strndup(headers[i], (size_t)(colon - headers[i]))
+                          : NULL;
         const char *val = colon ? colon + 1 : "";
         while (*val == ' ' || *val == '\t')
             val++;
@@ -2261,8 +2375,10 @@ scen_t *scen_new_url(const char *url, const char *method,
             free(hname);
             if (oom)
                 goto nomem;
-            snprintf(err, HN_ERRLEN, "-H: '%.100s' is not a valid header "
-                     "(expected 'Name: value')", headers[i]);
+            snprintf(err, HN_ERRLEN,
+                     "-H: '%.100s' is not a valid header "
+                     "(expected 'Name: value')",
+                     headers[i]);
             goto fail;
         }
         esc = s_escape_tmpl(val, strlen(val), &esc_len);
@@ -2273,9 +2389,11 @@ scen_t *scen_new_url(const char *url, const char *method,
         if (!put)
             goto nomem;
     }
-    if (!(r->url_text = s_strdup(url)) ||
-        !(esc = s_escape_tmpl(url, strlen(url), &esc_len)) ||
-        !s_defer(&c, NULL, &r->url, esc, esc_len))
+    r->url_text = s_strdup(url);
+    if (!r->url_text)
+        goto nomem;
+    esc = s_escape_tmpl(url, strlen(url), &esc_len);
+    if (!esc || !s_defer(&c, NULL, &r->url, esc, esc_len))
         goto nomem;
     free(esc);
     esc = NULL;
@@ -2298,13 +2416,14 @@ scen_t *scen_new_url(const char *url, const char *method,
     if (!r->name)
         goto nomem;
     if (body) {
-        if (!(r->raw_body = malloc(body_len ? body_len : 1)))
+        r->raw_body = malloc(body_len ? body_len : 1);
+        if (!r->raw_body)
             goto nomem;
         memcpy(r->raw_body, body, body_len);
         r->raw_body_len = body_len;
     }
-    if (!(k->tasks[0].name = s_strdup(r->name)) || !s_endpoint(&c, r) ||
-        !s_compile_pending(&c))
+    k->tasks[0].name = s_strdup(r->name);
+    if (!k->tasks[0].name || !s_endpoint(&c, r) || !s_compile_pending(&c))
         goto fail;
     /*  The same request as scenario text, so it can be bundled for workers
      *  like any file (templates escaped: the command line is literal). */

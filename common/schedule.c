@@ -44,7 +44,8 @@ sched_t *sched_dup(const sched_t *self)
 hn_err_t sched_add(sched_t *self, double duration_s, double target,
                    sched_ramp_t ramp)
 {
-    if (!(duration_s >= 0 && duration_s <= 1e8) || !(target >= 0 && target <= 1e9))
+    if (!(duration_s >= 0 && duration_s <= 1e8) ||
+        !(target >= 0 && target <= 1e9))
         return HN_ERR_RANGE;
     if (self->n >= SCHED_MAX_STAGES)
         return HN_ERR_TOO_LARGE;
@@ -54,7 +55,7 @@ hn_err_t sched_add(sched_t *self, double duration_s, double target,
             return HN_ERR_NOMEM;
         self->st = v;
     }
-    self->st[self->n++] = (sched_stage_t){ duration_s, target, ramp };
+    self->st[self->n++] = (sched_stage_t){duration_s, target, ramp};
     return HN_OK;
 }
 
@@ -140,14 +141,19 @@ static hn_err_t s_add(sched_t *self, double d, double v, sched_ramp_t r,
 hn_err_t sched_shape_step(sched_t *self, double start, double increment,
                           double every_s, unsigned steps, char *err)
 {
-    if (!(start >= 0) || !(every_s > 0) || steps == 0 || steps > SCHED_MAX_STAGES)
-        return s_fail(err, HN_ERR_INVALID, "step shape: needs start >= 0, "
-                      "every > 0 and 1..10000 steps%s", "");
+    if (!(start >= 0) || !(every_s > 0) || steps == 0 ||
+        steps > SCHED_MAX_STAGES)
+        return s_fail(err, HN_ERR_INVALID,
+                      "step shape: needs start >= 0, "
+                      "every > 0 and 1..10000 steps%s",
+                      "");
     for (unsigned i = 0; i < steps; i++) {
         double v = start + increment * i;
         if (v < 0)
-            return s_fail(err, HN_ERR_INVALID, "step shape: step %s would go "
-                          "below 0 (increment too negative)", "");
+            return s_fail(err, HN_ERR_INVALID,
+                          "step shape: step %s would go "
+                          "below 0 (increment too negative)",
+                          "");
         hn_err_t rc = s_add(self, every_s, v, SCHED_STEP, err);
         if (rc)
             return rc;
@@ -161,12 +167,16 @@ hn_err_t sched_shape_burst(sched_t *self, double base, double multiplier,
 {
     if (!(base >= 0) || !(multiplier >= 0) || !(length_s > 0) ||
         !(every_s >= length_s) || !(total_s > 0))
-        return s_fail(err, HN_ERR_INVALID, "burst shape: needs base >= 0, "
+        return s_fail(err, HN_ERR_INVALID,
+                      "burst shape: needs base >= 0, "
                       "multiplier >= 0, length > 0, every >= length and "
-                      "total > 0%s", "");
+                      "total > 0%s",
+                      "");
     if (total_s / every_s * 2 > SCHED_MAX_STAGES)
-        return s_fail(err, HN_ERR_TOO_LARGE, "burst shape: more than %s "
-                      "stages (total / every too large)", "10000");
+        return s_fail(err, HN_ERR_TOO_LARGE,
+                      "burst shape: more than %s "
+                      "stages (total / every too large)",
+                      "10000");
     double t = 0;
     while (t < total_s - 1e-9) {
         double quiet = fmin(every_s - length_s, total_s - t);
@@ -189,8 +199,10 @@ hn_err_t sched_shape_spike(sched_t *self, double base, double multiplier,
 {
     if (!(base >= 0) || !(multiplier >= 0) || !(length_s > 0) ||
         !(total_s >= length_s))
-        return s_fail(err, HN_ERR_INVALID, "spike shape: needs base >= 0, "
-                      "multiplier >= 0, length > 0 and total >= length%s", "");
+        return s_fail(err, HN_ERR_INVALID,
+                      "spike shape: needs base >= 0, "
+                      "multiplier >= 0, length > 0 and total >= length%s",
+                      "");
     double before = (total_s - length_s) / 2;
     hn_err_t rc = HN_OK;
     if (before > 0)
@@ -221,7 +233,7 @@ static size_t s_split(char *s, char sep, char **out, size_t n)
         s = p;
     }
     out[k] = NULL;
-    return s ? n : k;   /* n: too many parts */
+    return s ? n : k; /* n: too many parts */
 }
 
 hn_err_t sched_parse_stages(sched_t *self, const char *spec, char *err)
@@ -241,11 +253,13 @@ hn_err_t sched_parse_stages(sched_t *self, const char *spec, char *err)
         sched_ramp_t ramp = SCHED_LINEAR;
         if (np < 2 || np > 3 || util_parse_duration(parts[0], &d) ||
             util_parse_double(parts[1], 0, 1e9, &v) ||
-            (np == 3 && strcmp(parts[2], "step") && strcmp(parts[2], "linear"))) {
+            (np == 3 && strcmp(parts[2], "step") &&
+             strcmp(parts[2], "linear"))) {
             if (err)
-                snprintf(err, HN_ERRLEN, "--stages: stage %zu '%s' is not "
-                         "DURATION:TARGET[:step|linear] (e.g. 30s:50)", idx,
-                         parts[0] ? parts[0] : "");
+                snprintf(err, HN_ERRLEN,
+                         "--stages: stage %zu '%s' is not "
+                         "DURATION:TARGET[:step|linear] (e.g. 30s:50)",
+                         idx, parts[0] ? parts[0] : "");
             rc = HN_ERR_INVALID;
             break;
         }
@@ -260,9 +274,8 @@ hn_err_t sched_parse_stages(sched_t *self, const char *spec, char *err)
 }
 
 const char *const sched_shape_keys[SCHED_SHAPE_NKEYS] = {
-    "start", "increment", "every", "steps", "base", "multiplier", "length",
-    "total"
-};
+    "start", "increment",  "every",  "steps",
+    "base",  "multiplier", "length", "total"};
 
 bool sched_shape_key_is_duration(size_t i)
 {
@@ -287,17 +300,22 @@ hn_err_t sched_shape(sched_t *self, const char *kind,
         which = &dummy;
     *which = "shape";
     /*  which parameters each shape needs (increment defaults to 0) */
-    static const struct { const char *kind; unsigned need; } shapes[] = {
-        { "step", 1u << 0 | 1u << 2 | 1u << 3 },
-        { "burst", 1u << 4 | 1u << 5 | 1u << 6 | 1u << 2 | 1u << 7 },
-        { "spike", 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 },
+    static const struct {
+        const char *kind;
+        unsigned need;
+    } shapes[] = {
+        {"step", 1u << 0 | 1u << 2 | 1u << 3},
+        {"burst", 1u << 4 | 1u << 5 | 1u << 6 | 1u << 2 | 1u << 7},
+        {"spike", 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7},
     };
     size_t k = 0;
     while (k < 3 && strcmp(shapes[k].kind, kind))
         k++;
     if (k == 3)
-        return s_fail(err, HN_ERR_INVALID, "shape: unknown shape '%s' (step, "
-                      "burst or spike)", kind);
+        return s_fail(err, HN_ERR_INVALID,
+                      "shape: unknown shape '%s' (step, "
+                      "burst or spike)",
+                      kind);
     for (size_t i = 0; i < SCHED_SHAPE_NKEYS; i++) {
         if ((shapes[k].need >> i & 1u) && !set[i]) {
             *which = sched_shape_keys[i];
@@ -316,9 +334,12 @@ hn_err_t sched_shape(sched_t *self, const char *kind,
     }
     if (k == 0) {
         *which = "steps";
-        if (!(val[3] >= 1 && val[3] <= SCHED_MAX_STAGES && val[3] == floor(val[3])))
-            return s_fail(err, HN_ERR_INVALID, "shape step: steps must be a "
-                          "whole number 1..%s", "10000");
+        if (!(val[3] >= 1 && val[3] <= SCHED_MAX_STAGES &&
+              val[3] == floor(val[3])))
+            return s_fail(err, HN_ERR_INVALID,
+                          "shape step: steps must be a "
+                          "whole number 1..%s",
+                          "10000");
         *which = "shape";
         return sched_shape_step(self, val[0], val[1], val[2], (unsigned)val[3],
                                 err);
@@ -338,8 +359,8 @@ hn_err_t sched_parse_shape(sched_t *self, const char *spec, char *err)
     char *colon = strchr(copy, ':');
     if (colon)
         *colon = '\0';
-    double val[SCHED_SHAPE_NKEYS] = { 0 };
-    bool set[SCHED_SHAPE_NKEYS] = { false };
+    double val[SCHED_SHAPE_NKEYS] = {0};
+    bool set[SCHED_SHAPE_NKEYS] = {false};
     char *save = NULL;
     for (char *tok = colon ? strtok_r(colon + 1, ",", &save) : NULL; tok;
          tok = strtok_r(NULL, ",", &save)) {
@@ -351,9 +372,11 @@ hn_err_t sched_parse_shape(sched_t *self, const char *spec, char *err)
         }
         if (i == SCHED_SHAPE_NKEYS) {
             if (err)
-                snprintf(err, HN_ERRLEN, "--shape: '%s' is not KEY=VALUE with "
+                snprintf(err, HN_ERRLEN,
+                         "--shape: '%s' is not KEY=VALUE with "
                          "KEY one of start, increment, every, steps, base, "
-                         "multiplier, length, total", tok);
+                         "multiplier, length, total",
+                         tok);
             rc = HN_ERR_INVALID;
             goto done;
         }

@@ -19,7 +19,7 @@ typedef enum { SCHED_LINEAR = 0, SCHED_STEP = 1 } sched_ramp_t;
 
 typedef struct {
     double duration_s;
-    double target;          /* users or iterations per second */
+    double target; /* users or iterations per second */
     sched_ramp_t ramp;
 } sched_stage_t;
 

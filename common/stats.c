@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ERR_SLOTS 2048   /* power of two, > STATS_ERRORS_MAX */
+#define ERR_SLOTS 2048 /* power of two, > STATS_ERRORS_MAX */
 
 struct stats {
     size_t n_endpoints;
@@ -15,9 +15,9 @@ struct stats {
     uint64_t ctr[STATS_CTR_LAST];
     uint64_t *named;
     size_t n_named;
-    stats_error_t *errors;  /* dense, in order of first appearance */
+    stats_error_t *errors; /* dense, in order of first appearance */
     size_t n_errors;
-    int32_t *slots;         /* hash -> index into errors, -1 empty */
+    int32_t *slots; /* hash -> index into errors, -1 empty */
 };
 
 const char *stats_fail_name(stats_fail_t kind)
@@ -280,9 +280,8 @@ const stats_error_t *stats_error(const stats_t *self, size_t i)
     return &self->errors[i];
 }
 
-void stats_totals(const stats_t *self, uint64_t *requests,
-                  uint64_t *failures, uint64_t *bytes_in,
-                  uint64_t *bytes_out, hist_t *latency)
+void stats_totals(const stats_t *self, uint64_t *requests, uint64_t *failures,
+                  uint64_t *bytes_in, uint64_t *bytes_out, hist_t *latency)
 {
     uint64_t r = 0, f = 0, bi = 0, bo = 0;
     if (latency)

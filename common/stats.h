@@ -16,26 +16,26 @@
 #include "err.h"
 #include "hist.h"
 
-#define STATS_STATUS_MAX 600      /* status codes 0..599; 0 = no response */
-#define STATS_ERRORS_MAX 1024     /* distinct error entries kept */
-#define STATS_ERRMSG_MAX 200      /* bytes kept of an error message */
+#define STATS_STATUS_MAX 600  /* status codes 0..599; 0 = no response */
+#define STATS_ERRORS_MAX 1024 /* distinct error entries kept */
+#define STATS_ERRMSG_MAX 200  /* bytes kept of an error message */
 
 /*  Why a request failed. Numbers are stable (they go on the wire). */
 typedef enum {
-    STATS_FAIL_HTTP = 0,         /* status >= 400 */
+    STATS_FAIL_HTTP = 0, /* status >= 400 */
     STATS_FAIL_TIMEOUT = 1,
-    STATS_FAIL_REFUSED = 2,      /* connection refused */
-    STATS_FAIL_RESET = 3,        /* connection reset / broken pipe */
+    STATS_FAIL_REFUSED = 2, /* connection refused */
+    STATS_FAIL_RESET = 3,   /* connection reset / broken pipe */
     STATS_FAIL_DNS = 4,
     STATS_FAIL_TLS = 5,
-    STATS_FAIL_CHECK = 6,        /* a check (expect) failed */
-    STATS_FAIL_PORTS = 7,        /* ephemeral ports exhausted */
-    STATS_FAIL_NOFILE = 8,       /* too many open files */
-    STATS_FAIL_CUT_OFF = 9,      /* still in flight when the stop timeout ended */
-    STATS_FAIL_CONNECT = 10,     /* other connect failure */
-    STATS_FAIL_PROTOCOL = 11,    /* empty reply, bad response, partial body */
+    STATS_FAIL_CHECK = 6,     /* a check (expect) failed */
+    STATS_FAIL_PORTS = 7,     /* ephemeral ports exhausted */
+    STATS_FAIL_NOFILE = 8,    /* too many open files */
+    STATS_FAIL_CUT_OFF = 9,   /* still in flight when the stop timeout ended */
+    STATS_FAIL_CONNECT = 10,  /* other connect failure */
+    STATS_FAIL_PROTOCOL = 11, /* empty reply, bad response, partial body */
     STATS_FAIL_OTHER = 12,
-    STATS_FAIL_CAPTURE = 13,     /* a capture found nothing */
+    STATS_FAIL_CAPTURE = 13, /* a capture found nothing */
     STATS_FAIL_LAST
 } stats_fail_t;
 
@@ -49,8 +49,8 @@ typedef struct {
     uint64_t bytes_in;
     uint64_t bytes_out;
     uint64_t status[STATS_STATUS_MAX];
-    hist_t *latency;       /* from the intended start (corrected) */
-    hist_t *latency_raw;   /* from the actual start; NULL unless open model */
+    hist_t *latency;     /* from the intended start (corrected) */
+    hist_t *latency_raw; /* from the actual start; NULL unless open model */
 } stats_endpoint_t;
 
 typedef struct {
@@ -92,13 +92,13 @@ void stats_record_error(stats_t *self, size_t endpoint, stats_fail_t kind,
 
 /*  Run-level counters. */
 typedef enum {
-    STATS_CTR_ITERATIONS = 0,     /* iterations completed */
-    STATS_CTR_DROPPED = 1,        /* open model: arrivals not started (cap) */
-    STATS_CTR_SCHEDULED = 2,      /* open model: arrivals due */
-    STATS_CTR_NO_DATA = 3,        /* users/iterations not started: a unique
-                                   * data feed ran out of rows */
-    STATS_CTR_CONN_WAITS = 4,     /* requests that waited for a free
-                                   * connection (connection cap) */
+    STATS_CTR_ITERATIONS = 0, /* iterations completed */
+    STATS_CTR_DROPPED = 1,    /* open model: arrivals not started (cap) */
+    STATS_CTR_SCHEDULED = 2,  /* open model: arrivals due */
+    STATS_CTR_NO_DATA = 3,    /* users/iterations not started: a unique
+                               * data feed ran out of rows */
+    STATS_CTR_CONN_WAITS = 4, /* requests that waited for a free
+                               * connection (connection cap) */
     STATS_CTR_LAST
 } stats_ctr_t;
 
@@ -122,8 +122,7 @@ const stats_error_t *stats_error(const stats_t *self, size_t i);
 
 /*  Totals over all endpoints. `latency` (caller owned, reset first) gets
  *  the merged corrected histogram when not NULL. */
-void stats_totals(const stats_t *self, uint64_t *requests,
-                  uint64_t *failures, uint64_t *bytes_in,
-                  uint64_t *bytes_out, hist_t *latency);
+void stats_totals(const stats_t *self, uint64_t *requests, uint64_t *failures,
+                  uint64_t *bytes_in, uint64_t *bytes_out, hist_t *latency);
 
 #endif

@@ -168,7 +168,7 @@ static size_t s_col(const char *s, size_t off)
     return col;
 }
 
-__attribute__((format(printf, 4, 5))) static hn_err_t
+static hn_err_t __attribute__((format(printf, 4, 5)))
 s_fail(parser_t *p, size_t off, hn_err_t rc, const char *fmt, ...)
 {
     if (p->err) {

@@ -31,20 +31,16 @@
 
 #include "util.h"
 
-#define TMPL_TAG       0x746d706cu       /* "tmpl" */
-#define TMPL_DEAD      0xdeadbeefu
-#define TMPL_SRC_MAX   (1u << 20)        /* longest source accepted */
-#define TMPL_RAND_MAX  (1u << 20)        /* randstr/randbytes length cap */
-#define TMPL_FOLD_MAX  (16u << 20)       /* constant text, all parts */
-#define TMPL_ENV_MAX   256               /* env.NAME length, with NUL */
-#define TMPL_MAX_ARGS  2
-#define TMPL_CHUNK     512               /* encoder staging, on the stack */
+#define TMPL_TAG 0x746d706cu /* "tmpl" */
+#define TMPL_DEAD 0xdeadbeefu
+#define TMPL_SRC_MAX (1u << 20)   /* longest source accepted */
+#define TMPL_RAND_MAX (1u << 20)  /* randstr/randbytes length cap */
+#define TMPL_FOLD_MAX (16u << 20) /* constant text, all parts */
+#define TMPL_ENV_MAX 256          /* env.NAME length, with NUL */
+#define TMPL_MAX_ARGS 2
+#define TMPL_CHUNK 512 /* encoder staging, on the stack */
 
-typedef enum {
-    TMPL_N_LIT,
-    TMPL_N_VAR,
-    TMPL_N_CALL
-} tmpl_kind_t;
+typedef enum { TMPL_N_LIT, TMPL_N_VAR, TMPL_N_CALL } tmpl_kind_t;
 
 typedef enum {
     TMPL_FN_UUID,
@@ -69,38 +65,38 @@ typedef enum {
 typedef struct {
     const char *name;
     int arity;
-    bool pure;          /* same arguments, same result: fold constants */
+    bool pure; /* same arguments, same result: fold constants */
 } tmpl_fn_info_t;
 
 /*  Indexed by tmpl_fn_t. */
 static const tmpl_fn_info_t s_fns[TMPL_FN_COUNT] = {
-    [TMPL_FN_UUID] = { "uuid", 0, false },
-    [TMPL_FN_RANDINT] = { "randint", 2, false },
-    [TMPL_FN_RANDSTR] = { "randstr", 1, false },
-    [TMPL_FN_RANDBYTES] = { "randbytes", 1, false },
-    [TMPL_FN_BASE64] = { "base64", 1, true },
-    [TMPL_FN_BASE64URL] = { "base64url", 1, true },
-    [TMPL_FN_HEX] = { "hex", 1, true },
-    [TMPL_FN_URLENCODE] = { "urlencode", 1, true },
-    [TMPL_FN_SHA256] = { "sha256", 1, true },
-    [TMPL_FN_HMAC_SHA256] = { "hmac_sha256", 2, true },
-    [TMPL_FN_TIMESTAMP] = { "timestamp", 0, false },
-    [TMPL_FN_TIMESTAMP_MS] = { "timestamp_ms", 0, false },
-    [TMPL_FN_RFC3339] = { "rfc3339", 0, false },
-    [TMPL_FN_COUNTER] = { "counter", 0, false },
-    [TMPL_FN_GLOBAL_COUNTER] = { "global_counter", 0, false },
-    [TMPL_FN_USER_INDEX] = { "user_index", 0, false },
+    [TMPL_FN_UUID] = {"uuid", 0, false},
+    [TMPL_FN_RANDINT] = {"randint", 2, false},
+    [TMPL_FN_RANDSTR] = {"randstr", 1, false},
+    [TMPL_FN_RANDBYTES] = {"randbytes", 1, false},
+    [TMPL_FN_BASE64] = {"base64", 1, true},
+    [TMPL_FN_BASE64URL] = {"base64url", 1, true},
+    [TMPL_FN_HEX] = {"hex", 1, true},
+    [TMPL_FN_URLENCODE] = {"urlencode", 1, true},
+    [TMPL_FN_SHA256] = {"sha256", 1, true},
+    [TMPL_FN_HMAC_SHA256] = {"hmac_sha256", 2, true},
+    [TMPL_FN_TIMESTAMP] = {"timestamp", 0, false},
+    [TMPL_FN_TIMESTAMP_MS] = {"timestamp_ms", 0, false},
+    [TMPL_FN_RFC3339] = {"rfc3339", 0, false},
+    [TMPL_FN_COUNTER] = {"counter", 0, false},
+    [TMPL_FN_GLOBAL_COUNTER] = {"global_counter", 0, false},
+    [TMPL_FN_USER_INDEX] = {"user_index", 0, false},
 };
 
 typedef struct tmpl_node tmpl_node_t;
 struct tmpl_node {
     tmpl_kind_t kind;
-    size_t col;                 /* 1-based source column */
-    char *data;                 /* LIT: owned, NUL-terminated */
-    size_t len;                 /* LIT */
-    int slot;                   /* VAR */
-    tmpl_fn_t fn;               /* CALL */
-    int n_args;                 /* CALL */
+    size_t col;   /* 1-based source column */
+    char *data;   /* LIT: owned, NUL-terminated */
+    size_t len;   /* LIT */
+    int slot;     /* VAR */
+    tmpl_fn_t fn; /* CALL */
+    int n_args;   /* CALL */
     tmpl_node_t *args[TMPL_MAX_ARGS];
 };
 
@@ -116,15 +112,15 @@ typedef struct {
     const char *src;
     size_t len;
     size_t pos;
-    size_t open;                /* position of the current "${" */
+    size_t open; /* position of the current "${" */
     tmpl_resolve_fn resolve;
     void *arg;
     char *err;
     bool failed;
-    size_t lit_total;           /* constant bytes in all parts so far */
-    buf_t run;                  /* literal text not yet made a part */
-    buf_t str;                  /* a quoted string being decoded */
-    buf_t fold;                 /* result of folding one call */
+    size_t lit_total; /* constant bytes in all parts so far */
+    buf_t run;        /* literal text not yet made a part */
+    buf_t str;        /* a quoted string being decoded */
+    buf_t fold;       /* result of folding one call */
     buf_t scratch[TMPL_SCRATCH];
     tmpl_node_t **parts;
     size_t n_parts, cap_parts;
@@ -157,8 +153,7 @@ static const char s_alnum[] =
 /*  ---------------------------------------------------------------------
  *  Nodes */
 
-static void
-s_node_free(tmpl_node_t *node)
+static void s_node_free(tmpl_node_t *node)
 {
     if (!node)
         return;
@@ -168,8 +163,7 @@ s_node_free(tmpl_node_t *node)
     free(node);
 }
 
-static tmpl_node_t *
-s_node_new(tmpl_kind_t kind, size_t pos)
+static tmpl_node_t *s_node_new(tmpl_kind_t kind, size_t pos)
 {
     tmpl_node_t *node = calloc(1, sizeof *node);
     if (node) {
@@ -180,8 +174,7 @@ s_node_new(tmpl_kind_t kind, size_t pos)
 }
 
 /*  A literal node holding a copy of len bytes. */
-static tmpl_node_t *
-s_node_lit(const char *data, size_t len, size_t pos)
+static tmpl_node_t *s_node_lit(const char *data, size_t len, size_t pos)
 {
     tmpl_node_t *node = s_node_new(TMPL_N_LIT, pos);
     if (!node)
@@ -201,47 +194,41 @@ s_node_lit(const char *data, size_t len, size_t pos)
 /*  ---------------------------------------------------------------------
  *  Output helpers */
 
-static void
-s_sink_init(tmpl_sink_t *k, buf_t *out)
+static void s_sink_init(tmpl_sink_t *k, buf_t *out)
 {
     k->out = out;
     k->rc = HN_OK;
     k->n = 0;
 }
 
-static void
-s_sink_drain(tmpl_sink_t *k)
+static void s_sink_drain(tmpl_sink_t *k)
 {
     if (k->n && !k->rc)
         k->rc = buf_append(k->out, k->tmp, k->n);
     k->n = 0;
 }
 
-static inline void
-s_put(tmpl_sink_t *k, char c)
+static inline void s_put(tmpl_sink_t *k, char c)
 {
     if (k->n == sizeof k->tmp)
         s_sink_drain(k);
     k->tmp[k->n++] = c;
 }
 
-static hn_err_t
-s_sink_done(tmpl_sink_t *k)
+static hn_err_t s_sink_done(tmpl_sink_t *k)
 {
     s_sink_drain(k);
     return k->rc;
 }
 
-static hn_err_t
-s_put_i64(buf_t *out, int64_t v)
+static hn_err_t s_put_i64(buf_t *out, int64_t v)
 {
     char tmp[24];
     int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
     return buf_append(out, tmp, (size_t)n);
 }
 
-static hn_err_t
-s_put_u64(buf_t *out, uint64_t v)
+static hn_err_t s_put_u64(buf_t *out, uint64_t v)
 {
     char tmp[24];
     int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
@@ -249,8 +236,7 @@ s_put_u64(buf_t *out, uint64_t v)
 }
 
 /*  Strict decimal: optional '-', digits only, within int64. */
-static bool
-s_parse_i64(const char *s, size_t n, int64_t *out)
+static bool s_parse_i64(const char *s, size_t n, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;
@@ -277,8 +263,7 @@ s_parse_i64(const char *s, size_t n, int64_t *out)
 /*  ---------------------------------------------------------------------
  *  Built-in functions */
 
-static hn_err_t
-s_fn_base64(const tmpl_arg_t *a, bool url, buf_t *out)
+static hn_err_t s_fn_base64(const tmpl_arg_t *a, bool url, buf_t *out)
 {
     const unsigned char *s = (const unsigned char *)a->data;
     const char *abc = url ? s_b64_url : s_b64_std;
@@ -309,8 +294,7 @@ s_fn_base64(const tmpl_arg_t *a, bool url, buf_t *out)
     return s_sink_done(&k);
 }
 
-static hn_err_t
-s_fn_hex(const tmpl_arg_t *a, buf_t *out)
+static hn_err_t s_fn_hex(const tmpl_arg_t *a, buf_t *out)
 {
     tmpl_sink_t k;
     s_sink_init(&k, out);
@@ -323,16 +307,15 @@ s_fn_hex(const tmpl_arg_t *a, buf_t *out)
 }
 
 /*  RFC 3986 section 2.3: unreserved characters stay, the rest is %XX. */
-static hn_err_t
-s_fn_urlencode(const tmpl_arg_t *a, buf_t *out)
+static hn_err_t s_fn_urlencode(const tmpl_arg_t *a, buf_t *out)
 {
     tmpl_sink_t k;
     s_sink_init(&k, out);
     for (size_t i = 0; i < a->len; i++) {
         unsigned char c = (unsigned char)a->data[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-            || c == '~') {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+            c == '~') {
             s_put(&k, (char)c);
         } else {
             s_put(&k, '%');
@@ -343,8 +326,7 @@ s_fn_urlencode(const tmpl_arg_t *a, buf_t *out)
     return s_sink_done(&k);
 }
 
-static hn_err_t
-s_fn_sha256(const tmpl_arg_t *a, buf_t *out)
+static hn_err_t s_fn_sha256(const tmpl_arg_t *a, buf_t *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -353,8 +335,8 @@ s_fn_sha256(const tmpl_arg_t *a, buf_t *out)
     return buf_append(out, md, n);
 }
 
-static hn_err_t
-s_fn_hmac_sha256(const tmpl_arg_t *key, const tmpl_arg_t *msg, buf_t *out)
+static hn_err_t s_fn_hmac_sha256(const tmpl_arg_t *key, const tmpl_arg_t *msg,
+                                 buf_t *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned char khash[EVP_MAX_MD_SIZE];
@@ -375,15 +357,14 @@ s_fn_hmac_sha256(const tmpl_arg_t *key, const tmpl_arg_t *msg, buf_t *out)
     return buf_append(out, md, n);
 }
 
-static hn_err_t
-s_fn_uuid(util_rng_t *rng, buf_t *out)
+static hn_err_t s_fn_uuid(util_rng_t *rng, buf_t *out)
 {
     unsigned char u[16];
     uint64_t a = util_rng_next(rng), b = util_rng_next(rng);
     memcpy(u, &a, 8);
     memcpy(u + 8, &b, 8);
-    u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);     /* version 4 */
-    u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);     /* RFC 4122 variant */
+    u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
+    u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     char s[36];
     size_t n = 0;
     for (int i = 0; i < 16; i++) {
@@ -396,9 +377,8 @@ s_fn_uuid(util_rng_t *rng, buf_t *out)
 }
 
 /*  Uniform in [lo, hi] (swapped when reversed), without modulo bias. */
-static hn_err_t
-s_fn_randint(const tmpl_arg_t *a, const tmpl_arg_t *b, util_rng_t *rng,
-             buf_t *out)
+static hn_err_t s_fn_randint(const tmpl_arg_t *a, const tmpl_arg_t *b,
+                             util_rng_t *rng, buf_t *out)
 {
     int64_t lo, hi;
     if (!s_parse_i64(a->data, a->len, &lo))
@@ -410,7 +390,7 @@ s_fn_randint(const tmpl_arg_t *a, const tmpl_arg_t *b, util_rng_t *rng,
         lo = hi;
         hi = t;
     }
-    uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;  /* 0: all of int64 */
+    uint64_t span = (uint64_t)hi - (uint64_t)lo + 1; /* 0: all of int64 */
     uint64_t r = util_rng_next(rng);
     if (span) {
         uint64_t threshold = (0 - span) % span;
@@ -423,8 +403,7 @@ s_fn_randint(const tmpl_arg_t *a, const tmpl_arg_t *b, util_rng_t *rng,
 
 /*  The length argument of randstr/randbytes: 0 when not a number, capped
  *  at TMPL_RAND_MAX. */
-static size_t
-s_rand_len(const tmpl_arg_t *a)
+static size_t s_rand_len(const tmpl_arg_t *a)
 {
     int64_t n;
     if (!s_parse_i64(a->data, a->len, &n) || n < 0)
@@ -432,8 +411,7 @@ s_rand_len(const tmpl_arg_t *a)
     return n > TMPL_RAND_MAX ? TMPL_RAND_MAX : (size_t)n;
 }
 
-static hn_err_t
-s_fn_randstr(const tmpl_arg_t *a, util_rng_t *rng, buf_t *out)
+static hn_err_t s_fn_randstr(const tmpl_arg_t *a, util_rng_t *rng, buf_t *out)
 {
     size_t n = s_rand_len(a);
     tmpl_sink_t k;
@@ -442,7 +420,7 @@ s_fn_randstr(const tmpl_arg_t *a, util_rng_t *rng, buf_t *out)
         uint64_t r = util_rng_next(rng);
         for (int i = 0; i < 8 && n; i++, r >>= 8) {
             unsigned v = (unsigned)(r & 0xff);
-            if (v >= 248)               /* 4 * 62: keep it unbiased */
+            if (v >= 248) /* 4 * 62: keep it unbiased */
                 continue;
             s_put(&k, s_alnum[v % 62]);
             n--;
@@ -451,8 +429,7 @@ s_fn_randstr(const tmpl_arg_t *a, util_rng_t *rng, buf_t *out)
     return s_sink_done(&k);
 }
 
-static hn_err_t
-s_fn_randbytes(const tmpl_arg_t *a, util_rng_t *rng, buf_t *out)
+static hn_err_t s_fn_randbytes(const tmpl_arg_t *a, util_rng_t *rng, buf_t *out)
 {
     size_t n = s_rand_len(a);
     tmpl_sink_t k;
@@ -465,16 +442,14 @@ s_fn_randbytes(const tmpl_arg_t *a, util_rng_t *rng, buf_t *out)
     return s_sink_done(&k);
 }
 
-static hn_err_t
-s_fn_time(tmpl_fn_t fn, buf_t *out)
+static hn_err_t s_fn_time(tmpl_fn_t fn, buf_t *out)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (fn == TMPL_FN_TIMESTAMP)
         return s_put_i64(out, (int64_t)ts.tv_sec);
     if (fn == TMPL_FN_TIMESTAMP_MS)
-        return s_put_i64(out, (int64_t)ts.tv_sec * 1000
-                                  + ts.tv_nsec / 1000000);
+        return s_put_i64(out, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
     struct tm tm;
     char s[64];
     if (!gmtime_r(&ts.tv_sec, &tm))
@@ -483,14 +458,11 @@ s_fn_time(tmpl_fn_t fn, buf_t *out)
     return buf_append(out, s, n);
 }
 
-static hn_err_t
-s_call(const tmpl_node_t *node, const tmpl_arg_t *args,
-       const tmpl_ctx_t *ctx, buf_t *out)
+static hn_err_t s_call(const tmpl_node_t *node, const tmpl_arg_t *args,
+                       const tmpl_ctx_t *ctx, buf_t *out)
 {
     switch (node->fn) {
-    case TMPL_FN_UUID:
-        assert(ctx->rng);
-        return s_fn_uuid(ctx->rng, out);
+    case TMPL_FN_UUID: assert(ctx->rng); return s_fn_uuid(ctx->rng, out);
     case TMPL_FN_RANDINT:
         assert(ctx->rng);
         return s_fn_randint(&args[0], &args[1], ctx->rng, out);
@@ -500,22 +472,15 @@ s_call(const tmpl_node_t *node, const tmpl_arg_t *args,
     case TMPL_FN_RANDBYTES:
         assert(ctx->rng);
         return s_fn_randbytes(&args[0], ctx->rng, out);
-    case TMPL_FN_BASE64:
-        return s_fn_base64(&args[0], false, out);
-    case TMPL_FN_BASE64URL:
-        return s_fn_base64(&args[0], true, out);
-    case TMPL_FN_HEX:
-        return s_fn_hex(&args[0], out);
-    case TMPL_FN_URLENCODE:
-        return s_fn_urlencode(&args[0], out);
-    case TMPL_FN_SHA256:
-        return s_fn_sha256(&args[0], out);
-    case TMPL_FN_HMAC_SHA256:
-        return s_fn_hmac_sha256(&args[0], &args[1], out);
+    case TMPL_FN_BASE64: return s_fn_base64(&args[0], false, out);
+    case TMPL_FN_BASE64URL: return s_fn_base64(&args[0], true, out);
+    case TMPL_FN_HEX: return s_fn_hex(&args[0], out);
+    case TMPL_FN_URLENCODE: return s_fn_urlencode(&args[0], out);
+    case TMPL_FN_SHA256: return s_fn_sha256(&args[0], out);
+    case TMPL_FN_HMAC_SHA256: return s_fn_hmac_sha256(&args[0], &args[1], out);
     case TMPL_FN_TIMESTAMP:
     case TMPL_FN_TIMESTAMP_MS:
-    case TMPL_FN_RFC3339:
-        return s_fn_time(node->fn, out);
+    case TMPL_FN_RFC3339: return s_fn_time(node->fn, out);
     case TMPL_FN_COUNTER: {
         uint64_t v = 0;
         if (ctx->user_counter)
@@ -528,10 +493,8 @@ s_call(const tmpl_node_t *node, const tmpl_arg_t *args,
             v = __atomic_fetch_add(ctx->global_counter, 1, __ATOMIC_RELAXED);
         return s_put_u64(out, v);
     }
-    case TMPL_FN_USER_INDEX:
-        return s_put_u64(out, ctx->user_index);
-    case TMPL_FN_COUNT:
-        break;
+    case TMPL_FN_USER_INDEX: return s_put_u64(out, ctx->user_index);
+    case TMPL_FN_COUNT: break;
     }
     assert(!"bad function");
     return HN_ERR_INVALID;
@@ -539,12 +502,11 @@ s_call(const tmpl_node_t *node, const tmpl_arg_t *args,
 
 /*  Appends the value of node to out. level is the scratch index a call at
  *  this point uses for its arguments. */
-static hn_err_t
-s_eval(const tmpl_node_t *node, const tmpl_ctx_t *ctx, int level, buf_t *out)
+static hn_err_t s_eval(const tmpl_node_t *node, const tmpl_ctx_t *ctx,
+                       int level, buf_t *out)
 {
     switch (node->kind) {
-    case TMPL_N_LIT:
-        return buf_append(out, node->data, node->len);
+    case TMPL_N_LIT: return buf_append(out, node->data, node->len);
     case TMPL_N_VAR: {
         assert(ctx);
         if (node->slot < 0 || (size_t)node->slot >= ctx->n_vars)
@@ -554,8 +516,7 @@ s_eval(const tmpl_node_t *node, const tmpl_ctx_t *ctx, int level, buf_t *out)
             return HN_OK;
         return buf_append(out, v->data, v->len);
     }
-    case TMPL_N_CALL:
-        break;
+    case TMPL_N_CALL: break;
     }
     assert(ctx);
     tmpl_arg_t args[TMPL_MAX_ARGS];
@@ -571,7 +532,7 @@ s_eval(const tmpl_node_t *node, const tmpl_ctx_t *ctx, int level, buf_t *out)
                 return rc;
         }
         off[node->n_args] = buf_len(sc);
-        const char *base = buf_str(sc);   /* stable now: appends are done */
+        const char *base = buf_str(sc); /* stable now: appends are done */
         for (int i = 0; i < node->n_args; i++) {
             args[i].data = base + off[i];
             args[i].len = off[i + 1] - off[i];
@@ -583,12 +544,10 @@ s_eval(const tmpl_node_t *node, const tmpl_ctx_t *ctx, int level, buf_t *out)
 /*  ---------------------------------------------------------------------
  *  Parser */
 
-static void
-s_error(tmpl_parser_t *p, size_t pos, const char *fmt, ...)
+static void s_error(tmpl_parser_t *p, size_t pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void
-s_error(tmpl_parser_t *p, size_t pos, const char *fmt, ...)
+static void s_error(tmpl_parser_t *p, size_t pos, const char *fmt, ...)
 {
     if (p->failed)
         return;
@@ -604,25 +563,21 @@ s_error(tmpl_parser_t *p, size_t pos, const char *fmt, ...)
     va_end(ap);
 }
 
-static void
-s_error_rc(tmpl_parser_t *p, size_t pos, hn_err_t rc)
+static void s_error_rc(tmpl_parser_t *p, size_t pos, hn_err_t rc)
 {
     if (rc == HN_ERR_TOO_LARGE)
-        s_error(p, pos, "constant value longer than %u bytes",
-                TMPL_FOLD_MAX);
+        s_error(p, pos, "constant value longer than %u bytes", TMPL_FOLD_MAX);
     else
         s_error(p, pos, "%s", hn_strerror(rc));
 }
 
-static void
-s_unclosed(tmpl_parser_t *p)
+static void s_unclosed(tmpl_parser_t *p)
 {
     s_error(p, p->open, "unclosed ${");
 }
 
 /*  "'c'" for a printable byte, "byte 0xNN" otherwise. */
-static void
-s_error_char(tmpl_parser_t *p, size_t pos, const char *what)
+static void s_error_char(tmpl_parser_t *p, size_t pos, const char *what)
 {
     unsigned char c = (unsigned char)p->src[pos];
     if (c >= 0x20 && c < 0x7f)
@@ -631,20 +586,17 @@ s_error_char(tmpl_parser_t *p, size_t pos, const char *what)
         s_error(p, pos, "%s byte 0x%02x", what, c);
 }
 
-static inline bool
-s_is_alpha(unsigned char c)
+static inline bool s_is_alpha(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
-static inline bool
-s_is_digit(unsigned char c)
+static inline bool s_is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static void
-s_skip_ws(tmpl_parser_t *p)
+static void s_skip_ws(tmpl_parser_t *p)
 {
     while (p->pos < p->len) {
         char c = p->src[p->pos];
@@ -655,23 +607,20 @@ s_skip_ws(tmpl_parser_t *p)
 }
 
 /*  Length of the identifier starting at pos (0 if none). */
-static size_t
-s_ident_len(const tmpl_parser_t *p, size_t pos)
+static size_t s_ident_len(const tmpl_parser_t *p, size_t pos)
 {
     size_t i = pos;
     if (i >= p->len || !s_is_alpha((unsigned char)p->src[i]))
         return 0;
-    while (i < p->len && (s_is_alpha((unsigned char)p->src[i])
-                          || s_is_digit((unsigned char)p->src[i])))
+    while (i < p->len && (s_is_alpha((unsigned char)p->src[i]) ||
+                          s_is_digit((unsigned char)p->src[i])))
         i++;
     return i - pos;
 }
 
-static tmpl_node_t *
-s_parse_expr(tmpl_parser_t *p, int depth);
+static tmpl_node_t *s_parse_expr(tmpl_parser_t *p, int depth);
 
-static tmpl_node_t *
-s_parse_string(tmpl_parser_t *p)
+static tmpl_node_t *s_parse_string(tmpl_parser_t *p)
 {
     size_t start = p->pos;
     char quote = p->src[p->pos++];
@@ -692,15 +641,11 @@ s_parse_string(tmpl_parser_t *p)
             }
             char e = p->src[p->pos++];
             switch (e) {
-            case '\\': case '\'': case '"':
-                c = e;
-                break;
-            case 'n':
-                c = '\n';
-                break;
-            case 't':
-                c = '\t';
-                break;
+            case '\\':
+            case '\'':
+            case '"': c = e; break;
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
             default: {
                 unsigned char u = (unsigned char)e;
                 if (u >= 0x20 && u < 0x7f)
@@ -723,8 +668,7 @@ s_parse_string(tmpl_parser_t *p)
     return node;
 }
 
-static tmpl_node_t *
-s_parse_int(tmpl_parser_t *p)
+static tmpl_node_t *s_parse_int(tmpl_parser_t *p)
 {
     size_t start = p->pos;
     if (p->src[p->pos] == '-')
@@ -752,11 +696,10 @@ s_parse_int(tmpl_parser_t *p)
 }
 
 /*  env.NAME: the value is read now and becomes a literal. */
-static tmpl_node_t *
-s_parse_env(tmpl_parser_t *p)
+static tmpl_node_t *s_parse_env(tmpl_parser_t *p)
 {
     size_t start = p->pos;
-    p->pos += 4;                              /* "env." */
+    p->pos += 4; /* "env." */
     size_t n = s_ident_len(p, p->pos);
     if (n == 0) {
         s_error(p, start, "expected a name after 'env.'");
@@ -782,8 +725,7 @@ s_parse_env(tmpl_parser_t *p)
     return node;
 }
 
-static tmpl_node_t *
-s_parse_var(tmpl_parser_t *p, size_t start, size_t n)
+static tmpl_node_t *s_parse_var(tmpl_parser_t *p, size_t start, size_t n)
 {
     int slot = p->resolve ? p->resolve(p->arg, p->src + start, n) : -1;
     if (slot < 0) {
@@ -799,8 +741,8 @@ s_parse_var(tmpl_parser_t *p, size_t start, size_t n)
     return node;
 }
 
-static void
-s_error_arity(tmpl_parser_t *p, size_t start, const tmpl_fn_info_t *fi)
+static void s_error_arity(tmpl_parser_t *p, size_t start,
+                          const tmpl_fn_info_t *fi)
 {
     if (fi->arity == 0)
         s_error(p, start, "%s takes no arguments", fi->name);
@@ -812,8 +754,7 @@ s_error_arity(tmpl_parser_t *p, size_t start, const tmpl_fn_info_t *fi)
 
 /*  Rejects constant arguments that can never work. Arguments known only
  *  at render time follow the run-time rule instead (not a number: 0). */
-static bool
-s_check_args(tmpl_parser_t *p, const tmpl_node_t *node)
+static bool s_check_args(tmpl_parser_t *p, const tmpl_node_t *node)
 {
     for (int i = 0; i < node->n_args; i++) {
         const tmpl_node_t *a = node->args[i];
@@ -825,8 +766,8 @@ s_check_args(tmpl_parser_t *p, const tmpl_node_t *node)
             s_error(p, a->col - 1, "randint arguments must be integers");
             return false;
         }
-        if ((node->fn == TMPL_FN_RANDSTR || node->fn == TMPL_FN_RANDBYTES)
-            && (!ok || v < 0 || v > TMPL_RAND_MAX)) {
+        if ((node->fn == TMPL_FN_RANDSTR || node->fn == TMPL_FN_RANDBYTES) &&
+            (!ok || v < 0 || v > TMPL_RAND_MAX)) {
             s_error(p, a->col - 1, "%s length must be 0..%u",
                     s_fns[node->fn].name, TMPL_RAND_MAX);
             return false;
@@ -836,8 +777,7 @@ s_check_args(tmpl_parser_t *p, const tmpl_node_t *node)
 }
 
 /*  A pure call whose arguments are all literal becomes a literal. */
-static tmpl_node_t *
-s_fold(tmpl_parser_t *p, tmpl_node_t *node)
+static tmpl_node_t *s_fold(tmpl_parser_t *p, tmpl_node_t *node)
 {
     if (!s_fns[node->fn].pure)
         return node;
@@ -862,13 +802,13 @@ s_fold(tmpl_parser_t *p, tmpl_node_t *node)
 }
 
 /*  name( args ): p->pos is at '('. depth counts the calls around this one. */
-static tmpl_node_t *
-s_parse_call(tmpl_parser_t *p, size_t start, size_t n, int depth)
+static tmpl_node_t *s_parse_call(tmpl_parser_t *p, size_t start, size_t n,
+                                 int depth)
 {
     const tmpl_fn_info_t *fi = NULL;
     for (int i = 0; i < TMPL_FN_COUNT; i++)
-        if (strlen(s_fns[i].name) == n
-            && !memcmp(s_fns[i].name, p->src + start, n))
+        if (strlen(s_fns[i].name) == n &&
+            !memcmp(s_fns[i].name, p->src + start, n))
             fi = &s_fns[i];
     if (!fi) {
         s_error(p, start, "unknown function '%.*s'", (int)n, p->src + start);
@@ -884,7 +824,7 @@ s_parse_call(tmpl_parser_t *p, size_t start, size_t n, int depth)
         return NULL;
     }
     node->fn = (tmpl_fn_t)(fi - s_fns);
-    p->pos++;                                 /* '(' */
+    p->pos++; /* '(' */
     s_skip_ws(p);
     if (p->pos < p->len && p->src[p->pos] == ')') {
         p->pos++;
@@ -932,8 +872,7 @@ fail:
     return NULL;
 }
 
-static tmpl_node_t *
-s_parse_expr(tmpl_parser_t *p, int depth)
+static tmpl_node_t *s_parse_expr(tmpl_parser_t *p, int depth)
 {
     s_skip_ws(p);
     if (p->pos >= p->len) {
@@ -954,8 +893,8 @@ s_parse_expr(tmpl_parser_t *p, int depth)
             s_error_char(p, start, "unexpected");
         return NULL;
     }
-    if (n == 3 && !memcmp(p->src + start, "env", 3) && start + 3 < p->len
-        && p->src[start + 3] == '.')
+    if (n == 3 && !memcmp(p->src + start, "env", 3) && start + 3 < p->len &&
+        p->src[start + 3] == '.')
         return s_parse_env(p);
     p->pos += n;
     size_t after = p->pos;
@@ -966,11 +905,11 @@ s_parse_expr(tmpl_parser_t *p, int depth)
     return s_parse_var(p, start, n);
 }
 
-static bool
-s_push_part(tmpl_parser_t *p, tmpl_node_t *node)
+static bool s_push_part(tmpl_parser_t *p, tmpl_node_t *node)
 {
     if (p->n_parts == p->cap_parts) {
-        tmpl_node_t **parts = util_grow(p->parts, &p->cap_parts, sizeof *parts, 8);
+        tmpl_node_t **parts = util_grow(p->parts, &p->cap_parts, sizeof *parts,
+                                        8);
         if (!parts)
             return false;
         p->parts = parts;
@@ -980,8 +919,7 @@ s_push_part(tmpl_parser_t *p, tmpl_node_t *node)
 }
 
 /*  Turns the pending literal text into a part. */
-static bool
-s_flush_run(tmpl_parser_t *p)
+static bool s_flush_run(tmpl_parser_t *p)
 {
     if (buf_len(&p->run) == 0)
         return true;
@@ -995,8 +933,8 @@ s_flush_run(tmpl_parser_t *p)
     return true;
 }
 
-static bool
-s_add_text(tmpl_parser_t *p, const char *data, size_t len, size_t pos)
+static bool s_add_text(tmpl_parser_t *p, const char *data, size_t len,
+                       size_t pos)
 {
     p->lit_total += len;
     if (p->lit_total > TMPL_FOLD_MAX) {
@@ -1013,8 +951,7 @@ s_add_text(tmpl_parser_t *p, const char *data, size_t len, size_t pos)
 
 /*  Takes node: a literal is merged into the pending text, anything else
  *  becomes a part of its own. */
-static bool
-s_add_part(tmpl_parser_t *p, tmpl_node_t *node)
+static bool s_add_part(tmpl_parser_t *p, tmpl_node_t *node)
 {
     if (node->kind == TMPL_N_LIT) {
         bool ok = s_add_text(p, node->data, node->len, node->col - 1);
@@ -1030,8 +967,7 @@ s_add_part(tmpl_parser_t *p, tmpl_node_t *node)
 }
 
 /*  "${" expr "}": p->pos is at '$'. */
-static bool
-s_parse_subst(tmpl_parser_t *p)
+static bool s_parse_subst(tmpl_parser_t *p)
 {
     p->open = p->pos;
     p->pos += 2;
@@ -1053,8 +989,7 @@ s_parse_subst(tmpl_parser_t *p)
     return s_add_part(p, node);
 }
 
-static bool
-s_parse(tmpl_parser_t *p)
+static bool s_parse(tmpl_parser_t *p)
 {
     while (p->pos < p->len) {
         const char *s = p->src + p->pos;
@@ -1081,8 +1016,7 @@ s_parse(tmpl_parser_t *p)
     return s_flush_run(p);
 }
 
-static void
-s_parser_free(tmpl_parser_t *p)
+static void s_parser_free(tmpl_parser_t *p)
 {
     buf_free(&p->run);
     buf_free(&p->str);
@@ -1097,9 +1031,8 @@ s_parser_free(tmpl_parser_t *p)
 /*  ---------------------------------------------------------------------
  *  Public */
 
-tmpl_t *
-tmpl_compile(const char *src, size_t len, tmpl_resolve_fn resolve,
-             void *arg, char *err)
+tmpl_t *tmpl_compile(const char *src, size_t len, tmpl_resolve_fn resolve,
+                     void *arg, char *err)
 {
     tmpl_parser_t p;
     memset(&p, 0, sizeof p);
@@ -1132,16 +1065,15 @@ tmpl_compile(const char *src, size_t len, tmpl_resolve_fn resolve,
     self->tag = TMPL_TAG;
     self->parts = p.parts;
     self->n_parts = p.n_parts;
-    self->constant = p.n_parts == 0
-                     || (p.n_parts == 1 && p.parts[0]->kind == TMPL_N_LIT);
+    self->constant = p.n_parts == 0 ||
+                     (p.n_parts == 1 && p.parts[0]->kind == TMPL_N_LIT);
     p.parts = NULL;
     p.n_parts = 0;
     s_parser_free(&p);
     return self;
 }
 
-void
-tmpl_destroy(tmpl_t **self_p)
+void tmpl_destroy(tmpl_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -1155,15 +1087,13 @@ tmpl_destroy(tmpl_t **self_p)
     *self_p = NULL;
 }
 
-bool
-tmpl_is_constant(const tmpl_t *self)
+bool tmpl_is_constant(const tmpl_t *self)
 {
     assert(self && self->tag == TMPL_TAG);
     return self->constant;
 }
 
-const char *
-tmpl_text(const tmpl_t *self, size_t *len_p)
+const char *tmpl_text(const tmpl_t *self, size_t *len_p)
 {
     assert(self && self->tag == TMPL_TAG);
     const char *text = NULL;
@@ -1180,8 +1110,7 @@ tmpl_text(const tmpl_t *self, size_t *len_p)
     return text;
 }
 
-hn_err_t
-tmpl_render(const tmpl_t *self, const tmpl_ctx_t *ctx, buf_t *out)
+hn_err_t tmpl_render(const tmpl_t *self, const tmpl_ctx_t *ctx, buf_t *out)
 {
     assert(self && self->tag == TMPL_TAG && out);
     for (size_t i = 0; i < self->n_parts; i++) {
@@ -1194,9 +1123,8 @@ tmpl_render(const tmpl_t *self, const tmpl_ctx_t *ctx, buf_t *out)
     return HN_OK;
 }
 
-static void
-s_each_var(const tmpl_node_t *node, void (*fn)(void *arg, int slot),
-           void *arg)
+static void s_each_var(const tmpl_node_t *node, void (*fn)(void *arg, int slot),
+                       void *arg)
 {
     if (node->kind == TMPL_N_VAR)
         fn(arg, node->slot);
@@ -1204,9 +1132,8 @@ s_each_var(const tmpl_node_t *node, void (*fn)(void *arg, int slot),
         s_each_var(node->args[i], fn, arg);
 }
 
-void
-tmpl_each_var(const tmpl_t *self, void (*fn)(void *arg, int slot),
-              void *arg)
+void tmpl_each_var(const tmpl_t *self, void (*fn)(void *arg, int slot),
+                   void *arg)
 {
     assert(self && self->tag == TMPL_TAG && fn);
     for (size_t i = 0; i < self->n_parts; i++)

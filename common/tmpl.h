@@ -46,16 +46,16 @@ typedef struct {
 /*  What a render may read and change. Owned by the caller (the engine keeps
  *  one per user); `scratch` is the caller's reusable work space. */
 typedef struct {
-    const tmpl_val_t *vars;    /* indexed by slot */
+    const tmpl_val_t *vars; /* indexed by slot */
     size_t n_vars;
-    uint64_t user_index;       /* user_index() */
-    uint64_t *user_counter;    /* counter(): per user, incremented per call */
-    uint64_t *global_counter;  /* global_counter(): shared, atomic add */
-    util_rng_t *rng;           /* randint/randstr/randbytes/uuid */
-    buf_t *scratch;            /* TMPL_SCRATCH work buffers */
+    uint64_t user_index;      /* user_index() */
+    uint64_t *user_counter;   /* counter(): per user, incremented per call */
+    uint64_t *global_counter; /* global_counter(): shared, atomic add */
+    util_rng_t *rng;          /* randint/randstr/randbytes/uuid */
+    buf_t *scratch;           /* TMPL_SCRATCH work buffers */
 } tmpl_ctx_t;
 
-#define TMPL_SCRATCH 8         /* nesting depth of function calls */
+#define TMPL_SCRATCH 8 /* nesting depth of function calls */
 
 /*  Compiles len bytes of src. resolve/arg map variable names (resolve may
  *  be NULL: then any ${name} is unknown). Returns NULL with a message in
@@ -75,8 +75,8 @@ const char *tmpl_text(const tmpl_t *self, size_t *len_p);
 
 /*  Appends the rendered value to out. Returns HN_OK, or HN_ERR_TOO_LARGE /
  *  HN_ERR_NOMEM from the buffers (out is then reset). */
-hn_err_t tmpl_render(const tmpl_t *self, const tmpl_ctx_t *ctx, buf_t *out)
-    HN_WUR;
+hn_err_t tmpl_render(const tmpl_t *self, const tmpl_ctx_t *ctx,
+                     buf_t *out) HN_WUR;
 
 /*  Calls fn for each variable slot the template reads (to know which
  *  captures a request depends on). */

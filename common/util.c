@@ -38,8 +38,7 @@ hn_err_t util_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return HN_OK;
 }
 
-hn_err_t util_parse_double(const char *s, double min, double max,
-                           double *out)
+hn_err_t util_parse_double(const char *s, double min, double max, double *out)
 {
     if (!s || !*s)
         return HN_ERR_INVALID;
@@ -74,7 +73,7 @@ hn_err_t util_parse_duration(const char *s, double *out_s)
         double mult;
         if (!*p) {
             if (p != end || total != 0)
-                return HN_ERR_INVALID;   /* "1m30" is ambiguous */
+                return HN_ERR_INVALID; /* "1m30" is ambiguous */
             mult = 1;
         } else if (!strncmp(p, "ms", 2)) {
             mult = 0.001, p += 2;

@@ -19,7 +19,7 @@
 #include "util.h"
 #include "webui.h"
 
-#define CALL_TIMEOUT_MS 10000     /* the master answers in microseconds */
+#define CALL_TIMEOUT_MS 10000 /* the master answers in microseconds */
 #define KEEPALIVE_MS 15000
 
 struct api {
@@ -28,7 +28,7 @@ struct api {
     char *token;
     char *cmd_endpoint;
     char *events_endpoint;
-    char *cert, *key;             /* PEM text, kept for MHD */
+    char *cert, *key; /* PEM text, kept for MHD */
     atomic_bool stopping;
     unsigned port;
 };
@@ -40,7 +40,7 @@ typedef struct {
     bool too_large;
     bool started;
     struct MHD_PostProcessor *pp;
-    json_t *form;                 /* /swarm fields */
+    json_t *form; /* /swarm fields */
 } req_t;
 
 /*  Per events connection. */
@@ -73,8 +73,8 @@ static enum MHD_Result s_error(struct MHD_Connection *c, unsigned status,
     if (o && field)
         json_object_set_new(o, "field", json_string(field));
     char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    enum MHD_Result rc = s_send(c, status, "application/json",
-                                txt ? txt : "{}", txt ? strlen(txt) : 2);
+    enum MHD_Result rc = s_send(c, status, "application/json", txt ? txt : "{}",
+                                txt ? strlen(txt) : 2);
     free(txt);
     json_decref(o);
     return rc;
@@ -207,10 +207,10 @@ static enum MHD_Result s_forward(api_t *a, struct MHD_Connection *c,
     char *status = zmsg_popstr(reply);
     char *type = zmsg_popstr(reply);
     zframe_t *f = zmsg_pop(reply);
-    enum MHD_Result rc = s_send(c, status ? (unsigned)strtoul(status, NULL, 10) : 500,
-                                type ? type : "application/json",
-                                f ? (const char *)zframe_data(f) : "",
-                                f ? zframe_size(f) : 0);
+    enum MHD_Result rc = s_send(
+        c, status ? (unsigned)strtoul(status, NULL, 10) : 500,
+        type ? type : "application/json", f ? (const char *)zframe_data(f) : "",
+        f ? zframe_size(f) : 0);
     zframe_destroy(&f);
     zstr_free(&status);
     zstr_free(&type);
@@ -224,21 +224,28 @@ static enum MHD_Result s_form_field(void *cls, enum MHD_ValueKind kind,
                                     const char *key, const char *filename,
                                     const char *content_type,
                                     const char *transfer_encoding,
-                                    const char *data, uint64_t off,
-                                    size_t size)
+                                    const char *data, uint64_t off, size_t size)
 {
-    (void)kind; (void)filename; (void)content_type; (void)transfer_encoding;
+    (void)kind;
+    (void)filename;
+    (void)content_type;
+    (void)transfer_encoding;
     req_t *r = cls;
     if (off > 0 || size > 4096)
-        return MHD_YES;   /* form values here are short numbers and a URL */
+        return MHD_YES; /* form values here are short numbers and a URL */
     json_object_set_new(r->form, key, json_stringn(data, size));
     return MHD_YES;
 }
 
 static bool s_is_api(const char *url)
 {
-    static const char *const locust[] = { "/swarm", "/stop", "/stats/reset",
-        "/stats/requests", "/stats/requests/csv", "/stats/failures/csv", NULL };
+    static const char *const locust[] = {"/swarm",
+                                         "/stop",
+                                         "/stats/reset",
+                                         "/stats/requests",
+                                         "/stats/requests/csv",
+                                         "/stats/failures/csv",
+                                         NULL};
     if (!strncmp(url, "/api/", 5))
         return true;
     for (const char *const *p = locust; *p; p++)
@@ -269,7 +276,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
         /*  Refused before reading: the token and the declared size. */
         unsigned auth = s_auth(a, c);
         if (auth == 401)
-            return s_error(c, 401, "Authorization", "this master needs a "
+            return s_error(c, 401, "Authorization",
+                           "this master needs a "
                            "token: 'Authorization: Bearer TOKEN' or ?token=");
         if (auth == 403)
             return s_error(c, 403, "Authorization", "wrong token");
@@ -277,18 +285,21 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
                                                      "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > r->limit) {
             r->too_large = true;
-            return s_error(c, 413, NULL, r->limit == API_MAX_BODY
-                           ? "body over 1 MiB" : "body over 16 MiB");
+            return s_error(c, 413, NULL,
+                           r->limit == API_MAX_BODY ? "body over 1 MiB"
+                                                    : "body over 16 MiB");
         }
         if (!strcmp(url, "/swarm") && !strcmp(method, "POST")) {
             r->form = json_object();
             r->pp = MHD_create_post_processor(c, 8192, s_form_field, r);
             if (!r->pp) {
-                const char *ct = MHD_lookup_connection_value(
-                    c, MHD_HEADER_KIND, "Content-Type");
-                if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
-                    r->too_large = true;   /* reuse: nothing more to read */
-                    return s_error(c, 415, "Content-Type", "/swarm takes a "
+                const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                             "Content-Type");
+                if (ct &&
+                    strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+                    r->too_large = true; /* reuse: nothing more to read */
+                    return s_error(c, 415, "Content-Type",
+                                   "/swarm takes a "
                                    "form (application/x-www-form-urlencoded)");
                 }
             }
@@ -315,7 +326,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
             return s_error(c, 405, NULL, "the UI files are GET only");
         const webui_file_t *f = webui_find(url);
         if (!f)
-            return s_error(c, 404, NULL, "no such page (the API is under "
+            return s_error(c, 404, NULL,
+                           "no such page (the API is under "
                            "/api/v1/, see docs/api.md)");
         struct MHD_Response *resp = MHD_create_response_from_buffer(
             f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
@@ -327,8 +339,9 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
         return rc;
     }
     if (r->too_large)
-        return s_error(c, 413, NULL, r->limit == API_MAX_BODY
-                       ? "body over 1 MiB" : "body over 16 MiB");
+        return s_error(c, 413, NULL,
+                       r->limit == API_MAX_BODY ? "body over 1 MiB"
+                                                : "body over 16 MiB");
     if (!strcmp(url, "/api/v1/events")) {
         if (strcmp(method, "GET"))
             return s_error(c, 405, NULL, "/api/v1/events is GET only");
@@ -338,12 +351,14 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      "Content-Type");
         if (ct && strncasecmp(ct, "application/json", 16))
-            return s_error(c, 415, "Content-Type", "the body must be JSON "
+            return s_error(c, 415, "Content-Type",
+                           "the body must be JSON "
                            "(Content-Type: application/json)");
     }
     if (r->form) {
         char *txt = json_dumps(r->form, JSON_COMPACT);
-        enum MHD_Result rc = txt ? s_forward(a, c, method, url, txt, strlen(txt))
+        enum MHD_Result rc = txt ? s_forward(a, c, method, url, txt,
+                                             strlen(txt))
                                  : s_error(c, 500, NULL, "out of memory");
         free(txt);
         return rc;
@@ -354,7 +369,9 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
 static void s_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                         enum MHD_RequestTerminationCode toe)
 {
-    (void)cls; (void)c; (void)toe;
+    (void)cls;
+    (void)c;
+    (void)toe;
     req_t *r = *con_cls;
     if (!r)
         return;
@@ -371,9 +388,11 @@ static void s_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static bool s_loopback(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >>
+                24) == 127;
     if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        const struct in6_addr *a6 =
+            &((const struct sockaddr_in6 *)sa)->sin6_addr;
         return IN6_IS_ADDR_LOOPBACK(a6);
     }
     return false;
@@ -397,8 +416,10 @@ api_t *api_new(const api_opts_t *opts, bool *usage, char *err)
     const char *colon = strrchr(opts->listen, ':');
     if (!colon || colon == opts->listen ||
         (size_t)(colon - opts->listen) >= sizeof host) {
-        snprintf(err, HN_ERRLEN, "--web '%s': expected HOST:PORT (e.g. "
-                 "127.0.0.1:8089)", opts->listen);
+        snprintf(err, HN_ERRLEN,
+                 "--web '%s': expected HOST:PORT (e.g. "
+                 "127.0.0.1:8089)",
+                 opts->listen);
         return NULL;
     }
     memcpy(host, opts->listen, (size_t)(colon - opts->listen));
@@ -413,8 +434,9 @@ api_t *api_new(const api_opts_t *opts, bool *usage, char *err)
                  opts->listen);
         return NULL;
     }
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_NUMERICSERV };
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai) {
         snprintf(err, HN_ERRLEN, "--web '%.100s': cannot resolve '%.100s'",
@@ -423,9 +445,11 @@ api_t *api_new(const api_opts_t *opts, bool *usage, char *err)
     }
     if (!s_loopback(ai->ai_addr) && !opts->token && !opts->insecure) {
         freeaddrinfo(ai);
-        snprintf(err, HN_ERRLEN, "--web %s is not a loopback address: give "
+        snprintf(err, HN_ERRLEN,
+                 "--web %s is not a loopback address: give "
                  "--web-token (or HORNET_WEB_TOKEN), or --web-insecure to "
-                 "serve it to anyone who can reach it", opts->listen);
+                 "serve it to anyone who can reach it",
+                 opts->listen);
         return NULL;
     }
     if ((opts->cert_file != NULL) != (opts->key_file != NULL)) {
@@ -459,10 +483,11 @@ api_t *api_new(const api_opts_t *opts, bool *usage, char *err)
         flags |= MHD_USE_TLS;
     }
     struct MHD_OptionItem tls[] = {
-        { MHD_OPTION_HTTPS_MEM_CERT, 0, a->cert },
-        { MHD_OPTION_HTTPS_MEM_KEY, 0, a->key },
-        { MHD_OPTION_END, 0, NULL },
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, a->cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, a->key},
+        {MHD_OPTION_END, 0, NULL},
     };
+    /* clang-format off */
     a->d = MHD_start_daemon(flags, 0, NULL, NULL, s_handle, a,
                             MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                             MHD_OPTION_CONNECTION_LIMIT, 256u,
@@ -470,16 +495,19 @@ api_t *api_new(const api_opts_t *opts, bool *usage, char *err)
                             MHD_OPTION_NOTIFY_COMPLETED, s_completed, a,
                             MHD_OPTION_ARRAY, a->cert ? tls : tls + 2,
                             MHD_OPTION_END);
+    /* clang-format on */
     freeaddrinfo(ai);
     if (!a->d) {
-        snprintf(err, HN_ERRLEN, "--web %s: cannot serve there (address in "
-                 "use, not ours, or a bad TLS certificate/key)", opts->listen);
+        snprintf(err, HN_ERRLEN,
+                 "--web %s: cannot serve there (address in "
+                 "use, not ours, or a bad TLS certificate/key)",
+                 opts->listen);
         *usage = false;
         api_destroy(&a);
         return NULL;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->d,
-                                                         MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(
+        a->d, MHD_DAEMON_INFO_BIND_PORT);
     a->port = di ? di->port : (unsigned)port;
     return a;
 }

@@ -16,19 +16,19 @@
 
 #include "err.h"
 
-#define API_MAX_BODY ((size_t)1 << 20)          /* 1 MiB */
-#define API_MAX_SCENARIO ((size_t)16 << 20)     /* POST /api/v1/start */
+#define API_MAX_BODY ((size_t)1 << 20)      /* 1 MiB */
+#define API_MAX_SCENARIO ((size_t)16 << 20) /* POST /api/v1/start */
 
 typedef struct api api_t;
 
 typedef struct {
-    const char *listen;        /* HOST:PORT */
-    const char *token;         /* bearer token, or NULL */
-    bool insecure;             /* allow non-loopback without a token */
-    const char *cert_file;     /* PEM, with key_file: HTTPS */
+    const char *listen;    /* HOST:PORT */
+    const char *token;     /* bearer token, or NULL */
+    bool insecure;         /* allow non-loopback without a token */
+    const char *cert_file; /* PEM, with key_file: HTTPS */
     const char *key_file;
-    const char *cmd_endpoint;  /* the master's ROUTER for calls */
-    const char *events_endpoint;  /* the master's PUB for events */
+    const char *cmd_endpoint;    /* the master's ROUTER for calls */
+    const char *events_endpoint; /* the master's PUB for events */
 } api_opts_t;
 
 /*  Starts serving. NULL with err set (and *usage true when the options

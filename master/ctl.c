@@ -8,8 +8,7 @@
 
 #include "util.h"
 
-static hn_err_t s_bad(char *field, char *err, const char *name,
-                      const char *msg)
+static hn_err_t s_bad(char *field, char *err, const char *name, const char *msg)
 {
     snprintf(field, CTL_FIELDLEN, "%.63s", name ? name : "");
     snprintf(err, HN_ERRLEN, "%.60s%s%.180s", name ? name : "",
@@ -32,15 +31,16 @@ hn_err_t ctl_duration(const json_t *v, double *out)
 }
 
 /*  A number in [min, max] (whole when integral). */
-static hn_err_t s_num(const json_t *v, const char *name, double min,
-                      double max, bool integral, double *out, char *field,
-                      char *err)
+static hn_err_t s_num(const json_t *v, const char *name, double min, double max,
+                      bool integral, double *out, char *field, char *err)
 {
     char msg[128];
     if (!json_is_number(v)) {
         snprintf(msg, sizeof msg, "expected a number, got %s",
-                 json_is_string(v) ? "a string" : json_is_null(v) ? "null"
-                 : json_is_boolean(v) ? "a boolean" : "an object or list");
+                 json_is_string(v)    ? "a string"
+                 : json_is_null(v)    ? "null"
+                 : json_is_boolean(v) ? "a boolean"
+                                      : "an object or list");
         return s_bad(field, err, name, msg);
     }
     double d = json_number_value(v);
@@ -57,14 +57,14 @@ static hn_err_t s_dur(const json_t *v, const char *name, double *out,
                       char *field, char *err)
 {
     if (ctl_duration(v, out) != HN_OK)
-        return s_bad(field, err, name, "expected a duration: seconds, or a "
+        return s_bad(field, err, name,
+                     "expected a duration: seconds, or a "
                      "string such as \"90s\" or \"1m30s\"");
     return HN_OK;
 }
 
 /*  stages: [{duration, users|rate, ramp}] */
-static hn_err_t s_stages(const json_t *a, ctl_req_t *r, char *field,
-                         char *err)
+static hn_err_t s_stages(const json_t *a, ctl_req_t *r, char *field, char *err)
 {
     if (!json_is_array(a) || json_array_size(a) == 0)
         return s_bad(field, err, "stages", "expected a non-empty list");
@@ -77,7 +77,8 @@ static hn_err_t s_stages(const json_t *a, ctl_req_t *r, char *field,
         char name[48];
         snprintf(name, sizeof name, "stages[%zu]", i);
         if (!json_is_object(st))
-            return s_bad(field, err, name, "expected an object {duration, "
+            return s_bad(field, err, name,
+                         "expected an object {duration, "
                          "users or rate, ramp}");
         const char *k;
         json_t *v;
@@ -92,7 +93,8 @@ static hn_err_t s_stages(const json_t *a, ctl_req_t *r, char *field,
             } else if (!strcmp(k, "users") || !strcmp(k, "rate")) {
                 int m = k[0] == 'u' ? 1 : 2;
                 if (target >= 0 || (model && model != m))
-                    return s_bad(field, err, fname, "one model per schedule: "
+                    return s_bad(field, err, fname,
+                                 "one model per schedule: "
                                  "users in every stage, or rate in every "
                                  "stage");
                 model = m;
@@ -102,11 +104,13 @@ static hn_err_t s_stages(const json_t *a, ctl_req_t *r, char *field,
             } else if (!strcmp(k, "ramp")) {
                 const char *s = json_string_value(v);
                 if (!s || (strcmp(s, "linear") && strcmp(s, "step")))
-                    return s_bad(field, err, fname, "expected \"linear\" or "
+                    return s_bad(field, err, fname,
+                                 "expected \"linear\" or "
                                  "\"step\"");
                 ramp = !strcmp(s, "step") ? SCHED_STEP : SCHED_LINEAR;
             } else {
-                return s_bad(field, err, fname, "unknown field (expected "
+                return s_bad(field, err, fname,
+                             "unknown field (expected "
                              "duration, users, rate, ramp)");
             }
         }
@@ -126,17 +130,17 @@ static hn_err_t s_stages(const json_t *a, ctl_req_t *r, char *field,
 static hn_err_t s_shape(const json_t *o, const char *kind, ctl_req_t *r,
                         char *field, char *err)
 {
-    double val[SCHED_SHAPE_NKEYS] = { 0 };
-    bool set[SCHED_SHAPE_NKEYS] = { false };
+    double val[SCHED_SHAPE_NKEYS] = {0};
+    bool set[SCHED_SHAPE_NKEYS] = {false};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)o, k, v) {
         size_t i = sched_shape_key(k);
         if (i == SCHED_SHAPE_NKEYS)
-            continue;   /* the other fields: checked by the caller */
-        if (sched_shape_key_is_duration(i)
-                ? s_dur(v, k, &val[i], field, err)
-                : s_num(v, k, i == 1 ? -1e8 : 0, 1e8, i == 3, &val[i], field, err))
+            continue; /* the other fields: checked by the caller */
+        if (sched_shape_key_is_duration(i) ? s_dur(v, k, &val[i], field, err)
+                                           : s_num(v, k, i == 1 ? -1e8 : 0, 1e8,
+                                                   i == 3, &val[i], field, err))
             return HN_ERR_INVALID;
         set[i] = true;
     }
@@ -149,17 +153,18 @@ static hn_err_t s_shape(const json_t *o, const char *kind, ctl_req_t *r,
 
 static bool s_allowed(ctl_kind_t kind, const char *k)
 {
-    static const char *const start[] = { "users", "spawn_rate", "rate",
-        "max_inflight", "duration", "stages", "shape", "ramp_down", "host",
-        "scenario", NULL };
-    static const char *const load[] = { "users", "spawn_rate", "rate",
-        "max_inflight", NULL };
-    static const char *const sched[] = { "stages", "shape", "ramp_down",
-        NULL };
-    static const char *const swarm[] = { "user_count", "spawn_rate", "host",
-        "run_time", NULL };
-    const char *const *list = kind == CTL_START ? start : kind == CTL_LOAD
-                            ? load : kind == CTL_SCHEDULE ? sched : swarm;
+    static const char *const start[] = {
+        "users", "spawn_rate", "rate", "max_inflight", "duration", "stages",
+        "shape", "ramp_down",  "host", "scenario",     NULL};
+    static const char *const load[] = {"users", "spawn_rate", "rate",
+                                       "max_inflight", NULL};
+    static const char *const sched[] = {"stages", "shape", "ramp_down", NULL};
+    static const char *const swarm[] = {"user_count", "spawn_rate", "host",
+                                        "run_time", NULL};
+    const char *const *list = kind == CTL_START      ? start
+                              : kind == CTL_LOAD     ? load
+                              : kind == CTL_SCHEDULE ? sched
+                                                     : swarm;
     for (; *list; list++)
         if (!strcmp(*list, k))
             return true;
@@ -188,8 +193,8 @@ static hn_err_t s_form_num(const json_t *v, const char *name, double max,
     return HN_OK;
 }
 
-hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len,
-                   ctl_req_t *r, char *field, char *err)
+hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len, ctl_req_t *r,
+                   char *field, char *err)
 {
     memset(r, 0, sizeof *r);
     field[0] = err[0] = '\0';
@@ -276,15 +281,18 @@ hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len,
             rc = s_dur(v, k, &r->duration_s, field, err);
             r->has_duration = true;
         } else if (!strcmp(k, "host")) {
-            if (!json_is_string(v) || strncmp(json_string_value(v), "http", 4) ||
+            if (!json_is_string(v) ||
+                strncmp(json_string_value(v), "http", 4) ||
                 json_string_length(v) >= sizeof r->host)
-                rc = s_bad(field, err, k, "expected a URL such as "
+                rc = s_bad(field, err, k,
+                           "expected a URL such as "
                            "\"http://10.0.0.5:8080\"");
             else
                 snprintf(r->host, sizeof r->host, "%s", json_string_value(v));
         } else if (!strcmp(k, "scenario")) {
             if (!json_is_string(v) || json_string_length(v) == 0) {
-                rc = s_bad(field, err, k, "expected the text of a scenario "
+                rc = s_bad(field, err, k,
+                           "expected the text of a scenario "
                            "YAML file");
             } else {
                 r->scenario_len = json_string_length(v);
@@ -300,12 +308,14 @@ hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len,
             goto done;
     }
     if (r->has_users && r->has_rate) {
-        rc = s_bad(field, err, "rate", "give users (closed model) or rate "
+        rc = s_bad(field, err, "rate",
+                   "give users (closed model) or rate "
                    "(open model), not both");
         goto done;
     }
     if (kind == CTL_LOAD && !r->has_users && !r->has_rate) {
-        rc = s_bad(field, err, "users", "give users (with an optional "
+        rc = s_bad(field, err, "users",
+                   "give users (with an optional "
                    "spawn_rate) or rate");
         goto done;
     }
@@ -320,7 +330,8 @@ hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len,
         json_object_foreach(o, k, v)
             if (s_shape_key(k))
                 break;
-        rc = s_bad(field, err, k, "unknown field (shape fields go with "
+        rc = s_bad(field, err, k,
+                   "unknown field (shape fields go with "
                    "\"shape\")");
         goto done;
     }
@@ -337,7 +348,8 @@ hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len,
         if (stages)
             rc = s_stages(stages, r, field, err);
         else if (shape && !json_is_string(shape))
-            rc = s_bad(field, err, "shape", "expected \"step\", \"burst\" or "
+            rc = s_bad(field, err, "shape",
+                       "expected \"step\", \"burst\" or "
                        "\"spike\"");
         else if (shape)
             rc = s_shape(o, json_string_value(shape), r, field, err);
@@ -347,7 +359,8 @@ hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len,
             if (!rc && !(d > 0))
                 rc = s_bad(field, err, "ramp_down", "must be above 0");
             if (!rc && !stages && !shape)
-                rc = s_bad(field, err, "ramp_down", "goes with stages or a "
+                rc = s_bad(field, err, "ramp_down",
+                           "goes with stages or a "
                            "shape");
             if (!rc && sched_ramp_down(r->sched, d) != HN_OK)
                 rc = s_bad(field, err, "ramp_down", "too many stages");

@@ -19,24 +19,24 @@
 
 typedef struct {
     bool has_users, has_rate, has_spawn, has_inflight, has_duration;
-    double users;              /* whole number */
+    double users; /* whole number */
     double spawn_rate;
     double rate;
     uint32_t max_inflight;
     double duration_s;
-    sched_t *sched;            /* stages or a shape (+ ramp_down), or NULL */
-    bool sched_rate;           /* its stages said rate */
-    bool sched_model_known;    /* ... or users; false for a bare shape */
-    char host[512];            /* "" = unchanged */
-    char *scenario;            /* YAML text (start only), or NULL */
+    sched_t *sched;         /* stages or a shape (+ ramp_down), or NULL */
+    bool sched_rate;        /* its stages said rate */
+    bool sched_model_known; /* ... or users; false for a bare shape */
+    char host[512];         /* "" = unchanged */
+    char *scenario;         /* YAML text (start only), or NULL */
     size_t scenario_len;
 } ctl_req_t;
 
 typedef enum {
-    CTL_START,                 /* everything is optional */
-    CTL_LOAD,                  /* users [+ spawn_rate] or rate [+ max_inflight] */
-    CTL_SCHEDULE,              /* stages or shape [+ ramp_down] */
-    CTL_SWARM                  /* Locust's form: user_count, spawn_rate, host */
+    CTL_START,    /* everything is optional */
+    CTL_LOAD,     /* users [+ spawn_rate] or rate [+ max_inflight] */
+    CTL_SCHEDULE, /* stages or shape [+ ramp_down] */
+    CTL_SWARM     /* Locust's form: user_count, spawn_rate, host */
 } ctl_kind_t;
 
 /*  Parses body (may be empty for CTL_START) into out. Returns HN_OK, or

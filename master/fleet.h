@@ -15,9 +15,9 @@
 #include "err.h"
 
 typedef enum {
-    FLEET_JOINED = 0,          /* said hello, no scenario loaded yet */
-    FLEET_READY = 1,           /* can be given load */
-    FLEET_LOST = 2,            /* silent past the heartbeat limit */
+    FLEET_JOINED = 0, /* said hello, no scenario loaded yet */
+    FLEET_READY = 1,  /* can be given load */
+    FLEET_LOST = 2,   /* silent past the heartbeat limit */
     FLEET_STATE_LAST
 } fleet_state_t;
 
@@ -26,16 +26,16 @@ typedef struct {
     char hostname[128];
     uint32_t pid;
     uint32_t threads;
-    uint32_t reported;         /* the worker's own state (PROTO_W_*) */
-    uint32_t users;            /* as the worker reports */
+    uint32_t reported; /* the worker's own state (PROTO_W_*) */
+    uint32_t users;    /* as the worker reports */
     double cpu;
     int64_t last_seen_ms;
-    fleet_state_t state;       /* written only by fleet_set_state */
-    bool has_scenario;         /* its last heartbeat said so */
-    bool in_run;               /* was given a share of the current run */
+    fleet_state_t state; /* written only by fleet_set_state */
+    bool has_scenario;   /* its last heartbeat said so */
+    bool in_run;         /* was given a share of the current run */
     uint32_t share_users;
-    uint64_t requests;         /* merged from this worker in the run */
-    size_t src;                /* its source in the interval assembler */
+    uint64_t requests; /* merged from this worker in the run */
+    size_t src;        /* its source in the interval assembler */
 } fleet_worker_t;
 
 typedef struct fleet fleet_t;

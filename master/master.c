@@ -17,15 +17,20 @@
 #include "util.h"
 
 /*  Chatter about workers is for distributed runs; hornet run keeps quiet. */
-#define M_INFO(m, ...) do { if ((m)->o.embedded) log_debug(__VA_ARGS__); \
-                            else log_info(__VA_ARGS__); } while (0)
+#define M_INFO(m, ...)              \
+    do {                            \
+        if ((m)->o.embedded)        \
+            log_debug(__VA_ARGS__); \
+        else                        \
+            log_info(__VA_ARGS__);  \
+    } while (0)
 
 #define HEARTBEAT_MS 1000
 #define MISSING_AFTER_MS (3 * HEARTBEAT_MS + 500)
-#define EMIT_LAG_MS 2500          /* live timeline waits this for stragglers */
-#define START_DELAY_MS 500        /* LOAD reaches every worker before start */
-#define MAX_SEQ ((uint64_t)1 << 22)   /* 48 days of seconds */
-#define WINDOW 4096               /* seconds held before the timeline */
+#define EMIT_LAG_MS 2500   /* live timeline waits this for stragglers */
+#define START_DELAY_MS 500 /* LOAD reaches every worker before start */
+#define MAX_SEQ ((uint64_t)1 << 22) /* 48 days of seconds */
+#define WINDOW 4096                 /* seconds held before the timeline */
 
 const char *master_strerror(master_err_t rc)
 {
@@ -103,12 +108,12 @@ void master_set_host(master_t *m, const char *host)
     if (!host[0] || !strcmp(host, m->host))
         return;
     snprintf(m->host, sizeof m->host, "%s", host);
-    master_welcome_all(m);   /* workers reload the scenario for a new host */
+    master_welcome_all(m); /* workers reload the scenario for a new host */
 }
 
 static void s_send_stop(master_t *m, fleet_worker_t *w, double timeout_s)
 {
-    proto_stop_t st = { .run = m->run, .stop_timeout_s = timeout_s };
+    proto_stop_t st = {.run = m->run, .stop_timeout_s = timeout_s};
     buf_t b;
     buf_init(&b, 1 << 10);
     if (proto_encode_stop(&st, &b) == HN_OK)
@@ -147,8 +152,8 @@ static void s_distribute(master_t *m)
         }
     }
     if (!ws || !thr || !lm ||
-        share_plan(&m->tg, m->scen, m->open, m->spawn, m->max_inflight, thr,
-                   n, lm) != HN_OK) {
+        share_plan(&m->tg, m->scen, m->open, m->spawn, m->max_inflight, thr, n,
+                   lm) != HN_OK) {
         log_error("master: out of memory splitting the load");
         goto done;
     }
@@ -163,7 +168,8 @@ static void s_distribute(master_t *m)
             s_send_to(m, ws[i]->id, &b);
         buf_free(&b);
         if (m->open)
-            M_INFO(m, "master: %s gets %.1f iterations/s", ws[i]->id, lm[i].rate);
+            M_INFO(m, "master: %s gets %.1f iterations/s", ws[i]->id,
+                   lm[i].rate);
         else
             M_INFO(m, "master: %s gets %u users", ws[i]->id, lm[i].users);
     }
@@ -189,8 +195,10 @@ static void s_record_stages(master_t *m, double t)
         if (idx != m->stage_idx && idx < sched_len(m->sched)) {
             m->stage_idx = idx;
             const sched_stage_t *st = sched_stage(m->sched, idx);
-            snprintf(what, sizeof what, "stage %u", (unsigned)(idx + 1) % 100000u);
-            report_stage_begin(m->rep, m->sched_t0 + sched_start_s(m->sched, idx),
+            snprintf(what, sizeof what, "stage %u",
+                     (unsigned)(idx + 1) % 100000u);
+            report_stage_begin(m->rep,
+                               m->sched_t0 + sched_start_s(m->sched, idx),
                                st ? st->target : v, what);
         }
     }
@@ -203,8 +211,10 @@ static void s_record_stages(master_t *m, double t)
         if (idx == m->cls_stage[c] || idx >= sched_len(k->sched))
             continue;
         m->cls_stage[c] = idx;
-        snprintf(what, sizeof what, "%.16s %u", k->name, (unsigned)(idx + 1) % 100000u);
-        report_stage_begin(m->rep, k->start_after_s + sched_start_s(k->sched, idx),
+        snprintf(what, sizeof what, "%.16s %u", k->name,
+                 (unsigned)(idx + 1) % 100000u);
+        report_stage_begin(m->rep,
+                           k->start_after_s + sched_start_s(k->sched, idx),
                            sched_stage(k->sched, idx)->target, what);
     }
 }
@@ -216,8 +226,11 @@ void master_plan(master_t *m, int64_t now, bool force)
     m->last_plan_ms = now;
     double t = now > m->start_ms ? (double)(now - m->start_ms) / 1000.0 : 0;
     s_record_stages(m, t);
-    share_profile_t p = { .scen = m->scen, .open = m->open, .sched = m->sched,
-                          .sched_t0 = m->sched_t0, .base = m->base };
+    share_profile_t p = {.scen = m->scen,
+                         .open = m->open,
+                         .sched = m->sched,
+                         .sched_t0 = m->sched_t0,
+                         .base = m->base};
     share_targets_t tg;
     share_targets(&p, t, &tg);
     if (!force && m->tg_sent && !share_targets_differ(&tg, &m->tg, m->open))
@@ -257,8 +270,10 @@ void master_start_run(master_t *m)
     M_PHASE(m, M_RUNNING);
     size_t n = fleet_ready(m->fleet);
     if (m->sched)
-        M_INFO(m, "master: starting a %zu-stage schedule on %zu workers for "
-               "%.0fs", sched_len(m->sched), n, m->duration_s);
+        M_INFO(m,
+               "master: starting a %zu-stage schedule on %zu workers for "
+               "%.0fs",
+               sched_len(m->sched), n, m->duration_s);
     else if (m->open)
         M_INFO(m, "master: starting %.1f iterations/s on %zu workers for %.0fs",
                m->base, n, m->duration_s);
@@ -277,14 +292,16 @@ static void s_adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
     int64_t ago_ms = ((int64_t)(util_wall_s() * 1e9) - start_unix_ns) / 1000000;
     if (ago_ms < 0 || (m->load->duration_s > 0 &&
                        ago_ms > (int64_t)(m->load->duration_s * 1000)))
-        return;   /* not a run we could be the master of */
+        return; /* not a run we could be the master of */
     m->run = run;
     m->start_wall_ns = start_unix_ns;
     m->start_ms = zclock_mono() - ago_ms;
     M_PHASE(m, M_RUNNING);
     s_init_load(m, &m->cur);
-    M_INFO(m, "master: workers are in run %" PRIu64 ", started %.1f s ago: "
-           "taking it over", run, (double)ago_ms / 1000.0);
+    M_INFO(m,
+           "master: workers are in run %" PRIu64 ", started %.1f s ago: "
+           "taking it over",
+           run, (double)ago_ms / 1000.0);
     master_plan(m, zclock_mono(), true);
     /*  a welcome from the same session makes each worker send every
      *  interval of its run again, now that we know the run */
@@ -310,31 +327,27 @@ static void s_on_stats(master_t *m, fleet_worker_t *w, zframe_t *f)
         return;
     }
     if (m->phase == M_WAITING)
-        return;   /* a run we may be about to take over: no ack, kept for us */
-    proto_ack_t ack = { .run = h.run, .seq = h.seq };
+        return; /* a run we may be about to take over: no ack, kept for us */
+    proto_ack_t ack = {.run = h.run, .seq = h.seq};
     buf_t b;
     buf_init(&b, 256);
     if (proto_encode_ack(&ack, &b) == HN_OK)
         s_send_to(m, w->id, &b);
     buf_free(&b);
     if (h.run != m->run)
-        return;                      /* an old run's leftovers */
+        return; /* an old run's leftovers */
     stats_t *into = NULL;
     switch (ival_accept(m->ival, w->src, h.seq, h.users, h.final, &into)) {
     case IVAL_NEW:
-    case IVAL_FOLDED:
-        break;
-    case IVAL_DUPLICATE:
-        m->duplicates++;
-        return;
-    case IVAL_LATE:
-        into = report_totals_mut(m->rep);
-        break;
+    case IVAL_FOLDED: break;
+    case IVAL_DUPLICATE: m->duplicates++; return;
+    case IVAL_LATE: into = report_totals_mut(m->rep); break;
     case IVAL_RANGE:
     case IVAL_LAST:
         m->bad_messages++;
         log_warn("master: stats from %s for second %" PRIu64 " of the run: "
-                 "out of range, dropped", w->id, h.seq);
+                 "out of range, dropped",
+                 w->id, h.seq);
         return;
     }
     uint64_t req = 0;
@@ -349,9 +362,12 @@ static void s_on_stats(master_t *m, fleet_worker_t *w, zframe_t *f)
 static void s_emit(master_t *m, uint64_t force_below, bool all)
 {
     ival_out_t out;
-    stats_t *st;
-    while ((st = ival_take(m->ival, force_below, all, &out)) != NULL)
+    for (;;) {
+        stats_t *st = ival_take(m->ival, force_below, all, &out);
+        if (!st)
+            break;
         report_add(m->rep, &st, (double)(out.seq + 1), out.users);
+    }
 }
 
 /*  ---- messages from workers -------------------------------------------- */
@@ -383,7 +399,7 @@ static void s_on_heartbeat(master_t *m, fleet_worker_t *w, const char *id,
     if (!w) {
         /* we do not know it (a master restart): ask for a hello by
          * sending our heartbeat, which carries our session */
-        proto_heartbeat_t mine = { .session = m->session };
+        proto_heartbeat_t mine = {.session = m->session};
         buf_t b;
         buf_init(&b, 256);
         if (proto_encode_heartbeat(&mine, &b) == HN_OK)
@@ -391,19 +407,20 @@ static void s_on_heartbeat(master_t *m, fleet_worker_t *w, const char *id,
         buf_free(&b);
         return;
     }
-    bool became_ready = fleet_heartbeat(m->fleet, w, hb->state, hb->users, hb->cpu);
+    bool became_ready = fleet_heartbeat(m->fleet, w, hb->state, hb->users,
+                                        hb->cpu);
     if (m->phase == M_WAITING && w->state == FLEET_READY && hb->run &&
         hb->start_unix_ns && hb->state == PROTO_W_RUNNING)
         s_adopt(m, hb->run, hb->start_unix_ns);
     else if (became_ready && m->phase == M_RUNNING)
-        s_distribute(m);               /* a worker joining mid-run */
+        s_distribute(m); /* a worker joining mid-run */
 }
 
 static void s_on_message(master_t *m, zmsg_t *msg)
 {
     char *id = zmsg_popstr(msg);
     zframe_t *f = zmsg_pop(msg);
-    if (!id || !f || strlen(id) >= sizeof ((fleet_worker_t *)0)->id) {
+    if (!id || !f || strlen(id) >= sizeof((fleet_worker_t *)0)->id) {
         zstr_free(&id);
         zframe_destroy(&f);
         return;
@@ -449,7 +466,7 @@ out:
 
 static void s_heartbeats(master_t *m, int64_t now)
 {
-    proto_heartbeat_t hb = { .session = m->session };
+    proto_heartbeat_t hb = {.session = m->session};
     buf_t b;
     buf_init(&b, 256);
     if (proto_encode_heartbeat(&hb, &b) != HN_OK) {
@@ -462,9 +479,10 @@ static void s_heartbeats(master_t *m, int64_t now)
     for (size_t i = 0; i < fleet_size(m->fleet); i++) {
         fleet_worker_t *w = fleet_at(m->fleet, i);
         if (w->state != FLEET_LOST && now - w->last_seen_ms > MISSING_AFTER_MS)
-            log_warn("master: worker %s is missing (silent for %.1f s)%s", w->id,
-                     (double)(now - w->last_seen_ms) / 1000.0,
-                     m->phase == M_RUNNING ? "; moving its load to the others" : "");
+            log_warn("master: worker %s is missing (silent for %.1f s)%s",
+                     w->id, (double)(now - w->last_seen_ms) / 1000.0,
+                     m->phase == M_RUNNING ? "; moving its load to the others"
+                                           : "");
     }
     if (fleet_expire(m->fleet, now, MISSING_AFTER_MS)) {
         s_sync_sources(m);
@@ -488,16 +506,17 @@ static void s_progress(master_t *m, int64_t now)
     char p95[16];
     util_fmt_ms((double)p->p95_us, p95, sizeof p95);
     if (m->o.tty) {
-        fprintf(stderr, "\r[%6.0fs] users %-6u %9" PRIu64 " req/s  fails %"
-                PRIu64 " (%.2f%%)  p95 %s ms  total %" PRIu64 "    ",
+        fprintf(stderr,
+                "\r[%6.0fs] users %-6u %9" PRIu64 " req/s  fails %" PRIu64
+                " (%.2f%%)  p95 %s ms  total %" PRIu64 "    ",
                 el, p->users, p->requests, fail,
                 req ? 100.0 * (double)fail / (double)req : 0.0, p95, req);
         return;
     }
     if (m->o.embedded) {
         log_info("t=%.0fs users=%u req/s=%" PRIu64 " fails=%" PRIu64
-                 " p95=%sms total=%" PRIu64, el, p->users, p->requests, fail,
-                 p95, req);
+                 " p95=%sms total=%" PRIu64,
+                 el, p->users, p->requests, fail, p95, req);
         return;
     }
     double cpu = 0;
@@ -505,8 +524,9 @@ static void s_progress(master_t *m, int64_t now)
         if (fleet_at(m->fleet, i)->state != FLEET_LOST)
             cpu += fleet_at(m->fleet, i)->cpu;
     log_info("t=%.0fs workers=%zu users=%u req/s=%" PRIu64 " fails=%" PRIu64
-             " p95=%sms total=%" PRIu64 " workers-cpu=%.0f%%", el,
-             fleet_present(m->fleet), p->users, p->requests, fail, p95, req, cpu);
+             " p95=%sms total=%" PRIu64 " workers-cpu=%.0f%%",
+             el, fleet_present(m->fleet), p->users, p->requests, fail, p95, req,
+             cpu);
 }
 
 /*  Every worker in the run (and present) has sent its last interval. */
@@ -519,7 +539,8 @@ double master_elapsed_s(const master_t *m)
 {
     if (!m->run)
         return 0;
-    int64_t end = m->stop_ms && m->phase != M_RUNNING ? m->stop_ms : zclock_mono();
+    int64_t end = m->stop_ms && m->phase != M_RUNNING ? m->stop_ms
+                                                      : zclock_mono();
     return end > m->start_ms ? (double)(end - m->start_ms) / 1000.0 : 0;
 }
 
@@ -546,7 +567,8 @@ static void s_finish_run(master_t *m)
     report_info_t info = master_run_info(m);
     report_print(m->rep, &info, stdout);
     if (!m->o.embedded) {
-        printf("\nWorkers:\n%-40s %-20s %10s %8s\n", "Id", "Host", "Requests", "State");
+        printf("\nWorkers:\n%-40s %-20s %10s %8s\n", "Id", "Host", "Requests",
+               "State");
         for (size_t i = 0; i < fleet_size(m->fleet); i++) {
             const fleet_worker_t *w = fleet_at(m->fleet, i);
             printf("%-40s %-20.20s %10" PRIu64 " %8s\n", w->id, w->hostname,
@@ -557,7 +579,8 @@ static void s_finish_run(master_t *m)
         printf("Merged %" PRIu64 " snapshots, %.1f us each (decode + merge)\n",
                m->merged, (double)m->merge_ns / (double)m->merged / 1000.0);
     if (m->duplicates || m->bad_messages)
-        printf("Duplicate intervals dropped: %" PRIu64 ", bad messages: %" PRIu64 "\n",
+        printf("Duplicate intervals dropped: %" PRIu64
+               ", bad messages: %" PRIu64 "\n",
                m->duplicates, m->bad_messages);
     fflush(stdout);
     char err[HN_ERRLEN];
@@ -570,7 +593,8 @@ static void s_finish_run(master_t *m)
 bool master_reset_run(master_t *m)
 {
     report_t *rep = report_new(m->scen, m->open);
-    stats_t *scratch = stats_new(m->scen->n_endpoints, m->scen->n_counters, m->open);
+    stats_t *scratch = stats_new(m->scen->n_endpoints, m->scen->n_counters,
+                                 m->open);
     if (!rep || !scratch) {
         report_destroy(&rep);
         stats_destroy(&scratch);
@@ -581,9 +605,12 @@ bool master_reset_run(master_t *m)
     stats_destroy(&m->scratch);
     m->scratch = scratch;
     /*  a new model (open or closed) may mean a new shape of stats */
-    ival_t *iv = ival_new(&(ival_cfg_t){ .n_endpoints = m->scen->n_endpoints,
-        .n_counters = m->scen->n_counters, .keep_raw = m->open,
-        .max_seq = MAX_SEQ, .window = WINDOW, .fill_gaps = true });
+    ival_t *iv = ival_new(&(ival_cfg_t){.n_endpoints = m->scen->n_endpoints,
+                                        .n_counters = m->scen->n_counters,
+                                        .keep_raw = m->open,
+                                        .max_seq = MAX_SEQ,
+                                        .window = WINDOW,
+                                        .fill_gaps = true});
     if (!iv)
         return false;
     for (size_t i = 0; i < fleet_size(m->fleet); i++) {
@@ -622,7 +649,8 @@ const char *master_state_name(const master_t *m)
 uint32_t master_current_users(const master_t *m)
 {
     const report_point_t *p = report_last(m->rep);
-    return p && (m->phase == M_RUNNING || m->phase == M_STOPPING) ? p->users : 0;
+    return p && (m->phase == M_RUNNING || m->phase == M_STOPPING) ? p->users
+                                                                  : 0;
 }
 
 const char *master_current_host(const master_t *m)
@@ -669,7 +697,8 @@ master_t *master_new(const scen_t *scen, const scen_load_t *load,
         snprintf(err, HN_ERRLEN, "out of memory");
         return s_fail(m, why, MASTER_ERR_RUN);
     }
-    zsock_set_router_handover(m->sock, 1);   /* a reconnecting worker keeps its id */
+    /*  a reconnecting worker keeps its id */
+    zsock_set_router_handover(m->sock, 1);
     zsock_set_router_mandatory(m->sock, 0);
     zsock_set_sndhwm(m->sock, 100000);
     zsock_set_rcvhwm(m->sock, 100000);
@@ -679,25 +708,29 @@ master_t *master_new(const scen_t *scen, const scen_load_t *load,
         snprintf(path, sizeof path, "%s/master.key_secret", opts->curve_keys);
         zcert_t *cert = zcert_load(path);
         if (!cert) {
-            snprintf(err, HN_ERRLEN, "--keys %s: no master key pair there "
-                     "(make one with 'hornet keys %s')", opts->curve_keys,
-                     opts->curve_keys);
+            snprintf(err, HN_ERRLEN,
+                     "--keys %s: no master key pair there "
+                     "(make one with 'hornet keys %s')",
+                     opts->curve_keys, opts->curve_keys);
             return s_fail(m, why, MASTER_ERR_INPUT);
         }
         m->auth = zactor_new(zauth, NULL);
         zstr_sendx(m->auth, "VERBOSE", NULL);
         zsock_wait(m->auth);
-        zstr_sendx(m->auth, "CURVE", opts->curve_allow ? opts->curve_allow
-                                                       : opts->curve_keys, NULL);
+        zstr_sendx(m->auth, "CURVE",
+                   opts->curve_allow ? opts->curve_allow : opts->curve_keys,
+                   NULL);
         zsock_wait(m->auth);
         zcert_apply(cert, m->sock);
         zsock_set_curve_server(m->sock, 1);
         zcert_destroy(&cert);
-    } else if (!strncmp(opts->bind, "tcp://", 6) && !strstr(opts->bind, "127.0.0.1") &&
+    } else if (!strncmp(opts->bind, "tcp://", 6) &&
+               !strstr(opts->bind, "127.0.0.1") &&
                !strstr(opts->bind, "localhost")) {
         log_warn("master: %s accepts workers from the network WITHOUT "
                  "encryption or authentication; use --keys DIR (hornet keys) "
-                 "on untrusted networks", opts->bind);
+                 "on untrusted networks",
+                 opts->bind);
     }
     if (zsock_bind(m->sock, "%s", opts->bind) < 0) {
         snprintf(err, HN_ERRLEN, "cannot bind '%s': %s", opts->bind,
@@ -712,16 +745,21 @@ master_t *master_new(const scen_t *scen, const scen_load_t *load,
     M_INFO(m, "master: listening on %s, waiting for %u worker%s", opts->bind,
            opts->expect_workers, opts->expect_workers == 1 ? "" : "s");
     if (opts->web) {
-        static int instance;   /* several masters in one test process */
+        static int instance; /* several masters in one test process */
         char cmd[96], ev[96];
-        snprintf(cmd, sizeof cmd, "inproc://hornet-api-%d-%d", (int)getpid(), ++instance);
-        snprintf(ev, sizeof ev, "inproc://hornet-events-%d-%d", (int)getpid(), instance);
+        snprintf(cmd, sizeof cmd, "inproc://hornet-api-%d-%d", (int)getpid(),
+                 ++instance);
+        snprintf(ev, sizeof ev, "inproc://hornet-events-%d-%d", (int)getpid(),
+                 instance);
         m->api_sock = zsock_new_router(cmd);
         m->pub = zsock_new_pub(ev);
-        api_opts_t ao = { .listen = opts->web, .token = opts->web_token,
-                          .insecure = opts->web_insecure,
-                          .cert_file = opts->web_cert, .key_file = opts->web_key,
-                          .cmd_endpoint = cmd, .events_endpoint = ev };
+        api_opts_t ao = {.listen = opts->web,
+                         .token = opts->web_token,
+                         .insecure = opts->web_insecure,
+                         .cert_file = opts->web_cert,
+                         .key_file = opts->web_key,
+                         .cmd_endpoint = cmd,
+                         .events_endpoint = ev};
         bool usage = false;
         if (!m->api_sock || !m->pub) {
             snprintf(err, HN_ERRLEN, "could not create the API sockets");
@@ -770,7 +808,7 @@ static bool s_interrupted(master_t *m)
         return false;
     }
     if (m->phase == M_IDLE)
-        return false;   /* interactive, nothing running: done */
+        return false; /* interactive, nothing running: done */
     if (m->phase == M_RUNNING) {
         log_warn("interrupted: stopping (again to cut off requests in flight)");
         M_PHASE(m, M_STOPPING);
@@ -788,14 +826,17 @@ static void s_waiting(master_t *m, int64_t now)
     if (ready >= m->o.expect_workers && m->o.interactive) {
         M_PHASE(m, M_IDLE);
         log_info("master: %zu worker%s ready; start the test from the "
-                 "web UI or POST /api/v1/start", ready, ready == 1 ? "" : "s");
+                 "web UI or POST /api/v1/start",
+                 ready, ready == 1 ? "" : "s");
     } else if (ready >= m->o.expect_workers) {
         master_start_run(m);
     } else if (m->o.start_timeout_s > 0 &&
-               now - m->wait_start_ms > (int64_t)(m->o.start_timeout_s * 1000)) {
-        fprintf(stderr, "hornet master: only %zu of %u workers came "
-                "within %.0f s\n", ready, m->o.expect_workers,
-                m->o.start_timeout_s);
+               now - m->wait_start_ms >
+                   (int64_t)(m->o.start_timeout_s * 1000)) {
+        fprintf(stderr,
+                "hornet master: only %zu of %u workers came "
+                "within %.0f s\n",
+                ready, m->o.expect_workers, m->o.start_timeout_s);
         m->result = MASTER_ERR_RUN;
         M_PHASE(m, M_DONE);
     }
@@ -824,7 +865,8 @@ static void s_stopping(master_t *m, int64_t now)
             if (w->in_run && w->state != FLEET_LOST)
                 s_send_stop(m, w, m->cur.stop_timeout_s);
         }
-        m->stop_deadline_ms = now + (int64_t)(m->cur.stop_timeout_s * 1000) + 5000;
+        m->stop_deadline_ms = now + (int64_t)(m->cur.stop_timeout_s * 1000) +
+                              5000;
         M_INFO(m, "master: stopping (in-flight requests get %.0f s)",
                m->cur.stop_timeout_s);
     }
@@ -845,7 +887,8 @@ static void s_stopping(master_t *m, int64_t now)
 static void s_receive(master_t *m, zsock_t *which)
 {
     if (which == m->api_sock && m->api_sock)
-        for (int k = 0; k < 100 && (zsock_events(m->api_sock) & ZMQ_POLLIN); k++)
+        for (int k = 0; k < 100 && (zsock_events(m->api_sock) & ZMQ_POLLIN);
+             k++)
             routes_on_api(m);
     if (which != m->sock)
         return;
@@ -878,8 +921,7 @@ master_err_t master_run(master_t *m)
         case M_STOPPING: s_stopping(m, now); break;
         case M_IDLE:
         case M_DONE:
-        case M_PHASE_LAST:
-            break;
+        case M_PHASE_LAST: break;
         }
     }
     if (m->run && !m->reported)

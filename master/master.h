@@ -18,35 +18,36 @@
 #include "scen.h"
 
 typedef struct {
-    const char *bind;          /* endpoint; "hornet master" defaults to port 5557 on every interface */
-    unsigned expect_workers;   /* start when this many are ready (>= 1) */
-    const char *json;          /* summary file, or NULL */
+    /*  endpoint; "hornet master" defaults to port 5557 on every interface */
+    const char *bind;
+    unsigned expect_workers; /* start when this many are ready (>= 1) */
+    const char *json;        /* summary file, or NULL */
     bool quiet;
-    bool insecure;             /* -k, passed to workers */
-    const char *host;          /* --host, passed to workers with the bundle */
-    const char *curve_keys;    /* dir with master.key_secret, or NULL */
-    const char *curve_allow;   /* dir of allowed worker public keys */
-    double start_timeout_s;    /* give up waiting for workers (0 = never) */
-    bool embedded;             /* hornet run: one local worker, quiet logs,
-                                * run-style progress, no workers table */
-    bool tty;                  /* progress as one rewritten line */
-    uint64_t fd_limit;         /* for the report's advice (0 = unknown) */
-    bool interactive;          /* wait for start from the API; stay up
-                                * between runs until interrupted */
-    const char *web;           /* HTTP API + UI address, or NULL */
+    bool insecure;           /* -k, passed to workers */
+    const char *host;        /* --host, passed to workers with the bundle */
+    const char *curve_keys;  /* dir with master.key_secret, or NULL */
+    const char *curve_allow; /* dir of allowed worker public keys */
+    double start_timeout_s;  /* give up waiting for workers (0 = never) */
+    bool embedded;           /* hornet run: one local worker, quiet logs,
+                              * run-style progress, no workers table */
+    bool tty;                /* progress as one rewritten line */
+    uint64_t fd_limit;       /* for the report's advice (0 = unknown) */
+    bool interactive;        /* wait for start from the API; stay up
+                              * between runs until interrupted */
+    const char *web;         /* HTTP API + UI address, or NULL */
     const char *web_token;
     bool web_insecure;
     const char *web_cert, *web_key;
-    unsigned start_delay_ms;   /* LOAD goes out this long before the start
-                                * (0 = 500) */
+    unsigned start_delay_ms; /* LOAD goes out this long before the start
+                              * (0 = 500) */
 } master_opts_t;
 
 typedef struct master master_t;
 
 typedef enum {
-    MASTER_OK = 0,             /* the test ran (failed requests included) */
-    MASTER_ERR_RUN = 1,        /* could not run: system or runtime error */
-    MASTER_ERR_INPUT = 2,      /* bad options (bind address, keys, web) */
+    MASTER_OK = 0,        /* the test ran (failed requests included) */
+    MASTER_ERR_RUN = 1,   /* could not run: system or runtime error */
+    MASTER_ERR_INPUT = 2, /* bad options (bind address, keys, web) */
     MASTER_ERR_LAST
 } master_err_t;
 

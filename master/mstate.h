@@ -18,11 +18,11 @@
 #include "share.h"
 
 typedef enum {
-    M_WAITING = 0,             /* for the expected workers */
-    M_IDLE = 1,                /* interactive: between runs */
+    M_WAITING = 0, /* for the expected workers */
+    M_IDLE = 1,    /* interactive: between runs */
     M_RUNNING = 2,
-    M_STOPPING = 3,            /* in-flight requests finishing */
-    M_DONE = 4,                /* the loop ends */
+    M_STOPPING = 3, /* in-flight requests finishing */
+    M_DONE = 4,     /* the loop ends */
     M_PHASE_LAST
 } mphase_t;
 
@@ -37,11 +37,11 @@ struct master {
     buf_t bundle;
     fleet_t *fleet;
     ival_t *ival;
-    stats_t *scratch;          /* one snapshot decoded, then merged */
-    mphase_t phase;            /* written only by master_set_phase */
+    stats_t *scratch; /* one snapshot decoded, then merged */
+    mphase_t phase;   /* written only by master_set_phase */
     uint64_t run;
     int64_t start_wall_ns;
-    int64_t start_ms;          /* zclock_mono at the start */
+    int64_t start_ms; /* zclock_mono at the start */
     int64_t stop_ms;
     int64_t stop_deadline_ms;
     int64_t wait_start_ms;
@@ -51,31 +51,31 @@ struct master {
     uint64_t bad_messages;
     uint64_t duplicates;
     const report_point_t *last_shown;
-    uint64_t merged;           /* snapshots decoded and merged */
-    uint64_t merge_ns;         /* time spent on that */
+    uint64_t merged;   /* snapshots decoded and merged */
+    uint64_t merge_ns; /* time spent on that */
     /*  The load being run: a schedule (from the file, the command line or
      *  the API) or a constant, plus the classes' own schedules. */
-    sched_t *sched;            /* global schedule (owned), or NULL */
-    double sched_t0;           /* run second it starts at */
-    double base;               /* constant users or rate without one */
-    double spawn;              /* users/s, 0 = at once */
+    sched_t *sched;  /* global schedule (owned), or NULL */
+    double sched_t0; /* run second it starts at */
+    double base;     /* constant users or rate without one */
+    double spawn;    /* users/s, 0 = at once */
     uint32_t max_inflight;
-    double duration_s;         /* 0 = until stopped */
-    share_targets_t tg;        /* what the workers were last told */
+    double duration_s;  /* 0 = until stopped */
+    share_targets_t tg; /* what the workers were last told */
     bool tg_sent;
     int64_t last_plan_ms;
-    size_t stage_idx;          /* global schedule stage last recorded */
+    size_t stage_idx; /* global schedule stage last recorded */
     size_t cls_stage[SHARE_CLASSES];
     /*  HTTP API (api.c forwards calls here) and its event stream */
     api_t *api;
     zsock_t *api_sock;
     zsock_t *pub;
     const report_point_t *last_published;
-    scen_t *own_scen;          /* uploaded through the API, or NULL */
-    scen_load_t cur;           /* the profile of the current run */
-    char host[512];            /* --host or the API's, "" = the file's */
+    scen_t *own_scen; /* uploaded through the API, or NULL */
+    scen_load_t cur;  /* the profile of the current run */
+    char host[512];   /* --host or the API's, "" = the file's */
     master_err_t result;
-    bool reported;             /* the current run's report is out */
+    bool reported; /* the current run's report is out */
 };
 
 /*  The one writer of m->phase; `line` is the caller's __LINE__. */

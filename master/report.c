@@ -16,7 +16,7 @@ typedef struct {
     double target;
     char what[32];
     uint64_t requests, failures;
-    uint64_t user_seconds;    /* sum of users over its points */
+    uint64_t user_seconds; /* sum of users over its points */
     uint32_t n_points;
     hist_t *lat;
 } rstage_t;
@@ -24,8 +24,8 @@ typedef struct {
 struct report {
     const scen_t *scen;
     stats_t *totals;
-    stats_t *last;            /* the last interval */
-    hist_t *scratch;          /* merged latency of one interval */
+    stats_t *last;   /* the last interval */
+    hist_t *scratch; /* merged latency of one interval */
     report_point_t *points;
     size_t n_points;
     size_t cap_points;
@@ -93,9 +93,10 @@ void report_add(report_t *self, stats_t **interval_p, double t_s,
             break;
         }
     if (self->n_points == self->cap_points) {
-        report_point_t *v = util_grow(self->points, &self->cap_points, sizeof *v, 64);
+        report_point_t *v = util_grow(self->points, &self->cap_points,
+                                      sizeof *v, 64);
         if (!v)
-            return;   /* the totals are kept; only the timeline is short */
+            return; /* the totals are kept; only the timeline is short */
         self->points = v;
     }
     self->points[self->n_points++] = pt;
@@ -104,7 +105,8 @@ void report_add(report_t *self, stats_t **interval_p, double t_s,
 void report_stage_begin(report_t *self, double t_s, double target,
                         const char *what)
 {
-    if (self->n_stages && self->stages[self->n_stages - 1].start_s >= t_s - 0.001 &&
+    if (self->n_stages &&
+        self->stages[self->n_stages - 1].start_s >= t_s - 0.001 &&
         self->stages[self->n_stages - 1].n_points == 0) {
         /*  two changes in the same instant: the later one wins */
         rstage_t *st = &self->stages[self->n_stages - 1];
@@ -115,7 +117,7 @@ void report_stage_begin(report_t *self, double t_s, double target,
     if (self->n_stages == self->cap_stages) {
         rstage_t *v = util_grow(self->stages, &self->cap_stages, sizeof *v, 16);
         if (!v)
-            return;   /* the seconds count in the previous stage */
+            return; /* the seconds count in the previous stage */
         self->stages = v;
     }
     hist_t *h = hist_new();
@@ -147,16 +149,19 @@ json_t *report_timeline_json(const report_t *self, double since_s)
         const report_point_t *p = &self->points[i];
         if (p->t_s <= since_s)
             continue;
+        /* clang-format off */
         json_array_append_new(a, json_pack(
             "{s:f,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:I}",
             "t", p->t_s, "requests", (json_int_t)p->requests,
             "failures", (json_int_t)p->failures,
-            "rps", (json_int_t)p->requests, "fails_per_s", (json_int_t)p->failures,
+            "rps", (json_int_t)p->requests,
+            "fails_per_s", (json_int_t)p->failures,
             "users", (json_int_t)p->users,
             "p50_ms", (double)p->p50_us / 1000.0,
             "p95_ms", (double)p->p95_us / 1000.0,
             "p99_ms", (double)p->p99_us / 1000.0,
             "stage", (json_int_t)p->stage));
+        /* clang-format on */
     }
     return a;
 }
@@ -166,8 +171,10 @@ json_t *report_stages_json(const report_t *self, double now_s)
     json_t *a = json_array();
     for (size_t i = 0; a && i < self->n_stages; i++) {
         const rstage_t *st = &self->stages[i];
-        double end = i + 1 < self->n_stages ? self->stages[i + 1].start_s : now_s;
+        double end = i + 1 < self->n_stages ? self->stages[i + 1].start_s
+                                            : now_s;
         double secs = st->n_points;
+        /* clang-format off */
         json_array_append_new(a, json_pack(
             "{s:I,s:s,s:f,s:f,s:f,s:I,s:I,s:f,s:f,s:o}",
             "index", (json_int_t)i, "what", st->what,
@@ -177,6 +184,7 @@ json_t *report_stages_json(const report_t *self, double now_s)
             "rps", secs > 0 ? (double)st->requests / secs : 0.0,
             "mean_users", secs > 0 ? (double)st->user_seconds / secs : 0.0,
             "latency_ms", report_latency_json(st->lat)));
+        /* clang-format on */
     }
     return a;
 }
@@ -207,8 +215,8 @@ const stats_t *report_totals(const report_t *self)
 }
 
 static void print_row(FILE *out, int w, const char *method, const char *name,
-                      uint64_t req, uint64_t fail, const hist_t *h,
-                      double dur, uint64_t bytes_in)
+                      uint64_t req, uint64_t fail, const hist_t *h, double dur,
+                      uint64_t bytes_in)
 {
     char p[7][16], avg[16], bytes[16];
     static const double pct[] = {50, 90, 95, 99, 99.9};
@@ -239,7 +247,8 @@ static void each_tag(const report_t *self,
         const char *tag = s->endpoints[i].tag;
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
-            seen = s->endpoints[j].tag && tag && !strcmp(s->endpoints[j].tag, tag);
+            seen = s->endpoints[j].tag && tag &&
+                   !strcmp(s->endpoints[j].tag, tag);
         if (!tag || seen)
             continue;
         hist_t *h = hist_new();
@@ -284,10 +293,9 @@ static void print_tag(void *arg, const char *tag, uint64_t req, uint64_t fail,
 
 static void print_tags(const report_t *self, FILE *out, double dur)
 {
-    tag_print_t tp = { .out = out, .dur = dur };
+    tag_print_t tp = {.out = out, .dur = dur};
     each_tag(self, print_tag, &tp);
 }
-
 
 typedef struct {
     json_t *obj;
@@ -298,31 +306,35 @@ static void json_tag(void *arg, const char *tag, uint64_t req, uint64_t fail,
                      const hist_t *h)
 {
     tag_json_t *tj = arg;
+    /* clang-format off */
     json_object_set_new(tj->obj, tag, json_pack(
         "{s:I,s:I,s:f,s:o}", "requests", (json_int_t)req,
         "failures", (json_int_t)fail,
         "rps", tj->dur > 0 ? (double)req / tj->dur : 0.0,
         "latency_ms", report_latency_json(h)));
+    /* clang-format on */
 }
 
-void report_print(const report_t *self, const report_info_t *info,
-                  FILE *out)
+void report_print(const report_t *self, const report_info_t *info, FILE *out)
 {
     const stats_t *t = self->totals;
     double dur = info->duration_s;
     int w = 30;
     for (size_t i = 0; i < self->scen->n_endpoints; i++) {
         const scen_endpoint_t *se = &self->scen->endpoints[i];
-        int len = (int)strlen(se->name) + (se->tag ? (int)strlen(se->tag) + 3 : 0);
+        int len = (int)strlen(se->name) +
+                  (se->tag ? (int)strlen(se->tag) + 3 : 0);
         if (len > w)
             w = len > 70 ? 70 : len;
     }
-    fprintf(out, "\n%-7s %-*s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
-                 "%9s\n",
+    fprintf(out,
+            "\n%-7s %-*s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
+            "%9s\n",
             "Method", w, "Name", "Requests", "Fails", "Median", "p90", "p95",
             "p99", "p99.9", "Max", "Avg", "req/s", "Bytes in");
-    fprintf(out, "%-7s %-*s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
-                 "%9s\n",
+    fprintf(out,
+            "%-7s %-*s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
+            "%9s\n",
             "", w, "", "", "", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)",
             "(ms)", "", "");
     for (size_t i = 0; i < self->scen->n_endpoints; i++) {
@@ -348,23 +360,27 @@ void report_print(const report_t *self, const report_info_t *info,
     print_row(out, w, "", "Aggregated", req, fail, all, dur, bin);
 
     char sent[16], recv[16];
-    fprintf(out, "\nDuration %.2f s, %" PRIu64 " requests, %.1f req/s, "
-                 "%s received, %s sent, success %.2f%%\n",
+    fprintf(out,
+            "\nDuration %.2f s, %" PRIu64 " requests, %.1f req/s, "
+            "%s received, %s sent, success %.2f%%\n",
             dur, req, dur > 0 ? (double)req / dur : 0.0,
             util_fmt_bytes((double)bin, recv, sizeof recv),
             util_fmt_bytes((double)bout, sent, sizeof sent),
             req ? 100.0 * (double)(req - fail) / (double)req : 0.0);
     uint64_t waits = stats_counter(t, STATS_CTR_CONN_WAITS);
     if (waits)
-        fprintf(out, "Requests that waited for a free connection "
-                     "(--max-connections): %" PRIu64 "\n", waits);
+        fprintf(out,
+                "Requests that waited for a free connection "
+                "(--max-connections): %" PRIu64 "\n",
+                waits);
     if (info->open_model) {
         uint64_t sched = stats_counter(t, STATS_CTR_SCHEDULED);
         uint64_t dropped = stats_counter(t, STATS_CTR_DROPPED);
         double achieved = dur > 0 ? (double)(sched - dropped) / dur : 0;
-        fprintf(out, "Rate: asked %.1f/s, started %.1f/s; iterations not "
-                     "started (in-flight cap %u reached, or still waiting for "
-                     "a connection at the stop): %" PRIu64 "\n",
+        fprintf(out,
+                "Rate: asked %.1f/s, started %.1f/s; iterations not "
+                "started (in-flight cap %u reached, or still waiting for "
+                "a connection at the stop): %" PRIu64 "\n",
                 info->rate, achieved, info->max_inflight, dropped);
         hist_t *raw = hist_new();
         if (raw) {
@@ -372,8 +388,9 @@ void report_print(const report_t *self, const report_info_t *info,
                 if (stats_endpoint(t, i)->latency_raw)
                     hist_merge(raw, stats_endpoint(t, i)->latency_raw);
             char a[16], b[16], c[16];
-            fprintf(out, "Latency from actual send (uncorrected): p50 %s "
-                         "p99 %s max %s ms\n",
+            fprintf(out,
+                    "Latency from actual send (uncorrected): p50 %s "
+                    "p99 %s max %s ms\n",
                     util_fmt_ms((double)hist_percentile(raw, 50), a, 16),
                     util_fmt_ms((double)hist_percentile(raw, 99), b, 16),
                     util_fmt_ms((double)hist_max(raw), c, 16));
@@ -402,24 +419,26 @@ void report_print(const report_t *self, const report_info_t *info,
         fprintf(out, "\n");
     }
     if (stats_counter(t, STATS_CTR_NO_DATA))
-        fprintf(out, "\nNot started, data feed out of rows (order: unique): %"
-                PRIu64 "\n", stats_counter(t, STATS_CTR_NO_DATA));
+        fprintf(out,
+                "\nNot started, data feed out of rows (order: unique): %" PRIu64
+                "\n",
+                stats_counter(t, STATS_CTR_NO_DATA));
     size_t ne = stats_n_errors(t);
     if (ne) {
-        fprintf(out, "\nErrors:\n%10s  %-9s %-7s %-24s %s\n", "Count",
-                "Kind", "Method", "Name", "Message");
+        fprintf(out, "\nErrors:\n%10s  %-9s %-7s %-24s %s\n", "Count", "Kind",
+                "Method", "Name", "Message");
         for (size_t i = 0; i < ne; i++) {
             const stats_error_t *e = stats_error(t, i);
             const scen_endpoint_t *ep = &self->scen->endpoints[e->endpoint];
             fprintf(out, "%10" PRIu64 "  %-9s %-7s %-24.24s %s\n", e->count,
-                    stats_fail_name(e->kind), ep->method, ep->name,
-                    e->message);
+                    stats_fail_name(e->kind), ep->method, ep->name, e->message);
         }
     }
 }
 
 json_t *report_latency_json(const hist_t *h)
 {
+    /* clang-format off */
     return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
                      "min", (double)hist_min(h) / 1000.0,
                      "mean", hist_mean(h) / 1000.0,
@@ -430,6 +449,7 @@ json_t *report_latency_json(const hist_t *h)
                      "p999", (double)hist_percentile(h, 99.9) / 1000.0,
                      "max", (double)hist_max(h) / 1000.0,
                      "stddev", hist_stddev(h) / 1000.0);
+    /* clang-format on */
 }
 
 static json_t *status_json(const uint64_t *status)
@@ -440,8 +460,8 @@ static json_t *status_json(const uint64_t *status)
             continue;
         char key[16];
         snprintf(key, sizeof key, "%d", c);
-        json_object_set_new(o, c ? key : "none", json_integer(
-                                (json_int_t)status[c]));
+        json_object_set_new(o, c ? key : "none",
+                            json_integer((json_int_t)status[c]));
     }
     return o;
 }
@@ -461,6 +481,7 @@ json_t *report_json(const report_t *self, const report_info_t *info)
         const stats_endpoint_t *ep = stats_endpoint(t, i);
         for (int c = 0; c < STATS_STATUS_MAX; c++)
             status[c] += ep->status[c];
+        /* clang-format off */
         json_array_append_new(eps, json_pack(
             "{s:s,s:s,s:o,s:I,s:I,s:f,s:I,s:I,s:o,s:o}",
             "method", self->scen->endpoints[i].method,
@@ -474,10 +495,12 @@ json_t *report_json(const report_t *self, const report_info_t *info)
             "bytes_out", (json_int_t)ep->bytes_out,
             "latency_ms", report_latency_json(ep->latency),
             "status_codes", status_json(ep->status)));
+        /* clang-format on */
     }
     json_t *errs = json_array();
     for (size_t i = 0; i < stats_n_errors(t); i++) {
         const stats_error_t *e = stats_error(t, i);
+        /* clang-format off */
         json_array_append_new(errs, json_pack(
             "{s:s,s:s,s:s,s:s,s:I}",
             "kind", stats_fail_name(e->kind),
@@ -485,8 +508,10 @@ json_t *report_json(const report_t *self, const report_info_t *info)
             "name", self->scen->endpoints[e->endpoint].name,
             "message", e->message,
             "count", (json_int_t)e->count));
+        /* clang-format on */
     }
     json_t *timeline = report_timeline_json(self, -1);
+    /* clang-format off */
     json_t *root = json_pack(
         "{s:s,s:I,s:I,s:f,s:f,s:f,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:I}",
         "model", info->open_model ? "open" : "closed",
@@ -503,6 +528,7 @@ json_t *report_json(const report_t *self, const report_info_t *info)
         "endpoints", eps,
         "timeline", timeline,
         "iterations", (json_int_t)stats_counter(t, STATS_CTR_ITERATIONS));
+    /* clang-format on */
     hist_destroy(&all);
     if (!root)
         return NULL;
@@ -512,13 +538,15 @@ json_t *report_json(const report_t *self, const report_info_t *info)
         json_object_set_new(ctrs, self->scen->counters[i],
                             json_integer((json_int_t)stats_named(t, i)));
     json_object_set_new(root, "counters", ctrs);
-    tag_json_t tj = { .obj = json_object(), .dur = dur };
+    tag_json_t tj = {.obj = json_object(), .dur = dur};
     each_tag(self, json_tag, &tj);
     json_object_set_new(root, "tags", tj.obj);
-    json_object_set_new(root, "not_started_no_data", json_integer(
-        (json_int_t)stats_counter(t, STATS_CTR_NO_DATA)));
-    json_object_set_new(root, "connection_waits", json_integer(
-        (json_int_t)stats_counter(t, STATS_CTR_CONN_WAITS)));
+    json_object_set_new(
+        root, "not_started_no_data",
+        json_integer((json_int_t)stats_counter(t, STATS_CTR_NO_DATA)));
+    json_object_set_new(
+        root, "connection_waits",
+        json_integer((json_int_t)stats_counter(t, STATS_CTR_CONN_WAITS)));
     if (info->open_model) {
         uint64_t sched = stats_counter(t, STATS_CTR_SCHEDULED);
         uint64_t dropped = stats_counter(t, STATS_CTR_DROPPED);
@@ -527,6 +555,7 @@ json_t *report_json(const report_t *self, const report_info_t *info)
             for (size_t i = 0; i < self->scen->n_endpoints; i++)
                 if (stats_endpoint(t, i)->latency_raw)
                     hist_merge(raw, stats_endpoint(t, i)->latency_raw);
+        /* clang-format off */
         json_object_set_new(root, "rate", json_pack(
             "{s:f,s:f,s:I,s:I,s:I}",
             "asked", info->rate,
@@ -534,6 +563,7 @@ json_t *report_json(const report_t *self, const report_info_t *info)
             "scheduled", (json_int_t)sched,
             "not_started", (json_int_t)dropped,
             "max_inflight", (json_int_t)info->max_inflight));
+        /* clang-format on */
         if (raw)
             json_object_set_new(root, "latency_uncorrected_ms",
                                 report_latency_json(raw));

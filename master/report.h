@@ -21,21 +21,21 @@ typedef struct report report_t;
 /*  What the report says about the run besides the stats. */
 typedef struct {
     bool open_model;
-    double rate;              /* asked iterations/s (open model) */
-    uint32_t users;           /* asked users (closed model) */
-    double duration_s;        /* measured length of the run */
+    double rate;       /* asked iterations/s (open model) */
+    uint32_t users;    /* asked users (closed model) */
+    double duration_s; /* measured length of the run */
     uint32_t max_inflight;
     uint64_t fd_limit;
 } report_info_t;
 
 /*  One second of the timeline. */
 typedef struct {
-    double t_s;               /* end of the interval, from the start */
+    double t_s; /* end of the interval, from the start */
     uint64_t requests;
     uint64_t failures;
     uint32_t users;
     uint64_t p50_us, p95_us, p99_us;
-    uint32_t stage;           /* index of the stage record it counts in */
+    uint32_t stage; /* index of the stage record it counts in */
 } report_point_t;
 
 /*  Returns a new empty report for scen (not owned), or NULL. */
@@ -85,8 +85,7 @@ stats_t *report_totals_mut(report_t *self);
 const stats_t *report_totals(const report_t *self);
 
 /*  Prints the results table, status codes, error set and rate figures. */
-void report_print(const report_t *self, const report_info_t *info,
-                  FILE *out);
+void report_print(const report_t *self, const report_info_t *info, FILE *out);
 
 /*  Writes the JSON summary to path ("-" = stdout). */
 hn_err_t report_write_json(const report_t *self, const report_info_t *info,

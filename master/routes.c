@@ -24,6 +24,7 @@ static json_t *state_json(const master_t *m)
     size_t stage = 0;
     if (m->sched)
         sched_value(m->sched, master_elapsed_s(m) - m->sched_t0, &stage);
+    /* clang-format off */
     return json_pack("{s:s,s:I,s:s,s:f,s:I,s:I,s:f,s:f,s:I,s:I,s:s,s:s,s:f}",
         "state", master_state_name(m), "run", (json_int_t)m->run,
         "model", m->open ? "open" : "closed", "elapsed_s", master_elapsed_s(m),
@@ -36,6 +37,7 @@ static json_t *state_json(const master_t *m)
         "host", master_current_host(m),
         "scenario", m->scen->file ? m->scen->file : "(scenario)",
         "duration_s", m->duration_s);
+    /* clang-format on */
 }
 
 /*  One event per new second on the timeline, for the UI. */
@@ -47,12 +49,16 @@ void routes_publish(master_t *m)
     m->last_published = p;
     uint64_t req, fail;
     stats_totals(report_totals(m->rep), &req, &fail, NULL, NULL, NULL);
+    /* clang-format off */
     json_t *o = json_pack("{s:s,s:f,s:I,s:I,s:I,s:f,s:f,s:f,s:I,s:I,s:I}",
-        "state", master_state_name(m), "t", p->t_s, "users", (json_int_t)p->users,
+        "state", master_state_name(m), "t", p->t_s,
+        "users", (json_int_t)p->users,
         "rps", (json_int_t)p->requests, "fails_per_s", (json_int_t)p->failures,
-        "p50_ms", (double)p->p50_us / 1000.0, "p95_ms", (double)p->p95_us / 1000.0,
+        "p50_ms", (double)p->p50_us / 1000.0,
+        "p95_ms", (double)p->p95_us / 1000.0,
         "p99_ms", (double)p->p99_us / 1000.0, "stage", (json_int_t)p->stage,
         "requests", (json_int_t)req, "failures", (json_int_t)fail);
+    /* clang-format on */
     char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (txt)
         zstr_send(m->pub, txt);
@@ -65,7 +71,7 @@ void routes_publish(master_t *m)
 typedef struct {
     unsigned status;
     const char *type;
-    char *body;                /* malloc'd */
+    char *body; /* malloc'd */
     size_t len;
 } api_resp_t;
 
@@ -73,7 +79,8 @@ static void r_json(api_resp_t *r, unsigned status, json_t *o)
 {
     r->status = o ? status : 500;
     r->type = "application/json";
-    r->body = o ? json_dumps(o, JSON_COMPACT) : strdup("{\"error\":\"out of memory\"}");
+    r->body = o ? json_dumps(o, JSON_COMPACT)
+                : strdup("{\"error\":\"out of memory\"}");
     r->len = r->body ? strlen(r->body) : 0;
     json_decref(o);
 }
@@ -97,7 +104,8 @@ static void r_text(api_resp_t *r, const char *type, buf_t *b)
 
 /*  Changes the load of the running run now: a constant (from POST
  *  /api/v1/load or /swarm) replaces what is left of the schedule. */
-static void set_load_now(master_t *m, double value, double spawn, bool has_spawn)
+static void set_load_now(master_t *m, double value, double spawn,
+                         bool has_spawn)
 {
     double t = master_elapsed_s(m);
     sched_destroy(&m->sched);
@@ -126,7 +134,7 @@ static void apply_request_to_profile(master_t *m, const ctl_req_t *q)
     if (q->has_inflight)
         l->max_inflight = q->max_inflight;
     if (q->sched) {
-        l->sched = q->sched;   /* borrowed: init_load copies it */
+        l->sched = q->sched; /* borrowed: init_load copies it */
         if (q->sched_model_known)
             l->sched_rate = q->sched_rate;
         if (!q->has_duration)
@@ -147,9 +155,10 @@ static void api_start(master_t *m, ctl_req_t *q, api_resp_t *r, bool swarm)
         return;
     }
     if (m->phase == M_RUNNING || m->phase == M_STOPPING) {
-        r_error(r, 409, NULL, swarm ? "a run is going" :
-                "a run is going: stop it first, or change it with "
-                "/api/v1/load or /api/v1/schedule");
+        r_error(r, 409, NULL,
+                swarm ? "a run is going"
+                      : "a run is going: stop it first, or change it with "
+                        "/api/v1/load or /api/v1/schedule");
         return;
     }
     if (q->scenario) {
@@ -159,8 +168,8 @@ static void api_start(master_t *m, ctl_req_t *q, api_resp_t *r, bool swarm)
         buf_t b;
         buf_init(&b, PROTO_MAX_MSG);
         if (!ns || proto_bundle_encode(ns, &ns->load, &b) != HN_OK) {
-            r_error(r, 400, "scenario", ns ? "the scenario is too large to "
-                    "ship to workers" : err);
+            r_error(r, 400, "scenario",
+                    ns ? "the scenario is too large to ship to workers" : err);
             scen_destroy(&ns);
             buf_free(&b);
             return;
@@ -202,9 +211,9 @@ static void api_load(master_t *m, const ctl_req_t *q, api_resp_t *r, bool swarm)
         return;
     }
     if ((q->has_rate && !m->open) || (q->has_users && m->open)) {
-        r_error(r, 409, q->has_rate ? "rate" : "users", m->open
-                ? "this run is open-model: set rate" :
-                "this run is closed-model: set users");
+        r_error(r, 409, q->has_rate ? "rate" : "users",
+                m->open ? "this run is open-model: set rate"
+                        : "this run is closed-model: set users");
         return;
     }
     if (q->has_inflight)
@@ -223,27 +232,34 @@ static json_t *schedule_json(const master_t *m)
         sched_value(m->sched, t - m->sched_t0, &cur);
     for (size_t i = 0; m->sched && i < sched_len(m->sched); i++) {
         const sched_stage_t *st = sched_stage(m->sched, i);
+        /* clang-format off */
         json_array_append_new(a, json_pack("{s:f,s:f,s:f,s:s}",
             "start_s", m->sched_t0 + sched_start_s(m->sched, i),
             "duration_s", st->duration_s, "target", st->target,
             "ramp", st->ramp == SCHED_STEP ? "step" : "linear"));
+        /* clang-format on */
     }
-    return json_pack("{s:s,s:f,s:I,s:f,s:o,s:f}", "model", m->open ? "open" : "closed",
-                     "elapsed_s", t, "stage", (json_int_t)cur,
-                     "total_s", m->sched ? m->sched_t0 + sched_total_s(m->sched) : 0.0,
-                     "stages", a, "current_target", m->open ? m->tg.rate : (double)m->tg.users);
+    /* clang-format off */
+    return json_pack("{s:s,s:f,s:I,s:f,s:o,s:f}",
+        "model", m->open ? "open" : "closed",
+        "elapsed_s", t, "stage", (json_int_t)cur,
+        "total_s", m->sched ? m->sched_t0 + sched_total_s(m->sched) : 0.0,
+        "stages", a,
+        "current_target", m->open ? m->tg.rate : (double)m->tg.users);
+    /* clang-format on */
 }
 
 static void api_schedule(master_t *m, ctl_req_t *q, bool replace, api_resp_t *r)
 {
     if (m->phase != M_RUNNING) {
-        r_error(r, 409, NULL, "nothing is running (POST /api/v1/start with "
-                "stages)");
+        r_error(r, 409, NULL,
+                "nothing is running (POST /api/v1/start with stages)");
         return;
     }
     if (q->sched_model_known && q->sched_rate != m->open) {
-        r_error(r, 409, "stages", m->open ? "this run is open-model: stages "
-                "need rate" : "this run is closed-model: stages need users");
+        r_error(r, 409, "stages",
+                m->open ? "this run is open-model: stages need rate"
+                        : "this run is closed-model: stages need users");
         return;
     }
     double t = master_elapsed_s(m);
@@ -261,7 +277,8 @@ static void api_schedule(master_t *m, ctl_req_t *q, bool replace, api_resp_t *r)
     }
     for (size_t i = 0; i < sched_len(q->sched); i++) {
         const sched_stage_t *st = sched_stage(q->sched, i);
-        if (sched_add(m->sched, st->duration_s, st->target, st->ramp) != HN_OK) {
+        if (sched_add(m->sched, st->duration_s, st->target, st->ramp) !=
+            HN_OK) {
             r_error(r, 400, "stages", "the schedule would pass 10000 stages");
             return;
         }
@@ -276,10 +293,11 @@ static void api_schedule(master_t *m, ctl_req_t *q, bool replace, api_resp_t *r)
 static json_t *workers_json(const master_t *m)
 {
     json_t *a = json_array();
-    static const char *const st[] = { "ready", "running", "stopping",
-                                      "stopped", "no scenario" };
+    static const char *const st[] = {"ready", "running", "stopping", "stopped",
+                                     "no scenario"};
     for (size_t i = 0; i < fleet_size(m->fleet); i++) {
         const fleet_worker_t *w = fleet_at_const(m->fleet, i);
+        /* clang-format off */
         json_array_append_new(a, json_pack(
             "{s:s,s:s,s:I,s:I,s:s,s:I,s:f,s:I,s:b}",
             "id", w->id, "hostname", w->hostname, "pid", (json_int_t)w->pid,
@@ -288,6 +306,7 @@ static json_t *workers_json(const master_t *m)
             "users", (json_int_t)w->users, "cpu", w->cpu,
             "requests", (json_int_t)w->requests,
             "missing", w->state == FLEET_LOST));
+        /* clang-format on */
     }
     return a;
 }
@@ -298,11 +317,13 @@ static json_t *failures_json(const master_t *m)
     json_t *a = json_array();
     for (size_t i = 0; i < stats_n_errors(t); i++) {
         const stats_error_t *e = stats_error(t, i);
+        /* clang-format off */
         json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:I}",
             "method", m->scen->endpoints[e->endpoint].method,
             "name", m->scen->endpoints[e->endpoint].name,
             "kind", stats_fail_name(e->kind), "message", e->message,
             "count", (json_int_t)e->count));
+        /* clang-format on */
     }
     return a;
 }
@@ -312,7 +333,9 @@ static json_t *locust_row(const char *method, const char *name, uint64_t req,
                           uint64_t fail, const hist_t *h, uint64_t bytes,
                           uint64_t cur_req, uint64_t cur_fail)
 {
-    return json_pack("{s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
+    /* clang-format off */
+    return json_pack(
+        "{s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
         "method", method, "name", name, "num_requests", (json_int_t)req,
         "num_failures", (json_int_t)fail,
         "avg_response_time", hist_mean(h) / 1000.0,
@@ -321,9 +344,12 @@ static json_t *locust_row(const char *method, const char *name, uint64_t req,
         "median_response_time", (double)hist_percentile(h, 50) / 1000.0,
         "ninetieth_response_time", (double)hist_percentile(h, 90) / 1000.0,
         "ninety_ninth_response_time", (double)hist_percentile(h, 99) / 1000.0,
-        "current_rps", (double)cur_req, "current_fail_per_sec", (double)cur_fail,
+        "current_rps", (double)cur_req,
+        "current_fail_per_sec", (double)cur_fail,
         "avg_content_length", req ? (double)bytes / (double)req : 0.0,
-        "response_time_percentile_0.95", (double)hist_percentile(h, 95) / 1000.0);
+        "response_time_percentile_0.95",
+            (double)hist_percentile(h, 95) / 1000.0);
+    /* clang-format on */
 }
 
 static json_t *locust_stats(const master_t *m)
@@ -334,9 +360,11 @@ static json_t *locust_stats(const master_t *m)
     for (size_t i = 0; i < m->scen->n_endpoints; i++) {
         const stats_endpoint_t *ep = stats_endpoint(t, i);
         const stats_endpoint_t *le = last ? stats_endpoint(last, i) : NULL;
-        json_array_append_new(rows, locust_row(m->scen->endpoints[i].method,
-            m->scen->endpoints[i].name, ep->requests, ep->failures, ep->latency,
-            ep->bytes_in, le ? le->requests : 0, le ? le->failures : 0));
+        json_array_append_new(
+            rows,
+            locust_row(m->scen->endpoints[i].method, m->scen->endpoints[i].name,
+                       ep->requests, ep->failures, ep->latency, ep->bytes_in,
+                       le ? le->requests : 0, le ? le->failures : 0));
     }
     uint64_t req, fail, bin, lreq = 0, lfail = 0;
     hist_t *all = hist_new();
@@ -353,15 +381,20 @@ static json_t *locust_stats(const master_t *m)
         json_object_set(e, "error", json_object_get(e, "message"));
         json_object_set(e, "occurrences", json_object_get(e, "count"));
     }
+    /* clang-format off */
     json_t *o = json_pack("{s:o,s:o,s:f,s:f,s:f,s:f,s:f,s:I,s:s,s:o}",
         "stats", rows, "errors", errs, "total_rps", (double)lreq,
         "total_fail_per_sec", (double)lfail,
         "fail_ratio", req ? (double)fail / (double)req : 0.0,
-        "current_response_time_percentile_1", all ? (double)hist_percentile(all, 50) / 1000.0 : 0.0,
-        "current_response_time_percentile_2", all ? (double)hist_percentile(all, 95) / 1000.0 : 0.0,
+        "current_response_time_percentile_1",
+            all ? (double)hist_percentile(all, 50) / 1000.0 : 0.0,
+        "current_response_time_percentile_2",
+            all ? (double)hist_percentile(all, 95) / 1000.0 : 0.0,
         "user_count", (json_int_t)master_current_users(m),
-        "state", !strcmp(master_state_name(m), "ready") ? "ready" : master_state_name(m),
+        "state", !strcmp(master_state_name(m), "ready") ? "ready"
+                                                         : master_state_name(m),
         "workers", workers_json(m));
+    /* clang-format on */
     hist_destroy(&all);
     return o;
 }
@@ -387,11 +420,14 @@ static void csv_field(buf_t *b, const char *s, hn_err_t *acc)
 static hn_err_t requests_csv(const master_t *m, buf_t *b)
 {
     hn_err_t rc = HN_OK;
-    static const double pct[] = { 50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100 };
-    keep(&rc, buf_append_str(b, "Type,Name,Request Count,Failure Count,Median Response Time,"
+    static const double pct[] = {50, 66, 75,   80,    90, 95,
+                                 98, 99, 99.9, 99.99, 100};
+    static const char head[] =
+        "Type,Name,Request Count,Failure Count,Median Response Time,"
         "Average Response Time,Min Response Time,Max Response Time,"
-        "Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
-        "99%,99.9%,99.99%,100%\r\n"));
+        "Average Content Size,Requests/s,Failures/s,"
+        "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\r\n";
+    keep(&rc, buf_append_str(b, head));
     const stats_t *t = report_totals(m->rep);
     double dur = master_elapsed_s(m);
     hist_t *all = hist_new();
@@ -408,13 +444,17 @@ static hn_err_t requests_csv(const master_t *m, buf_t *b)
         csv_field(b, agg ? "" : m->scen->endpoints[i].method, &rc);
         keep(&rc, buf_append(b, ",", 1));
         csv_field(b, agg ? "Aggregated" : m->scen->endpoints[i].name, &rc);
-        keep(&rc, buf_printf(b, ",%" PRIu64 ",%" PRIu64 ",%.0f,%.2f,%.2f,%.2f,%.1f,%.2f,%.2f",
-            r, f, (double)hist_percentile(h, 50) / 1000.0, hist_mean(h) / 1000.0,
+        hn_err_t row = buf_printf(
+            b, ",%" PRIu64 ",%" PRIu64 ",%.0f,%.2f,%.2f,%.2f,%.1f,%.2f,%.2f", r,
+            f, (double)hist_percentile(h, 50) / 1000.0, hist_mean(h) / 1000.0,
             (double)hist_min(h) / 1000.0, (double)hist_max(h) / 1000.0,
             r ? (double)by / (double)r : 0.0, dur > 0 ? (double)r / dur : 0.0,
-            dur > 0 ? (double)f / dur : 0.0));
-        for (size_t k = 0; k < sizeof pct / sizeof pct[0]; k++)
-            keep(&rc, buf_printf(b, ",%.0f", (double)hist_percentile(h, pct[k]) / 1000.0));
+            dur > 0 ? (double)f / dur : 0.0);
+        keep(&rc, row);
+        for (size_t k = 0; k < sizeof pct / sizeof pct[0]; k++) {
+            double ms = (double)hist_percentile(h, pct[k]) / 1000.0;
+            keep(&rc, buf_printf(b, ",%.0f", ms));
+        }
         keep(&rc, buf_append(b, "\r\n", 2));
     }
     hist_destroy(&all);
@@ -451,15 +491,27 @@ static void api_call(master_t *m, const char *method, const char *path,
     bool get = !strcmp(method, "GET"), put = !strcmp(method, "PUT");
     char field[CTL_FIELDLEN], err[HN_ERRLEN];
     ctl_req_t q;
-    struct { const char *path; const char *methods; } routes[] = {
-        {"/api/v1/state", "GET"}, {"/api/v1/start", "POST"},
-        {"/api/v1/stop", "POST"}, {"/api/v1/load", "POST"},
-        {"/api/v1/schedule", "GET PUT POST"}, {"/api/v1/stages", "GET"},
-        {"/api/v1/stats", "GET"}, {"/api/v1/stats/reset", "POST"},
-        {"/api/v1/timeseries", "GET"}, {"/api/v1/failures", "GET"},
-        {"/api/v1/workers", "GET"}, {"/swarm", "POST"}, {"/stop", "GET POST"},
-        {"/stats/reset", "GET POST"}, {"/stats/requests", "GET"},
-        {"/stats/requests/csv", "GET"}, {"/stats/failures/csv", "GET"},
+    struct {
+        const char *path;
+        const char *methods;
+    } routes[] = {
+        {"/api/v1/state", "GET"},
+        {"/api/v1/start", "POST"},
+        {"/api/v1/stop", "POST"},
+        {"/api/v1/load", "POST"},
+        {"/api/v1/schedule", "GET PUT POST"},
+        {"/api/v1/stages", "GET"},
+        {"/api/v1/stats", "GET"},
+        {"/api/v1/stats/reset", "POST"},
+        {"/api/v1/timeseries", "GET"},
+        {"/api/v1/failures", "GET"},
+        {"/api/v1/workers", "GET"},
+        {"/swarm", "POST"},
+        {"/stop", "GET POST"},
+        {"/stats/reset", "GET POST"},
+        {"/stats/requests", "GET"},
+        {"/stats/requests/csv", "GET"},
+        {"/stats/failures/csv", "GET"},
     };
     size_t i = 0, n = sizeof routes / sizeof routes[0];
     while (i < n && strcmp(routes[i].path, path))
@@ -478,13 +530,15 @@ static void api_call(master_t *m, const char *method, const char *path,
         r_json(r, 200, state_json(m));
     } else if (!strcmp(path, "/api/v1/start") || !strcmp(path, "/swarm")) {
         bool swarm = path[1] == 's';
-        if (ctl_parse(swarm ? CTL_SWARM : CTL_START, body, len, &q, field, err)) {
+        if (ctl_parse(swarm ? CTL_SWARM : CTL_START, body, len, &q, field,
+                      err)) {
             r_error(r, 400, field, err);
             return;
         }
         if (swarm && (m->phase == M_RUNNING)) {
             if (m->open) {
-                r_error(r, 409, "user_count", "this run is open-model "
+                r_error(r, 409, "user_count",
+                        "this run is open-model "
                         "(rate); /swarm sets users");
             } else {
                 master_set_host(m, q.host);
@@ -497,8 +551,9 @@ static void api_call(master_t *m, const char *method, const char *path,
     } else if (!strcmp(path, "/api/v1/stop") || !strcmp(path, "/stop")) {
         api_stop(m);
         if (path[1] == 's')
-            r_json(r, 200, json_pack("{s:b,s:s}", "success", 1, "message",
-                                     "Test stopped"));
+            r_json(r, 200,
+                   json_pack("{s:b,s:s}", "success", 1, "message",
+                             "Test stopped"));
         else
             r_json(r, 200, state_json(m));
     } else if (!strcmp(path, "/api/v1/load")) {
@@ -528,13 +583,16 @@ static void api_call(master_t *m, const char *method, const char *path,
             json_object_del(o, "timeline");
             json_object_set_new(o, "state", json_string(master_state_name(m)));
             const report_point_t *p = report_last(m->rep);
+            /* clang-format off */
             json_object_set_new(o, "current", json_pack("{s:I,s:I,s:I}",
                 "rps", (json_int_t)(p ? p->requests : 0),
                 "fails_per_s", (json_int_t)(p ? p->failures : 0),
                 "users", (json_int_t)master_current_users(m)));
+            /* clang-format on */
         }
         r_json(r, 200, o);
-    } else if (!strcmp(path, "/api/v1/stats/reset") || !strcmp(path, "/stats/reset")) {
+    } else if (!strcmp(path, "/api/v1/stats/reset") ||
+               !strcmp(path, "/stats/reset")) {
         report_reset(m->rep);
         if (path[1] == 's') {
             r->status = 200;
@@ -560,8 +618,9 @@ static void api_call(master_t *m, const char *method, const char *path,
     } else {
         buf_t b;
         buf_init(&b, (size_t)64 << 20);
-        hn_err_t rc = !strcmp(path, "/stats/requests/csv") ? requests_csv(m, &b)
-                                                           : failures_csv(m, &b);
+        hn_err_t rc = !strcmp(path, "/stats/requests/csv")
+                          ? requests_csv(m, &b)
+                          : failures_csv(m, &b);
         if (rc)
             r_error(r, 500, NULL, "the CSV does not fit in 64 MiB of memory");
         else
@@ -580,7 +639,7 @@ void routes_on_api(master_t *m)
     char *method = zmsg_popstr(msg), *path = zmsg_popstr(msg);
     char *since = zmsg_popstr(msg);
     zframe_t *body = zmsg_pop(msg);
-    api_resp_t r = { 0 };
+    api_resp_t r = {0};
     if (id && method && path && since && body)
         api_call(m, method, path, since, (const char *)zframe_data(body),
                  zframe_size(body), &r);
@@ -602,4 +661,3 @@ void routes_on_api(master_t *m)
     zframe_destroy(&empty);
     zmsg_destroy(&msg);
 }
-

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void share_split(uint64_t total, const double *weights, size_t n,
-                 size_t rotate, uint64_t *out)
+void share_split(uint64_t total, const double *weights, size_t n, size_t rotate,
+                 uint64_t *out)
 {
     double sum = 0;
     for (size_t i = 0; i < n; i++)
@@ -42,9 +42,10 @@ void share_targets(const share_profile_t *p, double t, share_targets_t *tg)
     /*  Open-model ramps are steps of SHARE_PLAN_EVERY_MS: take each step's
      *  middle so the arrivals match the line. */
     double at = p->open ? t + SHARE_PLAN_EVERY_MS / 2000.0 : t;
-    double g = p->sched ? sched_value(p->sched, at - p->sched_t0, NULL) : p->base;
+    double g = p->sched ? sched_value(p->sched, at - p->sched_t0, NULL)
+                        : p->base;
     size_t nc = s->n_classes <= SHARE_CLASSES ? s->n_classes : 0;
-    double w[SHARE_CLASSES] = { 0 };
+    double w[SHARE_CLASSES] = {0};
     bool shared = false;
     for (size_t c = 0; c < nc; c++) {
         const scen_class_t *k = &s->classes[c];
@@ -75,7 +76,7 @@ void share_targets(const share_profile_t *p, double t, share_targets_t *tg)
             tg->rate += tg->cls_rate[c];
         return;
     }
-    uint64_t part[SHARE_CLASSES] = { 0 };
+    uint64_t part[SHARE_CLASSES] = {0};
     uint64_t gu = (uint64_t)llround(g);
     if (nc && shared) {
         share_split(gu, w, nc, 0, part);
@@ -97,21 +98,22 @@ bool share_targets_differ(const share_targets_t *a, const share_targets_t *b,
     if (fabs(a->rate - b->rate) > 1e-3 * fmax(1.0, b->rate))
         return true;
     for (size_t c = 0; c < SHARE_CLASSES; c++)
-        if (fabs(a->cls_rate[c] - b->cls_rate[c]) > 1e-3 * fmax(1.0, b->cls_rate[c]))
+        if (fabs(a->cls_rate[c] - b->cls_rate[c]) >
+            1e-3 * fmax(1.0, b->cls_rate[c]))
             return true;
     return false;
 }
 
 hn_err_t share_plan(const share_targets_t *tg, const scen_t *s, bool open,
-                    double spawn, uint32_t max_inflight,
-                    const double *thr, size_t n, proto_load_t *out)
+                    double spawn, uint32_t max_inflight, const double *thr,
+                    size_t n, proto_load_t *out)
 {
     if (n == 0)
         return HN_ERR_INVALID;
     hn_err_t rc = HN_ERR_NOMEM;
     uint64_t *part = calloc(n, sizeof *part);
     uint64_t *capparts = calloc(n, sizeof *capparts);
-    uint32_t (*cu)[SHARE_CLASSES] = calloc(n, sizeof *cu);
+    uint32_t(*cu)[SHARE_CLASSES] = calloc(n, sizeof *cu);
     if (!part || !capparts || !cu)
         goto done;
     double tsum = 0;
@@ -126,7 +128,8 @@ hn_err_t share_plan(const share_targets_t *tg, const scen_t *s, bool open,
         uint64_t floor_sum = 0;
         for (size_t i = 0; i < n; i++) {
             cu[i][c] = (uint32_t)part[i];
-            floor_sum += (uint64_t)floor((double)tg->cls_users[c] * thr[i] / tsum);
+            floor_sum += (uint64_t)floor((double)tg->cls_users[c] * thr[i] /
+                                         tsum);
         }
         rot = (rot + (size_t)(tg->cls_users[c] - floor_sum)) % n;
     }
@@ -135,7 +138,7 @@ hn_err_t share_plan(const share_targets_t *tg, const scen_t *s, bool open,
         for (size_t i = 0; i < n; i++)
             cu[i][0] = (uint32_t)part[i];
     }
-    uint32_t weights[SHARE_CLASSES] = { 0 };
+    uint32_t weights[SHARE_CLASSES] = {0};
     double maxr = 0;
     for (size_t c = 0; c < nc && tg->per_class_rate; c++)
         maxr = fmax(maxr, tg->cls_rate[c]);

@@ -20,16 +20,16 @@
 #include "scen.h"
 #include "schedule.h"
 
-#define SHARE_CLASSES 64       /* classes split one by one (more: as one) */
+#define SHARE_CLASSES 64        /* classes split one by one (more: as one) */
 #define SHARE_PLAN_EVERY_MS 250 /* schedules are re-evaluated this often */
 
 /*  The fleet-wide load at one instant. */
 typedef struct {
-    uint64_t users;            /* closed: total */
+    uint64_t users; /* closed: total */
     uint64_t cls_users[SHARE_CLASSES];
-    double rate;               /* open: total */
+    double rate; /* open: total */
     double cls_rate[SHARE_CLASSES];
-    bool per_class_rate;       /* a class has its own rate schedule */
+    bool per_class_rate; /* a class has its own rate schedule */
 } share_targets_t;
 
 /*  What decides the targets: the run's model, its global schedule (or a
@@ -37,15 +37,15 @@ typedef struct {
 typedef struct {
     const scen_t *scen;
     bool open;
-    const sched_t *sched;      /* NULL: the constant `base` */
-    double sched_t0;           /* run second the schedule starts at */
-    double base;               /* users or rate without a schedule */
+    const sched_t *sched; /* NULL: the constant `base` */
+    double sched_t0;      /* run second the schedule starts at */
+    double base;          /* users or rate without a schedule */
 } share_profile_t;
 
 /*  Splits total into n parts proportional to weights (largest remainder),
  *  breaking ties from `rotate` so repeated splits spread the extras. */
-void share_split(uint64_t total, const double *weights, size_t n,
-                 size_t rotate, uint64_t *out);
+void share_split(uint64_t total, const double *weights, size_t n, size_t rotate,
+                 uint64_t *out);
 
 /*  The fleet's load t seconds into the run. */
 void share_targets(const share_profile_t *p, double t, share_targets_t *tg);
@@ -59,7 +59,7 @@ bool share_targets_differ(const share_targets_t *a, const share_targets_t *b,
  *  Fills users/rate/spawn/classes/flags; the caller sets run and start.
  *  HN_ERR_NOMEM, or HN_ERR_INVALID when n is 0. */
 hn_err_t share_plan(const share_targets_t *tg, const scen_t *scen, bool open,
-                    double spawn, uint32_t max_inflight,
-                    const double *threads, size_t n, proto_load_t *out) HN_WUR;
+                    double spawn, uint32_t max_inflight, const double *threads,
+                    size_t n, proto_load_t *out) HN_WUR;
 
 #endif

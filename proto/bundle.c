@@ -26,7 +26,8 @@ static int s_buf_write(void *data, const char *b, size_t len)
     return buf_append(data, b, len) == HN_OK ? 0 : -1;
 }
 
-hn_err_t proto_bundle_encode(const scen_t *self, const scen_load_t *l, buf_t *out)
+hn_err_t proto_bundle_encode(const scen_t *self, const scen_load_t *l,
+                             buf_t *out)
 {
     if (!self->source)
         return HN_ERR_INVALID;
@@ -49,8 +50,8 @@ hn_err_t proto_bundle_encode(const scen_t *self, const scen_load_t *l, buf_t *ou
                                 : msgpack_pack_false(&pk)) ||
              s_pack_str(&pk, "max_connections") ||
              msgpack_pack_uint32(&pk, l->max_connections) ||
-             s_pack_str(&pk, "v") ||
-             msgpack_pack_uint32(&pk, 1) || s_pack_str(&pk, "name") ||
+             s_pack_str(&pk, "v") || msgpack_pack_uint32(&pk, 1) ||
+             s_pack_str(&pk, "name") ||
              s_pack_str(&pk, self->file ? self->file : "(scenario)") ||
              s_pack_str(&pk, "source") ||
              s_pack_bin(&pk, self->source, self->source_len) ||
@@ -81,7 +82,7 @@ static bool s_obj_seconds(const msgpack_object *o, double *out)
         v = (double)o->via.u64;
     else
         return false;
-    if (!(v >= 0 && v <= 1e9))   /* also false for NaN */
+    if (!(v >= 0 && v <= 1e9)) /* also false for NaN */
         return false;
     *out = v;
     return true;
@@ -122,13 +123,14 @@ static bool s_bundle_load(const msgpack_object *o, scen_load_t *l, char *err)
     }
     return true;
 bad:
-    snprintf(err, HN_ERRLEN, "scenario bundle: bad \"load\" map (think, "
+    snprintf(err, HN_ERRLEN,
+             "scenario bundle: bad \"load\" map (think, "
              "timeout, stop_timeout, new_connection, max_connections)");
     return false;
 }
 
 scen_t *proto_bundle_decode(const void *data, size_t len,
-                         const char *host_override, char *err)
+                            const char *host_override, char *err)
 {
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
@@ -147,17 +149,23 @@ scen_t *proto_bundle_decode(const void *data, size_t len,
                          *ld = NULL;
     for (uint32_t i = 0; i < m->size; i++) {
         const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-        if (s_obj_is(k, "v")) ver = v;
-        else if (s_obj_is(k, "name")) nm = v;
-        else if (s_obj_is(k, "source")) src = v;
-        else if (s_obj_is(k, "files")) fmap = v;
-        else if (s_obj_is(k, "load")) ld = v;
+        if (s_obj_is(k, "v"))
+            ver = v;
+        else if (s_obj_is(k, "name"))
+            nm = v;
+        else if (s_obj_is(k, "source"))
+            src = v;
+        else if (s_obj_is(k, "files"))
+            fmap = v;
+        else if (s_obj_is(k, "load"))
+            ld = v;
     }
-    if (!ver || ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER || ver->via.u64 != 1 ||
-        !nm || nm->type != MSGPACK_OBJECT_STR || !src ||
+    if (!ver || ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        ver->via.u64 != 1 || !nm || nm->type != MSGPACK_OBJECT_STR || !src ||
         src->type != MSGPACK_OBJECT_BIN || !fmap ||
         fmap->type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, HN_ERRLEN, "scenario bundle: missing or bad v/name/"
+        snprintf(err, HN_ERRLEN,
+                 "scenario bundle: missing or bad v/name/"
                  "source/files (version 1 expected)");
         goto done;
     }
@@ -173,8 +181,10 @@ scen_t *proto_bundle_decode(const void *data, size_t len,
         const msgpack_object *k = &fmap->via.map.ptr[i].key;
         const msgpack_object *v = &fmap->via.map.ptr[i].val;
         if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_BIN) {
-            snprintf(err, HN_ERRLEN, "scenario bundle: file %zu is not "
-                     "path: bytes", i);
+            snprintf(err, HN_ERRLEN,
+                     "scenario bundle: file %zu is not "
+                     "path: bytes",
+                     i);
             goto done;
         }
         /* borrowed: the path is copied (NUL-terminated), data points into
@@ -205,4 +215,3 @@ done:
     msgpack_unpacked_destroy(&up);
     return s;
 }
-

@@ -112,8 +112,7 @@ int proto_peek_type(const void *data, size_t len, char *err)
     return type;
 }
 
-hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out,
-                      char *err)
+hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
 {
     wire_r_t r;
     memset(out, 0, sizeof *out);
@@ -174,11 +173,10 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out,
     case PROTO_STOP:
         wire_need(&r, 2);
         wire_get_uint(&r, "run", UINT64_MAX, &out->u.stop.run);
-        wire_get_double(&r, "stop_timeout", 0, 86400, &out->u.stop.stop_timeout_s);
+        wire_get_double(&r, "stop_timeout", 0, 86400,
+                        &out->u.stop.stop_timeout_s);
         break;
-    case PROTO_QUIT:
-        wire_need(&r, 0);
-        break;
+    case PROTO_QUIT: wire_need(&r, 0); break;
     case PROTO_ACK:
         wire_need(&r, 2);
         wire_get_uint(&r, "run", UINT64_MAX, &out->u.ack.run);
@@ -200,8 +198,7 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out,
     case PROTO_STATS:
         wire_fail(&r, "stats messages decode with proto_decode_stats");
         break;
-    default:
-        wire_fail(&r, "unknown message type");
+    default: wire_fail(&r, "unknown message type");
     }
     return wire_close_check(&r, err);
 }

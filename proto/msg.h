@@ -21,17 +21,17 @@
 #include "err.h"
 
 #define PROTO_VERSION 2
-#define PROTO_MAX_MSG ((size_t)256 << 20)   /* a bundle with its data files */
+#define PROTO_MAX_MSG ((size_t)256 << 20) /* a bundle with its data files */
 
 typedef enum {
-    PROTO_HELLO = 1,       /* worker -> master: who I am */
-    PROTO_WELCOME = 2,     /* master -> worker: the scenario bundle */
-    PROTO_LOAD = 3,        /* master -> worker: your share, from when */
-    PROTO_STOP = 4,        /* master -> worker: stop the run */
-    PROTO_QUIT = 5,        /* master -> worker: exit */
-    PROTO_STATS = 6,       /* worker -> master: one interval (proto/snap.h) */
-    PROTO_ACK = 7,         /* master -> worker: interval seq merged */
-    PROTO_HEARTBEAT = 8,   /* both ways, every second */
+    PROTO_HELLO = 1,     /* worker -> master: who I am */
+    PROTO_WELCOME = 2,   /* master -> worker: the scenario bundle */
+    PROTO_LOAD = 3,      /* master -> worker: your share, from when */
+    PROTO_STOP = 4,      /* master -> worker: stop the run */
+    PROTO_QUIT = 5,      /* master -> worker: exit */
+    PROTO_STATS = 6,     /* worker -> master: one interval (proto/snap.h) */
+    PROTO_ACK = 7,       /* master -> worker: interval seq merged */
+    PROTO_HEARTBEAT = 8, /* both ways, every second */
     PROTO_TYPE_LAST
 } proto_type_t;
 
@@ -39,15 +39,15 @@ const char *proto_type_name(int type);
 
 /*  Worker states, reported in heartbeats. */
 typedef enum {
-    PROTO_W_READY = 0,     /* has the scenario, no load */
+    PROTO_W_READY = 0, /* has the scenario, no load */
     PROTO_W_RUNNING = 1,
     PROTO_W_STOPPING = 2,
-    PROTO_W_STOPPED = 3,   /* sent its final interval */
+    PROTO_W_STOPPED = 3, /* sent its final interval */
     PROTO_W_NO_SCENARIO = 4
 } proto_wstate_t;
 
 typedef struct {
-    char id[64];           /* stable for the life of the worker process */
+    char id[64]; /* stable for the life of the worker process */
     char hostname[128];
     uint32_t pid;
     uint32_t threads;
@@ -55,30 +55,30 @@ typedef struct {
 } proto_hello_t;
 
 typedef struct {
-    uint64_t session;      /* the master process; changes when it restarts */
-    const char *bundle;    /* proto_bundle_encode bytes; borrowed from the frame */
+    uint64_t session;   /* the master process; changes when it restarts */
+    const char *bundle; /* proto_bundle_encode bytes; borrowed from the frame */
     size_t bundle_len;
-    char host[512];        /* --host override, "" = none */
-    uint32_t interval_ms;  /* stats interval */
-    bool insecure;         /* -k */
+    char host[512];       /* --host override, "" = none */
+    uint32_t interval_ms; /* stats interval */
+    bool insecure;        /* -k */
 } proto_welcome_t;
 
 typedef struct {
-    uint64_t run;          /* run number; a new run resets the worker */
-    int64_t start_unix_ns; /* wall-clock start, the same for every worker */
-    uint32_t users;        /* this worker's share (closed model) */
-    double spawn_rate;     /* this worker's share of the spawn rate */
-    double rate;           /* this worker's share of the arrival rate */
-    uint32_t max_inflight; /* this worker's share of the cap */
-    uint32_t n_classes;    /* per-class users (closed model), may be 0 */
-    uint32_t class_users[64];  /* ... or, with PROTO_LOAD_CLASS_WEIGHTS in
-                                * the open model, the relative shares of
-                                * the classes in the arrival rate */
+    uint64_t run;             /* run number; a new run resets the worker */
+    int64_t start_unix_ns;    /* wall-clock start, the same for every worker */
+    uint32_t users;           /* this worker's share (closed model) */
+    double spawn_rate;        /* this worker's share of the spawn rate */
+    double rate;              /* this worker's share of the arrival rate */
+    uint32_t max_inflight;    /* this worker's share of the cap */
+    uint32_t n_classes;       /* per-class users (closed model), may be 0 */
+    uint32_t class_users[64]; /* ... or, with PROTO_LOAD_CLASS_WEIGHTS in
+                               * the open model, the relative shares of
+                               * the classes in the arrival rate */
     uint32_t flags;
 } proto_load_t;
 
 #define PROTO_LOAD_CLASS_WEIGHTS 1u
-#define PROTO_LOAD_OPEN 2u          /* open model, even while rate is 0 */
+#define PROTO_LOAD_OPEN 2u /* open model, even while rate is 0 */
 
 typedef struct {
     uint64_t run;
@@ -91,8 +91,8 @@ typedef struct {
 } proto_ack_t;
 
 typedef struct {
-    uint64_t session;      /* master's session (master -> worker), or 0 */
-    uint32_t state;        /* proto_wstate_t (worker -> master) */
+    uint64_t session; /* master's session (master -> worker), or 0 */
+    uint32_t state;   /* proto_wstate_t (worker -> master) */
     uint32_t users;
     double cpu;            /* worker process CPU, percent of one core */
     uint64_t run;          /* worker -> master: the run it is in, or 0 */
@@ -119,8 +119,7 @@ hn_err_t proto_encode_load(const proto_load_t *m, buf_t *out) HN_WUR;
 hn_err_t proto_encode_stop(const proto_stop_t *m, buf_t *out) HN_WUR;
 hn_err_t proto_encode_quit(buf_t *out) HN_WUR;
 hn_err_t proto_encode_ack(const proto_ack_t *m, buf_t *out) HN_WUR;
-hn_err_t proto_encode_heartbeat(const proto_heartbeat_t *m, buf_t *out)
-    HN_WUR;
+hn_err_t proto_encode_heartbeat(const proto_heartbeat_t *m, buf_t *out) HN_WUR;
 
 /*  The message type of an encoded message, or -1 when the bytes are not
  *  a message of our version (then err says why). Cheap: reads the head. */

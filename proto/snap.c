@@ -147,7 +147,9 @@ static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
         for (uint32_t k = 0; k < it[4].via.array.size; k++) {
             const msgpack_object *p = &it[4].via.array.ptr[k];
             uint64_t code, count;
-            if (!s_arr(p, 2) || !wire_obj_uint(&p->via.array.ptr[0], STATS_STATUS_MAX - 1, &code) ||
+            if (!s_arr(p, 2) ||
+                !wire_obj_uint(&p->via.array.ptr[0], STATS_STATUS_MAX - 1,
+                               &code) ||
                 !wire_obj_uint(&p->via.array.ptr[1], UINT64_MAX, &count) ||
                 !s_add(&status_sum, count)) {
                 rc = s_fail(err, "bad status count", i);
@@ -176,15 +178,22 @@ static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
                 rc = s_fail(err, "uncorrected histogram missing", i);
                 goto out;
             }
-        } else if (!keep_raw || !wire_obj_bin(&it[6], &hb, &hn) ||
-                   (had = d && d->latency_raw ? hist_count(d->latency_raw) : 0,
-                    (d ? (d->latency_raw ? hist_decode_merge(d->latency_raw, hb, hn)
-                                         : HN_OK)
-                       : hist_decode_check(hb, hn, &hc)) != HN_OK) ||
-                   (d ? (d->latency_raw ? hist_count(d->latency_raw) - had : req)
-                      : hc) != req) {
-            rc = s_fail(err, "bad uncorrected histogram", i);
-            goto out;
+        } else {
+            /*  Merged into d->latency_raw when d keeps one; with no d, only
+             *  checked. */
+            bool raw_ok = keep_raw && wire_obj_bin(&it[6], &hb, &hn);
+            hist_t *raw = d ? d->latency_raw : NULL;
+            if (raw_ok && raw) {
+                uint64_t raw_had = hist_count(raw);
+                raw_ok = hist_decode_merge(raw, hb, hn) == HN_OK &&
+                         hist_count(raw) - raw_had == req;
+            } else if (raw_ok && !d) {
+                raw_ok = hist_decode_check(hb, hn, &hc) == HN_OK && hc == req;
+            }
+            if (!raw_ok) {
+                rc = s_fail(err, "bad uncorrected histogram", i);
+                goto out;
+            }
         }
         if (d) {
             d->requests += req;
@@ -205,8 +214,8 @@ static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
         if (!s_arr(e, 4) || n_endpoints == 0 ||
             !wire_obj_uint(&e->via.array.ptr[0], n_endpoints - 1, &ep) ||
             !wire_obj_uint(&e->via.array.ptr[1], STATS_FAIL_LAST - 1, &kind) ||
-            !wire_obj_str(&e->via.array.ptr[2], &msg, &ml) || ml >= sizeof mbuf ||
-            (ml && memchr(msg, '\0', ml)) ||
+            !wire_obj_str(&e->via.array.ptr[2], &msg, &ml) ||
+            ml >= sizeof mbuf || (ml && memchr(msg, '\0', ml)) ||
             !wire_obj_uint(&e->via.array.ptr[3], UINT64_MAX, &count)) {
             rc = s_fail(err, "bad error entry", i);
             goto out;
@@ -219,7 +228,8 @@ static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
             if (ml)
                 memcpy(mbuf, msg, ml);
             mbuf[ml] = '\0';
-            stats_record_error(apply, (size_t)ep, (stats_fail_t)kind, mbuf, count);
+            stats_record_error(apply, (size_t)ep, (stats_fail_t)kind, mbuf,
+                               count);
         }
     }
     for (int c = 0; c < STATS_CTR_LAST; c++) {

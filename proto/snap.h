@@ -20,8 +20,8 @@
 
 typedef struct {
     uint64_t run;
-    uint64_t seq;            /* interval number from the run's start */
-    bool final;              /* the worker's last interval of the run */
+    uint64_t seq; /* interval number from the run's start */
+    bool final;   /* the worker's last interval of the run */
     uint32_t users;
 } proto_snap_head_t;
 
@@ -34,8 +34,8 @@ hn_err_t proto_encode_stats(const proto_snap_head_t *h, const stats_t *st,
  *  a message; nothing is allocated then. */
 hn_err_t proto_decode_stats(const void *data, size_t len, size_t n_endpoints,
                             size_t n_counters, bool keep_raw,
-                            proto_snap_head_t *h, stats_t **st_p, char *err)
-    HN_WUR;
+                            proto_snap_head_t *h, stats_t **st_p,
+                            char *err) HN_WUR;
 
 /*  The same in two steps, to merge a snapshot straight into running
  *  totals without building a stats_t for it: check (all of it, nothing

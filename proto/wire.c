@@ -22,26 +22,45 @@ void wire_begin(wire_w_t *w, buf_t *out, int type, uint32_t n_fields)
     w->failed |= msgpack_pack_uint32(&w->pk, (uint32_t)type) != 0;
 }
 
-void wire_uint(wire_w_t *w, uint64_t v) { w->failed |= msgpack_pack_uint64(&w->pk, v) != 0; }
-void wire_int(wire_w_t *w, int64_t v) { w->failed |= msgpack_pack_int64(&w->pk, v) != 0; }
-void wire_double(wire_w_t *w, double v) { w->failed |= msgpack_pack_double(&w->pk, v) != 0; }
+void wire_uint(wire_w_t *w, uint64_t v)
+{
+    w->failed |= msgpack_pack_uint64(&w->pk, v) != 0;
+}
+void wire_int(wire_w_t *w, int64_t v)
+{
+    w->failed |= msgpack_pack_int64(&w->pk, v) != 0;
+}
+void wire_double(wire_w_t *w, double v)
+{
+    w->failed |= msgpack_pack_double(&w->pk, v) != 0;
+}
 void wire_bool(wire_w_t *w, bool v)
 {
-    w->failed |= (v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk)) != 0;
+    int rc = v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk);
+    w->failed |= rc != 0;
 }
-void wire_nil(wire_w_t *w) { w->failed |= msgpack_pack_nil(&w->pk) != 0; }
+void wire_nil(wire_w_t *w)
+{
+    w->failed |= msgpack_pack_nil(&w->pk) != 0;
+}
 void wire_strn(wire_w_t *w, const char *s, size_t n)
 {
     w->failed |= msgpack_pack_str(&w->pk, n) != 0;
     w->failed |= msgpack_pack_str_body(&w->pk, s, n) != 0;
 }
-void wire_str(wire_w_t *w, const char *s) { wire_strn(w, s ? s : "", s ? strlen(s) : 0); }
+void wire_str(wire_w_t *w, const char *s)
+{
+    wire_strn(w, s ? s : "", s ? strlen(s) : 0);
+}
 void wire_bin(wire_w_t *w, const void *d, size_t n)
 {
     w->failed |= msgpack_pack_bin(&w->pk, n) != 0;
     w->failed |= msgpack_pack_bin_body(&w->pk, d, n) != 0;
 }
-void wire_array(wire_w_t *w, uint32_t n) { w->failed |= msgpack_pack_array(&w->pk, n) != 0; }
+void wire_array(wire_w_t *w, uint32_t n)
+{
+    w->failed |= msgpack_pack_array(&w->pk, n) != 0;
+}
 
 hn_err_t wire_end(wire_w_t *w)
 {
@@ -76,7 +95,7 @@ static void s_failf(wire_r_t *r, const char *name, const char *what)
 static int s_prescan(const uint8_t *p, size_t len)
 {
     size_t pos = 0;
-    uint64_t pending = 1;          /* items still to read */
+    uint64_t pending = 1; /* items still to read */
     while (pending) {
         if (pos >= len || pending > len - pos)
             return 1;
@@ -93,6 +112,7 @@ static int s_prescan(const uint8_t *p, size_t len)
         } else if (t >= 0xa0 && t <= 0xbf) {
             skip = t & 0x1f;
         } else {
+            /* clang-format off */
             switch (t) {
             case 0xc4: case 0xd9: lenbytes = 1; break;          /* bin8, str8 */
             case 0xc5: case 0xda: lenbytes = 2; break;
@@ -115,6 +135,7 @@ static int s_prescan(const uint8_t *p, size_t len)
             case 0xdd: case 0xdf: lenbytes = 4; break;
             default: return 1;                                 /* 0xc1 */
             }
+            /* clang-format on */
             if (lenbytes) {
                 if (len - pos < lenbytes)
                     return 1;
@@ -153,29 +174,35 @@ hn_err_t wire_open(wire_r_t *r, const void *data, size_t len, int *type,
     }
     int pre = s_prescan(data, len);
     if (pre) {
-        snprintf(err, HN_ERRLEN, "%s", pre == 2 ? "trailing bytes after the message"
-                                                : "malformed or truncated msgpack");
+        snprintf(err, HN_ERRLEN, "%s",
+                 pre == 2 ? "trailing bytes after the message"
+                          : "malformed or truncated msgpack");
         return HN_ERR_CORRUPT;
     }
     msgpack_unpacked_init(&r->up);
     size_t off = 0;
     msgpack_unpack_return ur = msgpack_unpack_next(&r->up, data, len, &off);
     const char *why = NULL;
+    char why_version[48];
     if (ur != MSGPACK_UNPACK_SUCCESS)
-        why = ur == MSGPACK_UNPACK_CONTINUE ? "truncated msgpack" : "not msgpack";
+        why = ur == MSGPACK_UNPACK_CONTINUE ? "truncated msgpack"
+                                            : "not msgpack";
     else if (off != len)
         why = "trailing bytes after the message";
-    else if (r->up.data.type != MSGPACK_OBJECT_ARRAY || r->up.data.via.array.size < 2)
+    else if (r->up.data.type != MSGPACK_OBJECT_ARRAY ||
+             r->up.data.via.array.size < 2)
         why = "not an array [version, type, ...]";
     if (!why) {
         const msgpack_object *it = r->up.data.via.array.ptr;
         if (it[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-            it[0].via.u64 != PROTO_VERSION)
-            why = "protocol version is not " "1";
-        else if (it[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-                 it[1].via.u64 == 0 || it[1].via.u64 >= PROTO_TYPE_LAST)
+            it[0].via.u64 != PROTO_VERSION) {
+            snprintf(why_version, sizeof why_version,
+                     "protocol version is not %d", PROTO_VERSION);
+            why = why_version;
+        } else if (it[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                   it[1].via.u64 == 0 || it[1].via.u64 >= PROTO_TYPE_LAST) {
             why = "unknown message type";
-        else {
+        } else {
             *type = (int)it[1].via.u64;
             r->items = it + 2;
             r->n = r->up.data.via.array.size - 2;
@@ -324,7 +351,7 @@ void wire_get_str(wire_r_t *r, const char *name, char *dst, size_t cap)
         return;
     }
     if (n)
-        memcpy(dst, s, n);   /* msgpack-c gives NULL for "" */
+        memcpy(dst, s, n); /* msgpack-c gives NULL for "" */
     dst[n] = '\0';
 }
 

@@ -31,15 +31,15 @@ void wire_nil(wire_w_t *w);
 void wire_str(wire_w_t *w, const char *s);
 void wire_strn(wire_w_t *w, const char *s, size_t n);
 void wire_bin(wire_w_t *w, const void *d, size_t n);
-void wire_array(wire_w_t *w, uint32_t n);   /* the next n values are its items */
+void wire_array(wire_w_t *w, uint32_t n); /* the next n values are its items */
 /*  HN_OK, or HN_ERR_NOMEM (out is then reset). */
 hn_err_t wire_end(wire_w_t *w) HN_WUR;
 
 typedef struct {
     msgpack_unpacked up;
-    const msgpack_object *items;   /* top-level fields (after version, type) */
+    const msgpack_object *items; /* top-level fields (after version, type) */
     uint32_t n, i;
-    const msgpack_object *sub;     /* inside an array field */
+    const msgpack_object *sub; /* inside an array field */
     uint32_t sub_n, sub_i;
     bool ok;
     char err[200];

@@ -9,17 +9,22 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "log.h"
 #include "msg.h"
 #include "scen.h"
 #include "snap.h"
-#include "bundle.h"
 #include "util.h"
 #include "worker.h"
 
 /*  Chatter about the master link is for distributed runs only. */
-#define A_INFO(a, ...) do { if ((a)->o.embedded) log_debug(__VA_ARGS__); \
-                            else log_info(__VA_ARGS__); } while (0)
+#define A_INFO(a, ...)              \
+    do {                            \
+        if ((a)->o.embedded)        \
+            log_debug(__VA_ARGS__); \
+        else                        \
+            log_info(__VA_ARGS__);  \
+    } while (0)
 
 #define HELLO_EVERY_MS 1000
 #define HEARTBEAT_MS 1000
@@ -40,26 +45,26 @@ typedef struct {
 struct agent {
     agent_opts_t o;
     zsock_t *sock;
-    zsock_t *pipe;             /* the actor's pipe (hornet run), or NULL */
+    zsock_t *pipe; /* the actor's pipe (hornet run), or NULL */
     zpoller_t *poller;
     char id[64];
-    uint64_t session;          /* master session we were welcomed by */
+    uint64_t session; /* master session we were welcomed by */
     bool welcomed;
-    int64_t last_master_ms;    /* last message from the master */
+    int64_t last_master_ms; /* last message from the master */
     int64_t last_hello_ms;
     int64_t last_beat_ms;
     scen_t *scen;
-    char *bundle;              /* bytes the scen came from (to spot changes) */
+    char *bundle; /* bytes the scen came from (to spot changes) */
     size_t bundle_len;
     char host[512];
     bool master_insecure;
     uint32_t interval_ms;
     worker_t *w;
-    bool w_open;               /* worker_t made for the open model */
-    uint64_t run;              /* current run, 0 = none */
-    bool running;              /* load applied, final not yet sent */
+    bool w_open;  /* worker_t made for the open model */
+    uint64_t run; /* current run, 0 = none */
+    bool running; /* load applied, final not yet sent */
     bool stopping;
-    bool have_pending;         /* a LOAD waiting for its start time */
+    bool have_pending; /* a LOAD waiting for its start time */
     proto_load_t pending;
     int64_t start_mono_ns;
     int64_t start_unix_ns;
@@ -81,7 +86,7 @@ static void send_buf(agent_t *a, buf_t *b)
 
 static void send_hello(agent_t *a)
 {
-    proto_hello_t h = { .pid = (uint32_t)getpid() };
+    proto_hello_t h = {.pid = (uint32_t)getpid()};
     snprintf(h.id, sizeof h.id, "%s", a->id);
     gethostname(h.hostname, sizeof h.hostname - 1);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -101,8 +106,10 @@ static void update_cpu(agent_t *a, int64_t now)
     getrusage(RUSAGE_SELF, &ru);
     double used = (double)(ru.ru_utime.tv_sec - a->ru_prev.ru_utime.tv_sec) +
                   (double)(ru.ru_stime.tv_sec - a->ru_prev.ru_stime.tv_sec) +
-                  (double)(ru.ru_utime.tv_usec - a->ru_prev.ru_utime.tv_usec) / 1e6 +
-                  (double)(ru.ru_stime.tv_usec - a->ru_prev.ru_stime.tv_usec) / 1e6;
+                  (double)(ru.ru_utime.tv_usec - a->ru_prev.ru_utime.tv_usec) /
+                      1e6 +
+                  (double)(ru.ru_stime.tv_usec - a->ru_prev.ru_stime.tv_usec) /
+                      1e6;
     if (now > a->ru_prev_ms)
         a->cpu = 100.0 * used / ((double)(now - a->ru_prev_ms) / 1000.0);
     a->ru_prev = ru;
@@ -115,10 +122,11 @@ static void send_heartbeat(agent_t *a)
     update_cpu(a, now);
     proto_heartbeat_t hb = {
         .session = 0,
-        .state = !a->scen ? PROTO_W_NO_SCENARIO
-               : a->stopping ? PROTO_W_STOPPING
-               : a->running ? PROTO_W_RUNNING
-               : a->run ? PROTO_W_STOPPED : PROTO_W_READY,
+        .state = !a->scen      ? PROTO_W_NO_SCENARIO
+                 : a->stopping ? PROTO_W_STOPPING
+                 : a->running  ? PROTO_W_RUNNING
+                 : a->run      ? PROTO_W_STOPPED
+                               : PROTO_W_READY,
         .users = a->users,
         .cpu = a->cpu,
         .run = a->running ? a->run : 0,
@@ -151,20 +159,21 @@ static void resend(agent_t *a, bool force)
 static void queue_snapshot(agent_t *a, uint64_t seq, bool final, uint32_t users,
                            stats_t *st)
 {
-    proto_snap_head_t h = { .run = a->run, .seq = seq, .final = final,
-                            .users = users };
+    proto_snap_head_t h = {
+        .run = a->run, .seq = seq, .final = final, .users = users};
     buf_t b;
     buf_init(&b, PROTO_MAX_MSG);
     if (proto_encode_stats(&h, st, &b) != HN_OK) {
         log_error("worker: could not encode interval %" PRIu64 " (out of "
-                  "memory); its requests are lost", seq);
+                  "memory); its requests are lost",
+                  seq);
         buf_free(&b);
         return;
     }
     if (a->nq == a->capq) {
         unacked_t *v = util_grow(a->q, &a->capq, sizeof *v, 64);
         if (!v) {
-            send_buf(a, &b);   /* at least try once */
+            send_buf(a, &b); /* at least try once */
             buf_free(&b);
             return;
         }
@@ -233,7 +242,7 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
                 !strcmp(a->host, m->host);
     if (a->session != m->session && a->welcomed)
         A_INFO(a, "worker: a new master session; sending unacknowledged "
-                 "intervals again");
+                  "intervals again");
     a->session = m->session;
     a->welcomed = true;
     a->interval_ms = m->interval_ms;
@@ -244,7 +253,7 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
     }
     char err[HN_ERRLEN];
     scen_t *s = proto_bundle_decode(m->bundle, m->bundle_len,
-                                 m->host[0] ? m->host : NULL, err);
+                                    m->host[0] ? m->host : NULL, err);
     if (!s) {
         log_error("worker: the master's scenario does not load: %s", err);
         return;
@@ -264,7 +273,7 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
     a->scen = s;
     a->run = 0;
     A_INFO(a, "worker: scenario loaded (%zu classes, %zu endpoints)",
-             s->n_classes, s->n_endpoints);
+           s->n_classes, s->n_endpoints);
 }
 
 /*  Applies a LOAD whose start time has come. */
@@ -276,7 +285,8 @@ static void apply_load(agent_t *a, const proto_load_t *m)
         drop_worker(a);
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         worker_opts_t wo = {
-            .threads = a->o.threads ? a->o.threads : (unsigned)(cores > 0 ? cores : 1),
+            .threads = a->o.threads ? a->o.threads
+                                    : (unsigned)(cores > 0 ? cores : 1),
             .open_model = open,
             .insecure = a->o.insecure || a->master_insecure,
             .fd_limit = a->fd_limit,
@@ -295,12 +305,13 @@ static void apply_load(agent_t *a, const proto_load_t *m)
                      (uint64_t)a->interval_ms * 1000000u);
     }
     worker_set_load_classes(a->w, m->users, m->spawn_rate, m->rate,
-                            m->max_inflight, m->n_classes ? m->class_users : NULL,
-                            m->n_classes);
+                            m->max_inflight,
+                            m->n_classes ? m->class_users : NULL, m->n_classes);
     a->running = true;
     a->stopping = false;
     a->users = m->users;
-    A_INFO(a, "worker: run %" PRIu64 ": %s", m->run, open ? "open model" : "closed model");
+    A_INFO(a, "worker: run %" PRIu64 ": %s", m->run,
+           open ? "open model" : "closed model");
 }
 
 static void on_load(agent_t *a, const proto_load_t *m)
@@ -352,7 +363,7 @@ static void handle(agent_t *a, zframe_t *f, bool *quit)
     case PROTO_QUIT: *quit = true; break;
     case PROTO_HEARTBEAT:
         if (!a->welcomed || m.u.heartbeat.session != a->session)
-            send_hello(a);   /* a master that does not know us yet */
+            send_hello(a); /* a master that does not know us yet */
         break;
     default:
         log_warn("worker: unexpected %s message from the master",
@@ -398,16 +409,18 @@ agent_t *agent_new(const agent_opts_t *opts, zsock_t *pipe, char *err)
     zsock_set_linger(a->sock, 1000);
     zsock_set_sndhwm(a->sock, 100000);
     zsock_set_reconnect_ivl(a->sock, 200);
-    zsock_set_reconnect_ivl_max(a->sock, 5000);   /* backoff */
+    zsock_set_reconnect_ivl_max(a->sock, 5000); /* backoff */
     if (opts->curve_server_key) {
         zcert_t *cert = NULL;
         if (opts->curve_dir) {
             char path[512];
-            snprintf(path, sizeof path, "%s/worker.key_secret", opts->curve_dir);
+            snprintf(path, sizeof path, "%s/worker.key_secret",
+                     opts->curve_dir);
             cert = zcert_load(path);
         }
         if (!cert) {
-            snprintf(err, HN_ERRLEN, "--curve-server-key needs --keys DIR with "
+            snprintf(err, HN_ERRLEN,
+                     "--curve-server-key needs --keys DIR with "
                      "a key pair made by 'hornet keys DIR'");
             agent_destroy(&a);
             return NULL;
@@ -444,7 +457,8 @@ void agent_destroy(agent_t **self_p)
         free(a->q[i].data);
     if (left)
         log_warn("worker: exiting with %zu intervals the master never "
-                 "acknowledged", left);
+                 "acknowledged",
+                 left);
     free(a->q);
     scen_destroy(&a->scen);
     free(a->bundle);
@@ -503,7 +517,7 @@ int agent_run(agent_t *a)
         }
         int64_t now = zclock_mono();
         if (a->have_pending &&
-            (int64_t)util_now_ns() >= a->start_mono_ns - 2000000 ) {
+            (int64_t)util_now_ns() >= a->start_mono_ns - 2000000) {
             a->have_pending = false;
             apply_load(a, &a->pending);
         }
@@ -535,13 +549,14 @@ int agent_run(agent_t *a)
         if (a->welcomed && a->running && !a->stopping &&
             now - a->last_master_ms > (int64_t)(a->o.grace_s * 1000)) {
             log_warn("worker: no word from the master for %.0f s: stopping the "
-                     "load (intervals are kept for when it is back)", a->o.grace_s);
+                     "load (intervals are kept for when it is back)",
+                     a->o.grace_s);
             worker_stop(a->w, 0);
             a->stopping = true;
         }
         if (a->welcomed && now - a->last_master_ms > 3 * HEARTBEAT_MS + 500 &&
             now - a->last_hello_ms >= HELLO_EVERY_MS)
-            send_hello(a);   /* the master may have restarted */
+            send_hello(a); /* the master may have restarted */
     }
     A_INFO(a, "worker %s: exit", a->id);
     return rc;

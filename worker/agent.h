@@ -18,15 +18,15 @@
 #include <czmq.h>
 
 typedef struct {
-    const char *master;      /* endpoint, e.g. tcp://10.0.0.1:5557 */
-    unsigned threads;        /* engine threads; 0 = one per core */
-    double grace_s;          /* stop the load after this long without a master */
-    bool insecure;           /* -k, in addition to the master's setting */
-    const char *id;          /* NULL = hostname-pid-random */
-    const char *curve_server_key;   /* master's public key (z85), or NULL */
-    const char *curve_dir;          /* our key pair directory, or NULL */
-    bool embedded;           /* inside hornet run: quiet, signals are the
-                              * master's business, stops on its pipe */
+    const char *master; /* endpoint, e.g. tcp://10.0.0.1:5557 */
+    unsigned threads;   /* engine threads; 0 = one per core */
+    double grace_s;     /* stop the load after this long without a master */
+    bool insecure;      /* -k, in addition to the master's setting */
+    const char *id;     /* NULL = hostname-pid-random */
+    const char *curve_server_key; /* master's public key (z85), or NULL */
+    const char *curve_dir;        /* our key pair directory, or NULL */
+    bool embedded;                /* inside hornet run: quiet, signals are the
+                                   * master's business, stops on its pipe */
 } agent_opts_t;
 
 typedef struct agent agent_t;
@@ -46,6 +46,5 @@ void agent_destroy(agent_t **self_p);
  *  signals), for `hornet run`: the master in the calling thread, this
  *  worker beside it over inproc. Ends on QUIT or on $TERM. */
 void agent_actor(zsock_t *pipe, void *args);
-
 
 #endif

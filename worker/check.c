@@ -69,7 +69,8 @@ static bool each_header(const check_resp_t *r, const char *name,
             const char *v = colon + 1, *ve = le;
             while (v < ve && (*v == ' ' || *v == '\t'))
                 v++;
-            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+            while (ve > v &&
+                   (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
                 ve--;
             if (fn(arg, v, (size_t)(ve - v)))
                 return true;
@@ -95,7 +96,7 @@ static bool take_first(void *arg, const char *v, size_t n)
 bool check_header(const check_resp_t *r, const char *name, const char **val,
                   size_t *len)
 {
-    found_t f = { 0 };
+    found_t f = {0};
     if (!each_header(r, name, take_first, &f))
         return false;
     *val = f.val;
@@ -124,7 +125,7 @@ static bool match_cookie(void *arg, const char *v, size_t n)
 bool check_cookie(const check_resp_t *r, const char *name, const char **val,
                   size_t *len)
 {
-    cookie_t c = { .name = name };
+    cookie_t c = {.name = name};
     if (!each_header(r, "Set-Cookie", match_cookie, &c))
         return false;
     *val = c.found.val;
@@ -152,10 +153,10 @@ static void status_list(const scen_cond_t *c, char *out, size_t n)
     size_t used = 0;
     for (size_t i = 0; i < c->n_status && used < n; i++) {
         int w = c->status[i].lo == c->status[i].hi
-            ? snprintf(out + used, n - used, "%s%u", i ? ", " : "",
-                       c->status[i].lo)
-            : snprintf(out + used, n - used, "%s%u-%u", i ? ", " : "",
-                       c->status[i].lo, c->status[i].hi);
+                    ? snprintf(out + used, n - used, "%s%u", i ? ", " : "",
+                               c->status[i].lo)
+                    : snprintf(out + used, n - used, "%s%u-%u", i ? ", " : "",
+                               c->status[i].lo, c->status[i].hi);
         if (w < 0)
             break;
         used += (size_t)w;
@@ -202,7 +203,8 @@ bool check_cond(const scen_cond_t *c, check_resp_t *r, void *md, char *why,
     for (size_t i = 0; i < c->n_body_contains; i++)
         if (!r->body || !contains(r->body, r->body_len, c->body_contains[i],
                                   c->body_contains_len[i])) {
-            snprintf(why, n, "body does not contain '%.60s'", c->body_contains[i]);
+            snprintf(why, n, "body does not contain '%.60s'",
+                     c->body_contains[i]);
             return false;
         }
     for (size_t i = 0; i < c->n_json; i++) {
@@ -220,7 +222,8 @@ bool check_cond(const scen_cond_t *c, check_resp_t *r, void *md, char *why,
         char tmp[512];
         buf_t b;
         buf_init(&b, sizeof tmp);
-        bool eq = jpath_text(v, &b) == HN_OK && buf_len(&b) == strlen(j->value) &&
+        bool eq = jpath_text(v, &b) == HN_OK &&
+                  buf_len(&b) == strlen(j->value) &&
                   !memcmp(buf_str(&b), j->value, buf_len(&b));
         buf_free(&b);
         if (!eq) {
@@ -270,7 +273,8 @@ bool check_capture(const scen_capture_t *cap, check_resp_t *r, void *md,
     }
     case SCEN_CAP_REGEX: {
         int rc = r->body ? pcre2_match(cap->regex, (PCRE2_SPTR)r->body,
-                                       r->body_len, 0, 0, md, NULL) : -1;
+                                       r->body_len, 0, 0, md, NULL)
+                         : -1;
         if (rc < 0 || (uint32_t)rc <= cap->group) {
             snprintf(why, n, "regex '%.60s' did not match", cap->source);
             return false;

@@ -17,12 +17,12 @@
 
 typedef struct {
     long status;
-    const char *headers;     /* raw header block(s) as curl delivered them */
+    const char *headers; /* raw header block(s) as curl delivered them */
     size_t headers_len;
     const char *body;
     size_t body_len;
-    bool body_truncated;     /* more than the engine keeps was received */
-    double time_s;           /* response time */
+    bool body_truncated; /* more than the engine keeps was received */
+    double time_s;       /* response time */
     /* private: the parsed body, lazily */
     void *json;
     bool json_tried;

@@ -2,8 +2,8 @@
 #include "classify.h"
 
 #include <ctype.h>
-#include <stdbool.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,9 +50,7 @@ const char *classify_curl(CURLcode res, int os_errno, const char *errbuf,
         snprintf(out, n, "request timed out");
         return out;
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        *kind = STATS_FAIL_DNS;
-        break;
+    case CURLE_COULDNT_RESOLVE_PROXY: *kind = STATS_FAIL_DNS; break;
     case CURLE_COULDNT_CONNECT:
         switch (os_errno) {
         case ECONNREFUSED:
@@ -74,9 +72,7 @@ const char *classify_curl(CURLcode res, int os_errno, const char *errbuf,
             *kind = STATS_FAIL_TIMEOUT;
             snprintf(out, n, "connect timed out");
             return out;
-        default:
-            *kind = STATS_FAIL_CONNECT;
-            break;
+        default: *kind = STATS_FAIL_CONNECT; break;
         }
         break;
     case CURLE_SSL_CONNECT_ERROR:
@@ -91,9 +87,7 @@ const char *classify_curl(CURLcode res, int os_errno, const char *errbuf,
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-        *kind = STATS_FAIL_TLS;
-        break;
+    case CURLE_SSL_CLIENTCERT: *kind = STATS_FAIL_TLS; break;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
         if (os_errno == ECONNRESET || os_errno == EPIPE) {
@@ -111,11 +105,8 @@ const char *classify_curl(CURLcode res, int os_errno, const char *errbuf,
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-    case CURLE_BAD_CONTENT_ENCODING:
-        *kind = STATS_FAIL_PROTOCOL;
-        break;
-    default:
-        break;
+    case CURLE_BAD_CONTENT_ENCODING: *kind = STATS_FAIL_PROTOCOL; break;
+    default: break;
     }
     if (errbuf && *errbuf)
         normalise(errbuf, out, n);

@@ -20,11 +20,11 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,20 +40,20 @@
 
 #define MAX_EVENTS 1024
 #define NEVER UINT64_MAX
-#define BODY_KEEP ((size_t)16 << 20)   /* response bytes kept for rules */
-#define MAX_HEADERS 128                /* request headers per request */
+#define BODY_KEEP ((size_t)16 << 20) /* response bytes kept for rules */
+#define MAX_HEADERS 128              /* request headers per request */
 /*  Sent unless the request sets its own. As a header in our list, not
  *  CURLOPT_USERAGENT: curl 7.88 printfs that option into a fresh string
  *  before every request. */
 #define UA_HEADER "User-Agent: hornet/" HN_VERSION
-#define CATCH_UP_MAX_NS 500000000ull    /* see apply_load */
-#define NO_USER UINT32_MAX   /* end of the free list and the wait queue */
+#define CATCH_UP_MAX_NS 500000000ull /* see apply_load */
+#define NO_USER UINT32_MAX /* end of the free list and the wait queue */
 
 typedef enum {
-    USER_FREE = 0,        /* not running (closed: not spawned) */
-    USER_THINKING = 1,    /* waiting in the heap */
-    USER_REQUESTING = 2,  /* a transfer is in flight */
-    USER_STOPPING = 3     /* in flight, becomes FREE when it completes */
+    USER_FREE = 0,       /* not running (closed: not spawned) */
+    USER_THINKING = 1,   /* waiting in the heap */
+    USER_REQUESTING = 2, /* a transfer is in flight */
+    USER_STOPPING = 3    /* in flight, becomes FREE when it completes */
 } user_state_t;
 
 typedef struct eng_xfer eng_xfer_t;
@@ -61,55 +61,55 @@ typedef struct eng_xfer eng_xfer_t;
 typedef struct {
     uint32_t idx;
     uint8_t state;
-    bool on_start_done;     /* ran its class's on_start steps */
-    bool in_on_start;       /* the current steps are on_start ones */
-    uint32_t klass;         /* user class */
+    bool on_start_done; /* ran its class's on_start steps */
+    bool in_on_start;   /* the current steps are on_start ones */
+    uint32_t klass;     /* user class */
     uint32_t task;
     uint32_t step;
-    uint32_t heap_pos;      /* valid while THINKING */
+    uint32_t heap_pos; /* valid while THINKING */
     uint64_t wake_ns;
-    uint64_t intended_ns;   /* when this request should have started */
-    uint64_t start_ns;      /* when it did start */
+    uint64_t intended_ns; /* when this request should have started */
+    uint64_t start_ns;    /* when it did start */
     uint64_t iter_start_ns;
-    uint64_t iterations;    /* done by this user */
-    uint64_t counter;       /* counter() in templates */
+    uint64_t iterations; /* done by this user */
+    uint64_t counter;    /* counter() in templates */
     eng_xfer_t *xfer;
-    uint32_t next_free;     /* open model free list */
-    uint32_t q_prev, q_next;  /* wait queue links (NO_USER = none) */
-    bool queued;            /* waiting for a free connection */
-    tmpl_val_t *vals;       /* variable values by slot */
-    buf_t *var_bufs;        /* storage of captured values by slot */
-    buf_t jar;              /* cookies: "a=1; b=2" */
-    CURLSH *share;          /* own connection cache (connections: per_user) */
+    uint32_t next_free;      /* open model free list */
+    uint32_t q_prev, q_next; /* wait queue links (NO_USER = none) */
+    bool queued;             /* waiting for a free connection */
+    tmpl_val_t *vals;        /* variable values by slot */
+    buf_t *var_bufs;         /* storage of captured values by slot */
+    buf_t jar;               /* cookies: "a=1; b=2" */
+    CURLSH *share;           /* own connection cache (connections: per_user) */
 } eng_user_t;
 
 struct eng_xfer {
     CURL *easy;
     eng_user_t *user;
-    const scen_request_t *req_set;   /* request whose static options are set */
-    CURLSH *share_set;               /* share (connection cache) set */
+    const scen_request_t *req_set; /* request whose static options are set */
+    CURLSH *share_set;             /* share (connection cache) set */
     uint64_t body_bytes;
-    uint64_t out_bytes;              /* request body bytes */
+    uint64_t out_bytes; /* request body bytes */
     bool keep_headers;
     bool keep_body;
     bool body_truncated;
     buf_t resp_headers;
     buf_t resp_body;
-    buf_t url;                       /* rendered URL */
-    buf_t hdr_text;                  /* rendered "Name: value\0" lines */
-    buf_t body;                      /* rendered request body */
-    struct curl_slist hdr_nodes[MAX_HEADERS + 3];  /* + Expect, UA, Cookie */
-    eng_xfer_t *next;                /* free stack */
+    buf_t url;      /* rendered URL */
+    buf_t hdr_text; /* rendered "Name: value\0" lines */
+    buf_t body;     /* rendered request body */
+    struct curl_slist hdr_nodes[MAX_HEADERS + 3]; /* + Expect, UA, Cookie */
+    eng_xfer_t *next;                             /* free stack */
     char errbuf[CURL_ERROR_SIZE];
 };
 
 /*  Per scenario request, built once per thread. */
 typedef struct {
     const scen_request_t *req;
-    CURLU *url;                     /* when the URL is constant */
-    struct curl_slist *headers;     /* when every header is constant */
+    CURLU *url;                 /* when the URL is constant */
+    struct curl_slist *headers; /* when every header is constant */
     bool dyn_headers;
-    bool own_ua;                    /* the request sets User-Agent */
+    bool own_ua; /* the request sets User-Agent */
 } eng_req_t;
 
 /*  Per class: where its requests are in reqs, and task weights. */
@@ -117,9 +117,9 @@ typedef struct {
     size_t on_start_first;
     size_t *task_first;
     double *task_cum;
-    uint64_t alive;                 /* users of this class running */
-    uint64_t started;               /* open model: arrivals given to it */
-    uint64_t target;                /* users of this class asked for */
+    uint64_t alive;   /* users of this class running */
+    uint64_t started; /* open model: arrivals given to it */
+    uint64_t target;  /* users of this class asked for */
 } eng_class_t;
 
 /*  Per fd: whether curl opened it through our callback, what epoll has
@@ -145,39 +145,39 @@ typedef struct {
     size_t n_reqs;
     eng_class_t *classes;
     double class_weight_sum;
-    bool class_targets;       /* LOAD gave users per class (a fleet's
-                               * share), not just a total */
+    bool class_targets; /* LOAD gave users per class (a fleet's
+                         * share), not just a total */
 
     eng_fd_t *fds;
     uint64_t n_fds;
 
-    eng_user_t **users;       /* users[i]->idx == i */
-    uint32_t n_users;         /* allocated */
-    uint32_t in_flight;       /* transfers handed to curl */
-    uint32_t max_active;      /* connection cap: transfers curl may hold
-                               * at once; 0 = none (see user_send) */
-    uint32_t q_head, q_tail;  /* users waiting for a transfer slot */
+    eng_user_t **users;      /* users[i]->idx == i */
+    uint32_t n_users;        /* allocated */
+    uint32_t in_flight;      /* transfers handed to curl */
+    uint32_t max_active;     /* connection cap: transfers curl may hold
+                              * at once; 0 = none (see user_send) */
+    uint32_t q_head, q_tail; /* users waiting for a transfer slot */
 
     /* closed model */
     uint32_t target_users;
-    uint32_t spawned;         /* users[0..spawned) are alive */
+    uint32_t spawned; /* users[0..spawned) are alive */
     uint64_t spawn_interval_ns;
     uint64_t next_spawn_ns;
 
     /* open model */
-    double rate;              /* iterations per second, this thread */
+    double rate; /* iterations per second, this thread */
     uint64_t rate_epoch_ns;
-    uint64_t arrivals;        /* since rate_epoch_ns */
-    bool rate_begun;          /* arrivals ran in this run already */
+    uint64_t arrivals; /* since rate_epoch_ns */
+    bool rate_begun;   /* arrivals ran in this run already */
     uint64_t next_arrival_ns;
     uint32_t cap;
-    uint32_t free_head;       /* NO_USER = empty */
+    uint32_t free_head; /* NO_USER = empty */
 
-    eng_user_t **heap;        /* thinking users by wake_ns */
+    eng_user_t **heap; /* thinking users by wake_ns */
     uint32_t heap_len;
 
     eng_xfer_t *xfer_free;
-    eng_xfer_t **xfers;       /* every xfer ever made, for cleanup */
+    eng_xfer_t **xfers; /* every xfer ever made, for cleanup */
     uint32_t n_xfers;
     size_t xfers_cap;
 
@@ -190,15 +190,15 @@ typedef struct {
 
     bool stopping;
     uint64_t stop_deadline_ns;
-    bool loaded;              /* has a load to run (LOAD seen) */
+    bool loaded; /* has a load to run (LOAD seen) */
 
     util_rng_t rng;
-    void *match;              /* pcre2 match data for captures/checks */
+    void *match; /* pcre2 match data for captures/checks */
     buf_t scratch[TMPL_SCRATCH];
-    buf_t capture;            /* a capture's value before it is stored */
-    uint64_t local_counter;   /* global_counter() when cfg has none */
-    FILE *dump;               /* HORNET_DUMP_LATENCY: every latency, raw */
-    bool epoll_full;          /* last epoll_wait filled its array */
+    buf_t capture;          /* a capture's value before it is stored */
+    uint64_t local_counter; /* global_counter() when cfg has none */
+    FILE *dump;             /* HORNET_DUMP_LATENCY: every latency, raw */
+    bool epoll_full;        /* last epoll_wait filled its array */
 } engine_t;
 
 /* ------------------------------------------------------------------ */
@@ -268,8 +268,7 @@ static eng_fd_t *fd_ent(engine_t *e, curl_socket_t s)
     return (s >= 0 && (uint64_t)s < e->n_fds) ? &e->fds[s] : NULL;
 }
 
-static void fd_register(engine_t *e, curl_socket_t s, eng_fd_t *f,
-                        uint8_t want)
+static void fd_register(engine_t *e, curl_socket_t s, eng_fd_t *f, uint8_t want)
 {
     struct epoll_event ev = {0};
     ev.events = want;
@@ -284,8 +283,7 @@ static void fd_register(engine_t *e, curl_socket_t s, eng_fd_t *f,
                      strerror(errno));
     }
     if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) == 0 ||
-        (errno == EEXIST &&
-         epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev) == 0))
+        (errno == EEXIST && epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev) == 0))
         f->reg = want;
     else
         log_warn("engine %u: epoll ADD fd %d: %s", e->cfg.index, s,
@@ -468,7 +466,7 @@ static eng_xfer_t *xfer_get(engine_t *e)
     /*  A load generator talks to its target directly: without this curl
      *  reads the *_proxy environment on every request (getenv + parse). */
     curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "");   /* or it reads no_proxy */
+    curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* or it reads no_proxy */
     if (e->cfg.insecure || !s->tls.verify) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -476,9 +474,9 @@ static eng_xfer_t *xfer_get(engine_t *e)
     /*  TLS files travel inside the scenario (bundles), so hand curl the
      *  bytes rather than paths. */
     for (size_t i = 0; i < s->n_files; i++) {
-        struct curl_blob blob = { .data = s->files[i].data,
-                                  .len = s->files[i].len,
-                                  .flags = CURL_BLOB_NOCOPY };
+        struct curl_blob blob = {.data = s->files[i].data,
+                                 .len = s->files[i].len,
+                                 .flags = CURL_BLOB_NOCOPY};
         const char *p = s->files[i].path;
         if (s->tls.ca_file && !strcmp(p, s->tls.ca_file))
             curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
@@ -581,7 +579,8 @@ static bool xfer_render(engine_t *e, eng_xfer_t *x, const eng_req_t *er,
             offs[k++] = buf_len(&x->hdr_text);
             rc = buf_append(&x->hdr_text, UA_HEADER, sizeof UA_HEADER);
         }
-        for (size_t i = 0; i < r->n_headers && i < MAX_HEADERS && rc == HN_OK; i++) {
+        for (size_t i = 0; i < r->n_headers && i < MAX_HEADERS && rc == HN_OK;
+             i++) {
             offs[k++] = buf_len(&x->hdr_text);
             rc = buf_printf(&x->hdr_text, "%s: ", r->headers[i].name);
             if (rc == HN_OK)
@@ -678,8 +677,10 @@ static uint32_t pick_class(engine_t *e, bool open)
         else if (open && e->class_targets && tsum > 0)
             want = (double)(total + 1) * (double)e->classes[i].target / tsum;
         else
-            want = (double)(total + 1) * s->classes[i].weight / e->class_weight_sum;
-        double have = (double)(open ? e->classes[i].started : e->classes[i].alive);
+            want = (double)(total + 1) * s->classes[i].weight /
+                   e->class_weight_sum;
+        double have = (double)(open ? e->classes[i].started
+                                    : e->classes[i].alive);
         if (want - have > best) {
             best = want - have;
             pick = (uint32_t)i;
@@ -905,15 +906,15 @@ static void user_free(engine_t *e, eng_user_t *u)
 static uint64_t think_ns(engine_t *e, eng_user_t *u, uint64_t now)
 {
     const scen_class_t *k = &e->cfg.scen->classes[u->klass];
-    const scen_think_t *th = k->has_think ? &k->think : &e->cfg.scen->load.think;
+    const scen_think_t *th = k->has_think ? &k->think
+                                          : &e->cfg.scen->load.think;
     switch (th->kind) {
-    case SCEN_THINK_NONE:
-        return 0;
-    case SCEN_THINK_CONSTANT:
-        return (uint64_t)(th->min_s * 1e9);
+    case SCEN_THINK_NONE: return 0;
+    case SCEN_THINK_CONSTANT: return (uint64_t)(th->min_s * 1e9);
     case SCEN_THINK_UNIFORM:
-        return (uint64_t)((th->min_s + util_rng_unit(&e->rng) *
-                           (th->max_s - th->min_s)) * 1e9);
+        return (uint64_t)((th->min_s +
+                           util_rng_unit(&e->rng) * (th->max_s - th->min_s)) *
+                          1e9);
     case SCEN_THINK_PACING: {
         uint64_t next = u->iter_start_ns + (uint64_t)(th->min_s * 1e9);
         return next > now ? next - now : 0;
@@ -984,7 +985,8 @@ static void jar_update(eng_user_t *u, const check_resp_t *r)
                 while (j < je && rc == HN_OK) {
                     const char *sep = strstr(j, "; ");
                     const char *ce = sep ? sep : je;
-                    if (!((size_t)(ce - j) > nl && !memcmp(j, v, nl) && j[nl] == '=')) {
+                    if (!((size_t)(ce - j) > nl && !memcmp(j, v, nl) &&
+                          j[nl] == '=')) {
                         if (buf_len(&fresh))
                             rc = buf_append(&fresh, "; ", 2);
                         if (rc == HN_OK)
@@ -1028,7 +1030,8 @@ static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
     if (transport_ok) {
         for (size_t i = 0; i < r->n_counters; i++) {
             char dummy[8];
-            if (check_cond(&r->counters[i].when, &resp, e->match, dummy, sizeof dummy))
+            if (check_cond(&r->counters[i].when, &resp, e->match, dummy,
+                           sizeof dummy))
                 stats_bump(e->stats, r->counters[i].index, 1);
         }
         if (e->cfg.scen->cookies && resp.headers_len)
@@ -1047,7 +1050,8 @@ static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
         for (size_t i = 0; ok && i < r->n_captures; i++) {
             const scen_capture_t *cap = &r->captures[i];
             char cwhy[160];
-            if (!check_capture(cap, &resp, e->match, &e->capture, cwhy, sizeof cwhy) &&
+            if (!check_capture(cap, &resp, e->match, &e->capture, cwhy,
+                               sizeof cwhy) &&
                 (!cap->fallback ||
                  buf_append_str(&e->capture, cap->fallback) != HN_OK)) {
                 snprintf(why, n, "capture %s: %s", cap->var, cwhy);
@@ -1059,7 +1063,8 @@ static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
              *  reused, so steady state does not allocate). */
             buf_t *dst = &u->var_bufs[cap->slot];
             buf_reset(dst);
-            if (buf_append(dst, buf_str(&e->capture), buf_len(&e->capture)) != HN_OK) {
+            if (buf_append(dst, buf_str(&e->capture), buf_len(&e->capture)) !=
+                HN_OK) {
                 snprintf(why, n, "capture %s: value too large", cap->var);
                 *kind = STATS_FAIL_CAPTURE;
                 ok = false;
@@ -1187,7 +1192,7 @@ static int users_ensure(engine_t *e, uint32_t n)
                 return -1;
             }
         }
-        u->idx = i;               /* USER_FREE: calloc'd */
+        u->idx = i; /* USER_FREE: calloc'd */
         e->users[i] = u;
         e->n_users = i + 1;
         if (open_model(e)) {
@@ -1201,7 +1206,7 @@ static int users_ensure(engine_t *e, uint32_t n)
 static void user_destroy(eng_user_t *u, size_t nv)
 {
     if (u->share)
-        curl_share_cleanup(u->share);   /* after every easy handle left it */
+        curl_share_cleanup(u->share); /* after every easy handle left it */
     for (size_t k = 0; k < nv; k++)
         buf_free(&u->var_bufs[k]);
     buf_free(&u->jar);
@@ -1213,14 +1218,14 @@ static void user_destroy(eng_user_t *u, size_t nv)
 static void spawn_one(engine_t *e, uint64_t now)
 {
     eng_user_t *u = e->users[e->spawned++];
-    if (u->state == USER_STOPPING) {   /* still finishing: keep it */
+    if (u->state == USER_STOPPING) { /* still finishing: keep it */
         user_set_state(e, u, USER_REQUESTING);
         return;
     }
     user_reset(e, u, pick_class(e, false));
-    user_set_state(e, u, USER_REQUESTING);   /* alive until user_free */
+    user_set_state(e, u, USER_REQUESTING); /* alive until user_free */
     if (!user_take_row(e, u)) {
-        user_free(e, u);               /* counted as NO_DATA */
+        user_free(e, u); /* counted as NO_DATA */
         return;
     }
     user_start_iteration(e, u, now, now);
@@ -1282,8 +1287,8 @@ static void apply_load(engine_t *e, uint32_t users, uint64_t spawn_milli,
         e->rate = (double)rate_milli / 1000.0;
         e->cap = cap ? cap : 1;
         if (users_ensure(e, e->cap))
-            log_error("engine %u: out of memory for %u users",
-                      e->cfg.index, e->cap);
+            log_error("engine %u: out of memory for %u users", e->cfg.index,
+                      e->cap);
         e->rate_epoch_ns = running ? e->next_arrival_ns : now;
         /*  The run's first arrivals were due from its start, but engines
          *  are made (and told) a few ms after it: start from the run's
@@ -1302,8 +1307,7 @@ static void apply_load(engine_t *e, uint32_t users, uint64_t spawn_milli,
     }
     e->rate = 0;
     if (users_ensure(e, users)) {
-        log_error("engine %u: out of memory for %u users", e->cfg.index,
-                  users);
+        log_error("engine %u: out of memory for %u users", e->cfg.index, users);
         users = e->n_users;
     }
     e->target_users = users;
@@ -1336,8 +1340,7 @@ static void send_stats(engine_t *e, bool final)
         for (size_t i = 0; i < e->cfg.scen->n_classes; i++)
             users += (uint32_t)e->classes[i].alive;
     }
-    zsock_send(e->pipe, "s8p44", "STATS", e->seq, full, users,
-               final ? 1u : 0u);
+    zsock_send(e->pipe, "s8p44", "STATS", e->seq, full, users, final ? 1u : 0u);
 }
 
 static void cut_off_in_flight(engine_t *e, uint64_t now)
@@ -1428,7 +1431,7 @@ static void handle_command(engine_t *e)
         uint64_t timeout = pop_u64(msg);
         uint64_t deadline = util_now_ns() + timeout;
         if (e->loaded && e->stopping && deadline < e->stop_deadline_ns) {
-            e->stop_deadline_ns = deadline;   /* a second, shorter stop */
+            e->stop_deadline_ns = deadline; /* a second, shorter stop */
         } else if (e->loaded && !e->stopping) {
             e->stopping = true;
             e->stop_deadline_ns = deadline;
@@ -1483,13 +1486,14 @@ static uint64_t run_due(engine_t *e, uint64_t now)
                 e->next_spawn_ns += e->spawn_interval_ns;
             }
             if (e->spawned == e->target_users)
-                e->next_spawn_ns = now;   /* ramp restarts from now */
+                e->next_spawn_ns = now; /* ramp restarts from now */
         } else {
             while (e->next_arrival_ns <= now) {
                 arrive(e, e->next_arrival_ns, now);
                 e->arrivals++;
                 e->next_arrival_ns = e->rate_epoch_ns +
-                    (uint64_t)((double)e->arrivals * 1e9 / e->rate);
+                                     (uint64_t)((double)e->arrivals * 1e9 /
+                                                e->rate);
             }
         }
     }
@@ -1508,7 +1512,7 @@ static uint64_t run_due(engine_t *e, uint64_t now)
         }
         e->seq++;
         e->next_tick_ns += e->interval_ns;
-        if (e->next_tick_ns <= now)   /* fell behind: skip, never burst */
+        if (e->next_tick_ns <= now) /* fell behind: skip, never burst */
             e->next_tick_ns = now + e->interval_ns;
     }
 
@@ -1665,9 +1669,8 @@ static int build_one(eng_req_t *er, const scen_request_t *r)
     er->req = r;
     if (tmpl_is_constant(r->url)) {
         er->url = curl_url();
-        if (!er->url ||
-            curl_url_set(er->url, CURLUPART_URL, tmpl_text(r->url, NULL), 0)
-                != CURLUE_OK)
+        if (!er->url || curl_url_set(er->url, CURLUPART_URL,
+                                     tmpl_text(r->url, NULL), 0) != CURLUE_OK)
             return -1;
     }
     for (size_t h = 0; h < r->n_headers; h++) {
@@ -1774,7 +1777,8 @@ static int engine_init(engine_t *e)
     const char *dump = getenv("HORNET_DUMP_LATENCY");
     if (dump && *dump) {
         char path[512];
-        snprintf(path, sizeof path, "%s.%d.%u", dump, (int)getpid(), e->cfg.index);
+        snprintf(path, sizeof path, "%s.%d.%u", dump, (int)getpid(),
+                 e->cfg.index);
         e->dump = fopen(path, "wb");
     }
     e->pipe_fd = zsock_fd(e->pipe);

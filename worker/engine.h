@@ -33,17 +33,17 @@
 #include "scen.h"
 
 typedef struct {
-    const scen_t *scen;      /* not owned; outlives the engine */
-    unsigned index;          /* thread number, for logs and seeds */
-    unsigned n_engines;      /* threads in this process (user_index()) */
-    uint64_t *global_counter;   /* global_counter() in templates; shared
-                                 * by the threads, atomic */
+    const scen_t *scen;       /* not owned; outlives the engine */
+    unsigned index;           /* thread number, for logs and seeds */
+    unsigned n_engines;       /* threads in this process (user_index()) */
+    uint64_t *global_counter; /* global_counter() in templates; shared
+                               * by the threads, atomic */
     uint64_t seed;
-    bool open_model;         /* keep uncorrected latency too */
-    bool insecure;           /* skip TLS verification */
-    uint64_t fd_limit;       /* RLIMIT_NOFILE soft limit */
-    int start_rc;            /* written by the engine before it signals:
-                              * 0 started, -1 could not start */
+    bool open_model;   /* keep uncorrected latency too */
+    bool insecure;     /* skip TLS verification */
+    uint64_t fd_limit; /* RLIMIT_NOFILE soft limit */
+    int start_rc;      /* written by the engine before it signals:
+                        * 0 started, -1 could not start */
 } engine_cfg_t;
 
 /*  The actor body; args is an engine_cfg_t* copied before signalling. */

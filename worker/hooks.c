@@ -37,9 +37,12 @@ static hn_err_t s_one(const scen_t *scen, const scen_request_t *r,
     uint64_t counter = 0, global = 0;
     /* hooks have no user: every variable reads as empty */
     tmpl_val_t *none = calloc(scen->n_vars + 1, sizeof *none);
-    tmpl_ctx_t ctx = { .vars = none, .n_vars = none ? scen->n_vars : 0, .user_counter = &counter,
-                       .global_counter = &global, .rng = &rng,
-                       .scratch = scratch };
+    tmpl_ctx_t ctx = {.vars = none,
+                      .n_vars = none ? scen->n_vars : 0,
+                      .user_counter = &counter,
+                      .global_counter = &global,
+                      .rng = &rng,
+                      .scratch = scratch};
     struct curl_slist *list = NULL;
     hn_err_t rc = none ? tmpl_render(r->url, &ctx, &url) : HN_ERR_NOMEM;
     for (size_t i = 0; i < r->n_headers && rc == HN_OK; i++) {
@@ -48,7 +51,8 @@ static hn_err_t s_one(const scen_t *scen, const scen_request_t *r,
         if (rc == HN_OK)
             rc = tmpl_render(r->headers[i].value, &ctx, &hdrs);
         struct curl_slist *l = rc == HN_OK
-            ? curl_slist_append(list, buf_str(&hdrs)) : NULL;
+                                   ? curl_slist_append(list, buf_str(&hdrs))
+                                   : NULL;
         if (!l)
             rc = HN_ERR_NOMEM;
         else
@@ -86,9 +90,9 @@ static hn_err_t s_one(const scen_t *scen, const scen_request_t *r,
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     for (size_t i = 0; i < scen->n_files; i++) {
-        struct curl_blob blob = { .data = scen->files[i].data,
-                                  .len = scen->files[i].len,
-                                  .flags = CURL_BLOB_COPY };
+        struct curl_blob blob = {.data = scen->files[i].data,
+                                 .len = scen->files[i].len,
+                                 .flags = CURL_BLOB_COPY};
         const char *p = scen->files[i].path;
         if (scen->tls.ca_file && !strcmp(p, scen->tls.ca_file))
             curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
@@ -118,11 +122,12 @@ static hn_err_t s_one(const scen_t *scen, const scen_request_t *r,
         rc = HN_ERR_IO;
         goto done;
     }
-    check_resp_t resp = {
-        .status = code, .headers = buf_str(&resp_h),
-        .headers_len = buf_len(&resp_h), .body = buf_str(&resp_b),
-        .body_len = buf_len(&resp_b),
-        .time_s = (double)(util_now_ns() - t0) / 1e9 };
+    check_resp_t resp = {.status = code,
+                         .headers = buf_str(&resp_h),
+                         .headers_len = buf_len(&resp_h),
+                         .body = buf_str(&resp_b),
+                         .body_len = buf_len(&resp_b),
+                         .time_s = (double)(util_now_ns() - t0) / 1e9};
     char why[200] = "";
     bool ok = true;
     if (r->has_expect) {

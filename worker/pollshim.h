@@ -18,7 +18,7 @@
 
 #include <poll.h>
 
-typedef int (pollshim_fn)(void *ctx, struct pollfd *fds, nfds_t n);
+typedef int(pollshim_fn)(void *ctx, struct pollfd *fds, nfds_t n);
 
 /*  Installs (fn, ctx) for the calling thread; fn NULL uninstalls. */
 void pollshim_set(pollshim_fn *fn, void *ctx);

@@ -28,13 +28,12 @@ struct worker {
     zactor_t **engines;
     engine_cfg_t *cfgs;
     zpoller_t *poller;
-    ival_t *ival;           /* one source per engine */
+    ival_t *ival; /* one source per engine */
     bool stopping;
-    uint64_t global_counter;  /* global_counter() of templates, shared */
+    uint64_t global_counter; /* global_counter() of templates, shared */
 };
 
-worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts,
-                     char *err)
+worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts, char *err)
 {
     worker_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -46,9 +45,12 @@ worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts,
     self->n = opts->threads ? opts->threads : 1;
     self->engines = calloc(self->n, sizeof *self->engines);
     self->cfgs = calloc(self->n, sizeof *self->cfgs);
-    self->ival = ival_new(&(ival_cfg_t){ .n_endpoints = scen->n_endpoints,
-        .n_counters = scen->n_counters, .keep_raw = opts->open_model,
-        .max_seq = UINT64_MAX, .window = WINDOW, .fill_gaps = false });
+    self->ival = ival_new(&(ival_cfg_t){.n_endpoints = scen->n_endpoints,
+                                        .n_counters = scen->n_counters,
+                                        .keep_raw = opts->open_model,
+                                        .max_seq = UINT64_MAX,
+                                        .window = WINDOW,
+                                        .fill_gaps = false});
     self->poller = zpoller_new(NULL);
     bool ok = self->engines && self->cfgs && self->ival && self->poller;
     for (unsigned i = 0; ok && i < self->n; i++) {
@@ -117,13 +119,12 @@ static uint64_t share(uint64_t total, unsigned n, unsigned i)
 void worker_set_load(worker_t *self, uint32_t users, double spawn_rate,
                      double rate, uint32_t max_inflight)
 {
-    worker_set_load_classes(self, users, spawn_rate, rate, max_inflight,
-                            NULL, 0);
+    worker_set_load_classes(self, users, spawn_rate, rate, max_inflight, NULL,
+                            0);
 }
 
-void worker_set_load_classes(worker_t *self, uint32_t users,
-                             double spawn_rate, double rate,
-                             uint32_t max_inflight,
+void worker_set_load_classes(worker_t *self, uint32_t users, double spawn_rate,
+                             double rate, uint32_t max_inflight,
                              const uint32_t *class_users, size_t n_classes)
 {
     self->stopping = false;
@@ -146,7 +147,9 @@ void worker_set_load_classes(worker_t *self, uint32_t users,
         /* Interleave the threads: thread i starts i/n of a step later, so
          * spawns and arrivals of the whole worker are evenly spaced
          * instead of n at a time. */
-        double step = rate > 0 ? 1.0 / rate : spawn_rate > 0 ? 1.0 / spawn_rate : 0;
+        double step = rate > 0         ? 1.0 / rate
+                      : spawn_rate > 0 ? 1.0 / spawn_rate
+                                       : 0;
         uint64_t offset_ns = (uint64_t)(step * 1e9 * i);
         zmsg_t *m = zmsg_new();
         zmsg_addstr(m, "LOAD");
@@ -205,10 +208,12 @@ static void s_absorb(worker_t *self, unsigned i)
     }
     zstr_free(&cmd);
     stats_t *into = NULL;
-    ival_verdict_t v = ival_accept(self->ival, i, seq, users, final != 0, &into);
+    ival_verdict_t v = ival_accept(self->ival, i, seq, users, final != 0,
+                                   &into);
     if (v == IVAL_FOLDED)
         log_warn("worker: engine %u is %" PRIu64 " s out of step; its second "
-                 "joins the next interval", i, seq);
+                 "joins the next interval",
+                 i, seq);
     if (into)
         stats_merge(into, st);
     else
@@ -229,7 +234,7 @@ stats_t *worker_next(worker_t *self, int timeout_ms, uint64_t *seq_p,
             *users_p = out.users;
             *final_p = out.last;
             if (out.last)
-                ival_clear_final(self->ival);   /* the next stop sends anew */
+                ival_clear_final(self->ival); /* the next stop sends anew */
             return st;
         }
         int64_t left = deadline - zclock_mono();

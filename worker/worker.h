@@ -18,17 +18,16 @@
 typedef struct worker worker_t;
 
 typedef struct {
-    unsigned threads;       /* engine threads (>= 1) */
-    bool open_model;        /* decides whether uncorrected latency is kept */
-    bool insecure;          /* skip TLS verification */
+    unsigned threads; /* engine threads (>= 1) */
+    bool open_model;  /* decides whether uncorrected latency is kept */
+    bool insecure;    /* skip TLS verification */
     uint64_t fd_limit;
     uint64_t seed;
 } worker_opts_t;
 
 /*  Starts the engine threads (idle until worker_start/worker_set_load).
  *  scen must outlive the worker. Returns NULL with a message in err. */
-worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts,
-                     char *err);
+worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts, char *err);
 
 /*  Stops and joins every engine; frees pending intervals. */
 void worker_destroy(worker_t **self_p);
@@ -44,9 +43,8 @@ void worker_set_load(worker_t *self, uint32_t users, double spawn_rate,
 
 /*  Same, with the users given per user class (class_users[n_classes],
  *  summing to users): the master's split of a fleet-wide mix. */
-void worker_set_load_classes(worker_t *self, uint32_t users,
-                             double spawn_rate, double rate,
-                             uint32_t max_inflight,
+void worker_set_load_classes(worker_t *self, uint32_t users, double spawn_rate,
+                             double rate, uint32_t max_inflight,
                              const uint32_t *class_users, size_t n_classes);
 
 /*  Asks every engine to stop: no new requests, in-flight ones get

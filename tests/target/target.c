@@ -41,18 +41,18 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#define MAX_BODY          (16u * 1024u * 1024u)
-#define MAX_BYTES_N       (64ull * 1024ull * 1024ull)
-#define MAX_DELAY_MS      600000LL
-#define MAX_SESSIONS      1000000u
-#define MAX_TOKENS        2000000u
-#define MAX_CERTS         1000000u
-#define MAX_ROUTE_KEYS    4096u
+#define MAX_BODY (16u * 1024u * 1024u)
+#define MAX_BYTES_N (64ull * 1024ull * 1024ull)
+#define MAX_DELAY_MS 600000LL
+#define MAX_SESSIONS 1000000u
+#define MAX_TOKENS 2000000u
+#define MAX_CERTS 1000000u
+#define MAX_ROUTE_KEYS 4096u
 /* distinct values, and bytes of one, counted per header (X-Tenant, User-Agent) */
-#define MAX_COUNTED_KEYS  100000u
-#define MAX_COUNTED_LEN   128u
-#define MAX_METHOD_LEN    32u
-#define CAP_LEN           256u
+#define MAX_COUNTED_KEYS 100000u
+#define MAX_COUNTED_LEN 128u
+#define MAX_METHOD_LEN 32u
+#define CAP_LEN 256u
 
 /* ------------------------------------------------------------------------ */
 /* configuration                                                            */
@@ -68,9 +68,13 @@ static struct {
     unsigned long long rate_limit_every;
     int verbose;
 } cfg = {
-    .port = 0, .bind = "127.0.0.1", .threads = 2, .delay_ms = 0,
+    .port = 0,
+    .bind = "127.0.0.1",
+    .threads = 2,
+    .delay_ms = 0,
     .idle_timeout_s = 120,
-    .token = "test-token", .rate_limit_every = 10,
+    .token = "test-token",
+    .rate_limit_every = 10,
 };
 
 /* gnutls_certificate_verify_peers2, looked up at run time from the gnutls
@@ -93,7 +97,10 @@ static int64_t now_us(void)
 static _Thread_local uint64_t rng_s[4];
 static _Thread_local int rng_ready;
 
-static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t rnd64(void)
 {
@@ -155,7 +162,8 @@ static void b64url_encode(const unsigned char *in, size_t n, char *out)
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t o = 0, i = 0;
     for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+                     in[i + 2];
         out[o++] = al[(v >> 18) & 63];
         out[o++] = al[(v >> 12) & 63];
         out[o++] = al[(v >> 6) & 63];
@@ -176,11 +184,16 @@ static void b64url_encode(const unsigned char *in, size_t n, char *out)
 
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-' || c == ' ') return 62; /* ' ': a '+' turned into a space by query decoding */
-    if (c == '/' || c == '_') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-' || c == ' ')
+        return 62; /* ' ': a '+' turned into a space by query decoding */
+    if (c == '/' || c == '_')
+        return 63;
     return -1;
 }
 
@@ -394,11 +407,12 @@ static void stores_clear(void)
 
 static pthread_mutex_t counts_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t count_total, count_bytes_in;
-static uint64_t count_connections;   /* TCP connections accepted, atomic */
+static uint64_t count_connections; /* TCP connections accepted, atomic */
 static uint64_t count_status[1000];
 static json_t *count_routes, *count_tenants, *count_agents;
 static atomic_ullong acme_seq;
-static _Atomic int64_t stall_until; /* now_us() time; requests arriving before it are held */
+/* now_us() time; requests arriving before it are held */
+static _Atomic int64_t stall_until;
 
 static void counts_clear_locked(void)
 {
@@ -410,7 +424,8 @@ static void counts_clear_locked(void)
     json_object_clear(count_agents);
 }
 
-static void bump(json_t *obj, const char *key, size_t cap, const char *overflow_key)
+static void bump(json_t *obj, const char *key, size_t cap,
+                 const char *overflow_key)
 {
     json_t *v = json_object_get(obj, key);
     if (v) {
@@ -455,8 +470,9 @@ static void sanitize_key(const char *in, char *out, size_t outsz)
             out[i] = '?';
 }
 
-static void count_request(const char *method, const char *pattern, unsigned status,
-                          const char *tenant, const char *agent, uint64_t bytes_in)
+static void count_request(const char *method, const char *pattern,
+                          unsigned status, const char *tenant,
+                          const char *agent, uint64_t bytes_in)
 {
     char abuf[MAX_COUNTED_LEN + 1];
     sanitize_key(agent ? agent : "(none)", abuf, sizeof abuf);
@@ -488,9 +504,11 @@ static json_t *counts_snapshot(void)
         if (count_status[i]) {
             char k[8];
             snprintf(k, sizeof k, "%u", i);
-            json_object_set_new(st, k, json_integer((json_int_t)count_status[i]));
+            json_object_set_new(st, k,
+                                json_integer((json_int_t)count_status[i]));
         }
     }
+    /* clang-format off */
     json_t *j = json_pack("{s:I, s:I, s:O, s:o, s:O, s:I}",
                           "total", (json_int_t)count_total,
                           "connections", (json_int_t)__atomic_load_n(
@@ -499,6 +517,7 @@ static json_t *counts_snapshot(void)
                           "status", st,
                           "tenants", count_tenants,
                           "bytes_in", (json_int_t)count_bytes_in);
+    /* clang-format on */
     /* "O" only took a reference: make the copies private before unlocking */
     if (j) {
         json_object_set_new(j, "routes", json_deep_copy(count_routes));
@@ -561,8 +580,10 @@ static struct timer_ent heap_pop(void)
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < heap_n && heap[l].due < heap[m].due) m = l;
-        if (r < heap_n && heap[r].due < heap[m].due) m = r;
+        if (l < heap_n && heap[l].due < heap[m].due)
+            m = l;
+        if (r < heap_n && heap[r].due < heap[m].due)
+            m = r;
         if (m == i)
             break;
         heap_swap(i, m);
@@ -660,9 +681,9 @@ static void timer_stop(void)
 struct req {
     char *body;
     size_t len, cap;
-    uint64_t received;  /* body bytes seen, including discarded ones */
+    uint64_t received; /* body bytes seen, including discarded ones */
     int too_big;
-    int held;           /* was suspended once already */
+    int held; /* was suspended once already */
     int answered;
 };
 
@@ -689,10 +710,11 @@ static const char *hdr(struct rctx *c, const char *name)
     return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
 }
 
-static struct MHD_Response *resp_copy(const void *data, size_t len, const char *ctype)
+static struct MHD_Response *resp_copy(const void *data, size_t len,
+                                      const char *ctype)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, (void *)data, MHD_RESPMEM_MUST_COPY);
     if (resp && ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     return resp;
@@ -709,7 +731,8 @@ static struct MHD_Response *resp_static(const char *text, const char *ctype)
 
 static struct MHD_Response *resp_empty(void)
 {
-    return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    return MHD_create_response_from_buffer(0, (void *)"",
+                                           MHD_RESPMEM_PERSISTENT);
 }
 
 /* Takes ownership of j. */
@@ -719,8 +742,8 @@ static struct MHD_Response *resp_json_ct(json_t *j, const char *ctype)
     json_decref(j);
     if (!s)
         return NULL;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(s), s, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(s);
         return NULL;
@@ -741,7 +764,8 @@ static struct MHD_Response *resp_error(const char *msg)
 
 /* Sets *out to a JSON error and returns the status: handlers use it as
  * `return fail(out, 400, "why");` */
-static unsigned fail(struct MHD_Response **out, unsigned status, const char *msg)
+static unsigned fail(struct MHD_Response **out, unsigned status,
+                     const char *msg)
 {
     *out = resp_error(msg);
     return status;
@@ -882,8 +906,10 @@ static unsigned h_flaky(struct rctx *c, struct MHD_Response **out)
         p = strtod(a, &end);
         if (!*a || *end || errno || p != p)
             return fail(out, 400, "fail must be a number between 0 and 1");
-        if (p < 0) p = 0;
-        if (p > 1) p = 1;
+        if (p < 0)
+            p = 0;
+        if (p > 1)
+            p = 1;
     }
     double u = (double)(rnd64() >> 11) * 0x1.0p-53;
     if (u < p)
@@ -905,6 +931,7 @@ static unsigned h_echo(struct rctx *c, struct MHD_Response **out)
 static unsigned h_provisioning(struct rctx *c, struct MHD_Response **out)
 {
     (void)c;
+    /* clang-format off */
     *out = resp_json(json_pack(
         "{s:[s,s,s,s], s:s}", "media-types",
         "application/corim-unsigned+cbor; profile=\"http://arm.com/psa/iot/1\"",
@@ -912,6 +939,7 @@ static unsigned h_provisioning(struct rctx *c, struct MHD_Response **out)
         "application/corim-unsigned+cbor; profile=\"tag:github.com/parallaxsecond,2023-03-03:cca\"",
         "application/rim+cbor",
         "version", "1"));
+    /* clang-format on */
     return 200;
 }
 
@@ -920,7 +948,9 @@ static unsigned h_submit(struct rctx *c, struct MHD_Response **out)
     static const char want[] = "application/corim-unsigned+cbor";
     const char *ct = hdr(c, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!ct || strncasecmp(ct, want, sizeof want - 1) != 0)
-        return fail(out, 415, "unsupported media type: want application/corim-unsigned+cbor");
+        return fail(
+            out, 415,
+            "unsupported media type: want application/corim-unsigned+cbor");
     if (!c->r->len)
         return fail(out, 400, "empty body");
     *out = resp_json(json_pack("{s:s}", "status", "success"));
@@ -945,7 +975,8 @@ static unsigned h_new_session(struct rctx *c, struct MHD_Response **out)
 
     /* Build the body before the session is shared: after the insert a
      * concurrent DELETE or /__reset may free s. */
-    json_t *body = json_pack("{s:s, s:s}", "nonce", s->nonce, "status", "waiting");
+    json_t *body = json_pack("{s:s, s:s}", "nonce", s->nonce, "status",
+                             "waiting");
     if (!body) {
         free(s);
         return fail(out, 503, "out of memory");
@@ -967,7 +998,8 @@ static unsigned h_new_session(struct rctx *c, struct MHD_Response **out)
     if (rc != 0) {
         free(s);
         json_decref(body);
-        return fail(out, 503, rc == -2 ? "session store full" : "cannot create session");
+        return fail(out, 503,
+                    rc == -2 ? "session store full" : "cannot create session");
     }
     *out = resp_json(body);
     if (*out) {
@@ -980,9 +1012,12 @@ static unsigned h_new_session(struct rctx *c, struct MHD_Response **out)
 
 static unsigned session_not_found(struct MHD_Response **out)
 {
-    *out = resp_json(json_pack("{s:s, s:s, s:i, s:s}", "error", "session not found",
+    /* clang-format off */
+    *out = resp_json(json_pack("{s:s, s:s, s:i, s:s}",
+                               "error", "session not found",
                                "title", "Not Found", "status", 404,
                                "detail", "no such session"));
+    /* clang-format on */
     return 404;
 }
 
@@ -1025,8 +1060,8 @@ static unsigned h_session(struct rctx *c, struct MHD_Response **out)
             struct session *s = e->val;
             if (is_post)
                 s->complete = 1;
-            j = json_pack("{s:s, s:s}", "nonce", s->nonce,
-                          "status", s->complete ? "complete" : "waiting");
+            j = json_pack("{s:s, s:s}", "nonce", s->nonce, "status",
+                          s->complete ? "complete" : "waiting");
             if (j && s->complete)
                 json_object_set_new(j, "result", json_string("affirming"));
         }
@@ -1048,7 +1083,8 @@ static unsigned need_bearer(struct rctx *c, struct MHD_Response **out)
     if (!t || !token_equals(t, cfg.token)) {
         *out = resp_error("missing or invalid bearer token");
         if (*out)
-            MHD_add_response_header(*out, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+            MHD_add_response_header(*out, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                    "Bearer");
         return 401;
     }
     return 0;
@@ -1076,11 +1112,14 @@ static unsigned h_certificates(struct rctx *c, struct MHD_Response **out)
         unsigned long long start = (page - 1) * per_page;
         if (page - 1 > (unsigned long long)SIZE_MAX / 101)
             start = total;
-        for (unsigned long long i = start; i < total && i < start + per_page; i++)
-            json_array_append_new(items, json_pack("{s:I, s:s}", "id", (json_int_t)(i + 1),
-                                                   "name", cert_names[i]));
+        for (unsigned long long i = start; i < total && i < start + per_page;
+             i++)
+            json_array_append_new(items, json_pack("{s:I, s:s}", "id",
+                                                   (json_int_t)(i + 1), "name",
+                                                   cert_names[i]));
         pthread_mutex_unlock(&certs_mu);
-        *out = resp_json(json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total));
+        *out = resp_json(json_pack("{s:o, s:I}", "items", items, "total",
+                                   (json_int_t)total));
         return 200;
     }
 
@@ -1089,7 +1128,8 @@ static unsigned h_certificates(struct rctx *c, struct MHD_Response **out)
     const char *name = json_string_value(jn);
     if (!name || !*name || strlen(name) != json_string_length(jn)) {
         json_decref(j);
-        return fail(out, 400, "body must be a JSON object with a string \"name\"");
+        return fail(out, 400,
+                    "body must be a JSON object with a string \"name\"");
     }
     size_t nl = strlen(name);
     char *copy = xstrndup(name, nl);
@@ -1130,10 +1170,12 @@ static unsigned h_certificates(struct rctx *c, struct MHD_Response **out)
     }
     if (rc < 0) {
         json_decref(j);
-        return fail(out, 503, rc == -2 ? "certificate store full" : "out of memory");
+        return fail(out, 503,
+                    rc == -2 ? "certificate store full" : "out of memory");
     }
     /* name points into j, which this request still owns */
-    *out = resp_json(json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", name));
+    *out = resp_json(
+        json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", name));
     json_decref(j);
     return 201;
 }
@@ -1141,9 +1183,11 @@ static unsigned h_certificates(struct rctx *c, struct MHD_Response **out)
 static unsigned h_acme_directory(struct rctx *c, struct MHD_Response **out)
 {
     (void)c;
+    /* clang-format off */
     *out = resp_json(json_pack("{s:s, s:s, s:s}", "newNonce", "/acme/new-nonce",
                                "newAccount", "/acme/new-acct",
                                "renewalInfo", "/acme/renewal-info"));
+    /* clang-format on */
     return 200;
 }
 
@@ -1156,7 +1200,8 @@ static unsigned h_acme_nonce(struct rctx *c, struct MHD_Response **out)
     *out = resp_empty();
     if (*out) {
         MHD_add_response_header(*out, "Replay-Nonce", nonce);
-        MHD_add_response_header(*out, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(*out, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                "no-store");
     }
     return strcmp(c->method, "HEAD") == 0 ? 200 : 204;
 }
@@ -1176,7 +1221,8 @@ static unsigned h_acme_renewal(struct rctx *c, struct MHD_Response **out)
     time_t now = time(NULL);
     rfc3339(now + 86400, a, sizeof a);
     rfc3339(now + 2 * 86400, b, sizeof b);
-    *out = resp_json(json_pack("{s:{s:s, s:s}}", "suggestedWindow", "start", a, "end", b));
+    *out = resp_json(
+        json_pack("{s:{s:s, s:s}}", "suggestedWindow", "start", a, "end", b));
     return 200;
 }
 
@@ -1199,7 +1245,8 @@ static unsigned h_heartbeat(struct rctx *c, struct MHD_Response **out)
 
 /* --- case 3: KMS --------------------------------------------------------- */
 
-static unsigned kms_op(struct rctx *c, struct MHD_Response **out, const char *op)
+static unsigned kms_op(struct rctx *c, struct MHD_Response **out,
+                       const char *op)
 {
     const char *key = c->caps[0].s;
     size_t n = strlen(key);
@@ -1216,14 +1263,27 @@ static unsigned kms_op(struct rctx *c, struct MHD_Response **out, const char *op
         rnd_bytes(raw, sizeof raw);
         b64url_encode(raw, sizeof raw, result);
     }
-    *out = resp_json(json_pack("{s:s, s:s, s:s}", "key", key, "op", op, "result", result));
+    *out = resp_json(
+        json_pack("{s:s, s:s, s:s}", "key", key, "op", op, "result", result));
     return 200;
 }
 
-static unsigned h_kms_sign(struct rctx *c, struct MHD_Response **o) { return kms_op(c, o, "sign"); }
-static unsigned h_kms_verify(struct rctx *c, struct MHD_Response **o) { return kms_op(c, o, "verify"); }
-static unsigned h_kms_wrap(struct rctx *c, struct MHD_Response **o) { return kms_op(c, o, "wrap"); }
-static unsigned h_kms_unwrap(struct rctx *c, struct MHD_Response **o) { return kms_op(c, o, "unwrap"); }
+static unsigned h_kms_sign(struct rctx *c, struct MHD_Response **o)
+{
+    return kms_op(c, o, "sign");
+}
+static unsigned h_kms_verify(struct rctx *c, struct MHD_Response **o)
+{
+    return kms_op(c, o, "verify");
+}
+static unsigned h_kms_wrap(struct rctx *c, struct MHD_Response **o)
+{
+    return kms_op(c, o, "wrap");
+}
+static unsigned h_kms_unwrap(struct rctx *c, struct MHD_Response **o)
+{
+    return kms_op(c, o, "unwrap");
+}
 
 /* --- case 5: sign-in ----------------------------------------------------- */
 
@@ -1236,9 +1296,12 @@ static unsigned h_signin(struct rctx *c, struct MHD_Response **out)
     const char *pw = json_string_value(jp);
     const char *at = email ? strchr(email, '@') : NULL;
     if (!email || !pw || !at || at == email ||
-        strlen(email) != json_string_length(je) || strlen(pw) != json_string_length(jp)) {
+        strlen(email) != json_string_length(je) ||
+        strlen(pw) != json_string_length(jp)) {
         json_decref(j);
-        return fail(out, 400, "body must be JSON {\"email\": \"local@domain\", \"password\": \"...\"}");
+        return fail(
+            out, 400,
+            "body must be JSON {\"email\": \"local@domain\", \"password\": \"...\"}");
     }
     size_t local = (size_t)(at - email);
     int good = strlen(pw) == local + 3 && memcmp(pw, "pw-", 3) == 0 &&
@@ -1269,7 +1332,8 @@ static unsigned h_signin(struct rctx *c, struct MHD_Response **out)
     if (rc != 0) {
         free(val);
         json_decref(j);
-        return fail(out, 503, rc == -2 ? "token store full" : "cannot create token");
+        return fail(out, 503,
+                    rc == -2 ? "token store full" : "cannot create token");
     }
     *out = resp_json(json_pack("{s:s, s:s}", "token", tok, "user", email));
     json_decref(j);
@@ -1337,7 +1401,11 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 /* routing                                                                  */
 
 enum {
-    M_GET = 1, M_HEAD = 2, M_POST = 4, M_PUT = 8, M_DELETE = 16,
+    M_GET = 1,
+    M_HEAD = 2,
+    M_POST = 4,
+    M_PUT = 8,
+    M_DELETE = 16,
     M_ANY = 0xffff,
 };
 
@@ -1357,12 +1425,14 @@ static const struct route routes[] = {
     {"/status", M_GET | M_HEAD, h_status, 0, "GET, HEAD"},
     {"/flaky", M_GET | M_HEAD, h_flaky, 0, "GET, HEAD"},
     {"/echo", M_POST | M_PUT, h_echo, 0, "POST, PUT"},
-    {"/.well-known/veraison/provisioning", M_GET | M_HEAD, h_provisioning, 0, "GET, HEAD"},
+    {"/.well-known/veraison/provisioning", M_GET | M_HEAD, h_provisioning, 0,
+     "GET, HEAD"},
     {"/endorsement-provisioning/v1/submit", M_POST, h_submit, 0, "POST"},
     {"/challenge-response/v1/newSession", M_POST, h_new_session, 0, "POST"},
-    {"/challenge-response/v1/session/*", M_GET | M_HEAD | M_POST | M_DELETE, h_session, 0,
-     "GET, HEAD, POST, DELETE"},
-    {"/api/v1/certificates", M_GET | M_HEAD | M_POST, h_certificates, 0, "GET, HEAD, POST"},
+    {"/challenge-response/v1/session/*", M_GET | M_HEAD | M_POST | M_DELETE,
+     h_session, 0, "GET, HEAD, POST, DELETE"},
+    {"/api/v1/certificates", M_GET | M_HEAD | M_POST, h_certificates, 0,
+     "GET, HEAD, POST"},
     {"/acme/directory", M_GET | M_HEAD, h_acme_directory, 1, "GET, HEAD"},
     {"/acme/new-nonce", M_GET | M_HEAD, h_acme_nonce, 1, "GET, HEAD"},
     {"/acme/renewal-info/*", M_GET | M_HEAD, h_acme_renewal, 1, "GET, HEAD"},
@@ -1379,17 +1449,23 @@ static const struct route routes[] = {
 
 static unsigned method_bit(const char *m)
 {
-    if (strcmp(m, "GET") == 0) return M_GET;
-    if (strcmp(m, "HEAD") == 0) return M_HEAD;
-    if (strcmp(m, "POST") == 0) return M_POST;
-    if (strcmp(m, "PUT") == 0) return M_PUT;
-    if (strcmp(m, "DELETE") == 0) return M_DELETE;
+    if (strcmp(m, "GET") == 0)
+        return M_GET;
+    if (strcmp(m, "HEAD") == 0)
+        return M_HEAD;
+    if (strcmp(m, "POST") == 0)
+        return M_POST;
+    if (strcmp(m, "PUT") == 0)
+        return M_PUT;
+    if (strcmp(m, "DELETE") == 0)
+        return M_DELETE;
     return 0x8000; /* any other method: only M_ANY routes take it */
 }
 
 /* Matches path against pattern ('*' = one path segment, maybe empty) and
  * fills the captures. */
-static int match(const char *pat, const char *path, struct cap *caps, int *ncaps)
+static int match(const char *pat, const char *path, struct cap *caps,
+                 int *ncaps)
 {
     int nc = 0;
     for (;;) {
@@ -1436,13 +1512,17 @@ enum internal_kind { INT_NONE, INT_COUNTS, INT_RESET, INT_STALL };
 
 static enum internal_kind internal_kind(const char *url)
 {
-    if (strcmp(url, "/__counts") == 0) return INT_COUNTS;
-    if (strcmp(url, "/__reset") == 0) return INT_RESET;
-    if (strcmp(url, "/__stall") == 0) return INT_STALL;
+    if (strcmp(url, "/__counts") == 0)
+        return INT_COUNTS;
+    if (strcmp(url, "/__reset") == 0)
+        return INT_RESET;
+    if (strcmp(url, "/__stall") == 0)
+        return INT_STALL;
     return INT_NONE;
 }
 
-static unsigned handle_internal(enum internal_kind k, struct rctx *c, struct MHD_Response **out)
+static unsigned handle_internal(enum internal_kind k, struct rctx *c,
+                                struct MHD_Response **out)
 {
     const char *m = c->method;
     switch (k) {
@@ -1479,15 +1559,15 @@ static unsigned handle_internal(enum internal_kind k, struct rctx *c, struct MHD
                 return fail(out, 400, "ms must be a non-negative integer");
             int64_t until = now_us() + ms * 1000;
             int64_t cur = atomic_load(&stall_until);
-            while (cur < until && !atomic_compare_exchange_weak(&stall_until, &cur, until))
+            while (cur < until &&
+                   !atomic_compare_exchange_weak(&stall_until, &cur, until))
                 ;
-            *out = resp_json(json_pack("{s:s, s:I}", "status", "stalled",
-                                       "ms", (json_int_t)ms));
+            *out = resp_json(json_pack("{s:s, s:I}", "status", "stalled", "ms",
+                                       (json_int_t)ms));
             return 200;
         }
         break;
-    case INT_NONE:
-        break;
+    case INT_NONE: break;
     }
     *out = resp_error("method not allowed");
     if (*out)
@@ -1501,8 +1581,8 @@ static unsigned handle_internal(enum internal_kind k, struct rctx *c, struct MHD
 
 static int client_cert_ok(struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (!ci || !ci->tls_session || !g_verify_peers)
         return 0;
     unsigned int status = 0;
@@ -1510,17 +1590,19 @@ static int client_cert_ok(struct MHD_Connection *conn)
     return rc == 0 && status == 0;
 }
 
-static enum MHD_Result answer(struct MHD_Connection *conn, struct req *r, const char *method,
-                              const struct route *rt, int counted, unsigned status,
+static enum MHD_Result answer(struct MHD_Connection *conn, struct req *r,
+                              const char *method, const struct route *rt,
+                              int counted, unsigned status,
                               struct MHD_Response *resp)
 {
     if (!resp)
         return MHD_NO;
     if (counted)
-        count_request(method, rt ? rt->pattern : NULL, status,
-                      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Tenant"),
-                      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"),
-                      r->received);
+        count_request(
+            method, rt ? rt->pattern : NULL, status,
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Tenant"),
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent"),
+            r->received);
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = 1;
@@ -1557,10 +1639,12 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, struct req *r,
         if (resp && rt->allow)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rt->allow);
     } else if (rt->acme && cfg.rate_limit_every &&
-               (atomic_fetch_add(&acme_seq, 1) + 1) % cfg.rate_limit_every == 0) {
-        resp = resp_static("{\"type\":\"urn:ietf:params:acme:error:rateLimited\","
-                           "\"detail\":\"too many requests\",\"status\":429}",
-                           "application/problem+json");
+               (atomic_fetch_add(&acme_seq, 1) + 1) % cfg.rate_limit_every ==
+                   0) {
+        resp = resp_static(
+            "{\"type\":\"urn:ietf:params:acme:error:rateLimited\","
+            "\"detail\":\"too many requests\",\"status\":429}",
+            "application/problem+json");
         if (resp)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         status = 429;
@@ -1570,10 +1654,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *conn, struct req *r,
     return answer(conn, r, method, rt, 1, status, resp);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
     (void)version;
@@ -1590,11 +1674,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             memset(&c, 0, sizeof c);
             const struct route *rt = counted ? find_route(url, &c) : NULL;
             struct MHD_Response *resp = NULL;
-            unsigned st = fail(&resp, 403, "a valid client certificate is required");
+            unsigned st = fail(&resp, 403,
+                               "a valid client certificate is required");
             return answer(conn, r, method, rt, counted, st, resp);
         }
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl = MHD_lookup_connection_value(
+            conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long clen;
         if (cl && parse_u64(cl, &clen) == 0 && clen > MAX_BODY) {
             struct rctx c;
@@ -1684,11 +1769,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: target [--port N] [--bind ADDR] [--threads N] [--delay-ms N]\n"
-            "              [--idle-timeout S]\n"
-            "              [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE]\n"
-            "              [--token T] [--rate-limit-every N] [--verbose]\n");
+    fprintf(
+        f,
+        "usage: target [--port N] [--bind ADDR] [--threads N] [--delay-ms N]\n"
+        "              [--idle-timeout S]\n"
+        "              [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE]\n"
+        "              [--token T] [--rate-limit-every N] [--verbose]\n");
 }
 
 static _Noreturn void bad_flag(const char *flag, const char *fmt, ...)
@@ -1704,11 +1790,13 @@ static _Noreturn void bad_flag(const char *flag, const char *fmt, ...)
 }
 
 static unsigned long long num_arg(const char *flag, const char *v,
-                                  unsigned long long min, unsigned long long max)
+                                  unsigned long long min,
+                                  unsigned long long max)
 {
     unsigned long long n;
     if (parse_u64(v, &n) < 0 || n < min || n > max)
-        bad_flag(flag, "expected an integer in %llu..%llu, got \"%s\"", min, max, v);
+        bad_flag(flag, "expected an integer in %llu..%llu, got \"%s\"", min,
+                 max, v);
     return n;
 }
 
@@ -1743,8 +1831,10 @@ static void parse_args(int argc, char **argv)
             val = NULL;
         }
         static const char *const known[] = {
-            "--port", "--bind", "--threads", "--delay-ms", "--tls-cert", "--tls-key",
-            "--tls-client-ca", "--token", "--rate-limit-every", "--idle-timeout",
+            "--port",          "--bind",     "--threads",
+            "--delay-ms",      "--tls-cert", "--tls-key",
+            "--tls-client-ca", "--token",    "--rate-limit-every",
+            "--idle-timeout",
         };
         int ok = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
@@ -1882,7 +1972,9 @@ int main(int argc, char **argv)
         ca = read_file("--tls-client-ca", cfg.tls_client_ca);
         void *sym = dlsym(RTLD_DEFAULT, "gnutls_certificate_verify_peers2");
         if (!sym) {
-            fprintf(stderr, "target: --tls-client-ca: libmicrohttpd has no GnuTLS support\n");
+            fprintf(
+                stderr,
+                "target: --tls-client-ca: libmicrohttpd has no GnuTLS support\n");
             return 1;
         }
         memcpy(&g_verify_peers, &sym, sizeof sym);
@@ -1912,15 +2004,18 @@ int main(int argc, char **argv)
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
                                          (intptr_t)on_connection, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 20000, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 20000,
+                                         NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                          cfg.idle_timeout_s, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096,
+                                         NULL};
     if (cfg.threads > 1)
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
                                              (intptr_t)cfg.threads, NULL};
     if (cert) {
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                             cert};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
     }
     if (ca)
@@ -1935,20 +2030,24 @@ int main(int argc, char **argv)
     if (cfg.verbose)
         base |= MHD_USE_ERROR_LOG;
 
-    struct MHD_Daemon *d = MHD_start_daemon(base | MHD_USE_EPOLL, (uint16_t)cfg.port, NULL,
-                                            NULL, on_request, NULL, MHD_OPTION_ARRAY, opts,
-                                            MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        base | MHD_USE_EPOLL, (uint16_t)cfg.port, NULL, NULL, on_request, NULL,
+        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!d)
-        d = MHD_start_daemon(base | MHD_USE_AUTO, (uint16_t)cfg.port, NULL, NULL, on_request,
-                             NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        d = MHD_start_daemon(base | MHD_USE_AUTO, (uint16_t)cfg.port, NULL,
+                             NULL, on_request, NULL, MHD_OPTION_ARRAY, opts,
+                             MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "target: cannot listen on %s:%u (address in use, bad TLS files?)\n",
-                cfg.bind, cfg.port);
+        fprintf(
+            stderr,
+            "target: cannot listen on %s:%u (address in use, bad TLS files?)\n",
+            cfg.bind, cfg.port);
         timer_stop();
         return 1;
     }
 
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(
+        d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = di ? di->port : cfg.port;
     char host[INET6_ADDRSTRLEN];
     if (ipv6) {

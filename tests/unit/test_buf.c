@@ -23,7 +23,7 @@ static void append_and_reset_keep_memory(void **state)
     const char *mem = buf_str(&b);
     buf_reset(&b);
     assert_int_equal(buf_len(&b), 0);
-    assert_ptr_equal(buf_str(&b), mem);     /* memory kept */
+    assert_ptr_equal(buf_str(&b), mem); /* memory kept */
     buf_free(&b);
 }
 
@@ -46,7 +46,7 @@ static void limit_is_hard_and_empties(void **state)
     buf_init(&b, 10);
     assert_int_equal(buf_append_str(&b, "0123456789"), HN_OK);
     assert_int_equal(buf_append_str(&b, "x"), HN_ERR_TOO_LARGE);
-    assert_int_equal(buf_len(&b), 0);       /* never half-built */
+    assert_int_equal(buf_len(&b), 0); /* never half-built */
     assert_int_equal(buf_printf(&b, "%020d", 1), HN_ERR_TOO_LARGE);
     assert_int_equal(buf_len(&b), 0);
     buf_free(&b);

@@ -33,8 +33,10 @@ static check_resp_t resp(long status)
 {
     check_resp_t r = {
         .status = status,
-        .headers = HEADERS, .headers_len = strlen(HEADERS),
-        .body = BODY, .body_len = strlen(BODY),
+        .headers = HEADERS,
+        .headers_len = strlen(HEADERS),
+        .body = BODY,
+        .body_len = strlen(BODY),
         .time_s = 0.25,
     };
     return r;
@@ -119,7 +121,8 @@ static void conditions_pass_and_fail_with_reasons(void **state)
     r.headers = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n\r\n";
     r.headers_len = strlen(r.headers);
     assert_false(check_cond(c, &r, md, why, sizeof why));
-    assert_string_equal(why, "header Content-Type is not 'application/problem+json'");
+    assert_string_equal(
+        why, "header Content-Type is not 'application/problem+json'");
     check_resp_reset(&r);
 
     r = resp(201);
@@ -164,7 +167,7 @@ static void counters_are_conditions(void **state)
     assert_int_equal(r->n_counters, 2);
     assert_int_equal(s->n_counters, 2);
     assert_string_equal(s->counters[r->counters[0].index], "rate_limited");
-    check_resp_t x = resp(429);               /* takes 250 ms */
+    check_resp_t x = resp(429); /* takes 250 ms */
     assert_true(check_cond(&r->counters[0].when, &x, md, why, sizeof why));
     assert_false(check_cond(&r->counters[1].when, &x, md, why, sizeof why));
     check_resp_reset(&x);
@@ -197,10 +200,9 @@ static void captures_from_every_source(void **state)
         "      nonce: {header: Replay-Nonce, default: none}\n");
     const scen_request_t *r = req0(s);
     assert_int_equal(r->n_captures, 9);
-    static const char *want[] = {
-        "session/abc123", "tok-1", "9", "{\"id\":7}", "rateLimited", "urn:ietf",
-        "s3cr3t", NULL, NULL
-    };
+    static const char *want[] = {"session/abc123", "tok-1",       "9",
+                                 "{\"id\":7}",     "rateLimited", "urn:ietf",
+                                 "s3cr3t",         NULL,          NULL};
     check_resp_t x = resp(201);
     for (size_t i = 0; i < r->n_captures; i++) {
         bool ok = check_capture(&r->captures[i], &x, md, &out, why, sizeof why);
@@ -241,7 +243,8 @@ static void bad_rules_are_load_errors(void **state)
         const char *rules;
         const char *msg;
     } bad[] = {
-        {"    expect: {status: 700}\n", "t.yaml:4:22: status '700' is not a code"},
+        {"    expect: {status: 700}\n",
+         "t.yaml:4:22: status '700' is not a code"},
         {"    expect: {status: abc}\n", "status 'abc'"},
         {"    expect: {stauts: 200}\n", "unknown key 'stauts' in expect"},
         {"    capture: {x: {header: A, json: $.a}}\n", "needs exactly one of"},
@@ -256,12 +259,15 @@ static void bad_rules_are_load_errors(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char yaml[1024], err[HN_ERRLEN];
         snprintf(yaml, sizeof yaml,
-                 "host: http://127.0.0.1:1\ntasks:\n  - path: /x\n%s", bad[i].rules);
-        scen_t *s = scen_load_buffer(yaml, strlen(yaml), "t.yaml", ".", NULL, err);
+                 "host: http://127.0.0.1:1\ntasks:\n  - path: /x\n%s",
+                 bad[i].rules);
+        scen_t *s = scen_load_buffer(yaml, strlen(yaml), "t.yaml", ".", NULL,
+                                     err);
         if (s)
             fail_msg("loaded but should not: %s", bad[i].rules);
         if (!strstr(err, bad[i].msg))
-            fail_msg("%s: message '%s' lacks '%s'", bad[i].rules, err, bad[i].msg);
+            fail_msg("%s: message '%s' lacks '%s'", bad[i].rules, err,
+                     bad[i].msg);
     }
 }
 

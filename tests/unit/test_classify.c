@@ -47,16 +47,15 @@ static void timings_are_folded(void **state)
     char a[200], b[200];
     stats_fail_t k;
     classify_curl(CURLE_RECV_ERROR, 0,
-                  "Failure when receiving data from the peer after 3001 ms",
-                  &k, a, sizeof a);
+                  "Failure when receiving data from the peer after 3001 ms", &k,
+                  a, sizeof a);
     classify_curl(CURLE_RECV_ERROR, 0,
-                  "Failure when receiving data from the peer after 12 ms",
-                  &k, b, sizeof b);
+                  "Failure when receiving data from the peer after 12 ms", &k,
+                  b, sizeof b);
     assert_string_equal(a, b);
     assert_non_null(strstr(a, "after N ms"));
     classify_curl(CURLE_COULDNT_RESOLVE_HOST, 0,
-                  "Could not resolve host: example1.invalid", &k, a,
-                  sizeof a);
+                  "Could not resolve host: example1.invalid", &k, a, sizeof a);
     assert_string_equal(a, "Could not resolve host: example1.invalid");
 }
 
@@ -66,8 +65,8 @@ static void small_output_buffer_is_safe(void **state)
     char out[8];
     stats_fail_t k;
     classify_curl(CURLE_PARTIAL_FILE, 0,
-                  "transfer closed with 12345 bytes remaining to read", &k,
-                  out, sizeof out);
+                  "transfer closed with 12345 bytes remaining to read", &k, out,
+                  sizeof out);
     assert_int_equal(strlen(out), 7);
 }
 

@@ -18,15 +18,14 @@
 #include "feed.h"
 #include "util.h"
 
-static feed_t *
-parse(const char *csv, feed_order_t order, char *err)
+static feed_t *parse(const char *csv, feed_order_t order, char *err)
 {
     err[0] = '\0';
     return feed_new(csv, strlen(csv), "t.csv", order, err);
 }
 
-static void
-assert_cell(const feed_t *f, size_t row, size_t col, const char *want)
+static void assert_cell(const feed_t *f, size_t row, size_t col,
+                        const char *want)
 {
     size_t len;
     const char *got = feed_cell(f, row, col, &len);
@@ -37,9 +36,8 @@ assert_cell(const feed_t *f, size_t row, size_t col, const char *want)
 }
 
 /*  Every row and cell of f equals want (rows of n_cols strings). */
-static void
-assert_rows(const feed_t *f, size_t n_rows, size_t n_cols,
-            const char *const *want)
+static void assert_rows(const feed_t *f, size_t n_rows, size_t n_cols,
+                        const char *const *want)
 {
     assert_int_equal(feed_n_rows(f), n_rows);
     assert_int_equal(feed_n_cols(f), n_cols);
@@ -48,8 +46,7 @@ assert_rows(const feed_t *f, size_t n_rows, size_t n_cols,
             assert_cell(f, r, c, want[r * n_cols + c]);
 }
 
-static void
-assert_error(const char *csv, const char *want)
+static void assert_error(const char *csv, const char *want)
 {
     char err[HN_ERRLEN];
     feed_t *f = parse(csv, FEED_SEQUENTIAL, err);
@@ -60,21 +57,20 @@ assert_error(const char *csv, const char *want)
     assert_string_equal(err, want);
 }
 
-static void
-header_and_rows(void **state)
+static void header_and_rows(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
-    feed_t *f = parse("email,password\na@x.io,p1\nb@x.io,p2\n",
-                      FEED_SEQUENTIAL, err);
+    feed_t *f = parse("email,password\na@x.io,p1\nb@x.io,p2\n", FEED_SEQUENTIAL,
+                      err);
     assert_non_null(f);
-    static const char *const want[] = { "a@x.io", "p1", "b@x.io", "p2" };
+    static const char *const want[] = {"a@x.io", "p1", "b@x.io", "p2"};
     assert_rows(f, 2, 2, want);
     assert_string_equal(feed_col_name(f, 0), "email");
     assert_string_equal(feed_col_name(f, 1), "password");
     assert_int_equal(feed_col_index(f, "email", 5), 0);
     assert_int_equal(feed_col_index(f, "password", 8), 1);
-    assert_int_equal(feed_col_index(f, "passwordX", 8), 1);  /* by len */
+    assert_int_equal(feed_col_index(f, "passwordX", 8), 1); /* by len */
     assert_int_equal(feed_col_index(f, "pass", 4), -1);
     assert_int_equal(feed_col_index(f, "nope", 4), -1);
     assert_int_equal(feed_col_index(f, "", 0), -1);
@@ -88,8 +84,7 @@ header_and_rows(void **state)
     feed_destroy(NULL);
 }
 
-static void
-quoted_cells(void **state)
+static void quoted_cells(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
@@ -101,10 +96,8 @@ quoted_cells(void **state)
                       FEED_SEQUENTIAL, err);
     assert_non_null(f);
     static const char *const want[] = {
-        "Smith, J", "say \"hi\"",
-        "multi\nline", "x",
-        "", "a,\"b\",\nc",
-        "plain", "\"",
+        "Smith, J", "say \"hi\"",  "multi\nline", "x",
+        "",         "a,\"b\",\nc", "plain",       "\"",
     };
     assert_rows(f, 4, 2, want);
     feed_destroy(&f);
@@ -117,12 +110,11 @@ quoted_cells(void **state)
     feed_destroy(&f);
 }
 
-static void
-crlf_bom_and_trailing_lines(void **state)
+static void crlf_bom_and_trailing_lines(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
-    static const char *const want[] = { "1", "2", "3", "4" };
+    static const char *const want[] = {"1", "2", "3", "4"};
     static const char *const inputs[] = {
         "a,b\r\n1,2\r\n3,4\r\n",
         "a,b\r\n1,2\r\n3,4",
@@ -131,9 +123,11 @@ crlf_bom_and_trailing_lines(void **state)
         "a,b\n1,2\n3,4\n\n\n",
         "a,b\r\n1,2\r\n3,4\r\n\r\n\r\n",
         "a,b\r1,2\r3,4\r",
-        "\xEF\xBB\xBF" "a,b\n1,2\n3,4\n",
-        "\xEF\xBB\xBF" "a,b\r\n1,2\r\n3,4",
-        "a,b\n\n1,2\n\n\n3,4\n",   /* blank lines in between: skipped */
+        "\xEF\xBB\xBF"
+        "a,b\n1,2\n3,4\n",
+        "\xEF\xBB\xBF"
+        "a,b\r\n1,2\r\n3,4",
+        "a,b\n\n1,2\n\n\n3,4\n", /* blank lines in between: skipped */
     };
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
         feed_t *f = parse(inputs[i], FEED_SEQUENTIAL, err);
@@ -147,39 +141,34 @@ crlf_bom_and_trailing_lines(void **state)
     /*  a CRLF inside quotes is kept; spaces are never trimmed */
     feed_t *f = parse("a,b\r\n\"x\r\ny\", z \r\n", FEED_SEQUENTIAL, err);
     assert_non_null(f);
-    static const char *const want2[] = { "x\r\ny", " z " };
+    static const char *const want2[] = {"x\r\ny", " z "};
     assert_rows(f, 1, 2, want2);
     feed_destroy(&f);
     f = parse(" a ,\tb\n 1,2 \n", FEED_SEQUENTIAL, err);
     assert_non_null(f);
     assert_string_equal(feed_col_name(f, 0), " a ");
     assert_string_equal(feed_col_name(f, 1), "\tb");
-    static const char *const want3[] = { " 1", "2 " };
+    static const char *const want3[] = {" 1", "2 "};
     assert_rows(f, 1, 2, want3);
     feed_destroy(&f);
 }
 
-static void
-empty_cells(void **state)
+static void empty_cells(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
-    feed_t *f = parse("a,b,c\n,,\n1,,3\n,2,\n\"\",,\"\"\n4,5,",
-                      FEED_SEQUENTIAL, err);
+    feed_t *f = parse("a,b,c\n,,\n1,,3\n,2,\n\"\",,\"\"\n4,5,", FEED_SEQUENTIAL,
+                      err);
     assert_non_null(f);
     static const char *const want[] = {
-        "", "", "",
-        "1", "", "3",
-        "", "2", "",
-        "", "", "",
-        "4", "5", "",
+        "", "", "", "1", "", "3", "", "2", "", "", "", "", "4", "5", "",
     };
     assert_rows(f, 5, 3, want);
     feed_destroy(&f);
     /*  one column: a row with an empty quoted cell */
     f = parse("token\nabc\n\"\"\ndef\n", FEED_SEQUENTIAL, err);
     assert_non_null(f);
-    static const char *const want1[] = { "abc", "", "def" };
+    static const char *const want1[] = {"abc", "", "def"};
     assert_rows(f, 3, 1, want1);
     feed_destroy(&f);
     /*  binary bytes in a cell */
@@ -193,12 +182,10 @@ empty_cells(void **state)
     feed_destroy(&f);
 }
 
-static void
-errors_name_file_and_line(void **state)
+static void errors_name_file_and_line(void **state)
 {
     (void)state;
-    assert_error("a,b\n1,2\n1,2,3\n",
-                 "t.csv:3: row has 3 cells, header has 2");
+    assert_error("a,b\n1,2\n1,2,3\n", "t.csv:3: row has 3 cells, header has 2");
     assert_error("a,b\n1\n", "t.csv:2: row has 1 cell, header has 2");
     assert_error("a,b\n1,2\n3", "t.csv:3: row has 1 cell, header has 2");
     assert_error("a,b\r\n1,2\r\n1,2,3\r\n",
@@ -237,13 +224,12 @@ errors_name_file_and_line(void **state)
                  "or text after a closing quote)");
     char err[HN_ERRLEN];
     static const char nul_name[] = "a\0b,c\n1,2\n";
-    assert_null(feed_new(nul_name, sizeof nul_name - 1, "t.csv",
-                         FEED_SEQUENTIAL, err));
+    assert_null(
+        feed_new(nul_name, sizeof nul_name - 1, "t.csv", FEED_SEQUENTIAL, err));
     assert_string_equal(err, "t.csv:1: column 1 name contains a NUL byte");
 }
 
-static void
-column_limit(void **state)
+static void column_limit(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
@@ -267,14 +253,13 @@ column_limit(void **state)
     for (int i = 0; i < 1025; i++)
         assert_int_equal(buf_printf(&b, "%sc%d", i ? "," : "", i), HN_OK);
     assert_int_equal(buf_append_str(&b, "\n1\n"), HN_OK);
-    assert_null(feed_new(buf_str(&b), buf_len(&b), "wide", FEED_SEQUENTIAL,
-                         err));
+    assert_null(
+        feed_new(buf_str(&b), buf_len(&b), "wide", FEED_SEQUENTIAL, err));
     assert_string_equal(err, "wide:1: more than 1024 columns");
     buf_free(&b);
 }
 
-static void
-sequential_wraps(void **state)
+static void sequential_wraps(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
@@ -288,8 +273,7 @@ sequential_wraps(void **state)
     feed_destroy(&f);
 }
 
-static void
-random_covers_all_rows(void **state)
+static void random_covers_all_rows(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
@@ -297,7 +281,7 @@ random_covers_all_rows(void **state)
     assert_non_null(f);
     util_rng_t rng;
     util_rng_seed(&rng, 11);
-    size_t seen[10] = { 0 };
+    size_t seen[10] = {0};
     for (int i = 0; i < 10000; i++) {
         size_t row = 99;
         assert_true(feed_pick(f, &rng, &row));
@@ -312,30 +296,28 @@ random_covers_all_rows(void **state)
     feed_destroy(&f);
 }
 
-#define UNIQUE_ROWS     5000
-#define UNIQUE_THREADS  4
+#define UNIQUE_ROWS 5000
+#define UNIQUE_THREADS 4
 
 typedef struct {
     feed_t *feed;
-    size_t *rows;       /* UNIQUE_ROWS slots */
+    size_t *rows; /* UNIQUE_ROWS slots */
     size_t n;
-    bool false_again;   /* still false after the first false */
+    bool false_again; /* still false after the first false */
 } unique_arg_t;
 
-static void *
-unique_picker(void *p)
+static void *unique_picker(void *p)
 {
     unique_arg_t *a = p;
     size_t row;
     while (feed_pick(a->feed, NULL, &row))
         a->rows[a->n++] = row;
-    a->false_again = !feed_pick(a->feed, NULL, &row)
-                     && !feed_pick(a->feed, NULL, &row);
+    a->false_again = !feed_pick(a->feed, NULL, &row) &&
+                     !feed_pick(a->feed, NULL, &row);
     return NULL;
 }
 
-static void
-unique_across_threads(void **state)
+static void unique_across_threads(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
@@ -350,11 +332,11 @@ unique_across_threads(void **state)
     unique_arg_t args[UNIQUE_THREADS];
     pthread_t tids[UNIQUE_THREADS];
     for (int t = 0; t < UNIQUE_THREADS; t++) {
-        args[t] = (unique_arg_t){ .feed = f };
+        args[t] = (unique_arg_t){.feed = f};
         args[t].rows = calloc(UNIQUE_ROWS, sizeof(size_t));
         assert_non_null(args[t].rows);
-        assert_int_equal(pthread_create(&tids[t], NULL, unique_picker,
-                                        &args[t]), 0);
+        assert_int_equal(
+            pthread_create(&tids[t], NULL, unique_picker, &args[t]), 0);
     }
     unsigned char *hits = calloc(UNIQUE_ROWS, 1);
     size_t total = 0;
@@ -382,8 +364,7 @@ unique_across_threads(void **state)
     feed_destroy(&f);
 }
 
-static void
-ten_thousand_rows_from_a_file(void **state)
+static void ten_thousand_rows_from_a_file(void **state)
 {
     (void)state;
     char path[] = "/tmp/hornet-test-feed-XXXXXX";
@@ -393,7 +374,7 @@ ten_thousand_rows_from_a_file(void **state)
     assert_non_null(fp);
     fprintf(fp, "email,password\n");
     for (int i = 0; i < 10000; i++) {
-        if (i % 7 == 0)   /* some quoted, with a comma and a quote */
+        if (i % 7 == 0) /* some quoted, with a comma and a quote */
             fprintf(fp, "user%d@example.com,\"pw,%d\"\"x\"\r\n", i, i);
         else
             fprintf(fp, "user%d@example.com,pw-%d\n", i, i);
@@ -423,8 +404,7 @@ ten_thousand_rows_from_a_file(void **state)
     feed_destroy(&f);
 }
 
-static void
-missing_file_names_the_path(void **state)
+static void missing_file_names_the_path(void **state)
 {
     (void)state;
     char err[HN_ERRLEN] = "";
@@ -434,15 +414,13 @@ missing_file_names_the_path(void **state)
     assert_non_null(strstr(err, "No such file"));
 }
 
-static void
-fuzz_never_crashes(void **state)
+static void fuzz_never_crashes(void **state)
 {
     (void)state;
-    static const char seed[] =
-        "email,password,\"note\"\r\n"
-        "a@x.io,p1,\"hi, \"\"you\"\"\"\n"
-        "b@x.io,,\"two\nlines\"\n"
-        "c@x.io,p3,plain\n\n";
+    static const char seed[] = "email,password,\"note\"\r\n"
+                               "a@x.io,p1,\"hi, \"\"you\"\"\"\n"
+                               "b@x.io,,\"two\nlines\"\n"
+                               "c@x.io,p3,plain\n\n";
     static const char specials[] = "\",\r\n\0 \xEF\xBB\xBF";
     util_rng_t r;
     util_rng_seed(&r, 2024);
@@ -458,26 +436,24 @@ fuzz_never_crashes(void **state)
                          ? specials[util_rng_next(&r) % (sizeof specials - 1)]
                          : (char)util_rng_next(&r);
             switch (util_rng_next(&r) % 4) {
-            case 0:                                    /* replace */
+            case 0: /* replace */
                 if (len)
                     in[at] = c;
                 break;
-            case 1:                                    /* insert */
+            case 1: /* insert */
                 if (len < sizeof in) {
                     memmove(in + at + 1, in + at, len - at);
                     in[at] = c;
                     len++;
                 }
                 break;
-            case 2:                                    /* delete */
+            case 2: /* delete */
                 if (len) {
                     memmove(in + at, in + at + 1, len - at - 1);
                     len--;
                 }
                 break;
-            default:                                   /* truncate */
-                len = at;
-                break;
+            default: /* truncate */ len = at; break;
             }
         }
         /*  heap copy of exactly len bytes so ASan sees any overread */
@@ -519,8 +495,7 @@ fuzz_never_crashes(void **state)
     assert_true(n_ok > 0 && n_ok < 3000);
 }
 
-int
-main(void)
+int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(header_and_rows),

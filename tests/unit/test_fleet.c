@@ -47,12 +47,12 @@ static void silent_workers_are_lost_and_come_back(void **state)
     fleet_worker_t *a = fleet_join(f, "a", 0);
     assert_true(fleet_heartbeat(f, a, PROTO_W_READY, 0, 0));
     fleet_worker_t *b = fleet_join(f, "b", 0);
-    a = fleet_find(f, "a");   /* a join may move the array */
+    a = fleet_find(f, "a"); /* a join may move the array */
     assert_true(fleet_heartbeat(f, b, PROTO_W_READY, 0, 0));
     assert_false(fleet_seen(f, a, 3000));
-    assert_int_equal(fleet_expire(f, 3600, 3500), 1);   /* b: 3.6 s silent */
+    assert_int_equal(fleet_expire(f, 3600, 3500), 1); /* b: 3.6 s silent */
     assert_int_equal(b->state, FLEET_LOST);
-    assert_int_equal(fleet_expire(f, 3600, 3500), 0);   /* counted once */
+    assert_int_equal(fleet_expire(f, 3600, 3500), 0); /* counted once */
     assert_int_equal(fleet_ready(f), 1);
     assert_int_equal(fleet_present(f), 1);
     /*  a lost worker's heartbeat does not make it ready by itself ... */

@@ -38,17 +38,15 @@ typedef enum { D_LOGNORMAL, D_BIMODAL, D_CONSTANT, D_UNIFORM, D_WIDE } dist_t;
 static uint64_t sample(util_rng_t *r, dist_t d)
 {
     switch (d) {
-    case D_LOGNORMAL:            /* median ~ 20 ms, long tail */
+    case D_LOGNORMAL: /* median ~ 20 ms, long tail */
         return (uint64_t)exp(log(20000.0) + 0.8 * normal(r));
-    case D_BIMODAL:              /* cache hits ~ 2 ms, misses ~ 300 ms */
+    case D_BIMODAL: /* cache hits ~ 2 ms, misses ~ 300 ms */
         if (util_rng_unit(r) < 0.9)
             return (uint64_t)fabs(2000.0 + 300.0 * normal(r));
         return (uint64_t)fabs(300000.0 + 40000.0 * normal(r));
-    case D_CONSTANT:
-        return 12345;
-    case D_UNIFORM:
-        return 1 + util_rng_next(r) % 5000000;
-    case D_WIDE:                 /* 1 us .. 1 hour, log-uniform */
+    case D_CONSTANT: return 12345;
+    case D_UNIFORM: return 1 + util_rng_next(r) % 5000000;
+    case D_WIDE: /* 1 us .. 1 hour, log-uniform */
         return (uint64_t)exp(util_rng_unit(r) * log(3.6e9));
     }
     return 0;
@@ -72,18 +70,21 @@ static void check_distribution(dist_t d)
     assert_int_equal(hist_count(h), N_SAMPLES);
     assert_int_equal(hist_min(h), v[0]);
     assert_int_equal(hist_max(h), v[N_SAMPLES - 1]);
-    assert_true(fabs(hist_mean(h) - (double)(sum / N_SAMPLES)) < 1e-6 * hist_mean(h) + 1e-9);
-    static const double ps[] = { 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
+    assert_true(fabs(hist_mean(h) - (double)(sum / N_SAMPLES)) <
+                1e-6 * hist_mean(h) + 1e-9);
+    static const double ps[] = {1,  10, 25,   50,    75, 90,
+                                95, 99, 99.9, 99.99, 100};
     for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
         size_t rank = (size_t)ceil(ps[k] / 100.0 * N_SAMPLES);
         uint64_t exact = v[rank - 1];
         uint64_t got = hist_percentile(h, ps[k]);
-        double err = fabs((double)got - (double)exact) / (double)(exact ? exact : 1);
+        double err = fabs((double)got - (double)exact) /
+                     (double)(exact ? exact : 1);
         if (err > 0.001)
             fail_msg("dist %d p%g: exact %llu, histogram %llu (%.4f%%)", (int)d,
                      ps[k], (unsigned long long)exact, (unsigned long long)got,
                      err * 100);
-        assert_true(got >= exact);   /* the top of the bucket, never below */
+        assert_true(got >= exact); /* the top of the bucket, never below */
     }
     /*  stddev from bucket midpoints: each sample moves by at most half a
      *  bucket (0.05% of itself), so the error is bounded by 0.1% of the
@@ -98,11 +99,31 @@ static void check_distribution(dist_t d)
     free(v);
 }
 
-static void lognormal(void **state) { (void)state; check_distribution(D_LOGNORMAL); }
-static void bimodal(void **state) { (void)state; check_distribution(D_BIMODAL); }
-static void constant(void **state) { (void)state; check_distribution(D_CONSTANT); }
-static void uniform(void **state) { (void)state; check_distribution(D_UNIFORM); }
-static void one_us_to_one_hour(void **state) { (void)state; check_distribution(D_WIDE); }
+static void lognormal(void **state)
+{
+    (void)state;
+    check_distribution(D_LOGNORMAL);
+}
+static void bimodal(void **state)
+{
+    (void)state;
+    check_distribution(D_BIMODAL);
+}
+static void constant(void **state)
+{
+    (void)state;
+    check_distribution(D_CONSTANT);
+}
+static void uniform(void **state)
+{
+    (void)state;
+    check_distribution(D_UNIFORM);
+}
+static void one_us_to_one_hour(void **state)
+{
+    (void)state;
+    check_distribution(D_WIDE);
+}
 
 static void small_values_are_exact(void **state)
 {
@@ -143,7 +164,7 @@ static void empty_and_edges(void **state)
     assert_true(hist_equal(h, empty));
     hist_destroy(&empty);
     hist_destroy(&h);
-    hist_destroy(&h);   /* NULL is fine */
+    hist_destroy(&h); /* NULL is fine */
 }
 
 static void merge_equals_recording_everything(void **state)
@@ -220,7 +241,8 @@ static void sparse_snapshot_is_small(void **state)
     assert_int_equal(hist_encode(h, &b), HN_OK);
     /*  Each sample lands in at most one new slot, and a slot costs 2-4
      *  bytes (index gap, count): far below the 196 KB of raw counters. */
-    print_message("encoded 1 s snapshot of 10k samples: %zu bytes\n", buf_len(&b));
+    print_message("encoded 1 s snapshot of 10k samples: %zu bytes\n",
+                  buf_len(&b));
     assert_true(buf_len(&b) < 10000 * 3);
     hist_destroy(&h);
     buf_free(&b);
@@ -264,7 +286,8 @@ static void corrupt_input_rejected_and_harmless(void **state)
         memcpy(copy, enc, len);
         int flips = 1 + (int)(util_rng_next(&r) % 3);
         for (int f = 0; f < flips; f++)
-            copy[util_rng_next(&r) % len] ^= (uint8_t)(1 + util_rng_next(&r) % 255);
+            copy[util_rng_next(&r) % len] ^= (uint8_t)(1 +
+                                                       util_rng_next(&r) % 255);
         hist_t *t = hist_new();
         hn_err_t rc = hist_decode_merge(t, copy, len);
         if (rc == HN_OK) {

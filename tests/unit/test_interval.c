@@ -15,9 +15,12 @@
 
 static ival_t *s_new(bool fill_gaps, size_t window, uint64_t max_seq)
 {
-    ival_t *iv = ival_new(&(ival_cfg_t){ .n_endpoints = 1, .n_counters = 0,
-        .keep_raw = false, .max_seq = max_seq, .window = window,
-        .fill_gaps = fill_gaps });
+    ival_t *iv = ival_new(&(ival_cfg_t){.n_endpoints = 1,
+                                        .n_counters = 0,
+                                        .keep_raw = false,
+                                        .max_seq = max_seq,
+                                        .window = window,
+                                        .fill_gaps = fill_gaps});
     assert_non_null(iv);
     return iv;
 }
@@ -44,10 +47,10 @@ static uint64_t s_requests(const stats_t *st)
 static void window_must_be_a_power_of_two(void **state)
 {
     (void)state;
-    assert_null(ival_new(&(ival_cfg_t){ .n_endpoints = 1, .max_seq = 10,
-                                         .window = 12 }));
-    assert_null(ival_new(&(ival_cfg_t){ .n_endpoints = 1, .max_seq = 10,
-                                         .window = 0 }));
+    assert_null(
+        ival_new(&(ival_cfg_t){.n_endpoints = 1, .max_seq = 10, .window = 12}));
+    assert_null(
+        ival_new(&(ival_cfg_t){.n_endpoints = 1, .max_seq = 10, .window = 0}));
 }
 
 static void an_interval_waits_for_every_active_source(void **state)
@@ -79,7 +82,7 @@ static void an_interval_waits_for_every_active_source(void **state)
     stats_destroy(&st);
     ival_destroy(&iv);
     assert_null(iv);
-    ival_destroy(&iv);   /* NULL is fine */
+    ival_destroy(&iv); /* NULL is fine */
 }
 
 static void resends_count_once_and_late_ones_go_to_the_caller(void **state)
@@ -95,7 +98,7 @@ static void resends_count_once_and_late_ones_go_to_the_caller(void **state)
     assert_int_equal(s_requests(st), 5);
     stats_destroy(&st);
     /*  a second that is already out: the caller adds it to its totals */
-    stats_t *into = (stats_t *)&into;   /* not NULL: accept must clear it */
+    stats_t *into = (stats_t *)&into; /* not NULL: accept must clear it */
     ival_set_active(iv, a, true);
     size_t b;
     assert_int_equal(ival_add_source(iv, &b), HN_OK);
@@ -175,7 +178,7 @@ static void forcing_takes_incomplete_seconds(void **state)
     assert_int_equal(s_send(iv, a, 1, 1, false), IVAL_NEW);
     ival_out_t out;
     assert_null(ival_take(iv, 0, false, &out));
-    stats_t *st = ival_take(iv, 1, false, &out);   /* deadline for second 0 */
+    stats_t *st = ival_take(iv, 1, false, &out); /* deadline for second 0 */
     assert_int_equal(out.seq, 0);
     stats_destroy(&st);
     assert_null(ival_take(iv, 1, false, &out));
@@ -196,7 +199,8 @@ static void any_seq_costs_bounded_memory_and_time(void **state)
     stats_t *into;
     assert_int_equal(ival_accept(iv, a, (uint64_t)1 << 63, 1, false, &into),
                      IVAL_RANGE);
-    assert_int_equal(ival_accept(iv, a, UINT64_MAX, 1, false, &into), IVAL_RANGE);
+    assert_int_equal(ival_accept(iv, a, UINT64_MAX, 1, false, &into),
+                     IVAL_RANGE);
     assert_int_equal(ival_accept(iv, a, (uint64_t)1 << 33, 1, false, &into),
                      IVAL_RANGE);
     /*  in range but far past the window: to the totals, no seconds made */
@@ -237,7 +241,8 @@ static void reset_forgets_a_run(void **state)
     assert_int_equal(ival_next_seq(iv), 0);
     assert_int_equal(ival_end_seq(iv), 0);
     ival_set_active(iv, a, true);
-    assert_int_equal(s_send(iv, a, 0, 1, false), IVAL_NEW);   /* not a duplicate */
+    /*  not a duplicate */
+    assert_int_equal(s_send(iv, a, 0, 1, false), IVAL_NEW);
     assert_false(ival_complete(iv, 1));
     assert_string_equal(ival_verdict_name(IVAL_DUPLICATE), "duplicate");
     ival_destroy(&iv);

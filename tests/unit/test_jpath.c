@@ -29,8 +29,7 @@ static const char DOC[] =
     " \"obj\":{\"k\":[1,\"x\",null]}, \"arr\":[1, {\"a\":[]}], \"eo\":{},"
     " \"ea\":[]}";
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
     json_error_t e;
     json_t *doc = json_loads(DOC, JSON_ALLOW_NUL, &e);
@@ -42,16 +41,14 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
+static int teardown(void **state)
 {
     json_decref(*state);
     return 0;
 }
 
 /*  Compiles src (must succeed) and evaluates it on doc. */
-static json_t *
-eval(json_t *doc, const char *src)
+static json_t *eval(json_t *doc, const char *src)
 {
     char err[HN_ERRLEN] = "";
     jpath_t *p = jpath_compile(src, err);
@@ -65,8 +62,8 @@ eval(json_t *doc, const char *src)
 
 /*  The text of the value src selects, compared with want (want_len
  *  bytes). */
-static void
-assert_text(json_t *doc, const char *src, const char *want, size_t want_len)
+static void assert_text(json_t *doc, const char *src, const char *want,
+                        size_t want_len)
 {
     json_t *v = eval(doc, src);
     if (!v)
@@ -81,8 +78,7 @@ assert_text(json_t *doc, const char *src, const char *want, size_t want_len)
 
 #define TEXT(doc, src, want) assert_text(doc, src, want, sizeof want - 1)
 
-static void
-examples(void **state)
+static void examples(void **state)
 {
     json_t *doc = *state;
     assert_true(eval(doc, "$") == doc);
@@ -115,8 +111,7 @@ examples(void **state)
     assert_true(json_is_null(eval(doc, "$.obj.k[2]")));
 }
 
-static void
-absent_gives_null(void **state)
+static void absent_gives_null(void **state)
 {
     json_t *doc = *state;
     assert_null(eval(doc, "$.missing"));
@@ -127,15 +122,15 @@ absent_gives_null(void **state)
     assert_null(eval(doc, "$.ea[0]"));
     assert_null(eval(doc, "$.ea[-1]"));
     assert_null(eval(doc, "$.eo.x"));
-    assert_null(eval(doc, "$[0]"));               /* index on an object */
-    assert_null(eval(doc, "$.token[0]"));         /* index on a string */
-    assert_null(eval(doc, "$.items.id"));         /* name on an array */
+    assert_null(eval(doc, "$[0]"));       /* index on an object */
+    assert_null(eval(doc, "$.token[0]")); /* index on a string */
+    assert_null(eval(doc, "$.items.id")); /* name on an array */
     assert_null(eval(doc, "$.items['0']"));
     assert_null(eval(doc, "$.token.length"));
     assert_null(eval(doc, "$.n.x"));
     assert_null(eval(doc, "$.n[0]"));
     assert_null(eval(doc, "$.int[0]"));
-    assert_null(eval(doc, "$.Token"));            /* case sensitive */
+    assert_null(eval(doc, "$.Token")); /* case sensitive */
     /*  a NULL root is absent too */
     char err[HN_ERRLEN];
     jpath_t *p = jpath_compile("$.a", err);
@@ -150,12 +145,11 @@ absent_gives_null(void **state)
     jpath_destroy(NULL);
 }
 
-static void
-text_of_each_type(void **state)
+static void text_of_each_type(void **state)
 {
     json_t *doc = *state;
     TEXT(doc, "$.token", "abc123");
-    TEXT(doc, "$.nul", "a\0b");                   /* binary safe */
+    TEXT(doc, "$.nul", "a\0b"); /* binary safe */
     TEXT(doc, "$.int", "-9007199254740993");
     TEXT(doc, "$.real", "1.5");
     TEXT(doc, "$.whole", "2.0");
@@ -187,8 +181,7 @@ text_of_each_type(void **state)
     buf_free(&b);
 }
 
-static void
-assert_compile_error(const char *src, const char *want)
+static void assert_compile_error(const char *src, const char *want)
 {
     char err[HN_ERRLEN] = "";
     jpath_t *p = jpath_compile(src, err);
@@ -200,30 +193,26 @@ assert_compile_error(const char *src, const char *want)
         fail_msg("'%s': want '%s', got '%s'", src, want, err);
 }
 
-static void
-compile_errors_name_the_column(void **state)
+static void compile_errors_name_the_column(void **state)
 {
     (void)state;
     assert_compile_error("$.", "column 3: expected a name after '.'");
     assert_compile_error("items", "column 1: a path must start with '$'");
     assert_compile_error("", "column 1: a path must start with '$'");
     assert_compile_error(".a", "column 1: a path must start with '$'");
-    assert_compile_error("$[",
-                         "column 3: expected a quoted name or an index "
-                         "after '['");
-    assert_compile_error("$[]",
-                         "column 3: expected a quoted name or an index "
-                         "after '['");
-    assert_compile_error("$[x]",
-                         "column 3: expected a quoted name or an index "
-                         "after '['");
+    assert_compile_error("$[", "column 3: expected a quoted name or an index "
+                               "after '['");
+    assert_compile_error("$[]", "column 3: expected a quoted name or an index "
+                                "after '['");
+    assert_compile_error("$[x]", "column 3: expected a quoted name or an index "
+                                 "after '['");
     assert_compile_error("$['x", "column 3: quoted name is not closed");
     assert_compile_error("$.a[\"x\\\"]", "column 5: quoted name is not "
-                         "closed");
+                                         "closed");
     assert_compile_error("$['x'", "column 6: expected ']' after the quoted "
-                         "name");
+                                  "name");
     assert_compile_error("$['x'.b]", "column 6: expected ']' after the "
-                         "quoted name");
+                                     "quoted name");
     assert_compile_error("$[1x]", "column 4: expected ']' after the index");
     assert_compile_error("$[12", "column 5: expected ']' after the index");
     assert_compile_error("$[-]", "column 4: expected a digit after '-'");
@@ -243,15 +232,15 @@ compile_errors_name_the_column(void **state)
     assert_compile_error("$.items[0]]", "column 11: expected '.' or '['");
 }
 
-static void
-fuzz_compile_never_crashes(void **state)
+static void fuzz_compile_never_crashes(void **state)
 {
     json_t *doc = *state;
     static const char alphabet[] = "$$$..[[]]''\"\\-0123456789ab_ \xc3\xa9x";
     static const char *const seeds[] = {
-        "$.items[0].id", "$.items[-1].id", "$['a b'].c", "$[\"it's\"]",
-        "$['it\\'s']", "$.nested[0][1]", "$.obj.k[2]", "$['']",
-        "$.caf\xc3\xa9.\xc3\xbc", "$.arr[1].a",
+        "$.items[0].id", "$.items[-1].id", "$['a b'].c",
+        "$[\"it's\"]",   "$['it\\'s']",    "$.nested[0][1]",
+        "$.obj.k[2]",    "$['']",          "$.caf\xc3\xa9.\xc3\xbc",
+        "$.arr[1].a",
     };
     size_t n_seeds = sizeof seeds / sizeof seeds[0];
     util_rng_t r;
@@ -303,8 +292,7 @@ fuzz_compile_never_crashes(void **state)
     assert_true(n_ok > 0 && n_ok < 3000);
 }
 
-int
-main(void)
+int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(examples),

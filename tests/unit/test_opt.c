@@ -15,19 +15,22 @@
 enum { T_COUNT = 256, T_FLAG, T_NAME };
 
 static const opt_t s_opts[] = {
-    { OPT_HEADING, 0, NULL, NULL, "Things:" },
-    { T_COUNT, 'n', "count", "N", "how many\n(default 1)" },
-    { T_FLAG, 0, "flag", NULL, "a flag" },
-    { 0, 0, NULL, NULL, NULL }
+    {OPT_HEADING, 0, NULL, NULL, "Things:"},
+    {T_COUNT, 'n', "count", "N", "how many\n(default 1)"},
+    {T_FLAG, 0, "flag", NULL, "a flag"},
+    {0, 0, NULL, NULL, NULL},
 };
-static const opt_cmd_t s_cmd = { .name = "tst", .usage = "usage: hornet tst\n",
-                                 .footer = "Exit codes: none.\n", .opts = s_opts };
+static const opt_cmd_t s_cmd = {.name = "tst",
+                                .usage = "usage: hornet tst\n",
+                                .footer = "Exit codes: none.\n",
+                                .opts = s_opts};
 
 static const opt_t s_other_opts[] = {
-    { T_NAME, 0, "name", "X", "a name" },
-    { 0, 0, NULL, NULL, NULL }
+    {T_NAME, 0, "name", "X", "a name"},
+    {0, 0, NULL, NULL, NULL},
 };
-static const opt_cmd_t s_other = { .name = "other", .usage = "", .opts = s_other_opts };
+static const opt_cmd_t s_other = {
+    .name = "other", .usage = "", .opts = s_other_opts};
 
 typedef struct {
     long count;
@@ -73,12 +76,14 @@ static void short_long_and_operands(void **state)
     seen_t s;
     int rest = -1;
     assert_int_equal(s_parse(&s, &rest, "tst", "-n", "3", "file.yaml", "--flag",
-                             (char *)NULL), OPT_OK);
+                             (char *)NULL),
+                     OPT_OK);
     assert_int_equal(s.count, 3);
     assert_int_equal(s.flags, 1);
     assert_string_equal(s.log, "256=3;257=-;");
-    assert_int_equal(rest, 4);   /* getopt moved the operand last */
-    assert_int_equal(s_parse(&s, &rest, "tst", "--count=7", (char *)NULL), OPT_OK);
+    assert_int_equal(rest, 4); /* getopt moved the operand last */
+    assert_int_equal(s_parse(&s, &rest, "tst", "--count=7", (char *)NULL),
+                     OPT_OK);
     assert_int_equal(s.count, 7);
 }
 
@@ -98,7 +103,8 @@ static void errors_are_usage_errors(void **state)
                      OPT_DONE_USAGE);
     assert_int_equal(s_parse(&s, &rest, "tst", "--help", (char *)NULL),
                      OPT_DONE_HELP);
-    assert_int_equal(s_parse(&s, &rest, "tst", "-h", (char *)NULL), OPT_DONE_HELP);
+    assert_int_equal(s_parse(&s, &rest, "tst", "-h", (char *)NULL),
+                     OPT_DONE_HELP);
 }
 
 static void help_lists_every_option_of_the_table(void **state)
@@ -117,7 +123,7 @@ static void help_lists_every_option_of_the_table(void **state)
     assert_non_null(strstr(text, "      --flag             a flag\n"));
     assert_non_null(strstr(text, "  -h, --help"));
     assert_non_null(strstr(text, "Exit codes: none.\n"));
-    assert_null(strstr(text, "--name"));   /* the other command's */
+    assert_null(strstr(text, "--name")); /* the other command's */
     free(text);
 }
 

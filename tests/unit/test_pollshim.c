@@ -14,7 +14,7 @@
 
 typedef struct {
     int calls;
-    int answer;        /* what the function returns */
+    int answer; /* what the function returns */
 } probe_t;
 
 static int answer(void *ctx, struct pollfd *fds, nfds_t n)
@@ -78,19 +78,19 @@ static void waiting_polls_are_never_offered(void **state)
 {
     fixture_t *f = *state;
     struct pollfd pf = {.fd = f->fds[0], .events = POLLIN};
-    assert_int_equal(poll(&pf, 1, 50), 1);     /* readable: returns at once */
+    assert_int_equal(poll(&pf, 1, 50), 1); /* readable: returns at once */
     assert_true(pf.revents & POLLIN);
     char c;
     assert_int_equal(read(f->fds[0], &c, 1), 1);
     pf.revents = 0;
-    assert_int_equal(poll(&pf, 1, 20), 0);     /* empty: a real timeout */
+    assert_int_equal(poll(&pf, 1, 20), 0); /* empty: a real timeout */
     assert_int_equal(f->probe.calls, 0);
 }
 
 static void uninstalled_is_plain_poll(void **state)
 {
     fixture_t *f = *state;
-    pollshim_set(NULL, &f->probe);             /* NULL fn uninstalls */
+    pollshim_set(NULL, &f->probe); /* NULL fn uninstalls */
     struct pollfd pf[2] = {{.fd = f->fds[0], .events = POLLIN},
                            {.fd = f->fds[1], .events = POLLOUT}};
     assert_int_equal(poll(pf, 2, 0), 2);
@@ -102,10 +102,14 @@ static void uninstalled_is_plain_poll(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(zero_timeout_is_offered, setup, teardown),
-        cmocka_unit_test_setup_teardown(refused_offer_asks_the_kernel, setup, teardown),
-        cmocka_unit_test_setup_teardown(waiting_polls_are_never_offered, setup, teardown),
-        cmocka_unit_test_setup_teardown(uninstalled_is_plain_poll, setup, teardown),
+        cmocka_unit_test_setup_teardown(zero_timeout_is_offered, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(refused_offer_asks_the_kernel, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(waiting_polls_are_never_offered, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(uninstalled_is_plain_poll, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

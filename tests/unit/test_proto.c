@@ -86,9 +86,8 @@ static void expect_bad(const void *data, size_t len, const char *want,
 
 /*  The message must be refused by proto_decode_stats (n_endpoints,
  *  n_counters, keep_raw as given) with an error containing `want`. */
-static void expect_bad_stats(const void *data, size_t len, size_t ne,
-                             size_t nc, bool keep_raw, const char *want,
-                             const char *what)
+static void expect_bad_stats(const void *data, size_t len, size_t ne, size_t nc,
+                             bool keep_raw, const char *want, const char *what)
 {
     uint8_t *copy = dup_exact(data, len);
     char err[HN_ERRLEN];
@@ -98,7 +97,7 @@ static void expect_bad_stats(const void *data, size_t len, size_t ne,
     err[0] = '\0';
     hn_err_t rc = proto_decode_stats(copy, len, ne, nc, keep_raw, &h, &st, err);
     if (rc == HN_OK)
-        stats_destroy(&st);   /* so a failure here leaks nothing */
+        stats_destroy(&st); /* so a failure here leaks nothing */
     if (rc != HN_ERR_CORRUPT)
         fail_msg("%s: proto_decode_stats returned %d, want HN_ERR_CORRUPT",
                  what, rc);
@@ -114,18 +113,28 @@ static void expect_bad_stats(const void *data, size_t len, size_t ne,
 /*  ---- hand-made messages: a flat list of msgpack values ---------------- */
 
 typedef enum {
-    F_UINT, F_INT, F_DBL, F_FLT, F_STR, F_BIN, F_BOOL, F_NIL, F_ARR, F_MAP
+    F_UINT,
+    F_INT,
+    F_DBL,
+    F_FLT,
+    F_STR,
+    F_BIN,
+    F_BOOL,
+    F_NIL,
+    F_ARR,
+    F_MAP
 } fkind_t;
 
 typedef struct {
     fkind_t k;
-    uint64_t u;        /* F_UINT, F_BOOL */
-    int64_t i;         /* F_INT */
-    double d;          /* F_DBL, F_FLT */
-    const char *s;     /* F_STR, F_BIN */
-    size_t n;          /* F_STR/F_BIN length (F_STR: 0 = strlen); F_ARR items */
+    uint64_t u;    /* F_UINT, F_BOOL */
+    int64_t i;     /* F_INT */
+    double d;      /* F_DBL, F_FLT */
+    const char *s; /* F_STR, F_BIN */
+    size_t n;      /* F_STR/F_BIN length (F_STR: 0 = strlen); F_ARR items */
 } field_t;
 
+/* clang-format off */
 #define FU(v)     { .k = F_UINT, .u = (v) }
 #define FI(v)     { .k = F_INT, .i = (v) }
 #define FD(v)     { .k = F_DBL, .d = (v) }
@@ -138,6 +147,7 @@ typedef struct {
 #define FA(items) { .k = F_ARR, .n = (items) }   /* the next `items` values */
 #define FMAP      { .k = F_MAP }                 /* {1: 1} */
 #define NF(a)     (sizeof(a) / sizeof((a)[0]))
+/* clang-format on */
 
 typedef struct {
     msgpack_sbuffer sb;
@@ -238,8 +248,8 @@ static void fields_bad(const field_t *f, size_t n, const char *want,
 }
 
 /*  base with f[idx] replaced by repl must be refused. */
-static void variant_bad(const field_t *base, size_t n, size_t idx,
-                        field_t repl, const char *want, const char *what)
+static void variant_bad(const field_t *base, size_t n, size_t idx, field_t repl,
+                        const char *want, const char *what)
 {
     field_t f[80];
     assert_true(n <= NF(f) && idx < n);
@@ -249,26 +259,33 @@ static void variant_bad(const field_t *base, size_t n, size_t idx,
 }
 
 /*  Valid hand-made control messages (version and type first). */
-static const char s_bundle5[5] = { 'a', '\0', 'b', '\0', '\xff' };
+static const char s_bundle5[5] = {'a', '\0', 'b', '\0', '\xff'};
 
 static const field_t s_hello[] = {
-    FU(PROTO_VERSION), FU(PROTO_HELLO), FS("worker-1"), FS("host-a"), FU(4242), FU(8),
-    FS("0.1.0")
-};
-static const field_t s_welcome[] = {
-    FU(PROTO_VERSION), FU(PROTO_WELCOME), FU(99), FB(s_bundle5, 5), FS(""), FU(1000),
-    FT(0)
-};
+    FU(PROTO_VERSION), FU(PROTO_HELLO), FS("worker-1"), FS("host-a"),
+    FU(4242),          FU(8),           FS("0.1.0")};
+static const field_t s_welcome[] = {FU(PROTO_VERSION),
+                                    FU(PROTO_WELCOME),
+                                    FU(99),
+                                    FB(s_bundle5, 5),
+                                    FS(""),
+                                    FU(1000),
+                                    FT(0)};
 static const field_t s_load[] = {
-    FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0), FU(100),
-    FA(2), FU(4), FU(6), FU(0)
-};
-static const field_t s_stop[] = { FU(PROTO_VERSION), FU(PROTO_STOP), FU(1), FD(30) };
-static const field_t s_quit[] = { FU(PROTO_VERSION), FU(PROTO_QUIT) };
-static const field_t s_ack[] = { FU(PROTO_VERSION), FU(PROTO_ACK), FU(1), FU(2) };
-static const field_t s_heartbeat[] = {
-    FU(PROTO_VERSION), FU(PROTO_HEARTBEAT), FU(1), FU(1), FU(5), FD(12.5), FU(3), FI(-7)
-};
+    FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
+    FU(100),           FA(2),          FU(4), FU(6),  FU(0)};
+static const field_t s_stop[] = {FU(PROTO_VERSION), FU(PROTO_STOP), FU(1),
+                                 FD(30)};
+static const field_t s_quit[] = {FU(PROTO_VERSION), FU(PROTO_QUIT)};
+static const field_t s_ack[] = {FU(PROTO_VERSION), FU(PROTO_ACK), FU(1), FU(2)};
+static const field_t s_heartbeat[] = {FU(PROTO_VERSION),
+                                      FU(PROTO_HEARTBEAT),
+                                      FU(1),
+                                      FU(1),
+                                      FU(5),
+                                      FD(12.5),
+                                      FU(3),
+                                      FI(-7)};
 
 /*  ---- 1. control round trips ------------------------------------------- */
 
@@ -285,7 +302,7 @@ static void round_trip_hello(void **state)
     buf_init(&b, BUF_LIMIT);
     proto_hello_t in;
     memset(&in, 0, sizeof in);
-    fill(in.id, sizeof in.id - 1, 'i');              /* longest allowed */
+    fill(in.id, sizeof in.id - 1, 'i'); /* longest allowed */
     fill(in.hostname, sizeof in.hostname - 1, 'h');
     fill(in.version, sizeof in.version - 1, 'v');
     in.pid = UINT32_MAX;
@@ -362,7 +379,7 @@ static void round_trip_welcome(void **state)
     welcome_case(bundle, 300, "https://example.com:8443", 1000, true, 1);
     welcome_case(bundle, big, "", 10, false, UINT64_MAX);
     welcome_case(bundle, 1, "h", 60000, false, 0);
-    welcome_case("", 0, "", 1000, true, 42);   /* empty bundle */
+    welcome_case("", 0, "", 1000, true, 42); /* empty bundle */
     char host[512];
     fill(host, sizeof host - 1, 'x');
     welcome_case(s_bundle5, sizeof s_bundle5, host, 250, false, 7);
@@ -385,7 +402,8 @@ static void load_case(const proto_load_t *in)
     assert_int_equal(l->max_inflight, in->max_inflight);
     assert_int_equal(l->n_classes, in->n_classes);
     for (uint32_t i = 0; i < 64; i++)
-        assert_int_equal(l->class_users[i], i < in->n_classes ? in->class_users[i] : 0);
+        assert_int_equal(l->class_users[i],
+                         i < in->n_classes ? in->class_users[i] : 0);
     free(copy);
     buf_free(&b);
 }
@@ -407,7 +425,7 @@ static void round_trip_load(void **state)
     in.class_users[2] = 10000000;
     load_case(&in);
 
-    memset(&in, 0, sizeof in);       /* zeros, no classes */
+    memset(&in, 0, sizeof in); /* zeros, no classes */
     in.start_unix_ns = INT64_MIN;
     load_case(&in);
 
@@ -417,7 +435,7 @@ static void round_trip_load(void **state)
     in.spawn_rate = 1e8;
     in.rate = 0.25;
     in.max_inflight = 10000000;
-    in.n_classes = 64;               /* the most */
+    in.n_classes = 64; /* the most */
     for (uint32_t i = 0; i < 64; i++)
         in.class_users[i] = i * 10;
     load_case(&in);
@@ -430,9 +448,9 @@ static void round_trip_stop_quit_ack(void **state)
     buf_init(&b, BUF_LIMIT);
     proto_msg_t m;
     uint8_t *copy;
-    static const double timeouts[] = { 0, 30.5, 86400 };
+    static const double timeouts[] = {0, 30.5, 86400};
     for (size_t i = 0; i < NF(timeouts); i++) {
-        proto_stop_t s = { .run = 7 + i, .stop_timeout_s = timeouts[i] };
+        proto_stop_t s = {.run = 7 + i, .stop_timeout_s = timeouts[i]};
         buf_reset(&b);
         assert_int_equal(proto_encode_stop(&s, &b), HN_OK);
         copy = decode_ok(&b, PROTO_STOP, &m);
@@ -444,10 +462,9 @@ static void round_trip_stop_quit_ack(void **state)
     assert_int_equal(proto_encode_quit(&b), HN_OK);
     copy = decode_ok(&b, PROTO_QUIT, &m);
     free(copy);
-    static const proto_ack_t acks[] = {
-        { .run = 0, .seq = 0 }, { .run = 5, .seq = 12345 },
-        { .run = UINT64_MAX, .seq = UINT64_MAX }
-    };
+    static const proto_ack_t acks[] = {{.run = 0, .seq = 0},
+                                       {.run = 5, .seq = 12345},
+                                       {.run = UINT64_MAX, .seq = UINT64_MAX}};
     for (size_t i = 0; i < NF(acks); i++) {
         buf_reset(&b);
         assert_int_equal(proto_encode_ack(&acks[i], &b), HN_OK);
@@ -466,10 +483,12 @@ static void round_trip_heartbeat(void **state)
     buf_init(&b, BUF_LIMIT);
     for (uint32_t s = PROTO_W_READY; s <= PROTO_W_NO_SCENARIO; s++) {
         proto_heartbeat_t in = {
-            .session = s == 0 ? 0 : UINT64_MAX - s, .state = s,
-            .users = s == 4 ? UINT32_MAX : s * 100, .cpu = s == 3 ? 1e6 : 123.25 * s,
-            .run = s * 7, .start_unix_ns = s == 2 ? INT64_MIN : (int64_t)s * 1000000007
-        };
+            .session = s == 0 ? 0 : UINT64_MAX - s,
+            .state = s,
+            .users = s == 4 ? UINT32_MAX : s * 100,
+            .cpu = s == 3 ? 1e6 : 123.25 * s,
+            .run = s * 7,
+            .start_unix_ns = s == 2 ? INT64_MIN : (int64_t)s * 1000000007};
         buf_reset(&b);
         assert_int_equal(proto_encode_heartbeat(&in, &b), HN_OK);
         proto_msg_t m;
@@ -492,24 +511,24 @@ static stats_t *make_stats(bool keep_raw)
 {
     stats_t *st = stats_new(3, 2, keep_raw);
     assert_non_null(st);
-    static const int statuses[] = { 200, 201, 204, 301, 404, 500, 503, 0, 599 };
+    static const int statuses[] = {200, 201, 204, 301, 404, 500, 503, 0, 599};
     util_rng_t r;
     util_rng_seed(&r, 11);
     for (int i = 0; i < 5000; i++) {
         int status = statuses[util_rng_next(&r) % NF(statuses)];
         uint64_t lat = util_rng_next(&r) % 3000000;
         bool failed = status == 0 || status >= 400;
-        stats_record(st, 0, status, lat + 100, lat, 1000 + (uint64_t)i,
-                     200, failed);
+        stats_record(st, 0, status, lat + 100, lat, 1000 + (uint64_t)i, 200,
+                     failed);
     }
-    stats_record(st, 0, 200, 0, 0, 0, 0, false);                 /* 0 us */
-    stats_record(st, 0, 200, HIST_MAX_US * 2, HIST_MAX_US + 5,   /* clamped */
+    stats_record(st, 0, 200, 0, 0, 0, 0, false);               /* 0 us */
+    stats_record(st, 0, 200, HIST_MAX_US * 2, HIST_MAX_US + 5, /* clamped */
                  (uint64_t)1 << 40, 1, false);
     for (int i = 0; i < 17; i++)
-        stats_record(st, 1, i % 2 ? 200 : 0, 50000 + (uint64_t)i,
-                     40000, 10, 20, i % 2 == 0);
+        stats_record(st, 1, i % 2 ? 200 : 0, 50000 + (uint64_t)i, 40000, 10, 20,
+                     i % 2 == 0);
     char longmsg[300];
-    fill(longmsg, sizeof longmsg - 1, 'm');    /* kept as 199 bytes */
+    fill(longmsg, sizeof longmsg - 1, 'm'); /* kept as 199 bytes */
     stats_record_error(st, 0, STATS_FAIL_HTTP, "HTTP 500", 3);
     stats_record_error(st, 0, STATS_FAIL_TIMEOUT, "timed out after 5 s", 2);
     stats_record_error(st, 1, STATS_FAIL_REFUSED, "connection refused", 9);
@@ -530,7 +549,8 @@ static void assert_stats_equal(const stats_t *a, const stats_t *b)
     assert_int_equal(stats_n_endpoints(a), stats_n_endpoints(b));
     assert_true(stats_keeps_raw(a) == stats_keeps_raw(b));
     for (size_t i = 0; i < stats_n_endpoints(a); i++) {
-        const stats_endpoint_t *x = stats_endpoint(a, i), *y = stats_endpoint(b, i);
+        const stats_endpoint_t *x = stats_endpoint(a, i),
+                               *y = stats_endpoint(b, i);
         assert_int_equal(x->requests, y->requests);
         assert_int_equal(x->failures, y->failures);
         assert_int_equal(x->bytes_in, y->bytes_in);
@@ -598,11 +618,11 @@ static void stats_round_trip_raw(void **state)
     assert_int_equal(stats_endpoint(st, 2)->requests, 0);
     assert_int_equal(stats_n_errors(st), 5);
     assert_int_equal(strlen(stats_error(st, 3)->message), STATS_ERRMSG_MAX - 1);
-    proto_snap_head_t h = { .run = 9, .seq = 123456, .final = true,
-                            .users = UINT32_MAX };
+    proto_snap_head_t h = {
+        .run = 9, .seq = 123456, .final = true, .users = UINT32_MAX};
     stats_round_trip(st, &h);
-    h = (proto_snap_head_t){ .run = UINT64_MAX, .seq = 0, .final = false,
-                             .users = 0 };
+    h = (proto_snap_head_t){
+        .run = UINT64_MAX, .seq = 0, .final = false, .users = 0};
     stats_round_trip(st, &h);
     stats_destroy(&st);
     /*  empty stats */
@@ -616,7 +636,7 @@ static void stats_round_trip_no_raw(void **state)
     (void)state;
     stats_t *st = make_stats(false);
     assert_null(stats_endpoint(st, 0)->latency_raw);
-    proto_snap_head_t h = { .run = 2, .seq = 3, .final = false, .users = 40 };
+    proto_snap_head_t h = {.run = 2, .seq = 3, .final = false, .users = 40};
     stats_round_trip(st, &h);
     stats_destroy(&st);
 }
@@ -624,7 +644,7 @@ static void stats_round_trip_no_raw(void **state)
 static void stats_round_trip_edge_shapes(void **state)
 {
     (void)state;
-    proto_snap_head_t h = { .run = 1, .seq = 1, .final = true, .users = 1 };
+    proto_snap_head_t h = {.run = 1, .seq = 1, .final = true, .users = 1};
     /*  no endpoints, no named counters */
     stats_t *st = stats_new(0, 0, false);
     stats_count(st, STATS_CTR_ITERATIONS, 5);
@@ -637,8 +657,9 @@ static void stats_round_trip_edge_shapes(void **state)
     for (int i = 0; i < STATS_ERRORS_MAX + 40; i++) {
         snprintf(msg, sizeof msg, "error number %d", i);
         stats_record_error(st, (size_t)(i % 2),
-                           i < STATS_ERRORS_MAX ? STATS_FAIL_HTTP
-                                                : (stats_fail_t)(i % STATS_FAIL_LAST),
+                           i < STATS_ERRORS_MAX
+                               ? STATS_FAIL_HTTP
+                               : (stats_fail_t)(i % STATS_FAIL_LAST),
                            msg, (uint64_t)i + 1);
     }
     assert_true(stats_n_errors(st) > STATS_ERRORS_MAX);
@@ -657,12 +678,12 @@ static void bad_framing(void **state)
     char err[HN_ERRLEN] = "";
     assert_int_equal(proto_peek_type(&one, 0, err), -1);
     assert_true(err[0] != '\0');
-    static const uint8_t c1[] = { 0xc1 };
+    static const uint8_t c1[] = {0xc1};
     expect_bad(c1, sizeof c1, NULL, "0xc1");
-    static const uint8_t c1b[] = { 0x93, 0x01, 0x05, 0xc1 };
+    static const uint8_t c1b[] = {0x93, 0x01, 0x05, 0xc1};
     expect_bad(c1b, sizeof c1b, NULL, "0xc1 inside the array");
     expect_bad(&one, 1, NULL, "a bare integer");
-    static const uint8_t arr0[] = { 0x90 }, arr1[] = { 0x91, 0x01 };
+    static const uint8_t arr0[] = {0x90}, arr1[] = {0x91, 0x01};
     expect_bad(arr0, sizeof arr0, NULL, "empty array");
     expect_bad(arr1, sizeof arr1, NULL, "array of one");
     err[0] = '\0';
@@ -670,7 +691,7 @@ static void bad_framing(void **state)
     assert_true(err[0] != '\0');
 
     mp_t m;
-    mp_init(&m);                       /* {1: 1, 2: 5} */
+    mp_init(&m); /* {1: 1, 2: 5} */
     msgpack_pack_map(&m.pk, 2);
     msgpack_pack_uint64(&m.pk, 1);
     msgpack_pack_uint64(&m.pk, 1);
@@ -697,10 +718,15 @@ static void bad_framing(void **state)
     /*  version */
     field_t f[NF(s_hello)];
     memcpy(f, s_hello, sizeof f);
-    static const field_t versions[] = {
-        FU(PROTO_VERSION + 1), FU(PROTO_VERSION - 1), FU(0), FU(UINT64_MAX), FI(-1),
-        FS("2"), FD(2.0), FNIL, FT(1)
-    };
+    static const field_t versions[] = {FU(PROTO_VERSION + 1),
+                                       FU(PROTO_VERSION - 1),
+                                       FU(0),
+                                       FU(UINT64_MAX),
+                                       FI(-1),
+                                       FS("2"),
+                                       FD(2.0),
+                                       FNIL,
+                                       FT(1)};
     for (size_t i = 0; i < NF(versions); i++) {
         f[0] = versions[i];
         fields_bad(f, NF(f), "version", "bad version");
@@ -713,10 +739,9 @@ static void bad_framing(void **state)
     }
     /*  type */
     memcpy(f, s_hello, sizeof f);
-    static const field_t types[] = {
-        FU(0), FU(99), FU(PROTO_TYPE_LAST), FU(UINT64_MAX), FI(-1), FS("hello"),
-        FD(1.0), FNIL
-    };
+    static const field_t types[] = {FU(0),          FU(99), FU(PROTO_TYPE_LAST),
+                                    FU(UINT64_MAX), FI(-1), FS("hello"),
+                                    FD(1.0),        FNIL};
     for (size_t i = 0; i < NF(types); i++) {
         f[1] = types[i];
         fields_bad(f, NF(f), "type", "bad type");
@@ -740,13 +765,13 @@ static void bad_field_counts(void **state)
         size_t n;
         const char *name;
     } all[] = {
-        { s_hello, NF(s_hello), "hello" },
-        { s_welcome, NF(s_welcome), "welcome" },
-        { s_load, NF(s_load), "load" },
-        { s_stop, NF(s_stop), "stop" },
-        { s_quit, NF(s_quit), "quit" },
-        { s_ack, NF(s_ack), "ack" },
-        { s_heartbeat, NF(s_heartbeat), "heartbeat" },
+        {s_hello, NF(s_hello), "hello"},
+        {s_welcome, NF(s_welcome), "welcome"},
+        {s_load, NF(s_load), "load"},
+        {s_stop, NF(s_stop), "stop"},
+        {s_quit, NF(s_quit), "quit"},
+        {s_ack, NF(s_ack), "ack"},
+        {s_heartbeat, NF(s_heartbeat), "heartbeat"},
     };
     for (size_t i = 0; i < NF(all); i++) {
         field_t f[20];
@@ -767,26 +792,39 @@ static void bad_field_counts(void **state)
             fields_bad(f, 2, "fields", what);
     }
     /*  load whose class array is not followed by flags: 7 top fields */
-    static const field_t load7[] = {
-        FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0), FU(100),
-        FA(2), FU(4), FU(6)
-    };
+    static const field_t load7[] = {FU(PROTO_VERSION),
+                                    FU(PROTO_LOAD),
+                                    FU(1),
+                                    FI(-5),
+                                    FU(10),
+                                    FD(2.5),
+                                    FD(0),
+                                    FU(100),
+                                    FA(2),
+                                    FU(4),
+                                    FU(6)};
     fields_bad(load7, NF(load7), "fields", "load without flags");
 }
 
 static void bad_field_types(void **state)
 {
     (void)state;
-    const size_t H = 2;   /* index of the first field after version, type */
+    const size_t H = 2; /* index of the first field after version, type */
     /*  hello */
-    variant_bad(s_hello, NF(s_hello), H + 0, (field_t)FU(5), "id", "hello id uint");
-    variant_bad(s_hello, NF(s_hello), H + 0, (field_t)FB("w", 1), "id", "hello id bin");
-    variant_bad(s_hello, NF(s_hello), H + 0, (field_t)FNIL, "id", "hello id nil");
+    variant_bad(s_hello, NF(s_hello), H + 0, (field_t)FU(5), "id",
+                "hello id uint");
+    variant_bad(s_hello, NF(s_hello), H + 0, (field_t)FB("w", 1), "id",
+                "hello id bin");
+    variant_bad(s_hello, NF(s_hello), H + 0, (field_t)FNIL, "id",
+                "hello id nil");
     variant_bad(s_hello, NF(s_hello), H + 1, (field_t)FT(1), "hostname",
                 "hello hostname bool");
-    variant_bad(s_hello, NF(s_hello), H + 2, (field_t)FS("1"), "pid", "hello pid str");
-    variant_bad(s_hello, NF(s_hello), H + 2, (field_t)FI(-1), "pid", "hello pid -1");
-    variant_bad(s_hello, NF(s_hello), H + 2, (field_t)FD(1.0), "pid", "hello pid float");
+    variant_bad(s_hello, NF(s_hello), H + 2, (field_t)FS("1"), "pid",
+                "hello pid str");
+    variant_bad(s_hello, NF(s_hello), H + 2, (field_t)FI(-1), "pid",
+                "hello pid -1");
+    variant_bad(s_hello, NF(s_hello), H + 2, (field_t)FD(1.0), "pid",
+                "hello pid float");
     variant_bad(s_hello, NF(s_hello), H + 3, (field_t)FI(-8), "threads",
                 "hello threads negative");
     variant_bad(s_hello, NF(s_hello), H + 4, (field_t)FA(0), "version",
@@ -794,26 +832,29 @@ static void bad_field_types(void **state)
     /*  welcome */
     variant_bad(s_welcome, NF(s_welcome), H + 0, (field_t)FI(-1), "session",
                 "welcome session -1");
-    variant_bad(s_welcome, NF(s_welcome), H + 1, (field_t)FS("bundle"), "bundle",
-                "welcome bundle str");
+    variant_bad(s_welcome, NF(s_welcome), H + 1, (field_t)FS("bundle"),
+                "bundle", "welcome bundle str");
     variant_bad(s_welcome, NF(s_welcome), H + 1, (field_t)FNIL, "bundle",
                 "welcome bundle nil");
     variant_bad(s_welcome, NF(s_welcome), H + 2, (field_t)FB("h", 1), "host",
                 "welcome host bin");
-    variant_bad(s_welcome, NF(s_welcome), H + 3, (field_t)FS("1000"), "interval_ms",
-                "welcome interval str");
+    variant_bad(s_welcome, NF(s_welcome), H + 3, (field_t)FS("1000"),
+                "interval_ms", "welcome interval str");
     variant_bad(s_welcome, NF(s_welcome), H + 4, (field_t)FU(1), "insecure",
                 "welcome insecure uint");
     variant_bad(s_welcome, NF(s_welcome), H + 4, (field_t)FNIL, "insecure",
                 "welcome insecure nil");
     /*  load */
-    variant_bad(s_load, NF(s_load), H + 0, (field_t)FS("1"), "run", "load run str");
-    variant_bad(s_load, NF(s_load), H + 1, (field_t)FS("0"), "start", "load start str");
+    variant_bad(s_load, NF(s_load), H + 0, (field_t)FS("1"), "run",
+                "load run str");
+    variant_bad(s_load, NF(s_load), H + 1, (field_t)FS("0"), "start",
+                "load start str");
     variant_bad(s_load, NF(s_load), H + 1, (field_t)FD(1.0), "start",
                 "load start float");
     variant_bad(s_load, NF(s_load), H + 1, (field_t)FU((uint64_t)INT64_MAX + 1),
                 "start", "load start above INT64_MAX");
-    variant_bad(s_load, NF(s_load), H + 2, (field_t)FI(-1), "users", "load users -1");
+    variant_bad(s_load, NF(s_load), H + 2, (field_t)FI(-1), "users",
+                "load users -1");
     variant_bad(s_load, NF(s_load), H + 3, (field_t)FD(NAN), "spawn_rate",
                 "spawn_rate NaN");
     variant_bad(s_load, NF(s_load), H + 3, (field_t)FD(INFINITY), "spawn_rate",
@@ -832,30 +873,29 @@ static void bad_field_types(void **state)
                 "spawn_rate str");
     variant_bad(s_load, NF(s_load), H + 3, (field_t)FNIL, "spawn_rate",
                 "spawn_rate nil");
-    variant_bad(s_load, NF(s_load), H + 4, (field_t)FD(NAN), "rate", "rate NaN");
+    variant_bad(s_load, NF(s_load), H + 4, (field_t)FD(NAN), "rate",
+                "rate NaN");
     variant_bad(s_load, NF(s_load), H + 5, (field_t)FT(0), "max_inflight",
                 "max_inflight bool");
     variant_bad(s_load, NF(s_load), H + 7, (field_t)FS("4"), "class_users",
                 "class_users item str");
     variant_bad(s_load, NF(s_load), H + 8, (field_t)FI(-6), "class_users",
                 "class_users item -6");
-    variant_bad(s_load, NF(s_load), H + 9, (field_t)FI(-1), "flags", "flags -1");
+    variant_bad(s_load, NF(s_load), H + 9, (field_t)FI(-1), "flags",
+                "flags -1");
     {
         /*  class_users as a map: replace FA(2), FU(4), FU(6) by {1: 1} */
         static const field_t f[] = {
-            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
-            FU(100), FMAP, FU(0)
-        };
+            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
+            FD(2.5),           FD(0),          FU(100), FMAP,   FU(0)};
         fields_bad(f, NF(f), "class_users", "class_users map");
         static const field_t g[] = {
-            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
-            FU(100), FU(2), FU(0)
-        };
+            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
+            FD(2.5),           FD(0),          FU(100), FU(2),  FU(0)};
         fields_bad(g, NF(g), "class_users", "class_users uint");
         static const field_t h[] = {
-            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
-            FU(100), FNIL, FU(0)
-        };
+            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
+            FD(2.5),           FD(0),          FU(100), FNIL,   FU(0)};
         fields_bad(h, NF(h), "class_users", "class_users nil");
     }
     /*  a float32 that is in range is a number like any other */
@@ -863,7 +903,7 @@ static void bad_field_types(void **state)
         field_t f[NF(s_load)];
         memcpy(f, s_load, sizeof f);
         f[H + 3] = (field_t)FF(2.5);
-        f[H + 4] = (field_t)FU(7);   /* an integer rate */
+        f[H + 4] = (field_t)FU(7); /* an integer rate */
         mp_t m;
         mp_init(&m);
         pack_msg(&m, f, NF(f));
@@ -880,21 +920,23 @@ static void bad_field_types(void **state)
         mp_free(&m);
     }
     /*  stop, ack, heartbeat */
-    variant_bad(s_stop, NF(s_stop), H + 0, (field_t)FT(1), "run", "stop run bool");
+    variant_bad(s_stop, NF(s_stop), H + 0, (field_t)FT(1), "run",
+                "stop run bool");
     variant_bad(s_stop, NF(s_stop), H + 1, (field_t)FS("30"), "stop_timeout",
                 "stop timeout str");
     variant_bad(s_stop, NF(s_stop), H + 1, (field_t)FD(NAN), "stop_timeout",
                 "stop timeout NaN");
     variant_bad(s_ack, NF(s_ack), H + 0, (field_t)FI(-3), "run", "ack run -3");
-    variant_bad(s_ack, NF(s_ack), H + 1, (field_t)FD(2.0), "seq", "ack seq float");
-    variant_bad(s_heartbeat, NF(s_heartbeat), H + 0, (field_t)FS("s"), "session",
-                "heartbeat session str");
+    variant_bad(s_ack, NF(s_ack), H + 1, (field_t)FD(2.0), "seq",
+                "ack seq float");
+    variant_bad(s_heartbeat, NF(s_heartbeat), H + 0, (field_t)FS("s"),
+                "session", "heartbeat session str");
     variant_bad(s_heartbeat, NF(s_heartbeat), H + 1, (field_t)FI(-1), "state",
                 "heartbeat state -1");
     variant_bad(s_heartbeat, NF(s_heartbeat), H + 3, (field_t)FD(NAN), "cpu",
                 "heartbeat cpu NaN");
-    variant_bad(s_heartbeat, NF(s_heartbeat), H + 3, (field_t)FD(INFINITY), "cpu",
-                "heartbeat cpu inf");
+    variant_bad(s_heartbeat, NF(s_heartbeat), H + 3, (field_t)FD(INFINITY),
+                "cpu", "heartbeat cpu inf");
     variant_bad(s_heartbeat, NF(s_heartbeat), H + 3, (field_t)FNIL, "cpu",
                 "heartbeat cpu nil");
 }
@@ -917,8 +959,8 @@ static void bad_field_ranges(void **state)
                 "hello hostname of 128 chars");
     variant_bad(s_hello, NF(s_hello), H + 4, (field_t)FS(s32), "version",
                 "hello version of 32 chars");
-    variant_bad(s_hello, NF(s_hello), H + 2, (field_t)FU((uint64_t)UINT32_MAX + 1),
-                "pid", "hello pid 2^32");
+    variant_bad(s_hello, NF(s_hello), H + 2,
+                (field_t)FU((uint64_t)UINT32_MAX + 1), "pid", "hello pid 2^32");
     variant_bad(s_hello, NF(s_hello), H + 3, (field_t)FU(0), "threads",
                 "hello threads 0");
     variant_bad(s_hello, NF(s_hello), H + 3, (field_t)FU(4097), "threads",
@@ -934,21 +976,23 @@ static void bad_field_ranges(void **state)
                 "welcome interval_ms 9");
     variant_bad(s_welcome, NF(s_welcome), H + 3, (field_t)FU(0), "interval_ms",
                 "welcome interval_ms 0");
-    variant_bad(s_welcome, NF(s_welcome), H + 3, (field_t)FU(60001), "interval_ms",
-                "welcome interval_ms 60001");
+    variant_bad(s_welcome, NF(s_welcome), H + 3, (field_t)FU(60001),
+                "interval_ms", "welcome interval_ms 60001");
     /*  load */
     variant_bad(s_load, NF(s_load), H + 2, (field_t)FU(10000001), "users",
                 "load users 10000001");
     variant_bad(s_load, NF(s_load), H + 3, (field_t)FD(1.5e8), "spawn_rate",
                 "spawn_rate 1.5e8");
-    variant_bad(s_load, NF(s_load), H + 4, (field_t)FD(2e9), "rate", "rate 2e9");
-    variant_bad(s_load, NF(s_load), H + 4, (field_t)FD(-0.5), "rate", "rate -0.5");
-    variant_bad(s_load, NF(s_load), H + 5, (field_t)FU(10000001), "max_inflight",
-                "max_inflight 10000001");
+    variant_bad(s_load, NF(s_load), H + 4, (field_t)FD(2e9), "rate",
+                "rate 2e9");
+    variant_bad(s_load, NF(s_load), H + 4, (field_t)FD(-0.5), "rate",
+                "rate -0.5");
+    variant_bad(s_load, NF(s_load), H + 5, (field_t)FU(10000001),
+                "max_inflight", "max_inflight 10000001");
     variant_bad(s_load, NF(s_load), H + 7, (field_t)FU(10000001), "class_users",
                 "class_users item 10000001");
-    variant_bad(s_load, NF(s_load), H + 9, (field_t)FU((uint64_t)UINT32_MAX + 1),
-                "flags", "flags 2^32");
+    variant_bad(s_load, NF(s_load), H + 9,
+                (field_t)FU((uint64_t)UINT32_MAX + 1), "flags", "flags 2^32");
     {
         /*  65 classes */
         field_t f[80];
@@ -969,11 +1013,12 @@ static void bad_field_ranges(void **state)
     variant_bad(s_heartbeat, NF(s_heartbeat), H + 1, (field_t)FU(5), "state",
                 "heartbeat state 5");
     variant_bad(s_heartbeat, NF(s_heartbeat), H + 2,
-                (field_t)FU((uint64_t)UINT32_MAX + 1), "users", "heartbeat users 2^32");
+                (field_t)FU((uint64_t)UINT32_MAX + 1), "users",
+                "heartbeat users 2^32");
     variant_bad(s_heartbeat, NF(s_heartbeat), H + 3, (field_t)FD(-0.5), "cpu",
                 "heartbeat cpu -0.5");
-    variant_bad(s_heartbeat, NF(s_heartbeat), H + 3, (field_t)FD(1e6 + 1), "cpu",
-                "heartbeat cpu 1e6+1");
+    variant_bad(s_heartbeat, NF(s_heartbeat), H + 3, (field_t)FD(1e6 + 1),
+                "cpu", "heartbeat cpu 1e6+1");
 }
 
 /*  Fixed (was a bug): an empty msgpack string can come out of msgpack_unpack_next with
@@ -1004,81 +1049,113 @@ static void hello_empty_id(void **state)
 
 typedef enum {
     SD_NONE,
-    SD_FIELDS_7, SD_USERS_BIG, SD_FINAL_UINT, SD_TYPE_HELLO,
-    SD_EP_FEWER, SD_EP_MORE, SD_EP_NOT_ARRAY, SD_EPS_NOT_ARRAY, SD_EP_SIX,
-    SD_REQ_STR, SD_FAIL_GT_REQ, SD_BYTES_NEG,
-    SD_STATUS_SUM_LOW, SD_STATUS_SUM_HIGH, SD_STATUS_600, SD_STATUS_NEG,
-    SD_STATUS_OVERFLOW, SD_STATUS_DUP_OVERFLOW, SD_STATUS_PAIR3,
+    SD_FIELDS_7,
+    SD_USERS_BIG,
+    SD_FINAL_UINT,
+    SD_TYPE_HELLO,
+    SD_EP_FEWER,
+    SD_EP_MORE,
+    SD_EP_NOT_ARRAY,
+    SD_EPS_NOT_ARRAY,
+    SD_EP_SIX,
+    SD_REQ_STR,
+    SD_FAIL_GT_REQ,
+    SD_BYTES_NEG,
+    SD_STATUS_SUM_LOW,
+    SD_STATUS_SUM_HIGH,
+    SD_STATUS_600,
+    SD_STATUS_NEG,
+    SD_STATUS_OVERFLOW,
+    SD_STATUS_DUP_OVERFLOW,
+    SD_STATUS_PAIR3,
     SD_STATUS_NOT_ARRAY,
-    SD_HIST_COUNT, SD_HIST_CORRUPT, SD_HIST_TRUNC, SD_HIST_NOT_BIN,
+    SD_HIST_COUNT,
+    SD_HIST_CORRUPT,
+    SD_HIST_TRUNC,
+    SD_HIST_NOT_BIN,
     SD_IDLE_HIST_COUNT,
-    SD_RAW_MISSING, SD_RAW_COUNT, SD_RAW_CORRUPT, SD_RAW_STR,
-    SD_ERR_EP_RANGE, SD_ERR_EP_NEG, SD_ERR_KIND_RANGE, SD_ERR_MSG_LONG,
-    SD_ERR_MSG_NUL, SD_ERR_MSG_BIN, SD_ERR_THREE, SD_ERR_COUNT_NEG,
-    SD_ERRS_NOT_ARRAY, SD_ERRS_TOO_MANY,
-    SD_CTR_FEWER, SD_CTR_MORE, SD_CTR_NEG, SD_CTR_NOT_ARRAY,
-    SD_NAMED_FEWER, SD_NAMED_MORE, SD_NAMED_STR,
+    SD_RAW_MISSING,
+    SD_RAW_COUNT,
+    SD_RAW_CORRUPT,
+    SD_RAW_STR,
+    SD_ERR_EP_RANGE,
+    SD_ERR_EP_NEG,
+    SD_ERR_KIND_RANGE,
+    SD_ERR_MSG_LONG,
+    SD_ERR_MSG_NUL,
+    SD_ERR_MSG_BIN,
+    SD_ERR_THREE,
+    SD_ERR_COUNT_NEG,
+    SD_ERRS_NOT_ARRAY,
+    SD_ERRS_TOO_MANY,
+    SD_CTR_FEWER,
+    SD_CTR_MORE,
+    SD_CTR_NEG,
+    SD_CTR_NOT_ARRAY,
+    SD_NAMED_FEWER,
+    SD_NAMED_MORE,
+    SD_NAMED_STR,
     SD_LAST
 } sdef_t;
 
 static const struct {
     sdef_t d;
-    const char *want;   /* in the error message */
+    const char *want; /* in the error message */
     const char *what;
 } s_defects[] = {
-    { SD_FIELDS_7, "fields", "stats with 7 fields" },
-    { SD_USERS_BIG, "users", "users 2^32" },
-    { SD_FINAL_UINT, "final", "final as uint" },
-    { SD_TYPE_HELLO, "stats", "a hello type with stats fields" },
-    { SD_EP_FEWER, "endpoint count", "one endpoint less than expected" },
-    { SD_EP_MORE, "endpoint count", "one endpoint more than expected" },
-    { SD_EP_NOT_ARRAY, "endpoint", "an endpoint that is a uint" },
-    { SD_EPS_NOT_ARRAY, "endpoint count", "endpoints as nil" },
-    { SD_EP_SIX, "endpoint", "an endpoint of 6 items" },
-    { SD_REQ_STR, "endpoint", "requests as a string" },
-    { SD_FAIL_GT_REQ, "endpoint", "failures > requests" },
-    { SD_BYTES_NEG, "endpoint", "bytes_in -1" },
-    { SD_STATUS_SUM_LOW, "add up", "status counts below requests" },
-    { SD_STATUS_SUM_HIGH, "add up", "status counts above requests" },
-    { SD_STATUS_600, "status", "status code 600" },
-    { SD_STATUS_NEG, "status", "status code -1" },
-    { SD_STATUS_OVERFLOW, "status", "status counts wrapping to requests" },
-    { SD_STATUS_DUP_OVERFLOW, "status", "one status twice, overflowing" },
-    { SD_STATUS_PAIR3, "status", "a status entry of 3 items" },
-    { SD_STATUS_NOT_ARRAY, "endpoint", "status list as a map" },
-    { SD_HIST_COUNT, "latency histogram", "histogram count != requests" },
-    { SD_HIST_CORRUPT, "latency histogram", "histogram with a bad magic" },
-    { SD_HIST_TRUNC, "latency histogram", "truncated histogram bytes" },
-    { SD_HIST_NOT_BIN, "latency histogram", "histogram as a string" },
-    { SD_IDLE_HIST_COUNT, "latency histogram", "idle endpoint with samples" },
-    { SD_RAW_MISSING, "uncorrected", "raw histogram missing" },
-    { SD_RAW_COUNT, "uncorrected", "raw histogram count != requests" },
-    { SD_RAW_CORRUPT, "uncorrected", "raw histogram corrupt" },
-    { SD_RAW_STR, "uncorrected", "raw histogram as a string" },
-    { SD_ERR_EP_RANGE, "error entry", "error endpoint == n_endpoints" },
-    { SD_ERR_EP_NEG, "error entry", "error endpoint -1" },
-    { SD_ERR_KIND_RANGE, "error entry", "error kind STATS_FAIL_LAST" },
-    { SD_ERR_MSG_LONG, "error entry", "error message of 200 bytes" },
-    { SD_ERR_MSG_NUL, "error entry", "error message with a NUL" },
-    { SD_ERR_MSG_BIN, "error entry", "error message as bin" },
-    { SD_ERR_THREE, "error entry", "error entry of 3 items" },
-    { SD_ERR_COUNT_NEG, "error entry", "error count -1" },
-    { SD_ERRS_NOT_ARRAY, "error set", "errors as nil" },
-    { SD_ERRS_TOO_MANY, "error set", "1039 error entries" },
-    { SD_CTR_FEWER, "counter count", "3 run counters" },
-    { SD_CTR_MORE, "counter count", "5 run counters" },
-    { SD_CTR_NEG, "counter", "a run counter of -1" },
-    { SD_CTR_NOT_ARRAY, "counter count", "run counters as a uint" },
-    { SD_NAMED_FEWER, "counter count", "1 named counter for 2" },
-    { SD_NAMED_MORE, "counter count", "3 named counters for 2" },
-    { SD_NAMED_STR, "named counter", "a named counter as a string" },
+    {SD_FIELDS_7, "fields", "stats with 7 fields"},
+    {SD_USERS_BIG, "users", "users 2^32"},
+    {SD_FINAL_UINT, "final", "final as uint"},
+    {SD_TYPE_HELLO, "stats", "a hello type with stats fields"},
+    {SD_EP_FEWER, "endpoint count", "one endpoint less than expected"},
+    {SD_EP_MORE, "endpoint count", "one endpoint more than expected"},
+    {SD_EP_NOT_ARRAY, "endpoint", "an endpoint that is a uint"},
+    {SD_EPS_NOT_ARRAY, "endpoint count", "endpoints as nil"},
+    {SD_EP_SIX, "endpoint", "an endpoint of 6 items"},
+    {SD_REQ_STR, "endpoint", "requests as a string"},
+    {SD_FAIL_GT_REQ, "endpoint", "failures > requests"},
+    {SD_BYTES_NEG, "endpoint", "bytes_in -1"},
+    {SD_STATUS_SUM_LOW, "add up", "status counts below requests"},
+    {SD_STATUS_SUM_HIGH, "add up", "status counts above requests"},
+    {SD_STATUS_600, "status", "status code 600"},
+    {SD_STATUS_NEG, "status", "status code -1"},
+    {SD_STATUS_OVERFLOW, "status", "status counts wrapping to requests"},
+    {SD_STATUS_DUP_OVERFLOW, "status", "one status twice, overflowing"},
+    {SD_STATUS_PAIR3, "status", "a status entry of 3 items"},
+    {SD_STATUS_NOT_ARRAY, "endpoint", "status list as a map"},
+    {SD_HIST_COUNT, "latency histogram", "histogram count != requests"},
+    {SD_HIST_CORRUPT, "latency histogram", "histogram with a bad magic"},
+    {SD_HIST_TRUNC, "latency histogram", "truncated histogram bytes"},
+    {SD_HIST_NOT_BIN, "latency histogram", "histogram as a string"},
+    {SD_IDLE_HIST_COUNT, "latency histogram", "idle endpoint with samples"},
+    {SD_RAW_MISSING, "uncorrected", "raw histogram missing"},
+    {SD_RAW_COUNT, "uncorrected", "raw histogram count != requests"},
+    {SD_RAW_CORRUPT, "uncorrected", "raw histogram corrupt"},
+    {SD_RAW_STR, "uncorrected", "raw histogram as a string"},
+    {SD_ERR_EP_RANGE, "error entry", "error endpoint == n_endpoints"},
+    {SD_ERR_EP_NEG, "error entry", "error endpoint -1"},
+    {SD_ERR_KIND_RANGE, "error entry", "error kind STATS_FAIL_LAST"},
+    {SD_ERR_MSG_LONG, "error entry", "error message of 200 bytes"},
+    {SD_ERR_MSG_NUL, "error entry", "error message with a NUL"},
+    {SD_ERR_MSG_BIN, "error entry", "error message as bin"},
+    {SD_ERR_THREE, "error entry", "error entry of 3 items"},
+    {SD_ERR_COUNT_NEG, "error entry", "error count -1"},
+    {SD_ERRS_NOT_ARRAY, "error set", "errors as nil"},
+    {SD_ERRS_TOO_MANY, "error set", "1039 error entries"},
+    {SD_CTR_FEWER, "counter count", "3 run counters"},
+    {SD_CTR_MORE, "counter count", "5 run counters"},
+    {SD_CTR_NEG, "counter", "a run counter of -1"},
+    {SD_CTR_NOT_ARRAY, "counter count", "run counters as a uint"},
+    {SD_NAMED_FEWER, "counter count", "1 named counter for 2"},
+    {SD_NAMED_MORE, "counter count", "3 named counters for 2"},
+    {SD_NAMED_STR, "named counter", "a named counter as a string"},
 };
 
 static void pk_hist(msgpack_packer *pk, int n_samples, int damage)
 {
     hist_t *h = hist_new();
     assert_non_null(h);
-    static const uint64_t vals[] = { 100, 2000, 30000, 444444 };
+    static const uint64_t vals[] = {100, 2000, 30000, 444444};
     for (int i = 0; i < n_samples; i++)
         hist_record(h, vals[i % 4]);
     buf_t b;
@@ -1087,16 +1164,27 @@ static void pk_hist(msgpack_packer *pk, int n_samples, int damage)
     size_t n = buf_len(&b);
     uint8_t *d = dup_exact(buf_str(&b), n);
     if (damage == 1)
-        d[0] ^= 0xff;        /* magic */
+        d[0] ^= 0xff; /* magic */
     else if (damage == 2)
-        n--;                 /* last byte cut */
+        n--; /* last byte cut */
     mp_bin(pk, d, n);
     free(d);
     buf_free(&b);
     hist_destroy(&h);
 }
 
-static void pk_u(msgpack_packer *pk, uint64_t v) { msgpack_pack_uint64(pk, v); }
+static void pk_u(msgpack_packer *pk, uint64_t v)
+{
+    msgpack_pack_uint64(pk, v);
+}
+
+/*  One [code, count] entry of an endpoint's status list. */
+static void pk_status(msgpack_packer *pk, uint64_t code, uint64_t count)
+{
+    msgpack_pack_array(pk, 2);
+    pk_u(pk, code);
+    pk_u(pk, count);
+}
 
 static void pk_endpoint0(msgpack_packer *pk, sdef_t d)
 {
@@ -1104,67 +1192,76 @@ static void pk_endpoint0(msgpack_packer *pk, sdef_t d)
     if (d == SD_REQ_STR)
         mp_str(pk, "3", 1);
     else
-        pk_u(pk, 3);                                   /* requests */
-    pk_u(pk, d == SD_FAIL_GT_REQ ? 4 : 1);             /* failures */
+        pk_u(pk, 3);                       /* requests */
+    pk_u(pk, d == SD_FAIL_GT_REQ ? 4 : 1); /* failures */
     if (d == SD_BYTES_NEG)
         msgpack_pack_int64(pk, -1);
     else
-        pk_u(pk, 1500);                                /* bytes_in */
-    pk_u(pk, 300);                                     /* bytes_out */
-    switch (d) {                                       /* status */
+        pk_u(pk, 1500); /* bytes_in */
+    pk_u(pk, 300);      /* bytes_out */
+    switch (d) {        /* status */
     case SD_STATUS_SUM_LOW:
         msgpack_pack_array(pk, 1);
-        msgpack_pack_array(pk, 2); pk_u(pk, 200); pk_u(pk, 2);
+        pk_status(pk, 200, 2);
         break;
     case SD_STATUS_SUM_HIGH:
         msgpack_pack_array(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 200); pk_u(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 500); pk_u(pk, 2);
+        pk_status(pk, 200, 2);
+        pk_status(pk, 500, 2);
         break;
     case SD_STATUS_600:
         msgpack_pack_array(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 200); pk_u(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 600); pk_u(pk, 1);
+        pk_status(pk, 200, 2);
+        pk_status(pk, 600, 1);
         break;
     case SD_STATUS_NEG:
         msgpack_pack_array(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 200); pk_u(pk, 2);
-        msgpack_pack_array(pk, 2); msgpack_pack_int64(pk, -1); pk_u(pk, 1);
-        break;
-    case SD_STATUS_OVERFLOW:      /* UINT64_MAX + 4 wraps to 3 == requests */
+        pk_status(pk, 200, 2);
         msgpack_pack_array(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 200); pk_u(pk, UINT64_MAX);
-        msgpack_pack_array(pk, 2); pk_u(pk, 500); pk_u(pk, 4);
+        msgpack_pack_int64(pk, -1);
+        pk_u(pk, 1);
+        break;
+    case SD_STATUS_OVERFLOW: /* UINT64_MAX + 4 wraps to 3 == requests */
+        msgpack_pack_array(pk, 2);
+        pk_status(pk, 200, UINT64_MAX);
+        pk_status(pk, 500, 4);
         break;
     case SD_STATUS_DUP_OVERFLOW:
         msgpack_pack_array(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 200); pk_u(pk, UINT64_MAX);
-        msgpack_pack_array(pk, 2); pk_u(pk, 200); pk_u(pk, 4);
+        pk_status(pk, 200, UINT64_MAX);
+        pk_status(pk, 200, 4);
         break;
     case SD_STATUS_PAIR3:
         msgpack_pack_array(pk, 2);
-        msgpack_pack_array(pk, 3); pk_u(pk, 200); pk_u(pk, 2); pk_u(pk, 0);
-        msgpack_pack_array(pk, 2); pk_u(pk, 500); pk_u(pk, 1);
+        msgpack_pack_array(pk, 3);
+        pk_u(pk, 200);
+        pk_u(pk, 2);
+        pk_u(pk, 0);
+        pk_status(pk, 500, 1);
         break;
     case SD_STATUS_NOT_ARRAY:
         msgpack_pack_map(pk, 2);
-        pk_u(pk, 200); pk_u(pk, 2);
-        pk_u(pk, 500); pk_u(pk, 1);
+        pk_u(pk, 200);
+        pk_u(pk, 2);
+        pk_u(pk, 500);
+        pk_u(pk, 1);
         break;
     default:
         msgpack_pack_array(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 200); pk_u(pk, 2);
-        msgpack_pack_array(pk, 2); pk_u(pk, 500); pk_u(pk, 1);
+        pk_status(pk, 200, 2);
+        pk_status(pk, 500, 1);
         break;
     }
-    if (d == SD_HIST_NOT_BIN)                          /* latency */
+    if (d == SD_HIST_NOT_BIN) /* latency */
         mp_str(pk, "H", 1);
     else
         pk_hist(pk, d == SD_HIST_COUNT ? 4 : 3,
-                d == SD_HIST_CORRUPT ? 1 : d == SD_HIST_TRUNC ? 2 : 0);
+                d == SD_HIST_CORRUPT ? 1
+                : d == SD_HIST_TRUNC ? 2
+                                     : 0);
     if (d == SD_EP_SIX)
-        return;                                        /* no latency_raw */
-    if (d == SD_RAW_MISSING)                           /* latency_raw */
+        return;              /* no latency_raw */
+    if (d == SD_RAW_MISSING) /* latency_raw */
         msgpack_pack_nil(pk);
     else if (d == SD_RAW_STR)
         mp_str(pk, "H", 1);
@@ -1181,7 +1278,7 @@ static void pk_idle_endpoint(msgpack_packer *pk, sdef_t d)
     pk_u(pk, 0);
     msgpack_pack_array(pk, 0);
     pk_hist(pk, d == SD_IDLE_HIST_COUNT ? 1 : 0, 0);
-    msgpack_pack_nil(pk);    /* allowed with keep_raw: no requests */
+    msgpack_pack_nil(pk); /* allowed with keep_raw: no requests */
 }
 
 static void pk_error(msgpack_packer *pk, uint64_t ep, uint64_t kind,
@@ -1200,13 +1297,13 @@ static void build_stats(mp_t *m, sdef_t d)
     msgpack_pack_array(pk, d == SD_FIELDS_7 ? 9 : 10);
     pk_u(pk, PROTO_VERSION);
     pk_u(pk, d == SD_TYPE_HELLO ? PROTO_HELLO : PROTO_STATS);
-    pk_u(pk, 3);                                              /* run */
-    pk_u(pk, 17);                                             /* seq */
+    pk_u(pk, 3);  /* run */
+    pk_u(pk, 17); /* seq */
     if (d == SD_FINAL_UINT)
         pk_u(pk, 1);
     else
-        msgpack_pack_true(pk);                                /* final */
-    pk_u(pk, d == SD_USERS_BIG ? (uint64_t)UINT32_MAX + 1 : 50);   /* users */
+        msgpack_pack_true(pk);                                   /* final */
+    pk_u(pk, d == SD_USERS_BIG ? (uint64_t)UINT32_MAX + 1 : 50); /* users */
     /*  endpoints */
     if (d == SD_EPS_NOT_ARRAY) {
         msgpack_pack_nil(pk);
@@ -1227,9 +1324,7 @@ static void build_stats(mp_t *m, sdef_t d)
     char longmsg[STATS_ERRMSG_MAX + 1];
     fill(longmsg, STATS_ERRMSG_MAX, 'e');
     switch (d) {
-    case SD_ERRS_NOT_ARRAY:
-        msgpack_pack_nil(pk);
-        break;
+    case SD_ERRS_NOT_ARRAY: msgpack_pack_nil(pk); break;
     case SD_ERRS_TOO_MANY: {
         size_t n = STATS_ERRORS_MAX + STATS_FAIL_LAST + 1;
         char msg[32];
@@ -1299,7 +1394,7 @@ static void build_stats(mp_t *m, sdef_t d)
         }
     }
     if (d == SD_FIELDS_7)
-        return;                      /* no named counters */
+        return; /* no named counters */
     /*  named counters */
     int nn = SB_NC + (d == SD_NAMED_MORE) - (d == SD_NAMED_FEWER);
     msgpack_pack_array(pk, (size_t)nn);
@@ -1378,7 +1473,7 @@ static void bad_stats(void **state)
     stats_t *empty = stats_new(0, 0, false);
     buf_t b;
     buf_init(&b, BUF_LIMIT);
-    proto_snap_head_t h0 = { .run = 1 };
+    proto_snap_head_t h0 = {.run = 1};
     assert_int_equal(proto_encode_stats(&h0, empty, &b), HN_OK);
     stats_destroy(&empty);
     /*  [1, 6, run, seq, final, users, [], [], [4 counters], []]: replace the
@@ -1443,7 +1538,7 @@ static void stats_and_control_kept_apart(void **state)
     stats_t *st = make_stats(true);
     buf_t b;
     buf_init(&b, BUF_LIMIT);
-    proto_snap_head_t h = { .run = 1, .seq = 2 };
+    proto_snap_head_t h = {.run = 1, .seq = 2};
     assert_int_equal(proto_encode_stats(&h, st, &b), HN_OK);
     stats_destroy(&st);
     /*  a real stats message given to proto_decode */
@@ -1455,18 +1550,19 @@ static void stats_and_control_kept_apart(void **state)
     free(copy);
     /*  every control message given to proto_decode_stats */
     buf_reset(&b);
-    proto_hello_t hello = { .id = "w", .threads = 1 };
+    proto_hello_t hello = {.id = "w", .threads = 1};
     assert_int_equal(proto_encode_hello(&hello, &b), HN_OK);
     expect_bad_stats(buf_str(&b), buf_len(&b), 3, 2, true, "stats", "hello");
     buf_reset(&b);
     assert_int_equal(proto_encode_quit(&b), HN_OK);
     expect_bad_stats(buf_str(&b), buf_len(&b), 3, 2, true, "stats", "quit");
     buf_reset(&b);
-    proto_ack_t ack = { .run = 1, .seq = 1 };
+    proto_ack_t ack = {.run = 1, .seq = 1};
     assert_int_equal(proto_encode_ack(&ack, &b), HN_OK);
     expect_bad_stats(buf_str(&b), buf_len(&b), 3, 2, true, "stats", "ack");
     /*  a control-shaped message typed PROTO_STATS */
-    static const field_t f[] = { FU(PROTO_VERSION), FU(PROTO_STATS), FU(1), FU(2) };
+    static const field_t f[] = {FU(PROTO_VERSION), FU(PROTO_STATS), FU(1),
+                                FU(2)};
     fields_bad(f, NF(f), "proto_decode_stats", "ack fields typed stats");
     buf_free(&b);
 }
@@ -1498,34 +1594,45 @@ static size_t make_seeds(seed_t *s)
     size_t n = 0;
     buf_t b;
     buf_init(&b, BUF_LIMIT);
-    proto_hello_t hello = { .id = "worker-1", .hostname = "h", .pid = 99,
-                            .threads = 4, .version = "0.1.0" };
+    proto_hello_t hello = {.id = "worker-1",
+                           .hostname = "h",
+                           .pid = 99,
+                           .threads = 4,
+                           .version = "0.1.0"};
     assert_int_equal(proto_encode_hello(&hello, &b), HN_OK);
     add_seed(s, &n, &b, false, false);
     static const char bundle[] = "scenario\0data\0\x01\x02\xff bundle bytes";
-    proto_welcome_t w = { .session = 77, .bundle = bundle,
-                          .bundle_len = sizeof bundle, .host = "http://x",
-                          .interval_ms = 1000, .insecure = true };
+    proto_welcome_t w = {.session = 77,
+                         .bundle = bundle,
+                         .bundle_len = sizeof bundle,
+                         .host = "http://x",
+                         .interval_ms = 1000,
+                         .insecure = true};
     assert_int_equal(proto_encode_welcome(&w, &b), HN_OK);
     add_seed(s, &n, &b, false, false);
-    proto_load_t l = { .run = 2, .start_unix_ns = -12345, .users = 30,
-                       .spawn_rate = 2.5, .rate = 100, .max_inflight = 50,
-                       .n_classes = 3, .class_users = { 10, 0, 20 } };
+    proto_load_t l = {.run = 2,
+                      .start_unix_ns = -12345,
+                      .users = 30,
+                      .spawn_rate = 2.5,
+                      .rate = 100,
+                      .max_inflight = 50,
+                      .n_classes = 3,
+                      .class_users = {10, 0, 20}};
     assert_int_equal(proto_encode_load(&l, &b), HN_OK);
     add_seed(s, &n, &b, false, false);
-    proto_stop_t stop = { .run = 2, .stop_timeout_s = 5 };
+    proto_stop_t stop = {.run = 2, .stop_timeout_s = 5};
     assert_int_equal(proto_encode_stop(&stop, &b), HN_OK);
     add_seed(s, &n, &b, false, false);
     assert_int_equal(proto_encode_quit(&b), HN_OK);
     add_seed(s, &n, &b, false, false);
-    proto_ack_t ack = { .run = 2, .seq = 9 };
+    proto_ack_t ack = {.run = 2, .seq = 9};
     assert_int_equal(proto_encode_ack(&ack, &b), HN_OK);
     add_seed(s, &n, &b, false, false);
-    proto_heartbeat_t hb = { .session = 77, .state = 1, .users = 30, .cpu = 50 };
+    proto_heartbeat_t hb = {.session = 77, .state = 1, .users = 30, .cpu = 50};
     assert_int_equal(proto_encode_heartbeat(&hb, &b), HN_OK);
     add_seed(s, &n, &b, false, false);
     /*  small stats (the fuzz loop's staple) and the full fixture */
-    proto_snap_head_t h = { .run = 2, .seq = 4, .final = false, .users = 30 };
+    proto_snap_head_t h = {.run = 2, .seq = 4, .final = false, .users = 30};
     for (int raw = 0; raw < 2; raw++) {
         stats_t *st = stats_new(3, 2, raw);
         stats_record(st, 0, 200, 1500, 1400, 100, 50, false);
@@ -1564,7 +1671,8 @@ static void truncated_every_offset(void **state)
             snprintf(what, sizeof what, "seed %zu cut at %zu of %zu", k, cut,
                      s[k].len);
             if (s[k].stats)
-                expect_bad_stats(s[k].data, cut, 3, 2, s[k].keep_raw, NULL, what);
+                expect_bad_stats(s[k].data, cut, 3, 2, s[k].keep_raw, NULL,
+                                 what);
             else
                 expect_bad(s[k].data, cut, NULL, what);
             char err[HN_ERRLEN] = "";
@@ -1599,7 +1707,7 @@ static void truncated_every_offset(void **state)
  *  items, so such an input makes it allocate count x sizeof(msgpack_object)
  *  for nothing: see huge_container_claim. A plain truncation (a header of
  *  a few items whose items are cut off) is harmless and still "fits". */
-#define CLAIM_BIG ((uint64_t)1 << 17)   /* 3 MB of msgpack_object */
+#define CLAIM_BIG ((uint64_t)1 << 17) /* 3 MB of msgpack_object */
 
 static bool claims_fit(const uint8_t *p, size_t len)
 {
@@ -1622,6 +1730,7 @@ static bool claims_fit(const uint8_t *p, size_t len)
         } else if ((c & 0xe0) == 0xa0) {
             skip_n = c & 0x1f;
         } else {
+            /* clang-format off */
             switch (c) {
             case 0xc1: return true;                       /* parse error */
             case 0xc4: case 0xd9: lenbytes = 1; break;    /* bin8, str8 */
@@ -1647,10 +1756,11 @@ static bool claims_fit(const uint8_t *p, size_t len)
             case 0xdf: container = map = true; lenbytes = 4; break;
             default: return true;
             }
+            /* clang-format on */
         }
         if (lenbytes) {
             if (len - pos < lenbytes)
-                return true;                              /* truncated */
+                return true; /* truncated */
             uint64_t v = 0;
             for (size_t k = 0; k < lenbytes; k++)
                 v = v << 8 | p[pos++];
@@ -1666,7 +1776,7 @@ static bool claims_fit(const uint8_t *p, size_t len)
             pending += need;
         } else {
             if (skip_n > len - pos)
-                return true;                              /* truncated */
+                return true; /* truncated */
             pos += skip_n;
         }
     }
@@ -1694,14 +1804,18 @@ static void fuzz_check_control(const uint8_t *d, size_t n)
     assert_true(m.type != PROTO_STATS);
     switch (m.type) {
     case PROTO_HELLO:
-        assert_true(m.u.hello.id[0] && strlen(m.u.hello.id) < sizeof m.u.hello.id);
+        assert_true(m.u.hello.id[0] &&
+                    strlen(m.u.hello.id) < sizeof m.u.hello.id);
         assert_true(m.u.hello.threads >= 1 && m.u.hello.threads <= 4096);
         break;
     case PROTO_WELCOME:
-        if (m.u.welcome.bundle_len)
-            assert_true((const uint8_t *)m.u.welcome.bundle >= d &&
-                        (const uint8_t *)m.u.welcome.bundle + m.u.welcome.bundle_len <= d + n);
-        assert_true(m.u.welcome.interval_ms >= 10 && m.u.welcome.interval_ms <= 60000);
+        if (m.u.welcome.bundle_len) {
+            const uint8_t *bundle = (const uint8_t *)m.u.welcome.bundle;
+            assert_true(bundle >= d &&
+                        bundle + m.u.welcome.bundle_len <= d + n);
+        }
+        assert_true(m.u.welcome.interval_ms >= 10 &&
+                    m.u.welcome.interval_ms <= 60000);
         break;
     case PROTO_LOAD:
         assert_true(m.u.load.n_classes <= 64);
@@ -1710,8 +1824,7 @@ static void fuzz_check_control(const uint8_t *d, size_t n)
     case PROTO_HEARTBEAT:
         assert_true(m.u.heartbeat.state <= PROTO_W_NO_SCENARIO);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -1765,10 +1878,9 @@ static void fuzz_mutations(void **state)
     uint8_t *work = malloc(cap);
     assert_non_null(work);
     static const uint8_t special[] = {
-        0x00, 0x01, 0x7f, 0x80, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2,
-        0xc3, 0xc4, 0xc5, 0xc6, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xd0,
-        0xd3, 0xd9, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff
-    };
+        0x00, 0x01, 0x7f, 0x80, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1,
+        0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xca, 0xcb, 0xcc, 0xcd, 0xce,
+        0xcf, 0xd0, 0xd3, 0xd9, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff};
     util_rng_t r;
     util_rng_seed(&r, 0x70726f746fULL);
     size_t fed = 0, skipped = 0, ok_stats = 0;
@@ -1783,15 +1895,17 @@ static void fuzz_mutations(void **state)
             size_t pos;
             switch (util_rng_next(&r) % 6) {
             case 0:
-            case 1:                                  /* flip bits */
+            case 1: /* flip bits */
                 if (n)
-                    work[util_rng_next(&r) % n] ^= (uint8_t)(1 + util_rng_next(&r) % 255);
+                    work[util_rng_next(&r) % n] ^=
+                        (uint8_t)(1 + util_rng_next(&r) % 255);
                 break;
-            case 2:                                  /* a msgpack tag */
+            case 2: /* a msgpack tag */
                 if (n)
-                    work[util_rng_next(&r) % n] = special[util_rng_next(&r) % NF(special)];
+                    work[util_rng_next(&r) % n] =
+                        special[util_rng_next(&r) % NF(special)];
                 break;
-            case 3:                                  /* insert a byte */
+            case 3: /* insert a byte */
                 if (n < cap) {
                     pos = util_rng_next(&r) % (n + 1);
                     memmove(work + pos + 1, work + pos, n - pos);
@@ -1799,21 +1913,21 @@ static void fuzz_mutations(void **state)
                     n++;
                 }
                 break;
-            case 4:                                  /* delete a byte */
+            case 4: /* delete a byte */
                 if (n) {
                     pos = util_rng_next(&r) % n;
                     memmove(work + pos, work + pos + 1, n - pos - 1);
                     n--;
                 }
                 break;
-            default:                                 /* truncate */
+            default: /* truncate */
                 if (n)
                     n = util_rng_next(&r) % n;
                 break;
             }
         }
         if (!claims_fit(work, n))
-            skipped++;       /* counted: these exercise the decoder's pre-scan */
+            skipped++; /* counted: these exercise the decoder's pre-scan */
         fed++;
         uint8_t *exact = dup_exact(work, n);
         fuzz_check_control(exact, n);
@@ -1822,7 +1936,8 @@ static void fuzz_mutations(void **state)
         free(exact);
     }
     print_message("fuzz: %d inputs fed, %zu skipped (huge container claims), "
-                  "%zu stats decodes succeeded\n", FUZZ_N, skipped, ok_stats);
+                  "%zu stats decodes succeeded\n",
+                  FUZZ_N, skipped, ok_stats);
     free(work);
     free_seeds(s, ns);
 }
@@ -1858,7 +1973,8 @@ static size_t vm_peak_kb(void)
 static void huge_container_claim(void **state)
 {
     (void)state;
-    static const uint8_t msg[] = { 0x93, 0x01, 0x01, 0xdd, 0x05, 0x00, 0x00, 0x00 };
+    static const uint8_t msg[] = {0x93, 0x01, 0x01, 0xdd,
+                                  0x05, 0x00, 0x00, 0x00};
     assert_false(claims_fit(msg, sizeof msg));
     size_t before = vm_peak_kb();
     if (!before)
@@ -1892,7 +2008,8 @@ static void size_limit(void **state)
     memcpy(big, buf_str(&b), buf_len(&b));
     proto_msg_t m;
     char err[HN_ERRLEN] = "";
-    assert_int_equal(proto_decode(big, PROTO_MAX_MSG + 1, &m, err), HN_ERR_CORRUPT);
+    assert_int_equal(proto_decode(big, PROTO_MAX_MSG + 1, &m, err),
+                     HN_ERR_CORRUPT);
     if (!strstr(err, "limit"))
         fail_msg("over the limit: err \"%s\"", err);
     err[0] = '\0';
@@ -1902,8 +2019,9 @@ static void size_limit(void **state)
     stats_t *st = (stats_t *)&dummy;
     proto_snap_head_t h;
     err[0] = '\0';
-    assert_int_equal(proto_decode_stats(big, PROTO_MAX_MSG + 1, 3, 2, true, &h,
-                                        &st, err), HN_ERR_CORRUPT);
+    assert_int_equal(
+        proto_decode_stats(big, PROTO_MAX_MSG + 1, 3, 2, true, &h, &st, err),
+        HN_ERR_CORRUPT);
     assert_null(st);
     assert_non_null(strstr(err, "limit"));
     /*  exactly at the limit: not refused for its size (only for the

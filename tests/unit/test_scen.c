@@ -4,12 +4,12 @@
  *  exact FILE:LINE:COL of errors, and mutated garbage that must never
  *  crash. test_scenario.c covers the rest of the language (classes,
  *  captures, checks, feeds, bundles). */
-#include <stdlib.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -19,8 +19,7 @@
 
 #include "scen.h"
 
-#define ASSERT_DBL(a, b)                                                     \
-    assert_true((a) > (b) - 1e-9 && (a) < (b) + 1e-9)
+#define ASSERT_DBL(a, b) assert_true((a) > (b)-1e-9 && (a) < (b) + 1e-9)
 
 /*  ---- helpers ------------------------------------------------------------- */
 
@@ -95,8 +94,7 @@ static void expect_error_at(const char *yaml, size_t len, const char *dir,
                  word, yaml);
 }
 
-static void expect_error(const char *yaml, const char *prefix,
-                         const char *word)
+static void expect_error(const char *yaml, const char *prefix, const char *word)
 {
     expect_error_at(yaml, strlen(yaml), NULL, NULL, prefix, word);
 }
@@ -145,28 +143,28 @@ static const char k_full[] =
     "  new_connection: yes\n"
     "  think_time: 250ms\n"
     "tasks:\n"
-    "  - task: home\n"                                   /* line 15 */
+    "  - task: home\n" /* line 15 */
     "    weight: 6\n"
     "    path: /\n"
-    "  - task: slow\n"                                   /* line 18 */
+    "  - task: slow\n" /* line 18 */
     "    weight: 2.5\n"
     "    path: /delay?ms=40\n"
     "    name: /delay\n"
     "    timeout: 1500ms\n"
     "    follow_redirects: true\n"
-    "  - path: /v1/items\n"                              /* line 24 */
+    "  - path: /v1/items\n" /* line 24 */
     "    method: post\n"
     "    headers: {x-tenant: B, X-Extra: \"1\"}\n"
     "    body: {message: hello, n: 3}\n"
-    "  - task: flow\n"                                   /* line 28 */
+    "  - task: flow\n" /* line 28 */
     "    steps:\n"
-    "      - path: /login\n"                             /* line 30 */
+    "      - path: /login\n" /* line 30 */
     "        method: Post\n"
     "        body: \"user=a&pw=b\"\n"
     "        headers: {Content-Type: application/x-www-form-urlencoded}\n"
-    "      - url: https://other.example:8443/x?y=1\n"    /* line 34 */
+    "      - url: https://other.example:8443/x?y=1\n" /* line 34 */
     "        name: other\n"
-    "      - path: /\n";                                 /* line 36 */
+    "      - path: /\n"; /* line 36 */
 
 static void full_scenario(void **state)
 {
@@ -194,7 +192,7 @@ static void full_scenario(void **state)
     ASSERT_DBL(l->timeout_s, 5);
     ASSERT_DBL(l->stop_timeout_s, 2);
     assert_true(l->new_connection);
-    assert_int_equal(l->max_connections, 0);   /* not given: the default */
+    assert_int_equal(l->max_connections, 0); /* not given: the default */
     assert_int_equal(l->think.kind, SCEN_THINK_CONSTANT);
     ASSERT_DBL(l->think.min_s, 0.25);
     ASSERT_DBL(l->think.max_s, 0.25);
@@ -343,10 +341,12 @@ static void open_model(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
-    scen_t *s = load("host: http://h\nload:\n  rate: 50.5\n  max_inflight: 200\n"
-                     "  duration: 2h\n  new_connection: off\n"
-                     "  max_connections: 12\n"
-                     "tasks:\n  - path: /\n", err);
+    scen_t *s = load(
+        "host: http://h\nload:\n  rate: 50.5\n  max_inflight: 200\n"
+        "  duration: 2h\n  new_connection: off\n"
+        "  max_connections: 12\n"
+        "tasks:\n  - path: /\n",
+        err);
     if (!s)
         fail_msg("%s", err);
     assert_true(s->has_load_rate);
@@ -387,8 +387,10 @@ static void think_time(void **state)
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         char y[256], err[HN_ERRLEN];
-        snprintf(y, sizeof y, "host: http://h\nload:\n  think_time: %s\n"
-                 "tasks:\n  - path: /\n", ok[i].think);
+        snprintf(y, sizeof y,
+                 "host: http://h\nload:\n  think_time: %s\n"
+                 "tasks:\n  - path: /\n",
+                 ok[i].think);
         scen_t *s = load(y, err);
         if (!s)
             fail_msg("%s: %s", ok[i].think, err);
@@ -411,8 +413,10 @@ static void think_time(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char y[256];
-        snprintf(y, sizeof y, "host: http://h\nload:\n  think_time: %s\n"
-                 "tasks:\n  - path: /\n", bad[i].think);
+        snprintf(y, sizeof y,
+                 "host: http://h\nload:\n  think_time: %s\n"
+                 "tasks:\n  - path: /\n",
+                 bad[i].think);
         expect_error(y, bad[i].prefix, bad[i].word);
     }
 }
@@ -434,8 +438,8 @@ static void url_join(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char y[512], err[HN_ERRLEN];
-        snprintf(y, sizeof y, "host: %s\ntasks:\n  - path: %s\n",
-                 cases[i].host, cases[i].path);
+        snprintf(y, sizeof y, "host: %s\ntasks:\n  - path: %s\n", cases[i].host,
+                 cases[i].path);
         scen_t *s = load(y, err);
         if (!s)
             fail_msg("%s + %s: %s", cases[i].host, cases[i].path, err);
@@ -449,7 +453,8 @@ static void url_join(void **state)
     /* absolute URLs need no host; url: and path: are the same key */
     char err[HN_ERRLEN];
     scen_t *s = load("tasks:\n  - url: http://127.0.0.1:1/x?q=1\n"
-                     "  - path: https://127.0.0.1:2/y\n", err);
+                     "  - path: https://127.0.0.1:2/y\n",
+                     err);
     if (!s)
         fail_msg("%s", err);
     assert_null(s->host);
@@ -466,11 +471,11 @@ static void relative_path_with_url_in_query(void **state)
     (void)state;
     char err[HN_ERRLEN];
     scen_t *s = load("host: http://h:1\ntasks:\n"
-                     "  - path: /redirect?to=http://x/y\n", err);
+                     "  - path: /redirect?to=http://x/y\n",
+                     err);
     if (!s)
         fail_msg("%s", err);
-    assert_string_equal(url(req(s, 0, 0)),
-                        "http://h:1/redirect?to=http://x/y");
+    assert_string_equal(url(req(s, 0, 0)), "http://h:1/redirect?to=http://x/y");
     assert_string_equal(req(s, 0, 0)->name, "/redirect?to=http://x/y");
     scen_destroy(&s);
 }
@@ -481,13 +486,16 @@ static void methods(void **state)
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"get", "GET"}, {"post", "POST"}, {"Put", "PUT"}, {"pAtCh", "PATCH"},
-        {"delete", "DELETE"}, {"HEAD", "HEAD"}, {"options", "OPTIONS"},
+        {"get", "GET"},         {"post", "POST"},     {"Put", "PUT"},
+        {"pAtCh", "PATCH"},     {"delete", "DELETE"}, {"HEAD", "HEAD"},
+        {"options", "OPTIONS"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char y[256], err[HN_ERRLEN];
-        snprintf(y, sizeof y, "host: http://h\ntasks:\n  - path: /\n"
-                 "    method: %s\n", cases[i].in);
+        snprintf(y, sizeof y,
+                 "host: http://h\ntasks:\n  - path: /\n"
+                 "    method: %s\n",
+                 cases[i].in);
         scen_t *s = load(y, err);
         if (!s)
             fail_msg("%s: %s", cases[i].in, err);
@@ -505,34 +513,35 @@ static void json_body(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
-    scen_t *s = load(
-        "host: http://h\n"
-        "tasks:\n"
-        "  - path: /a\n"
-        "    method: POST\n"
-        "    body:\n"
-        "      i: -12\n"
-        "      r: 1.5\n"
-        "      e: 2e3\n"
-        "      t: true\n"
-        "      f: false\n"
-        "      n: null\n"
-        "      tl: ~\n"
-        "      emp:\n"
-        "      q: \"42\"\n"
-        "      sq: 'true'\n"
-        "      w: yes\n"
-        "      hex: 0x10\n"
-        "      list: [1, \"two\", [3]]\n"
-        "      nested: {a: {b: 1}}\n"
-        "      text: |\n"
-        "        line\n"
-        "  - path: /b\n"
-        "    body: [1, {k: v}]\n", err);
+    scen_t *s = load("host: http://h\n"
+                     "tasks:\n"
+                     "  - path: /a\n"
+                     "    method: POST\n"
+                     "    body:\n"
+                     "      i: -12\n"
+                     "      r: 1.5\n"
+                     "      e: 2e3\n"
+                     "      t: true\n"
+                     "      f: false\n"
+                     "      n: null\n"
+                     "      tl: ~\n"
+                     "      emp:\n"
+                     "      q: \"42\"\n"
+                     "      sq: 'true'\n"
+                     "      w: yes\n"
+                     "      hex: 0x10\n"
+                     "      list: [1, \"two\", [3]]\n"
+                     "      nested: {a: {b: 1}}\n"
+                     "      text: |\n"
+                     "        line\n"
+                     "  - path: /b\n"
+                     "    body: [1, {k: v}]\n",
+                     err);
     if (!s)
         fail_msg("%s", err);
     const scen_request_t *r = req(s, 0, 0);
-    const char *want = "{\"i\":-12,\"r\":1.5,\"e\":2000.0,\"t\":true,"
+    const char *want =
+        "{\"i\":-12,\"r\":1.5,\"e\":2000.0,\"t\":true,"
         "\"f\":false,\"n\":null,\"tl\":null,\"emp\":null,\"q\":\"42\","
         "\"sq\":\"true\",\"w\":\"yes\",\"hex\":\"0x10\",\"list\":[1,\"two\","
         "[3]],\"nested\":{\"a\":{\"b\":1}},\"text\":\"line\\n\"}";
@@ -544,7 +553,7 @@ static void json_body(void **state)
     assert_string_equal(r->headers[0].name, "Content-Type");
     assert_string_equal(text(r->headers[0].value, NULL), "application/json");
     r = req(s, 1, 0);
-    assert_string_equal(r->method, "GET");   /* a body does not imply POST */
+    assert_string_equal(r->method, "GET"); /* a body does not imply POST */
     assert_string_equal(text(r->body, NULL), "[1,{\"k\":\"v\"}]");
     assert_true(r->json_body);
     assert_string_equal(hdr(r, "Content-Type"), "application/json");
@@ -553,7 +562,8 @@ static void json_body(void **state)
     /* the task's own Content-Type wins, in any case */
     s = load("host: http://h\ntasks:\n  - path: /a\n"
              "    headers: {content-type: application/vnd.api+json}\n"
-             "    body: {a: 1}\n", err);
+             "    body: {a: 1}\n",
+             err);
     if (!s)
         fail_msg("%s", err);
     r = req(s, 0, 0);
@@ -566,7 +576,8 @@ static void json_body(void **state)
 
     /* so does a default Content-Type */
     s = load("host: http://h\nheaders: {Content-Type: text/plain}\n"
-             "tasks:\n  - path: /a\n    body: {a: 1}\n", err);
+             "tasks:\n  - path: /a\n    body: {a: 1}\n",
+             err);
     if (!s)
         fail_msg("%s", err);
     r = req(s, 0, 0);
@@ -580,12 +591,16 @@ static void json_body(void **state)
     open[66] = '\0';
     memset(close, ']', 66);
     close[66] = '\0';
-    snprintf(y, sizeof y, "host: http://h\ntasks:\n  - path: /\n"
-             "    body: %s%s\n", open, close);
+    snprintf(y, sizeof y,
+             "host: http://h\ntasks:\n  - path: /\n"
+             "    body: %s%s\n",
+             open, close);
     expect_error(y, "t.yaml:4:76: ", "deeper than 64");
     open[65] = close[65] = '\0';
-    snprintf(y, sizeof y, "host: http://h\ntasks:\n  - path: /\n"
-             "    body: %s%s\n", open, close);
+    snprintf(y, sizeof y,
+             "host: http://h\ntasks:\n  - path: /\n"
+             "    body: %s%s\n",
+             open, close);
     s = load(y, err);
     if (!s)
         fail_msg("%s", err);
@@ -600,7 +615,8 @@ static void string_body(void **state)
                      "  - path: /a\n    method: PUT\n    body: hello world\n"
                      "  - path: /b\n    body: \"a\\0b\\x01\"\n"
                      "  - path: /c\n    body: ''\n"
-                     "  - path: /d\n    body: 42\n", err);
+                     "  - path: /d\n    body: 42\n",
+                     err);
     if (!s)
         fail_msg("%s", err);
     const scen_request_t *r = req(s, 0, 0);
@@ -611,7 +627,7 @@ static void string_body(void **state)
     assert_null(r->raw_body);
     assert_null(hdr(r, "Content-Type"));
     assert_int_equal(r->n_headers, 0);
-    r = req(s, 1, 0);                           /* NUL bytes are kept */
+    r = req(s, 1, 0); /* NUL bytes are kept */
     assert_memory_equal(text(r->body, &len), "a\0b\x01", 4);
     assert_int_equal(len, 4);
     r = req(s, 2, 0);
@@ -625,8 +641,8 @@ static void string_body(void **state)
     scen_destroy(&s);
 }
 
-static const unsigned char k_bin[] = {0x00, 'h', 0xff, 0x00, '\n', 0x7f,
-                                      0x80, 0x00};
+static const unsigned char k_bin[] = {0x00, 'h',  0xff, 0x00,
+                                      '\n', 0x7f, 0x80, 0x00};
 
 static void body_file_relative_to_dir(void **state)
 {
@@ -642,12 +658,14 @@ static void body_file_relative_to_dir(void **state)
     write_file(empty, "", 0);
 
     char y[1024], err[HN_ERRLEN];
-    snprintf(y, sizeof y, "host: http://h\ntasks:\n"
+    snprintf(y, sizeof y,
+             "host: http://h\ntasks:\n"
              "  - path: /a\n    method: POST\n    body_file: bin.dat\n"
              "  - path: /b\n    body_file: sub/bin2.dat\n"
              "  - path: /c\n    body_file: %s\n"
              "  - path: /d\n    body_file: empty.dat\n"
-             "  - path: /e\n    body_file: bin.dat\n", bin);
+             "  - path: /e\n    body_file: bin.dat\n",
+             bin);
     scen_t *s = scen_load_buffer(y, strlen(y), "t.yaml", dir, NULL, err);
     if (!s)
         fail_msg("%s", err);
@@ -660,13 +678,13 @@ static void body_file_relative_to_dir(void **state)
     r = req(s, 1, 0);
     assert_int_equal(r->raw_body_len, 3);
     assert_memory_equal(r->raw_body, k_bin + 1, 3);
-    r = req(s, 2, 0);                           /* absolute path */
+    r = req(s, 2, 0); /* absolute path */
     assert_int_equal(r->raw_body_len, sizeof k_bin);
     assert_memory_equal(r->raw_body, k_bin, sizeof k_bin);
     r = req(s, 3, 0);
     assert_non_null(r->raw_body);
     assert_int_equal(r->raw_body_len, 0);
-    r = req(s, 4, 0);                           /* the same file again */
+    r = req(s, 4, 0); /* the same file again */
     assert_int_equal(r->raw_body_len, sizeof k_bin);
     assert_memory_equal(r->raw_body, k_bin, sizeof k_bin);
     assert_ptr_not_equal(r->raw_body, req(s, 0, 0)->raw_body);
@@ -679,8 +697,7 @@ static void body_file_relative_to_dir(void **state)
     /* the same relative name from another dir is not found */
     const char *y2 = "host: http://h\ntasks:\n  - path: /a\n"
                      "    body_file: bin.dat\n";
-    expect_error_at(y2, strlen(y2), sub, NULL, "t.yaml:4:16: ",
-                    "No such file");
+    expect_error_at(y2, strlen(y2), sub, NULL, "t.yaml:4:16: ", "No such file");
 
     assert_int_equal(unlink(bin), 0);
     assert_int_equal(unlink(subbin), 0);
@@ -772,22 +789,22 @@ static void endpoints_dedup(void **state)
     scen_t *s = load(
         "host: http://h\n"
         "tasks:\n"
-        "  - path: /a\n"                              /* GET /a       0 */
-        "  - path: /a?x=1\n    name: /a\n"             /* GET /a       0 */
-        "  - path: /a\n    method: post\n"             /* POST /a      1 */
-        "  - path: /b\n"                              /* GET /b       2 */
+        "  - path: /a\n"                   /* GET /a       0 */
+        "  - path: /a?x=1\n    name: /a\n" /* GET /a       0 */
+        "  - path: /a\n    method: post\n" /* POST /a      1 */
+        "  - path: /b\n"                   /* GET /b       2 */
         "  - steps:\n"
-        "      - path: /b\n"                          /* GET /b       2 */
-        "      - path: /a\n        method: POST\n"     /* POST /a      1 */
-        "      - path: /c\n        name: /b\n"         /* GET /b       2 */
-        "      - path: /c\n        method: DELETE\n"   /* DELETE /c    3 */
-        "  - url: http://other/a\n", err);             /* GET http://.. 4 */
+        "      - path: /b\n"                         /* GET /b       2 */
+        "      - path: /a\n        method: POST\n"   /* POST /a      1 */
+        "      - path: /c\n        name: /b\n"       /* GET /b       2 */
+        "      - path: /c\n        method: DELETE\n" /* DELETE /c    3 */
+        "  - url: http://other/a\n",
+        err); /* GET http://.. 4 */
     if (!s)
         fail_msg("%s", err);
     assert_int_equal(s->n_endpoints, 5);
     static const char *const m[] = {"GET", "POST", "GET", "DELETE", "GET"};
-    static const char *const n[] = {"/a", "/a", "/b", "/c",
-                                    "http://other/a"};
+    static const char *const n[] = {"/a", "/a", "/b", "/c", "http://other/a"};
     for (size_t i = 0; i < 5; i++) {
         assert_string_equal(s->endpoints[i].method, m[i]);
         assert_string_equal(s->endpoints[i].name, n[i]);
@@ -798,7 +815,7 @@ static void endpoints_dedup(void **state)
     assert_int_equal(req(s, 2, 0)->endpoint, 1);
     assert_int_equal(req(s, 3, 0)->endpoint, 2);
     assert_int_equal(task(s, 4)->n_steps, 4);
-    assert_string_equal(task(s, 4)->name, "/b");  /* first step's name */
+    assert_string_equal(task(s, 4)->name, "/b"); /* first step's name */
     assert_int_equal(req(s, 4, 0)->endpoint, 2);
     assert_int_equal(req(s, 4, 1)->endpoint, 1);
     assert_int_equal(req(s, 4, 2)->endpoint, 2);
@@ -816,7 +833,8 @@ static void default_headers(void **state)
                      "tasks:\n"
                      "  - path: /a\n"
                      "    headers: {x-tenant: B, X-New: n, ACCEPT: text/html}\n"
-                     "  - path: /b\n", err);
+                     "  - path: /b\n",
+                     err);
     if (!s)
         fail_msg("%s", err);
     assert_int_equal(s->n_headers, 3);
@@ -874,10 +892,10 @@ static void host_override(void **state)
     scen_destroy(&s);
 
     /* a bad override is an error without a position */
-    expect_error_at(y, strlen(y), NULL, "ftp://127.0.0.1", "t.yaml: --host: ",
-                    "scheme ftp");
-    expect_error_at(y, strlen(y), NULL, "not a url", "t.yaml: --host: ",
-                    "not a valid URL");
+    expect_error_at(y, strlen(y), NULL, "ftp://127.0.0.1",
+                    "t.yaml: --host: ", "scheme ftp");
+    expect_error_at(y, strlen(y), NULL, "not a url",
+                    "t.yaml: --host: ", "not a valid URL");
 }
 
 /*  ---- invalid scenarios ---------------------------------------------------- */
@@ -898,7 +916,8 @@ static void invalid_scenarios(void **state)
         {"host: http://h\ntasks:\n  - path: /a\n    path: /b\n",
          "t.yaml:4:5: ", "duplicate key 'path'"},
         {"host: http://h\nload:\n  users: 1\n  users: 2\ntasks:\n"
-         "  - path: /\n", "t.yaml:4:3: ", "duplicate key 'users' in load"},
+         "  - path: /\n",
+         "t.yaml:4:3: ", "duplicate key 'users' in load"},
         {"host: http://h\nload:\n  user: 1\ntasks:\n  - path: /\n",
          "t.yaml:3:3: ", "unknown key 'user' in load"},
         {"? [a]\n: b\n", "t.yaml:1:3: ", "a key must be a scalar"},
@@ -907,8 +926,8 @@ static void invalid_scenarios(void **state)
         {"host: http://h\ntasks:\n  home: {path: /}\n",
          "t.yaml:3:3: ", "tasks must be a list, found a mapping"},
         {"host: http://h\ntasks:\n", "t.yaml:2:7: ", "tasks must be a list"},
-        {"host: http://h\ntasks:\n  - /a\n", "t.yaml:3:5: ",
-         "a task must be a mapping"},
+        {"host: http://h\ntasks:\n  - /a\n",
+         "t.yaml:3:5: ", "a task must be a mapping"},
         {"host: http://h\nheaders:\n  - X-A: 1\ntasks:\n  - path: /\n",
          "t.yaml:3:3: ", "headers must be a mapping, found a list"},
         {"host: http://h\ntasks:\n  - path: /\n    headers: X-A\n",
@@ -943,7 +962,8 @@ static void invalid_scenarios(void **state)
         {"host: http://h\nload:\n  spawn_rate: fast\ntasks:\n  - path: /\n",
          "t.yaml:3:15: ", "spawn_rate: 'fast' is not a number"},
         {"host: http://h\nload:\n  new_connection: maybe\ntasks:\n"
-         "  - path: /\n", "t.yaml:3:19: ", "not true or false"},
+         "  - path: /\n",
+         "t.yaml:3:19: ", "not true or false"},
         {"host: http://h\ntasks:\n  - path: /\n    follow_redirects: True\n",
          "t.yaml:4:23: ", "not true or false"},
         /* load values */
@@ -954,7 +974,8 @@ static void invalid_scenarios(void **state)
         {"host: http://h\nload:\n  timeout: 0s\ntasks:\n  - path: /\n",
          "t.yaml:3:12: ", "timeout must be above 0"},
         {"host: http://h\nload:\n  stop_timeout: later\ntasks:\n"
-         "  - path: /\n", "t.yaml:3:17: ", "not a duration"},
+         "  - path: /\n",
+         "t.yaml:3:17: ", "not a duration"},
         {"host: http://h\nload:\n  rate: 0\ntasks:\n  - path: /\n",
          "t.yaml:3:9: ", "rate must be above 0"},
         {"host: http://h\nload:\n  max_inflight: 0\ntasks:\n  - path: /\n",
@@ -964,7 +985,8 @@ static void invalid_scenarios(void **state)
         {"host: http://h\nload:\n  max_connections: many\ntasks:\n  - path: /\n",
          "t.yaml:3:20: ", "max_connections"},
         {"host: http://h\nload:\n  users: 5\n  rate: 10\ntasks:\n"
-         "  - path: /\n", "t.yaml:3:3: ", "not both"},
+         "  - path: /\n",
+         "t.yaml:3:3: ", "not both"},
         {"host: http://h\ntasks:\n  - path: /\n    timeout: 0\n",
          "t.yaml:4:14: ", "timeout must be above 0"},
         {"host: http://h\ntasks:\n  - path: /\n    timeout: 1 s\n",
@@ -985,14 +1007,15 @@ static void invalid_scenarios(void **state)
         {"host: http://h\ntasks:\n  - path: /\n    method: FETCH\n",
          "t.yaml:4:13: ", "method 'FETCH' is not one of"},
         {"host: http://h\ntasks:\n  - path: /a\n    body: x\n"
-         "    body_file: f.bin\n", "t.yaml:5:16: ", "either body or body_file"},
+         "    body_file: f.bin\n",
+         "t.yaml:5:16: ", "either body or body_file"},
         {"host: http://h\ntasks:\n  - path: /a\n    body_file: nope.bin\n",
          "t.yaml:4:16: ", "body_file: ./nope.bin: No such file"},
         {"host: http://h\ntasks:\n  - path: /a\n    body_file: [a]\n",
          "t.yaml:4:16: ", "body_file must be a scalar"},
         /* tasks and steps */
-        {"host: http://h\ntasks: []\n", "t.yaml:2:8: ",
-         "tasks must not be empty"},
+        {"host: http://h\ntasks: []\n",
+         "t.yaml:2:8: ", "tasks must not be empty"},
         {"host: http://h\n", "t.yaml:1:1: ", "no tasks"},
         {"host: http://h\ntasks:\n  - task: x\n    weight: 2\n",
          "t.yaml:3:5: ", "needs a path"},
@@ -1003,9 +1026,11 @@ static void invalid_scenarios(void **state)
         {"host: http://h\ntasks:\n  - steps: []\n",
          "t.yaml:3:12: ", "steps must not be empty"},
         {"host: http://h\ntasks:\n  - steps:\n      - path: /a\n"
-         "        weight: 2\n", "t.yaml:5:9: ", "unknown key 'weight'"},
+         "        weight: 2\n",
+         "t.yaml:5:9: ", "unknown key 'weight'"},
         {"host: http://h\ntasks:\n  - steps:\n      - path: /a\n"
-         "      - method: GET\n", "t.yaml:5:9: ", "needs a path"},
+         "      - method: GET\n",
+         "t.yaml:5:9: ", "needs a path"},
         {"host: http://h\ntasks:\n  - steps:\n      - /a\n",
          "t.yaml:4:9: ", "must be a mapping"},
         /* headers */
@@ -1028,10 +1053,10 @@ static void invalid_scenarios(void **state)
         {"host: http://h\ntasks:\n  - path: /\n    method: \"GET\\0\"\n",
          "t.yaml:4:13: ", "method must not contain NUL bytes"},
         /* YAML itself */
-        {"host: http://h\ntasks: [\n", "t.yaml:3:1: ",
-         "did not find expected node content"},
-        {"host: \"http://h\ntasks:\n  - path: /\n", "t.yaml:4:1: ",
-         "found unexpected end of stream"},
+        {"host: http://h\ntasks: [\n",
+         "t.yaml:3:1: ", "did not find expected node content"},
+        {"host: \"http://h\ntasks:\n  - path: /\n",
+         "t.yaml:4:1: ", "found unexpected end of stream"},
         {"host: http://h\ntasks:\n  - path: /a\n   method: GET\n",
          "t.yaml:4:4: ", "did not find expected '-' indicator"},
         {"host: &h http://h\ntasks:\n  - path: /a\n    name: *h\n",
@@ -1050,8 +1075,8 @@ static void invalid_scenarios(void **state)
     static const char nul[] = "host: http://h\ntasks:\n  - path: /\0\n";
     expect_error_at(nul, sizeof nul - 1, NULL, NULL, "t.yaml:", "control");
     static const char bad_utf8[] = "host: http://h\xc3\x28\ntasks:\n";
-    expect_error_at(bad_utf8, sizeof bad_utf8 - 1, NULL, NULL, "t.yaml:",
-                    "UTF-8");
+    expect_error_at(bad_utf8, sizeof bad_utf8 - 1, NULL, NULL,
+                    "t.yaml:", "UTF-8");
 }
 
 /*  Regression: a NUL in a path or header value is an error, not a silent
@@ -1062,7 +1087,8 @@ static void nul_in_path_or_header_value(void **state)
     expect_error("host: http://h\ntasks:\n  - path: \"/a\\0b\"\n",
                  "t.yaml:3:11: ", "NUL");
     expect_error("host: http://h\nheaders: {X-A: \"v\\0x\"}\ntasks:\n"
-                 "  - path: /\n", "t.yaml:2:", "NUL");
+                 "  - path: /\n",
+                 "t.yaml:2:", "NUL");
 }
 
 /*  ---- scen_new_url ------------------------------------------------------- */
@@ -1071,8 +1097,8 @@ static void new_url_get(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
-    scen_t *s = scen_new_url("http://127.0.0.1:8080/a/b?x=1&y=2", NULL, NULL,
-                             0, NULL, 0, err);
+    scen_t *s = scen_new_url("http://127.0.0.1:8080/a/b?x=1&y=2", NULL, NULL, 0,
+                             NULL, 0, err);
     if (!s)
         fail_msg("%s", err);
     assert_null(s->file);
@@ -1160,32 +1186,30 @@ static void new_url_errors(void **state)
     (void)state;
     char err[HN_ERRLEN];
     const char *const nocolon[] = {"NoColon"};
-    assert_null(scen_new_url("http://127.0.0.1/", NULL, nocolon, 1, NULL, 0,
-                             err));
+    assert_null(
+        scen_new_url("http://127.0.0.1/", NULL, nocolon, 1, NULL, 0, err));
     assert_true(!strncmp(err, "-H: 'NoColon' is not a valid header", 35));
     const char *const noname[] = {": v"};
-    assert_null(scen_new_url("http://127.0.0.1/", NULL, noname, 1, NULL, 0,
-                             err));
+    assert_null(
+        scen_new_url("http://127.0.0.1/", NULL, noname, 1, NULL, 0, err));
     assert_true(!strncmp(err, "-H: ': v'", 9));
     const char *const crlf[] = {"X-A: a\r\nX-B: b"};
-    assert_null(scen_new_url("http://127.0.0.1/", NULL, crlf, 1, NULL, 0,
-                             err));
+    assert_null(scen_new_url("http://127.0.0.1/", NULL, crlf, 1, NULL, 0, err));
     assert_true(!strncmp(err, "-H: ", 4));
     const char *const space[] = {"X A: v"};
-    assert_null(scen_new_url("http://127.0.0.1/", NULL, space, 1, NULL, 0,
-                             err));
+    assert_null(
+        scen_new_url("http://127.0.0.1/", NULL, space, 1, NULL, 0, err));
     assert_true(!strncmp(err, "-H: 'X A: v'", 12));
 
-    assert_null(scen_new_url("ftp://127.0.0.1/f", NULL, NULL, 0, NULL, 0,
-                             err));
+    assert_null(scen_new_url("ftp://127.0.0.1/f", NULL, NULL, 0, NULL, 0, err));
     assert_true(!strncmp(err, "--url: ", 7));
     assert_non_null(strstr(err, "scheme ftp is not supported"));
     assert_null(scen_new_url("/just/a/path", NULL, NULL, 0, NULL, 0, err));
     assert_true(!strncmp(err, "--url: ", 7));
     assert_non_null(strstr(err, "not a valid URL"));
 
-    assert_null(scen_new_url("http://127.0.0.1/", "fetch", NULL, 0, NULL, 0,
-                             err));
+    assert_null(
+        scen_new_url("http://127.0.0.1/", "fetch", NULL, 0, NULL, 0, err));
     assert_true(!strncmp(err, "-X: method 'FETCH' is not one of", 32));
 }
 
@@ -1201,7 +1225,7 @@ static void destroy_null(void **state)
     assert_non_null(s);
     scen_destroy(&s);
     assert_null(s);
-    scen_destroy(&s);                   /* twice is fine */
+    scen_destroy(&s); /* twice is fine */
 }
 
 /*  ---- garbage in ------------------------------------------------------------ */
@@ -1281,26 +1305,26 @@ static void garbage_never_crashes(void **state)
             for (int m = 0; m < nmut; m++) {
                 size_t pos = len ? rng_next(&seed) % len : 0;
                 uint64_t rnd = rng_next(&seed);
-                char ch = rnd & 1 ? interesting[(rnd >> 8) %
-                                                (sizeof interesting)]
-                                  : (char)(rnd >> 8);
+                char ch = rnd & 1
+                              ? interesting[(rnd >> 8) % (sizeof interesting)]
+                              : (char)(rnd >> 8);
                 switch (rng_next(&seed) % 6) {
-                case 0:                               /* flip a bit */
+                case 0: /* flip a bit */
                     if (len)
                         work[pos] ^= (char)(1u << (rnd >> 20) % 8);
                     break;
-                case 1:                               /* replace a byte */
+                case 1: /* replace a byte */
                     if (len)
                         work[pos] = ch;
                     break;
-                case 2:                               /* insert a byte */
+                case 2: /* insert a byte */
                     if (len + 1 < cap) {
                         memmove(work + pos + 1, work + pos, len - pos);
                         work[pos] = ch;
                         len++;
                     }
                     break;
-                case 3: {                             /* delete 1..8 bytes */
+                case 3: { /* delete 1..8 bytes */
                     size_t n = 1 + (rnd >> 16) % 8;
                     if (n > len - pos)
                         n = len - pos;
@@ -1308,7 +1332,7 @@ static void garbage_never_crashes(void **state)
                     len -= n;
                     break;
                 }
-                case 4: {                             /* duplicate a span */
+                case 4: { /* duplicate a span */
                     size_t n = 1 + (rnd >> 16) % 40;
                     if (n > len - pos)
                         n = len - pos;
@@ -1321,7 +1345,7 @@ static void garbage_never_crashes(void **state)
                     }
                     break;
                 }
-                default:                              /* truncate */
+                default: /* truncate */
                     if (rnd % 4 == 0)
                         len = pos;
                     break;
@@ -1350,8 +1374,7 @@ static void garbage_never_crashes(void **state)
         free(in);
     }
     free(work);
-    print_message("garbage: %zu accepted, %zu rejected\n", accepted,
-                  rejected);
+    print_message("garbage: %zu accepted, %zu rejected\n", accepted, rejected);
     assert_int_equal(accepted + rejected, 2000);
     /* both paths were exercised */
     assert_true(accepted >= 100);

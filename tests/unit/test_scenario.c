@@ -35,7 +35,7 @@ static int setup(void **state)
     snprintf(g_dir, sizeof g_dir, "/tmp/hornet-scen-XXXXXX");
     if (!mkdtemp(g_dir))
         return -1;
-    static const unsigned char cbor[] = { 0xa2, 0x01, 0x00, 0xff, 0x02, 0x00 };
+    static const unsigned char cbor[] = {0xa2, 0x01, 0x00, 0xff, 0x02, 0x00};
     write_file("body.cbor", cbor, sizeof cbor);
     const char *csv = "email,password\na@x.io,pw-a\nb@x.io,pw-b\nc@x.io,pw-c\n";
     write_file("users.csv", csv, strlen(csv));
@@ -113,7 +113,8 @@ static const char *header_text(const scen_request_t *r, const char *name)
     for (size_t i = 0; i < r->n_headers; i++)
         if (!strcasecmp(r->headers[i].name, name))
             return tmpl_is_constant(r->headers[i].value)
-                       ? tmpl_text(r->headers[i].value, NULL) : "(template)";
+                       ? tmpl_text(r->headers[i].value, NULL)
+                       : "(template)";
     return NULL;
 }
 
@@ -145,7 +146,8 @@ static void full_language_parses(void **state)
     assert_int_equal(m->n_on_start, 1);
     const scen_request_t *in = &m->on_start[0];
     assert_string_equal(in->method, "POST");
-    assert_string_equal(tmpl_text(in->url, NULL), "http://127.0.0.1:8080/auth/signin");
+    assert_string_equal(tmpl_text(in->url, NULL),
+                        "http://127.0.0.1:8080/auth/signin");
     assert_true(in->json_body);
     assert_false(tmpl_is_constant(in->body));
     assert_string_equal(header_text(in, "Content-Type"), "application/json");
@@ -157,7 +159,7 @@ static void full_language_parses(void **state)
     assert_int_equal(m->n_tasks, 2);
     const scen_request_t *me = &m->tasks[0].steps[0];
     assert_string_equal(m->tasks[0].name, "profile");
-    assert_string_equal(header_text(me, "X-Tenant"), "B");   /* request wins */
+    assert_string_equal(header_text(me, "X-Tenant"), "B"); /* request wins */
     assert_string_equal(header_text(me, "authorization"), "(template)");
     assert_int_equal(me->n_headers, 2);
     const scen_task_t *up = &m->tasks[1];
@@ -168,8 +170,9 @@ static void full_language_parses(void **state)
     assert_memory_equal(up->steps[0].raw_body, "\xa2\x01\x00\xff\x02\x00", 6);
     assert_string_equal(tmpl_text(up->steps[1].url, NULL),
                         "https://other.example/x?q=1&page=2");
-    assert_true(up->steps[1].timeout_s == 0.25 && up->steps[1].follow_redirects);
-    assert_string_equal(up->steps[1].tag, "tenant=A");       /* inherited */
+    assert_true(up->steps[1].timeout_s == 0.25 &&
+                up->steps[1].follow_redirects);
+    assert_string_equal(up->steps[1].tag, "tenant=A"); /* inherited */
 
     const scen_class_t *b = &s->classes[1];
     assert_string_equal(b->name, "browser");
@@ -188,9 +191,10 @@ static void full_language_parses(void **state)
     assert_int_equal(scen_n_requests(s), 5);
     for (size_t i = 0; i < s->n_endpoints; i++)
         for (size_t j = 0; j < i; j++)
-            assert_false(!strcmp(s->endpoints[i].method, s->endpoints[j].method) &&
-                         !strcmp(s->endpoints[i].name, s->endpoints[j].name));
-    assert_int_equal(s->n_files, 2);   /* users.csv, body.cbor */
+            assert_false(
+                !strcmp(s->endpoints[i].method, s->endpoints[j].method) &&
+                !strcmp(s->endpoints[i].name, s->endpoints[j].name));
+    assert_int_equal(s->n_files, 2); /* users.csv, body.cbor */
     scen_destroy(&s);
     assert_null(s);
     scen_destroy(&s);
@@ -204,12 +208,13 @@ static void defaults_and_shorthands(void **state)
                      "tasks:\n"
                      "  - path: /a\n"
                      "  - {path: /a, method: POST, body: plain text}\n"
-                     "  - {path: /b, name: /a}\n", err);
+                     "  - {path: /b, name: /a}\n",
+                     err);
     if (!s)
         fail_msg("%s", err);
     assert_int_equal(s->n_classes, 1);
     assert_string_equal(s->classes[0].name, "default");
-    assert_int_equal(s->n_endpoints, 2);   /* GET /a twice, POST /a */
+    assert_int_equal(s->n_endpoints, 2); /* GET /a twice, POST /a */
     const scen_request_t *r = &s->classes[0].tasks[0].steps[0];
     assert_string_equal(r->method, "GET");
     assert_string_equal(tmpl_text(r->url, NULL), "http://h:1/api/a");
@@ -241,38 +246,66 @@ static void errors_name_line_column(void **state)
     } bad[] = {
         {"", "t.yaml: the file is empty"},
         {"host: [\n", "t.yaml:2:1: "},
-        {"hots: http://h\ntasks: [{path: /}]\n", "t.yaml:1:1: unknown key 'hots' in the scenario"},
-        {"host: http://h\ntasks: [{path: /}]\nhost: http://i\n", "t.yaml:3:1: duplicate key 'host'"},
+        {"hots: http://h\ntasks: [{path: /}]\n",
+         "t.yaml:1:1: unknown key 'hots' in the scenario"},
+        {"host: http://h\ntasks: [{path: /}]\nhost: http://i\n",
+         "t.yaml:3:1: duplicate key 'host'"},
         {"host: http://h\n", "t.yaml:1:1: the scenario has no tasks"},
-        {"host: http://h\ntasks: {path: /}\n", "t.yaml:2:8: tasks must be a list"},
-        {"host: http://h\ntasks:\n  - path: /\n    wieght: 2\n", "t.yaml:4:5: unknown key 'wieght' in a task"},
-        {"host: http://h\ntasks:\n  - {path: /, weight: 0}\n", "weight must be above 0"},
-        {"host: http://h\ntasks:\n  - {path: /, weight: abc}\n", "t.yaml:3:23: weight: 'abc' is not a number"},
-        {"host: ftp://h\ntasks: [{path: /}]\n", "t.yaml:1:7: host: 'ftp://h': scheme ftp"},
-        {"tasks: [{path: /x}]\n", "t.yaml:1:16: path '/x' is relative but no host"},
+        {"host: http://h\ntasks: {path: /}\n",
+         "t.yaml:2:8: tasks must be a list"},
+        {"host: http://h\ntasks:\n  - path: /\n    wieght: 2\n",
+         "t.yaml:4:5: unknown key 'wieght' in a task"},
+        {"host: http://h\ntasks:\n  - {path: /, weight: 0}\n",
+         "weight must be above 0"},
+        {"host: http://h\ntasks:\n  - {path: /, weight: abc}\n",
+         "t.yaml:3:23: weight: 'abc' is not a number"},
+        {"host: ftp://h\ntasks: [{path: /}]\n",
+         "t.yaml:1:7: host: 'ftp://h': scheme ftp"},
+        {"tasks: [{path: /x}]\n",
+         "t.yaml:1:16: path '/x' is relative but no host"},
         {"host: http://h\ntasks: [{path: x}]\n", "must start with /"},
-        {"host: http://h\ntasks: [{path: /, method: FETCH}]\n", "method 'FETCH' is not one of"},
-        {"host: http://h\ntasks: [{path: /, body: x, body_file: y}]\n", "either body or body_file"},
-        {"host: http://h\ntasks: [{path: /, body_file: nope.bin}]\n", "nope.bin"},
-        {"host: http://h\ntasks: [{path: /, url: http://h/}]\n", "either path or url"},
-        {"host: http://h\nload: {users: 1, rate: 2}\ntasks: [{path: /}]\n", "t.yaml:2:7: load: give users"},
-        {"host: http://h\nload: {duration: 5x}\ntasks: [{path: /}]\n", "t.yaml:2:18: duration: '5x' is not a duration"},
-        {"host: http://h\nload: {think_time: {min: 2s, max: 1s}}\ntasks: [{path: /}]\n", "think_time.max is below"},
-        {"host: http://h\nheaders: {'bad name': x}\ntasks: [{path: /}]\n", "is not a valid HTTP header"},
-        {"host: http://h\nheaders: [a]\ntasks: [{path: /}]\n", "headers must be a mapping"},
+        {"host: http://h\ntasks: [{path: /, method: FETCH}]\n",
+         "method 'FETCH' is not one of"},
+        {"host: http://h\ntasks: [{path: /, body: x, body_file: y}]\n",
+         "either body or body_file"},
+        {"host: http://h\ntasks: [{path: /, body_file: nope.bin}]\n",
+         "nope.bin"},
+        {"host: http://h\ntasks: [{path: /, url: http://h/}]\n",
+         "either path or url"},
+        {"host: http://h\nload: {users: 1, rate: 2}\ntasks: [{path: /}]\n",
+         "t.yaml:2:7: load: give users"},
+        {"host: http://h\nload: {duration: 5x}\ntasks: [{path: /}]\n",
+         "t.yaml:2:18: duration: '5x' is not a duration"},
+        {"host: http://h\nload: {think_time: {min: 2s, max: 1s}}\ntasks: [{path: /}]\n",
+         "think_time.max is below"},
+        {"host: http://h\nheaders: {'bad name': x}\ntasks: [{path: /}]\n",
+         "is not a valid HTTP header"},
+        {"host: http://h\nheaders: [a]\ntasks: [{path: /}]\n",
+         "headers must be a mapping"},
         {"a: &x 1\nb: *x\n", "t.yaml:2:4: aliases"},
-        {"host: http://h\ntasks: [{path: '/${nope}'}]\n", "unknown variable 'nope'"},
+        {"host: http://h\ntasks: [{path: '/${nope}'}]\n",
+         "unknown variable 'nope'"},
         {"host: http://h\ntasks: [{path: '/${randint(1)}'}]\n", "randint"},
-        {"host: http://h\ntasks: [{path: '/${env.HORNET_NOT_SET_X}'}]\n", "HORNET_NOT_SET_X is not set"},
-        {"host: http://h\ndata: {u: missing.csv}\ntasks: [{path: /}]\n", "missing.csv"},
-        {"host: http://h\nclasses: [{name: a, data: zz, tasks: [{path: /}]}]\n", "no data feed named 'zz'"},
-        {"host: http://h\nclasses: [{name: a, tasks: [{path: /}]}, {name: a, tasks: [{path: /}]}]\n", "two user classes are named 'a'"},
-        {"host: http://h\ntasks: [{path: /}]\nclasses: [{tasks: [{path: /}]}]\n", "not both"},
-        {"host: http://h\ntasks: [{task: t, steps: [{path: /}], method: GET}]\n", "belongs in a step"},
-        {"host: http://h\nclasses: [{name: a, iterations: 0, tasks: [{path: /}]}]\n", "iterations must be at least 1"},
-        {"host: http://h\ntls: {cert_file: users.csv}\ntasks: [{path: /}]\n", "cert_file and key_file go together"},
-        {"host: http://h\nhttp: {version: 3}\ntasks: [{path: /}]\n", "http version '3'"},
-        {"host: http://h\ntasks: [{path: /, tag: {a: 1, b: 2}}]\n", "exactly one key"},
+        {"host: http://h\ntasks: [{path: '/${env.HORNET_NOT_SET_X}'}]\n",
+         "HORNET_NOT_SET_X is not set"},
+        {"host: http://h\ndata: {u: missing.csv}\ntasks: [{path: /}]\n",
+         "missing.csv"},
+        {"host: http://h\nclasses: [{name: a, data: zz, tasks: [{path: /}]}]\n",
+         "no data feed named 'zz'"},
+        {"host: http://h\nclasses: [{name: a, tasks: [{path: /}]}, {name: a, tasks: [{path: /}]}]\n",
+         "two user classes are named 'a'"},
+        {"host: http://h\ntasks: [{path: /}]\nclasses: [{tasks: [{path: /}]}]\n",
+         "not both"},
+        {"host: http://h\ntasks: [{task: t, steps: [{path: /}], method: GET}]\n",
+         "belongs in a step"},
+        {"host: http://h\nclasses: [{name: a, iterations: 0, tasks: [{path: /}]}]\n",
+         "iterations must be at least 1"},
+        {"host: http://h\ntls: {cert_file: users.csv}\ntasks: [{path: /}]\n",
+         "cert_file and key_file go together"},
+        {"host: http://h\nhttp: {version: 3}\ntasks: [{path: /}]\n",
+         "http version '3'"},
+        {"host: http://h\ntasks: [{path: /, tag: {a: 1, b: 2}}]\n",
+         "exactly one key"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char err[HN_ERRLEN] = "";
@@ -314,7 +347,8 @@ static void bundle_round_trip_needs_no_files(void **state)
     assert_memory_equal(r->raw_body, "\xa2\x01\x00\xff\x02\x00", 6);
     scen_destroy(&t);
     /*  with a host override */
-    t = proto_bundle_decode(buf_str(&b), buf_len(&b), "http://10.0.0.9:80", err);
+    t = proto_bundle_decode(buf_str(&b), buf_len(&b), "http://10.0.0.9:80",
+                            err);
     assert_non_null(t);
     assert_string_equal(tmpl_text(t->classes[1].tasks[0].steps[0].url, NULL),
                         "http://10.0.0.9:80/");
@@ -331,7 +365,8 @@ static void bundle_round_trip_needs_no_files(void **state)
     util_rng_seed(&rng, 11);
     for (int i = 0; i < 300; i++) {
         memcpy(copy, d, buf_len(&b));
-        copy[util_rng_next(&rng) % buf_len(&b)] ^= (char)(1 + util_rng_next(&rng) % 255);
+        copy[util_rng_next(&rng) % buf_len(&b)] ^=
+            (char)(1 + util_rng_next(&rng) % 255);
         t = proto_bundle_decode(copy, buf_len(&b), NULL, err);
         scen_destroy(&t);
     }
@@ -344,14 +379,15 @@ static void url_scenario_is_literal(void **state)
 {
     (void)state;
     char err[HN_ERRLEN];
-    const char *hdrs[] = { "X-A: ${not_a_template}", "Content-Type:text/plain" };
+    const char *hdrs[] = {"X-A: ${not_a_template}", "Content-Type:text/plain"};
     scen_t *s = scen_new_url("http://127.0.0.1:9/p/${x}?q=1", NULL, hdrs, 2,
                              "body", 4, err);
     if (!s)
         fail_msg("%s", err);
     const scen_request_t *r = &s->classes[0].tasks[0].steps[0];
     assert_string_equal(r->method, "POST");
-    assert_string_equal(tmpl_text(r->url, NULL), "http://127.0.0.1:9/p/${x}?q=1");
+    assert_string_equal(tmpl_text(r->url, NULL),
+                        "http://127.0.0.1:9/p/${x}?q=1");
     assert_string_equal(r->name, "/p/${x}?q=1");
     assert_string_equal(header_text(r, "X-A"), "${not_a_template}");
     assert_string_equal(header_text(r, "content-type"), "text/plain");
@@ -364,7 +400,7 @@ static void url_scenario_is_literal(void **state)
     scen_destroy(&s);
     assert_null(scen_new_url("ftp://h/", NULL, NULL, 0, NULL, 0, err));
     assert_non_null(strstr(err, "ftp"));
-    const char *bad[] = { "NoColon" };
+    const char *bad[] = {"NoColon"};
     assert_null(scen_new_url("http://h/", NULL, bad, 1, NULL, 0, err));
     assert_non_null(strstr(err, "-H: 'NoColon'"));
     assert_null(scen_new_url("http://h/", "FETCH", NULL, 0, NULL, 0, err));
@@ -387,7 +423,10 @@ static void garbage_never_crashes(void **state)
             size_t at = util_rng_next(&rng) % len;
             switch (util_rng_next(&rng) % 3) {
             case 0: buf[at] = (char)util_rng_next(&rng); break;
-            case 1: memmove(buf + at, buf + at + 1, len - at - 1); len--; break;
+            case 1:
+                memmove(buf + at, buf + at + 1, len - at - 1);
+                len--;
+                break;
             default:
                 memmove(buf + at + 1, buf + at, len - at);
                 buf[at] = "{}[]:-'\"$ \n"[util_rng_next(&rng) % 11];
@@ -403,7 +442,7 @@ static void garbage_never_crashes(void **state)
         scen_destroy(&s);
     }
     free(buf);
-    assert_true(loaded > 0);   /* some mutations are harmless */
+    assert_true(loaded > 0); /* some mutations are harmless */
 }
 
 /*  Flags such as --think and --timeout change the master's scen->load;
@@ -439,8 +478,8 @@ static void bundle_carries_settled_load(void **state)
     memcpy(d, buf_str(&b), buf_len(&b));
     char *k = memmem(d, buf_len(&b), "think", 5);
     assert_non_null(k);
-    assert_int_equal((unsigned char)k[5], 0x93);    /* fixarray of 3 */
-    k[6] = 9;                                       /* kind 9 */
+    assert_int_equal((unsigned char)k[5], 0x93); /* fixarray of 3 */
+    k[6] = 9;                                    /* kind 9 */
     t = proto_bundle_decode(d, buf_len(&b), NULL, err);
     assert_null(t);
     assert_non_null(strstr(err, "load"));
@@ -459,7 +498,8 @@ static void schedules_in_the_file(void **state)
                      "    - {duration: 10s, users: 20}\n"
                      "    - {duration: 5s, users: 40, ramp: step}\n"
                      "  ramp_down: 5s\n"
-                     "tasks: [{path: /}]\n", err);
+                     "tasks: [{path: /}]\n",
+                     err);
     if (!s)
         fail_msg("%s", err);
     assert_int_equal(sched_len(s->load.sched), 3);
@@ -471,39 +511,49 @@ static void schedules_in_the_file(void **state)
     s = load("host: http://127.0.0.1:1\n"
              "load: {rate: 1, shape: {burst: {base: 5, multiplier: 4, "
              "length: 1s, every: 3s, total: 9s}}}\n"
-             "tasks: [{path: /}]\n", err);
+             "tasks: [{path: /}]\n",
+             err);
     if (!s)
         fail_msg("%s", err);
     assert_true(s->load.sched_rate);
     assert_int_equal(sched_len(s->load.sched), 6);
     assert_true(sched_value(s->load.sched, 2.5, NULL) == 20);
     scen_destroy(&s);
-    s = load("host: http://127.0.0.1:1\n"
-             "classes:\n"
-             "  - {name: a, schedule: {rate: 50}, tasks: [{path: /a}]}\n"
-             "  - {name: b, schedule: {start_after: 5s, rate: 50}, tasks: [{path: /b}]}\n",
-             err);
+    s = load(
+        "host: http://127.0.0.1:1\n"
+        "classes:\n"
+        "  - {name: a, schedule: {rate: 50}, tasks: [{path: /a}]}\n"
+        "  - {name: b, schedule: {start_after: 5s, rate: 50}, tasks: [{path: /b}]}\n",
+        err);
     if (!s)
         fail_msg("%s", err);
     assert_true(s->load.sched_rate && s->classes[1].sched_rate);
     assert_true(s->classes[1].start_after_s == 5);
     assert_true(sched_value(s->classes[1].sched, 0, NULL) == 50);
     scen_destroy(&s);
-    static const struct { const char *yaml; const char *want; } bad[] = {
-        { "load: {users: 5, stages: [{duration: 1s, rate: 3}]}\ntasks: [{path: /}]\n",
-          "one model per run" },
-        { "load: {stages: [{duration: 1s}]}\ntasks: [{path: /}]\n", "needs a target" },
-        { "load: {stages: [{users: 1}]}\ntasks: [{path: /}]\n", "needs a duration" },
-        { "load: {stages: [{duration: 1s, users: 1, ramp: curve}]}\ntasks: [{path: /}]\n",
-          "linear or step" },
-        { "load: {shape: {step: {start: 1, every: 1s}}}\ntasks: [{path: /}]\n", "needs steps" },
-        { "load: {shape: {wave: {}}}\ntasks: [{path: /}]\n", "unknown key 'wave'" },
-        { "load: {ramp_down: 0s, stages: [{duration: 1s, users: 1}]}\ntasks: [{path: /}]\n",
-          "ramp_down" },
-        { "classes:\n  - {name: a, schedule: {users: 3}, tasks: [{path: /}]}\n"
-          "  - {name: b, schedule: {rate: 3}, tasks: [{path: /}]}\n", "one model per run" },
-        { "classes:\n  - {name: a, schedule: {start_after: 1s}, tasks: [{path: /}]}\n",
-          "schedule needs" },
+    static const struct {
+        const char *yaml;
+        const char *want;
+    } bad[] = {
+        {"load: {users: 5, stages: [{duration: 1s, rate: 3}]}\ntasks: [{path: /}]\n",
+         "one model per run"},
+        {"load: {stages: [{duration: 1s}]}\ntasks: [{path: /}]\n",
+         "needs a target"},
+        {"load: {stages: [{users: 1}]}\ntasks: [{path: /}]\n",
+         "needs a duration"},
+        {"load: {stages: [{duration: 1s, users: 1, ramp: curve}]}\ntasks: [{path: /}]\n",
+         "linear or step"},
+        {"load: {shape: {step: {start: 1, every: 1s}}}\ntasks: [{path: /}]\n",
+         "needs steps"},
+        {"load: {shape: {wave: {}}}\ntasks: [{path: /}]\n",
+         "unknown key 'wave'"},
+        {"load: {ramp_down: 0s, stages: [{duration: 1s, users: 1}]}\ntasks: [{path: /}]\n",
+         "ramp_down"},
+        {"classes:\n  - {name: a, schedule: {users: 3}, tasks: [{path: /}]}\n"
+         "  - {name: b, schedule: {rate: 3}, tasks: [{path: /}]}\n",
+         "one model per run"},
+        {"classes:\n  - {name: a, schedule: {start_after: 1s}, tasks: [{path: /}]}\n",
+         "schedule needs"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char y[512];
@@ -512,7 +562,8 @@ static void schedules_in_the_file(void **state)
         if (s)
             fail_msg("accepted: %s", bad[i].yaml);
         if (!strstr(err, bad[i].want) || !strstr(err, "t.yaml:"))
-            fail_msg("%s: got '%s', wanted '%s'", bad[i].yaml, err, bad[i].want);
+            fail_msg("%s: got '%s', wanted '%s'", bad[i].yaml, err,
+                     bad[i].want);
     }
 }
 

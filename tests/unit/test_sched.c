@@ -24,8 +24,8 @@ static void linear_and_step_values(void **state)
     assert_true(sched_value(s, 0, &st) == 0 && st == 0);
     assert_true(sched_value(s, 5, &st) == 50 && st == 0);
     assert_true(sched_value(s, 15, &st) == 100 && st == 1);
-    assert_true(sched_value(s, 20, &st) == 20 && st == 2);   /* step: at once */
-    assert_true(sched_value(s, 99, &st) == 20 && st == 3);   /* holds after */
+    assert_true(sched_value(s, 20, &st) == 20 && st == 2); /* step: at once */
+    assert_true(sched_value(s, 99, &st) == 20 && st == 3); /* holds after */
     assert_true(sched_total_s(s) == 25);
     assert_true(sched_start_s(s, 2) == 20);
     assert_true(sched_max(s) == 100);
@@ -60,7 +60,8 @@ static void shapes_expand(void **state)
     assert_true(sched_value(s, 39, NULL) == 10);
     assert_true(sched_value(s, 45, NULL) == 30);
     assert_true(sched_value(s, 61, NULL) == 10);
-    assert_int_equal(sched_shape_burst(s, 1, 2, 10, 5, 100, err), HN_ERR_INVALID);
+    assert_int_equal(sched_shape_burst(s, 1, 2, 10, 5, 100, err),
+                     HN_ERR_INVALID);
     assert_int_equal(sched_shape_step(s, 1, 1, 0, 3, err), HN_ERR_INVALID);
     assert_int_equal(sched_shape_step(s, 10, -20, 1, 3, err), HN_ERR_INVALID);
     sched_destroy(&s);
@@ -71,23 +72,32 @@ static void cli_syntax(void **state)
     (void)state;
     char err[HN_ERRLEN];
     sched_t *s = sched_new();
-    assert_int_equal(sched_parse_stages(s, "30s:50,1m:50,10s:100:step,30s:0", err), HN_OK);
+    assert_int_equal(
+        sched_parse_stages(s, "30s:50,1m:50,10s:100:step,30s:0", err), HN_OK);
     assert_int_equal(sched_len(s), 4);
     assert_int_equal(sched_stage(s, 2)->ramp, SCHED_STEP);
     assert_true(sched_total_s(s) == 130);
-    static const char *const bad[] = { "", "30s", "30s:x", "x:5", "30s:5:jump",
-        "30s:5:step:extra", "30s:-1", NULL };
+    static const char *const bad[] = {
+        "",       "30s", "30s:x", "x:5", "30s:5:jump", "30s:5:step:extra",
+        "30s:-1", NULL};
     for (const char *const *b = bad; *b; b++) {
         sched_t *t = sched_new();
         assert_int_equal(sched_parse_stages(t, *b, err), HN_ERR_INVALID);
         assert_non_null(strstr(err, "--stages"));
         sched_destroy(&t);
     }
-    assert_int_equal(sched_parse_shape(s, "burst:base=20,multiplier=5,length=1s,"
-                                          "every=2s,total=6s", err), HN_OK);
-    static const char *const badshape[] = { "wave:base=1", "step:start=1",
-        "step:start=1,every=1s,steps=2.5", "burst:base=1,bogus=2",
-        "spike:base=1,multiplier=2,length=x,total=10s", NULL };
+    assert_int_equal(sched_parse_shape(s,
+                                       "burst:base=20,multiplier=5,length=1s,"
+                                       "every=2s,total=6s",
+                                       err),
+                     HN_OK);
+    static const char *const badshape[] = {
+        "wave:base=1",
+        "step:start=1",
+        "step:start=1,every=1s,steps=2.5",
+        "burst:base=1,bogus=2",
+        "spike:base=1,multiplier=2,length=x,total=10s",
+        NULL};
     for (const char *const *b = badshape; *b; b++) {
         sched_t *t = sched_new();
         assert_int_equal(sched_parse_shape(t, *b, err), HN_ERR_INVALID);
@@ -121,15 +131,19 @@ static void api_bodies(void **state)
     assert_int_equal(sched_len(r.sched), 3);
     assert_true(r.sched_model_known && !r.sched_rate && r.has_spawn);
     ctl_req_free(&r);
-    const char *shape = "{\"shape\":\"burst\",\"base\":50,\"multiplier\":10,"
-                        "\"length\":\"60s\",\"every\":\"5m\",\"total\":\"30m\"}";
-    assert_int_equal(ctl_parse(CTL_SCHEDULE, shape, strlen(shape), &r, f, err), HN_OK);
+    const char *shape =
+        "{\"shape\":\"burst\",\"base\":50,\"multiplier\":10,"
+        "\"length\":\"60s\",\"every\":\"5m\",\"total\":\"30m\"}";
+    assert_int_equal(ctl_parse(CTL_SCHEDULE, shape, strlen(shape), &r, f, err),
+                     HN_OK);
     assert_int_equal(sched_len(r.sched), 12);
     ctl_req_free(&r);
     assert_int_equal(ctl_parse(CTL_START, "", 0, &r, f, err), HN_OK);
-    const char *sw = "{\"user_count\":\"50\",\"spawn_rate\":\"10\",\"host\":\"http://x\"}";
+    const char *sw =
+        "{\"user_count\":\"50\",\"spawn_rate\":\"10\",\"host\":\"http://x\"}";
     assert_int_equal(ctl_parse(CTL_SWARM, sw, strlen(sw), &r, f, err), HN_OK);
-    assert_true(r.users == 50 && r.spawn_rate == 10 && !strcmp(r.host, "http://x"));
+    assert_true(r.users == 50 && r.spawn_rate == 10 &&
+                !strcmp(r.host, "http://x"));
     ctl_req_free(&r);
 
     expect_bad(CTL_LOAD, "{\"users\": 5", "");
@@ -140,25 +154,34 @@ static void api_bodies(void **state)
     expect_bad(CTL_LOAD, "{\"users\": 1.5}", "users");
     expect_bad(CTL_LOAD, "{\"users\": 5, \"rate\": 2}", "rate");
     expect_bad(CTL_LOAD, "{\"users\": 5, \"stages\": []}", "stages");
-    expect_bad(CTL_LOAD, "{\"users\": 5, \"users\": 6}", "");   /* duplicate */
+    expect_bad(CTL_LOAD, "{\"users\": 5, \"users\": 6}", ""); /* duplicate */
     expect_bad(CTL_LOAD, "{\"rate\": 1e12}", "rate");
     expect_bad(CTL_LOAD, "{\"max_inflight\": 0, \"rate\": 5}", "max_inflight");
     expect_bad(CTL_SCHEDULE, "{}", "stages");
     expect_bad(CTL_SCHEDULE, "{\"stages\": []}", "stages");
     expect_bad(CTL_SCHEDULE, "{\"stages\": [5]}", "stages[0]");
     expect_bad(CTL_SCHEDULE, "{\"stages\": [{\"users\": 5}]}", "stages[0]");
-    expect_bad(CTL_SCHEDULE, "{\"stages\": [{\"duration\": \"x\", \"users\": 5}]}",
+    expect_bad(CTL_SCHEDULE,
+               "{\"stages\": [{\"duration\": \"x\", \"users\": 5}]}",
                "stages[0].duration");
-    expect_bad(CTL_SCHEDULE, "{\"stages\": [{\"duration\": 1, \"users\": 5}, "
-               "{\"duration\": 1, \"rate\": 5}]}", "stages[1].rate");
-    expect_bad(CTL_SCHEDULE, "{\"stages\": [{\"duration\": 1, \"users\": 5, "
-               "\"ramp\": \"curve\"}]}", "stages[0].ramp");
-    expect_bad(CTL_SCHEDULE, "{\"stages\": [{\"duration\": 1, \"users\": 5, "
-               "\"x\": 1}]}", "stages[0].x");
+    expect_bad(CTL_SCHEDULE,
+               "{\"stages\": [{\"duration\": 1, \"users\": 5}, "
+               "{\"duration\": 1, \"rate\": 5}]}",
+               "stages[1].rate");
+    expect_bad(CTL_SCHEDULE,
+               "{\"stages\": [{\"duration\": 1, \"users\": 5, "
+               "\"ramp\": \"curve\"}]}",
+               "stages[0].ramp");
+    expect_bad(CTL_SCHEDULE,
+               "{\"stages\": [{\"duration\": 1, \"users\": 5, "
+               "\"x\": 1}]}",
+               "stages[0].x");
     expect_bad(CTL_SCHEDULE, "{\"shape\": \"wave\"}", "shape");
     expect_bad(CTL_SCHEDULE, "{\"shape\": \"step\", \"start\": 1}", "every");
-    expect_bad(CTL_SCHEDULE, "{\"shape\": \"burst\", \"base\": 1, \"multiplier\": 2,"
-               " \"length\": 10, \"every\": 5, \"total\": 60}", "shape");
+    expect_bad(CTL_SCHEDULE,
+               "{\"shape\": \"burst\", \"base\": 1, \"multiplier\": 2,"
+               " \"length\": 10, \"every\": 5, \"total\": 60}",
+               "shape");
     expect_bad(CTL_SCHEDULE, "{\"start\": 1}", "start");
     expect_bad(CTL_START, "{\"duration\": true}", "duration");
     expect_bad(CTL_START, "{\"host\": \"ftp://x\"}", "host");

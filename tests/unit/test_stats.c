@@ -19,7 +19,7 @@ static void record_counts_everything(void **state)
     stats_record(s, 0, 200, 1000, 900, 100, 50, false);
     stats_record(s, 0, 500, 3000, 2900, 10, 5, true);
     stats_record(s, 1, 0, 5000, 5000, 0, 0, true);
-    stats_record(s, 1, 999, 10, 10, 0, 0, true);   /* out of range -> 0 */
+    stats_record(s, 1, 999, 10, 10, 0, 0, true); /* out of range -> 0 */
     const stats_endpoint_t *e0 = stats_endpoint(s, 0);
     assert_int_equal(e0->requests, 2);
     assert_int_equal(e0->failures, 1);
@@ -42,7 +42,7 @@ static void record_counts_everything(void **state)
     hist_destroy(&h);
     stats_destroy(&s);
     assert_null(s);
-    stats_destroy(&s);   /* NULL is fine */
+    stats_destroy(&s); /* NULL is fine */
 }
 
 static void errors_group_by_endpoint_kind_message(void **state)
@@ -97,8 +97,7 @@ static void long_messages_are_truncated(void **state)
     stats_record_error(s, 0, STATS_FAIL_OTHER, msg, 1);
     stats_record_error(s, 0, STATS_FAIL_OTHER, msg, 1);
     assert_int_equal(stats_n_errors(s), 1);
-    assert_int_equal(strlen(stats_error(s, 0)->message),
-                     STATS_ERRMSG_MAX - 1);
+    assert_int_equal(strlen(stats_error(s, 0)->message), STATS_ERRMSG_MAX - 1);
     assert_int_equal(stats_error(s, 0)->count, 2);
     stats_destroy(&s);
 }
@@ -111,15 +110,13 @@ static void merge_adds_everything(void **state)
     for (int i = 0; i < 1000; i++) {
         stats_t *dst = (i % 3) ? a : b;
         int ep = i % 3, st = (i % 7) ? 200 : 503;
-        stats_record(dst, (size_t)ep, st, (uint64_t)i * 10,
-                     (uint64_t)i * 5, 100, 10, st >= 400);
-        stats_record(all, (size_t)ep, st, (uint64_t)i * 10,
-                     (uint64_t)i * 5, 100, 10, st >= 400);
+        stats_record(dst, (size_t)ep, st, (uint64_t)i * 10, (uint64_t)i * 5,
+                     100, 10, st >= 400);
+        stats_record(all, (size_t)ep, st, (uint64_t)i * 10, (uint64_t)i * 5,
+                     100, 10, st >= 400);
         if (st >= 400) {
-            stats_record_error(dst, (size_t)ep, STATS_FAIL_HTTP, "HTTP 503",
-                               1);
-            stats_record_error(all, (size_t)ep, STATS_FAIL_HTTP, "HTTP 503",
-                               1);
+            stats_record_error(dst, (size_t)ep, STATS_FAIL_HTTP, "HTTP 503", 1);
+            stats_record_error(all, (size_t)ep, STATS_FAIL_HTTP, "HTTP 503", 1);
         }
     }
     stats_count(a, STATS_CTR_ITERATIONS, 7);

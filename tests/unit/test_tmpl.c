@@ -16,8 +16,8 @@
 #include "tmpl.h"
 
 /*  The variable table the resolver knows. */
-static const char *const s_names[] = { "name", "token", "id", "bin", "lo",
-                                       "hi", "bad" };
+static const char *const s_names[] = {"name", "token", "id", "bin",
+                                      "lo",   "hi",    "bad"};
 #define N_NAMES (sizeof s_names / sizeof s_names[0])
 enum { V_NAME, V_TOKEN, V_ID, V_BIN, V_LO, V_HI, V_BAD };
 
@@ -43,20 +43,20 @@ typedef struct {
     buf_t out;
 } fx_t;
 
-static const char s_bin[] = { 'a', '\0', 'b' };
+static const char s_bin[] = {'a', '\0', 'b'};
 
 static int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    fx->vars[V_NAME] = (tmpl_val_t){ "alice", 5 };
-    fx->vars[V_TOKEN] = (tmpl_val_t){ "Jefe", 4 };
-    fx->vars[V_ID] = (tmpl_val_t){ "what do ya want for nothing?", 28 };
-    fx->vars[V_BIN] = (tmpl_val_t){ s_bin, sizeof s_bin };
-    fx->vars[V_LO] = (tmpl_val_t){ "-3", 2 };
-    fx->vars[V_HI] = (tmpl_val_t){ "5", 1 };
-    fx->vars[V_BAD] = (tmpl_val_t){ "12x", 3 };
+    fx->vars[V_NAME] = (tmpl_val_t){"alice", 5};
+    fx->vars[V_TOKEN] = (tmpl_val_t){"Jefe", 4};
+    fx->vars[V_ID] = (tmpl_val_t){"what do ya want for nothing?", 28};
+    fx->vars[V_BIN] = (tmpl_val_t){s_bin, sizeof s_bin};
+    fx->vars[V_LO] = (tmpl_val_t){"-3", 2};
+    fx->vars[V_HI] = (tmpl_val_t){"5", 1};
+    fx->vars[V_BAD] = (tmpl_val_t){"12x", 3};
     for (int i = 0; i < TMPL_SCRATCH; i++)
         buf_init(&fx->scratch[i], 4 << 20);
     buf_init(&fx->out, 8 << 20);
@@ -140,10 +140,10 @@ static void literal_only(void **state)
     assert_int_equal(tmpl_render(t, NULL, &fx->out), HN_OK);
     assert_string_equal(buf_str(&fx->out), "hello");
     tmpl_destroy(&t);
-    tmpl_destroy(&t);          /* NULL is fine */
+    tmpl_destroy(&t); /* NULL is fine */
     tmpl_destroy(NULL);
     /*  NUL bytes in the source are literal bytes */
-    const char src[] = { 'a', '\0', 'b' };
+    const char src[] = {'a', '\0', 'b'};
     char err[HN_ERRLEN];
     t = tmpl_compile(src, sizeof src, NULL, NULL, err);
     assert_non_null(t);
@@ -168,7 +168,8 @@ static void variables(void **state)
 {
     fx_t *fx = *state;
     expect(fx, "${name}", "alice");
-    expect(fx, "Hi ${name}, id=${ id }.", "Hi alice, id=what do ya want for nothing?.");
+    expect(fx, "Hi ${name}, id=${ id }.",
+           "Hi alice, id=what do ya want for nothing?.");
     expect(fx, "${\tname\n}${name}", "alicealice");
     int calls = 0;
     char err[HN_ERRLEN];
@@ -181,13 +182,13 @@ static void variables(void **state)
     assert_int_equal(len, 0);
     tmpl_destroy(&t);
     /*  an unset value renders empty */
-    fx->vars[V_NAME] = (tmpl_val_t){ NULL, 0 };
+    fx->vars[V_NAME] = (tmpl_val_t){NULL, 0};
     expect(fx, "[${name}]", "[]");
     /*  a slot past the table renders empty too */
     fx->ctx.n_vars = 1;
     expect(fx, "[${token}]", "[]");
     fx->ctx.n_vars = N_NAMES;
-    fx->vars[V_NAME] = (tmpl_val_t){ "bob", 3 };
+    fx->vars[V_NAME] = (tmpl_val_t){"bob", 3};
     expect(fx, "${name}", "bob");
     /*  without a resolver every name is unknown */
     t = tmpl_compile("${name}", 7, NULL, NULL, err);
@@ -229,11 +230,12 @@ static void known_digests(void **state)
     /*  RFC 4231 test case 6: a key longer than the block is hashed first */
     char key[131];
     memset(key, 0xaa, sizeof key);
-    fx->vars[V_BAD] = (tmpl_val_t){ key, sizeof key };
-    expect(fx, "${hex(hmac_sha256(bad, "
-               "'Test Using Larger Than Block-Size Key - Hash Key First'))}",
+    fx->vars[V_BAD] = (tmpl_val_t){key, sizeof key};
+    expect(fx,
+           "${hex(hmac_sha256(bad, "
+           "'Test Using Larger Than Block-Size Key - Hash Key First'))}",
            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
-    fx->vars[V_BAD] = (tmpl_val_t){ "12x", 3 };
+    fx->vars[V_BAD] = (tmpl_val_t){"12x", 3};
     /*  raw digests are 32 bytes */
     render(fx, "${sha256(name)}");
     assert_int_equal(buf_len(&fx->out), 32);
@@ -244,21 +246,22 @@ static void known_digests(void **state)
 static void encoders(void **state)
 {
     fx_t *fx = *state;
-    char b[4] = { (char)0xff, (char)0xfe, (char)0xfd, (char)0xfb };
-    fx->vars[V_BAD] = (tmpl_val_t){ b, 2 };
+    char b[4] = {(char)0xff, (char)0xfe, (char)0xfd, (char)0xfb};
+    fx->vars[V_BAD] = (tmpl_val_t){b, 2};
     expect(fx, "${base64(bad)}", "//4=");
     expect(fx, "${base64url(bad)}", "__4");
     expect(fx, "${hex(bad)}", "fffe");
-    fx->vars[V_BAD] = (tmpl_val_t){ b, 3 };
+    fx->vars[V_BAD] = (tmpl_val_t){b, 3};
     expect(fx, "${base64(bad)}", "//79");
     expect(fx, "${base64url(bad)}", "__79");
-    fx->vars[V_BAD] = (tmpl_val_t){ b + 3, 1 };
+    fx->vars[V_BAD] = (tmpl_val_t){b + 3, 1};
     expect(fx, "${base64(bad)}", "+w==");
     expect(fx, "${base64url(bad)}", "-w");
-    fx->vars[V_BAD] = (tmpl_val_t){ "12x", 3 };
-    expect(fx, "${base64('')}|${base64('f')}|${base64('fo')}|"
-               "${base64('foo')}|${base64('foob')}|${base64('fooba')}|"
-               "${base64('foobar')}",
+    fx->vars[V_BAD] = (tmpl_val_t){"12x", 3};
+    expect(fx,
+           "${base64('')}|${base64('f')}|${base64('fo')}|"
+           "${base64('foo')}|${base64('foob')}|${base64('fooba')}|"
+           "${base64('foobar')}",
            "|Zg==|Zm8=|Zm9v|Zm9vYg==|Zm9vYmE=|Zm9vYmFy");
     expect(fx, "${base64url('f')}|${base64url('fo')}|${base64url('foo')}",
            "Zg|Zm8|Zm9v");
@@ -306,7 +309,7 @@ static void randint_bounds(void **state)
     tmpl_t *t = compile_ok("${randint(-3, 5)}");
     tmpl_t *v = compile_ok("${randint(lo, hi)}");
     tmpl_t *r = compile_ok("${randint(5, 1)}");
-    int seen[9] = { 0 }, seen_v[9] = { 0 };
+    int seen[9] = {0}, seen_v[9] = {0};
     for (int i = 0; i < 10000; i++) {
         buf_reset(&fx->out);
         assert_int_equal(tmpl_render(t, &fx->ctx, &fx->out), HN_OK);
@@ -324,7 +327,7 @@ static void randint_bounds(void **state)
         assert_true(x >= 1 && x <= 5);
     }
     for (int i = 0; i < 9; i++) {
-        assert_true(seen[i] > 800);        /* ~1111 expected each */
+        assert_true(seen[i] > 800); /* ~1111 expected each */
         assert_true(seen_v[i] > 800);
     }
     tmpl_destroy(&t);
@@ -346,7 +349,7 @@ static void randstr_and_randbytes(void **state)
     fx_t *fx = *state;
     static const char alnum[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    int seen[256] = { 0 };
+    int seen[256] = {0};
     for (int n = 0; n < 200; n++) {
         render(fx, "${randstr(50)}");
         assert_int_equal(buf_len(&fx->out), 50);
@@ -362,7 +365,7 @@ static void randstr_and_randbytes(void **state)
     expect(fx, "${randstr(0)}", "");
     render(fx, "${randstr(hi)}");
     assert_int_equal(buf_len(&fx->out), 5);
-    expect(fx, "${randstr(bad)}", "");          /* not a number: 0 */
+    expect(fx, "${randstr(bad)}", ""); /* not a number: 0 */
     render(fx, "${randbytes(8)}");
     assert_int_equal(buf_len(&fx->out), 8);
     render(fx, "${randbytes(1048576)}");
@@ -399,8 +402,8 @@ static void time_functions(void **state)
     long long ts = strtoll(render(fx, "${timestamp()}"), NULL, 10);
     assert_true(ts >= (long long)now - 2 && ts <= (long long)now + 2);
     long long ms = strtoll(render(fx, "${timestamp_ms()}"), NULL, 10);
-    assert_true(ms / 1000 >= (long long)now - 2
-                && ms / 1000 <= (long long)now + 2);
+    assert_true(ms / 1000 >= (long long)now - 2 &&
+                ms / 1000 <= (long long)now + 2);
     const char *s = render(fx, "${rfc3339()}");
     assert_int_equal(buf_len(&fx->out), 20);
     /*  2026-11-23T09:01:02Z */
@@ -440,15 +443,17 @@ static void nested_calls(void **state)
     char want[65];
     snprintf(want, sizeof want, "%s",
              render(fx, "${hex(hmac_sha256('eA==', '78'))}"));
-    fx->vars[V_BAD] = (tmpl_val_t){ "x", 1 };
+    fx->vars[V_BAD] = (tmpl_val_t){"x", 1};
     expect(fx, "${hex(hmac_sha256(base64(bad), hex(bad)))}", want);
     /*  and each argument nested several levels deep */
     snprintf(want, sizeof want, "%s",
              render(fx, "${hex(hmac_sha256(hex(sha256(sha256('x'))), "
                         "base64(hex('x'))))}"));
-    expect(fx, "${hex(hmac_sha256(hex(sha256(sha256(bad))), "
-               "base64(hex(bad))))}", want);
-    fx->vars[V_BAD] = (tmpl_val_t){ "12x", 3 };
+    expect(fx,
+           "${hex(hmac_sha256(hex(sha256(sha256(bad))), "
+           "base64(hex(bad))))}",
+           want);
+    fx->vars[V_BAD] = (tmpl_val_t){"12x", 3};
 }
 
 static void constant_folding(void **state)
@@ -457,21 +462,21 @@ static void constant_folding(void **state)
     setenv("HN_TMPL_TEST_X", "xyz", 1);
     struct {
         const char *src;
-        const char *text;       /* NULL: not constant */
+        const char *text; /* NULL: not constant */
     } cases[] = {
-        { "a${env.HN_TMPL_TEST_X}b", "axyzb" },
-        { "${base64('hi')}", "aGk=" },
-        { "p=${hex(sha256('abc'))}&q=${urlencode('a b')}",
-          "p=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-          "&q=a%20b" },
-        { "${base64url(hmac_sha256(env.HN_TMPL_TEST_X, 'm'))}", "" },
-        { "${7}${'x'}", "7x" },
-        { "${uuid()}", NULL },
-        { "${base64('hi')}${uuid()}", NULL },
-        { "${hex(randbytes(2))}", NULL },
-        { "${hex(name)}", NULL },
-        { "${user_index()}", NULL },
-        { "${counter()}", NULL },
+        {"a${env.HN_TMPL_TEST_X}b", "axyzb"},
+        {"${base64('hi')}", "aGk="},
+        {"p=${hex(sha256('abc'))}&q=${urlencode('a b')}",
+         "p=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+         "&q=a%20b"},
+        {"${base64url(hmac_sha256(env.HN_TMPL_TEST_X, 'm'))}", ""},
+        {"${7}${'x'}", "7x"},
+        {"${uuid()}", NULL},
+        {"${base64('hi')}${uuid()}", NULL},
+        {"${hex(randbytes(2))}", NULL},
+        {"${hex(name)}", NULL},
+        {"${user_index()}", NULL},
+        {"${counter()}", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tmpl_t *t = compile_ok(cases[i].src);
@@ -495,14 +500,15 @@ static void constant_folding(void **state)
         tmpl_destroy(&t);
     }
     /*  a folded constant equals the value computed at render time */
-    tmpl_t *c = compile_ok("${base64url(hmac_sha256(env.HN_TMPL_TEST_X, 'm'))}");
+    tmpl_t *c = compile_ok(
+        "${base64url(hmac_sha256(env.HN_TMPL_TEST_X, 'm'))}");
     size_t len;
     const char *text = tmpl_text(c, &len);
-    fx->vars[V_BAD] = (tmpl_val_t){ "xyz", 3 };
+    fx->vars[V_BAD] = (tmpl_val_t){"xyz", 3};
     render(fx, "${base64url(hmac_sha256(bad, 'm'))}");
     assert_int_equal(buf_len(&fx->out), len);
     assert_memory_equal(buf_str(&fx->out), text, len);
-    fx->vars[V_BAD] = (tmpl_val_t){ "12x", 3 };
+    fx->vars[V_BAD] = (tmpl_val_t){"12x", 3};
     tmpl_destroy(&c);
 }
 
@@ -515,41 +521,41 @@ static void compile_errors(void **state)
         const char *src;
         const char *err;
     } cases[] = {
-        { "abc${", "column 4: unclosed ${" },
-        { "${name", "column 1: unclosed ${" },
-        { "ab${ hex(name,", "column 3: unclosed ${" },
-        { "${hex(", "column 1: unclosed ${" },
-        { "${-", "column 1: unclosed ${" },
-        { "x=${tokn}", "column 5: unknown variable 'tokn'" },
-        { "${sha265(x)}", "column 3: unknown function 'sha265'" },
-        { "${ name (1)}", "column 4: unknown function 'name'" },
-        { "${randint(1)}", "column 3: randint takes 2 arguments" },
-        { "${randint(1, 2, 3)}", "column 3: randint takes 2 arguments" },
-        { "${ uuid(1) }", "column 4: uuid takes no arguments" },
-        { "${hex(1, 2)}", "column 3: hex takes 1 argument" },
-        { "${hex()}", "column 3: hex takes 1 argument" },
-        { "${env.HN_TMPL_TEST_UNSET}",
-          "column 3: environment variable HN_TMPL_TEST_UNSET is not set" },
-        { "${env.}", "column 3: expected a name after 'env.'" },
-        { "${'abc}", "column 3: unclosed string" },
-        { "${'abc\\", "column 3: unclosed string" },
-        { "${'a\\qb'}", "column 5: unknown escape '\\q'" },
-        { "${}", "column 3: expected an expression" },
-        { "${ }", "column 4: expected an expression" },
-        { "${hex(name,)}", "column 12: expected an expression" },
-        { "${name name}", "column 8: expected '}', not 'n'" },
-        { "${hex(name;)}", "column 11: expected ',' or ')', not ';'" },
-        { "${#}", "column 3: unexpected '#'" },
-        { "${\x01}", "column 3: unexpected byte 0x01" },
-        { "${-x}", "column 3: unexpected '-'" },
-        { "${99999999999999999999}", "column 3: integer out of range" },
-        { "${9223372036854775808}", "column 3: integer out of range" },
-        { "${randbytes(2000000)}",
-          "column 13: randbytes length must be 0..1048576" },
-        { "${randstr(-1)}", "column 11: randstr length must be 0..1048576" },
-        { "${randint('a', 2)}", "column 11: randint arguments must be integers" },
-        { "ok ${name} ${env.HN_TMPL_TEST_X} ${nope}",
-          "column 36: unknown variable 'nope'" },
+        {"abc${", "column 4: unclosed ${"},
+        {"${name", "column 1: unclosed ${"},
+        {"ab${ hex(name,", "column 3: unclosed ${"},
+        {"${hex(", "column 1: unclosed ${"},
+        {"${-", "column 1: unclosed ${"},
+        {"x=${tokn}", "column 5: unknown variable 'tokn'"},
+        {"${sha265(x)}", "column 3: unknown function 'sha265'"},
+        {"${ name (1)}", "column 4: unknown function 'name'"},
+        {"${randint(1)}", "column 3: randint takes 2 arguments"},
+        {"${randint(1, 2, 3)}", "column 3: randint takes 2 arguments"},
+        {"${ uuid(1) }", "column 4: uuid takes no arguments"},
+        {"${hex(1, 2)}", "column 3: hex takes 1 argument"},
+        {"${hex()}", "column 3: hex takes 1 argument"},
+        {"${env.HN_TMPL_TEST_UNSET}",
+         "column 3: environment variable HN_TMPL_TEST_UNSET is not set"},
+        {"${env.}", "column 3: expected a name after 'env.'"},
+        {"${'abc}", "column 3: unclosed string"},
+        {"${'abc\\", "column 3: unclosed string"},
+        {"${'a\\qb'}", "column 5: unknown escape '\\q'"},
+        {"${}", "column 3: expected an expression"},
+        {"${ }", "column 4: expected an expression"},
+        {"${hex(name,)}", "column 12: expected an expression"},
+        {"${name name}", "column 8: expected '}', not 'n'"},
+        {"${hex(name;)}", "column 11: expected ',' or ')', not ';'"},
+        {"${#}", "column 3: unexpected '#'"},
+        {"${\x01}", "column 3: unexpected byte 0x01"},
+        {"${-x}", "column 3: unexpected '-'"},
+        {"${99999999999999999999}", "column 3: integer out of range"},
+        {"${9223372036854775808}", "column 3: integer out of range"},
+        {"${randbytes(2000000)}",
+         "column 13: randbytes length must be 0..1048576"},
+        {"${randstr(-1)}", "column 11: randstr length must be 0..1048576"},
+        {"${randint('a', 2)}", "column 11: randint arguments must be integers"},
+        {"ok ${name} ${env.HN_TMPL_TEST_X} ${nope}",
+         "column 36: unknown variable 'nope'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_error(cases[i].src, strlen(cases[i].src), cases[i].err);
@@ -574,7 +580,8 @@ static void compile_errors(void **state)
     for (int i = 0; i <= TMPL_SCRATCH; i++)
         n += (size_t)snprintf(src + n, sizeof src - n, ")");
     snprintf(src + n, sizeof src - n, "}");
-    expect_error(src, strlen(src), "column 35: functions nested more than 8 deep");
+    expect_error(src, strlen(src),
+                 "column 35: functions nested more than 8 deep");
 
     /*  the size cap */
     size_t big = (1u << 20) + 1;
@@ -638,8 +645,8 @@ static void each_var(void **state)
     buf_t b;
     buf_init(&b, 64);
     tmpl_each_var(t, collect, &b);
-    char want[] = { '0' + V_NAME, '0' + V_TOKEN, '0' + V_ID, '0' + V_LO,
-                    '0' + V_NAME, '\0' };
+    char want[] = {'0' + V_NAME, '0' + V_TOKEN, '0' + V_ID,
+                   '0' + V_LO,   '0' + V_NAME,  '\0'};
     assert_string_equal(buf_str(&b), want);
     tmpl_destroy(&t);
     buf_reset(&b);
@@ -702,13 +709,51 @@ static void render_reuse(void **state)
 
 /*  Pieces the fuzzer glues together, mostly valid syntax. */
 static const char *const s_pieces[] = {
-    "${", "}", "$${", "$", "(", ")", ",", "'", "\"", "\\", " ", "\n",
-    "name", "token", "nope", "env.", "env.HN_TMPL_TEST_X", "env.PATH",
-    "env.HN_TMPL_TEST_UNSET", "hex", "base64", "base64url", "urlencode",
-    "sha256", "hmac_sha256", "uuid()", "randint", "randstr", "randbytes",
-    "timestamp()", "rfc3339()", "counter()", "global_counter()",
-    "user_index()", "12", "-5", "99999999999999999999", "'x'", "\"y\"",
-    "\\n", "\\q", "\x00", "\xff", "{", "abc",
+    "${",
+    "}",
+    "$${",
+    "$",
+    "(",
+    ")",
+    ",",
+    "'",
+    "\"",
+    "\\",
+    " ",
+    "\n",
+    "name",
+    "token",
+    "nope",
+    "env.",
+    "env.HN_TMPL_TEST_X",
+    "env.PATH",
+    "env.HN_TMPL_TEST_UNSET",
+    "hex",
+    "base64",
+    "base64url",
+    "urlencode",
+    "sha256",
+    "hmac_sha256",
+    "uuid()",
+    "randint",
+    "randstr",
+    "randbytes",
+    "timestamp()",
+    "rfc3339()",
+    "counter()",
+    "global_counter()",
+    "user_index()",
+    "12",
+    "-5",
+    "99999999999999999999",
+    "'x'",
+    "\"y\"",
+    "\\n",
+    "\\q",
+    "\x00",
+    "\xff",
+    "{",
+    "abc",
 };
 
 static const char *const s_seeds[] = {
@@ -741,8 +786,9 @@ static void fuzz_compile(void **state)
             /*  random pieces */
             int k = 1 + (int)(util_rng_next(&r) % 20);
             for (int i = 0; i < k; i++) {
-                const char *p = s_pieces[util_rng_next(&r)
-                                         % (sizeof s_pieces / sizeof s_pieces[0])];
+                const char *p =
+                    s_pieces[util_rng_next(&r) %
+                             (sizeof s_pieces / sizeof s_pieces[0])];
                 size_t pl = p[0] ? strlen(p) : 1;
                 if (n + pl > sizeof src)
                     break;
@@ -751,17 +797,15 @@ static void fuzz_compile(void **state)
             }
         } else {
             /*  a mutated valid template */
-            const char *s = s_seeds[util_rng_next(&r)
-                                    % (sizeof s_seeds / sizeof s_seeds[0])];
+            const char *s = s_seeds[util_rng_next(&r) %
+                                    (sizeof s_seeds / sizeof s_seeds[0])];
             n = strlen(s);
             memcpy(src, s, n);
             int muts = 1 + (int)(util_rng_next(&r) % 4);
             for (int m = 0; m < muts && n > 0; m++) {
                 size_t at = util_rng_next(&r) % n;
                 switch (util_rng_next(&r) % 4) {
-                case 0:
-                    src[at] = (char)util_rng_next(&r);
-                    break;
+                case 0: src[at] = (char)util_rng_next(&r); break;
                 case 1:
                     memmove(src + at, src + at + 1, n - at - 1);
                     n--;
@@ -773,9 +817,7 @@ static void fuzz_compile(void **state)
                         n++;
                     }
                     break;
-                default:
-                    n = at;
-                    break;
+                default: n = at; break;
                 }
             }
         }

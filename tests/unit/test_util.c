@@ -18,15 +18,15 @@ static void durations(void **state)
     static const struct {
         const char *in;
         double s;
-    } ok[] = {{"30s", 30}, {"5m", 300}, {"1h", 3600}, {"1h30m", 5400},
-              {"500ms", 0.5}, {"1.5s", 1.5}, {"10", 10}, {"0", 0},
+    } ok[] = {{"30s", 30},    {"5m", 300},        {"1h", 3600}, {"1h30m", 5400},
+              {"500ms", 0.5}, {"1.5s", 1.5},      {"10", 10},   {"0", 0},
               {"2m30s", 150}, {"250us", 0.00025}, {"1d", 86400}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         double v = -1;
         assert_int_equal(util_parse_duration(ok[i].in, &v), HN_OK);
         assert_true(v > ok[i].s - 1e-9 && v < ok[i].s + 1e-9);
     }
-    static const char *bad[] = {"", "s", "5x", "-1s", "1m30", "abc",
+    static const char *bad[] = {"",      "s",   "5x",  "-1s", "1m30", "abc",
                                 "1..5s", "nan", "inf", "5 s", "400d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double v = 0;
@@ -44,8 +44,8 @@ static void numbers(void **state)
     assert_int_equal(util_parse_u64("-1", 100, &u), HN_ERR_INVALID);
     assert_int_equal(util_parse_u64("4x", 100, &u), HN_ERR_INVALID);
     assert_int_equal(util_parse_u64("", 100, &u), HN_ERR_INVALID);
-    assert_int_equal(util_parse_u64("99999999999999999999999", UINT64_MAX,
-                                    &u), HN_ERR_RANGE);
+    assert_int_equal(util_parse_u64("99999999999999999999999", UINT64_MAX, &u),
+                     HN_ERR_RANGE);
     double d;
     assert_int_equal(util_parse_double("2.5", 0, 10, &d), HN_OK);
     assert_true(d == 2.5);
@@ -66,7 +66,7 @@ static void read_file_errors_name_the_path(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
-    fputs("0123456789abcdefXYZ", f);   /* 19 bytes > limit 16 */
+    fputs("0123456789abcdefXYZ", f); /* 19 bytes > limit 16 */
     fclose(f);
     assert_int_equal(util_read_file(path, &b, err), HN_ERR_TOO_LARGE);
     assert_non_null(strstr(err, path));
@@ -115,13 +115,13 @@ static void grow_doubles_and_refuses_overflow(void **state)
     assert_non_null(w);
     assert_int_equal(cap, 8);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(w[i], i);              /* contents kept */
+        assert_int_equal(w[i], i); /* contents kept */
     /* a size that would overflow: refused, array and cap untouched */
     size_t huge = SIZE_MAX / 4;
     assert_null(util_grow(w, &huge, 8, 4));
     assert_int_equal(huge, SIZE_MAX / 4);
     size_t none = 0;
-    assert_null(util_grow(NULL, &none, sizeof *w, 0));   /* no first size */
+    assert_null(util_grow(NULL, &none, sizeof *w, 0)); /* no first size */
     size_t one = 0;
     int *u = util_grow(NULL, &one, sizeof *u, 1);
     assert_non_null(u);

@@ -14,6 +14,8 @@ const WEBUI = join(ROOT, 'webui');
 
 // app.js is a classic browser script: run it here the way the browser would,
 // in this realm so that deepEqual sees ordinary arrays and objects.
+// charts.js first, as index.html loads it: app.js takes its formats from it.
+vm.runInThisContext(readFileSync(join(WEBUI, 'charts.js'), 'utf8'), { filename: 'charts.js' });
 vm.runInThisContext(readFileSync(join(WEBUI, 'app.js'), 'utf8'), { filename: 'app.js' });
 const ui = globalThis.hornetUI;
 
