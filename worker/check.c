@@ -296,3 +296,11 @@ bool check_capture(const scen_capture_t *cap, check_resp_t *r, void *md,
     }
     return true;
 }
+
+bool check_status(const scen_request_t *r, long code, char *why, size_t n)
+{
+    if ((r->has_expect && r->expect.n_status) || code < 400)
+        return true;
+    snprintf(why, n, "HTTP %ld", code);
+    return false;
+}

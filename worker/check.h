@@ -51,6 +51,11 @@ bool check_cookie(const check_resp_t *r, const char *name, const char **val,
 bool check_cond(const scen_cond_t *c, check_resp_t *r, void *md, char *why,
                 size_t n);
 
+/*  The status rule: a status of 400 or more fails the request unless the
+ *  request's `expect` lists the statuses it accepts. False with "HTTP 503"
+ *  in why. */
+bool check_status(const scen_request_t *r, long code, char *why, size_t n);
+
 /*  Extracts a capture into out (reset first). False with the reason in
  *  why ("header Location missing", "$.token not found", "regex
  *  'id=(\d+)' did not match", "cookie SID not set"). */

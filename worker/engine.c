@@ -35,6 +35,7 @@
 #include "classify.h"
 #include "log.h"
 #include "pollshim.h"
+#include "request.h"
 #include "stats.h"
 #include "util.h"
 
@@ -467,34 +468,7 @@ static eng_xfer_t *xfer_get(engine_t *e)
      *  reads the *_proxy environment on every request (getenv + parse). */
     curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* or it reads no_proxy */
-    if (e->cfg.insecure || !s->tls.verify) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    /*  TLS files travel inside the scenario (bundles), so hand curl the
-     *  bytes rather than paths. */
-    for (size_t i = 0; i < s->n_files; i++) {
-        struct curl_blob blob = {.data = s->files[i].data,
-                                 .len = s->files[i].len,
-                                 .flags = CURL_BLOB_NOCOPY};
-        const char *p = s->files[i].path;
-        if (s->tls.ca_file && !strcmp(p, s->tls.ca_file))
-            curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-        if (s->tls.cert_file && !strcmp(p, s->tls.cert_file))
-            curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &blob);
-        if (s->tls.key_file && !strcmp(p, s->tls.key_file))
-            curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &blob);
-    }
-    if (s->tls.cert_file)
-        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-    if (s->http == SCEN_HTTP_2)
-        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    else
-        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    if (s->load.new_connection) {
-        curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
-        curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-    }
+    req_setup_scenario(c, s, e->cfg.insecure);
     e->xfers[e->n_xfers++] = x;
     return x;
 }
@@ -505,22 +479,7 @@ static void xfer_set_request(engine_t *e, eng_xfer_t *x, const eng_req_t *er)
 {
     const scen_request_t *r = er->req;
     CURL *c = x->easy;
-    /* HTTPGET resets any earlier method, body and NOBODY. */
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
-    bool has_body = r->body || r->raw_body;
-    if (!strcmp(r->method, "HEAD")) {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (!strcmp(r->method, "POST") || has_body) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        if (strcmp(r->method, "POST"))
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
-    } else if (strcmp(r->method, "GET")) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
-    }
-    double t = r->timeout_s > 0 ? r->timeout_s : e->cfg.scen->load.timeout_s;
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t * 1000));
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, r->follow_redirects ? 1L : 0L);
+    req_setup_request(c, e->cfg.scen, r);
     x->keep_headers = r->need_headers || e->cfg.scen->cookies;
     /*  Without a header callback curl skips a write call per header line;
      *  sizes still come from CURLINFO_HEADER_SIZE. HEADERDATA goes with
@@ -1042,8 +1001,7 @@ static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
                 ok = false;
             }
         }
-        if (ok && (r->has_expect && r->expect.n_status ? false : code >= 400)) {
-            snprintf(why, n, "HTTP %ld", code);
+        if (ok && !check_status(r, code, why, n)) {
             *kind = STATS_FAIL_HTTP;
             ok = false;
         }

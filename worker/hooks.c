@@ -1,4 +1,4 @@
-/*  master/hooks.c - see hooks.h. */
+/*  worker/hooks.c - see hooks.h. */
 #include "hooks.h"
 
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "check.h"
 #include "log.h"
+#include "request.h"
 #include "tmpl.h"
 
 /*  Messages are cut at HN_ERRLEN on purpose. */
@@ -82,34 +83,11 @@ static hn_err_t s_one(const scen_t *scen, const scen_request_t *r,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp_b);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_keep);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp_h);
-    double t = r->timeout_s > 0 ? r->timeout_s : scen->load.timeout_s;
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t * 1000));
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, r->follow_redirects ? 1L : 0L);
-    if (insecure || !scen->tls.verify) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    for (size_t i = 0; i < scen->n_files; i++) {
-        struct curl_blob blob = {.data = scen->files[i].data,
-                                 .len = scen->files[i].len,
-                                 .flags = CURL_BLOB_COPY};
-        const char *p = scen->files[i].path;
-        if (scen->tls.ca_file && !strcmp(p, scen->tls.ca_file))
-            curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-        if (scen->tls.cert_file && !strcmp(p, scen->tls.cert_file))
-            curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &blob);
-        if (scen->tls.key_file && !strcmp(p, scen->tls.key_file))
-            curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &blob);
-    }
-    if (!strcmp(r->method, "HEAD")) {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (data || !strcmp(r->method, "POST")) {
+    req_setup_scenario(c, scen, insecure);
+    req_setup_request(c, scen, r);
+    if (data || !strcmp(r->method, "POST")) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, data ? data : "");
-        if (strcmp(r->method, "POST"))
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
-    } else if (strcmp(r->method, "GET")) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
     }
     uint64_t t0 = util_now_ns();
     CURLcode res = curl_easy_perform(c);
@@ -135,10 +113,8 @@ static hn_err_t s_one(const scen_t *scen, const scen_request_t *r,
         ok = md && check_cond(&r->expect, &resp, md, why, sizeof why);
         check_match_destroy(&md);
     }
-    if (ok && !(r->has_expect && r->expect.n_status) && code >= 400) {
-        snprintf(why, sizeof why, "HTTP %ld", code);
+    if (ok && !check_status(r, code, why, sizeof why))
         ok = false;
-    }
     check_resp_reset(&resp);
     if (!ok) {
         snprintf(err, HN_ERRLEN, "%s: %s %s: %s", what, r->method,

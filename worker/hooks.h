@@ -1,4 +1,4 @@
-/*  master/hooks.h - `before` and `after` requests of a scenario: run once,
+/*  worker/hooks.h - `before` and `after` requests of a scenario: run once,
  *  in order, outside the statistics (e.g. clear the server's stores
  *  between runs). Blocking on purpose: nothing else runs meanwhile. */
 #ifndef HN_HOOKS_H
