@@ -6,7 +6,7 @@
 VERSION  := 0.1.0
 CC       ?= gcc
 PKGS     := libcurl libczmq libzmq msgpack libmicrohttpd yaml-0.1 jansson \
-            libpcre2-8 openssl
+            libpcre2-8 openssl zlib
 CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -Wswitch -D_GNU_SOURCE \
             -DHN_VERSION='"$(VERSION)"'
 # Each folder sees only the layers below it (cli -> master, worker -> proto
@@ -31,7 +31,9 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # The web UI is compiled into the binary: webui/embed.py turns the files
 # into byte arrays (build/gen/webui_data.c) that master/api.c serves.
-WEBUI    := webui/index.html webui/app.js webui/style.css
+WEBUI    := webui/index.html webui/app.js webui/style.css webui/charts.js \
+            webui/report.html webui/report.js webui/report.css \
+            node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css
 OBJ      := $(LIB_SRC:%.c=build/obj/%.o) build/obj/gen/webui_data.o
 AOBJ     := $(LIB_SRC:%.c=build/asan/%.o) build/asan/gen/webui_data.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -51,9 +53,13 @@ help:
 deps:
 	@bash deploy/install-deps.sh
 
-build/gen/webui_data.c: webui/embed.py $(WEBUI)
+# uPlot comes from node_modules/ (package-lock.json): install-deps.sh's npm
+# step runs npm ci first when node_modules/ is missing or older than the lock.
+build/gen/webui_data.c: webui/embed.py package-lock.json $(filter-out node_modules/%,$(WEBUI)) \
+                        $(wildcard $(filter node_modules/%,$(WEBUI)))
 	@mkdir -p $(dir $@)
-	@echo "  EMBED   $(WEBUI)"
+	@HORNET_NPM_ONLY=1 bash deploy/install-deps.sh
+	@echo "  EMBED   $(notdir $(WEBUI))"
 	@python3 webui/embed.py $@ $(WEBUI)
 
 build/obj/gen/%.o: build/gen/%.c

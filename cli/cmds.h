@@ -11,6 +11,8 @@
 int run_main(int argc, char **argv);
 int master_main(int argc, char **argv);
 int worker_main(int argc, char **argv);
+int report_main(int argc, char **argv);
+int compare_main(int argc, char **argv);
 
 /*  The option tables of run and master: each names the other's flags. */
 extern const opt_cmd_t cmd_run_opts;

@@ -25,6 +25,10 @@ static const command_t s_commands[] = {
      "coordinate worker processes: the web UI, the HTTP API,\n"
      "             the merged results"},
     {"worker", worker_main, "run load for a master: --master tcp://HOST:5557"},
+    {"report", report_main,
+     "render a finished run again from its --out DIR (summary, CSV, HTML)"},
+    {"compare", compare_main,
+     "two runs side by side, per endpoint, with the change in %"},
     {"keys", keys_main,
      "write CURVE key pairs for an encrypted master/worker link"},
 };
@@ -42,7 +46,9 @@ static void s_usage(FILE *f)
     fprintf(f, "  %-10s %s\n", "help",
             "this text; 'hornet COMMAND --help' for a "
             "command's options");
-    fprintf(f, "\nExit codes: 0 ran, 1 runtime error, 2 bad usage or input.\n");
+    fprintf(
+        f,
+        "\nExit codes: 0 ran, 1 runtime error, 2 bad usage or input, 3 a threshold\nor baseline gate failed.\n");
 }
 
 int main(int argc, char **argv)

@@ -59,6 +59,7 @@ int cmd_run_master(const scen_t *scen, const scen_load_t *load,
     case MASTER_OK: return HN_EXIT_OK;
     case MASTER_ERR_RUN: return HN_EXIT_ERROR;
     case MASTER_ERR_INPUT: return HN_EXIT_USAGE;
+    case MASTER_BREACHED: return HN_EXIT_THRESHOLD;
     case MASTER_ERR_LAST: break;
     }
     return HN_EXIT_ERROR;
@@ -79,11 +80,13 @@ int master_main(int argc, char **argv)
     rc = runopts_finish(&cmd_master_opts, &o, argc, argv, rest);
     if (rc)
         return rc;
-    scen_t *scen = runopts_scenario(&cmd_master_opts, &o, &rc);
+    json_t *baseline = NULL;
+    scen_t *scen = runopts_scenario(&cmd_master_opts, &o, &baseline, &rc);
     if (!scen)
         return rc;
     if (runopts_hooks(&cmd_master_opts, scen, true, &o)) {
         scen_destroy(&scen);
+        json_decref(baseline);
         return HN_EXIT_ERROR;
     }
     master_opts_t mo = {
@@ -97,7 +100,6 @@ int master_main(int argc, char **argv)
         .web_key = o.web_key,
         .bind = o.bind ? o.bind : "tcp://*:5557",
         .expect_workers = o.expect_workers ? (unsigned)o.expect_workers : 1,
-        .json = o.json,
         .quiet = o.quiet,
         .insecure = o.insecure,
         .host = o.host,
@@ -105,7 +107,9 @@ int master_main(int argc, char **argv)
         .curve_allow = o.allow,
         .start_timeout_s = o.start_timeout_s,
     };
+    runopts_results(&o, baseline, argc, argv, &mo);
     rc = cmd_run_master(scen, &scen->load, &mo);
+    json_decref(baseline);
     if (runopts_hooks(&cmd_master_opts, scen, false, &o))
         rc = HN_EXIT_ERROR;
     scen_destroy(&scen);

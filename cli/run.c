@@ -85,7 +85,8 @@ int run_main(int argc, char **argv)
     rc = runopts_finish(&cmd_run_opts, &o, argc, argv, rest);
     if (rc)
         return rc;
-    scen_t *scen = runopts_scenario(&cmd_run_opts, &o, &rc);
+    json_t *baseline = NULL;
+    scen_t *scen = runopts_scenario(&cmd_run_opts, &o, &baseline, &rc);
     if (!scen)
         return rc;
     const scen_load_t *l = &scen->load;
@@ -100,6 +101,7 @@ int run_main(int argc, char **argv)
                                  : (unsigned)(cores > 0 ? cores : 1);
     if (runopts_hooks(&cmd_run_opts, scen, true, &o)) {
         scen_destroy(&scen);
+        json_decref(baseline);
         return HN_EXIT_ERROR;
     }
     s_announce(scen, &o, threads);
@@ -127,7 +129,6 @@ int run_main(int argc, char **argv)
     master_opts_t mo = {
         .bind = endpoint,
         .expect_workers = 1,
-        .json = o.json,
         .quiet = o.quiet,
         .insecure = o.insecure,
         .host = o.host,
@@ -142,7 +143,9 @@ int run_main(int argc, char **argv)
         .web_cert = o.web_cert,
         .web_key = o.web_key,
     };
+    runopts_results(&o, baseline, argc, argv, &mo);
     rc = cmd_run_master(scen, l, &mo);
+    json_decref(baseline);
     zactor_destroy(&worker);
     if (runopts_hooks(&cmd_run_opts, scen, false, &o))
         rc = HN_EXIT_ERROR;

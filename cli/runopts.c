@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "buf.h"
 #include "exit.h"
 #include "hooks.h"
+#include "judge.h"
 #include "util.h"
 
 #define FAIL(...)                              \
@@ -187,6 +189,26 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
     case RO_HEADLESS: o->headless = true; return HN_OK;
     case RO_KEYS: o->keys = a; return HN_OK;
     case RO_ALLOW: o->allow = a; return HN_OK;
+    case RO_OUT: o->out_dir = a; return HN_OK;
+    case RO_CSV: o->csv = a; return HN_OK;
+    case RO_CSV_FULL: o->csv_full = true; return HN_OK;
+    case RO_HTML: o->html = a; return HN_OK;
+    case RO_THRESHOLD:
+        if (o->n_thresholds == RUNOPTS_MAX_HEADERS)
+            FAIL("--threshold: at most %d", RUNOPTS_MAX_HEADERS);
+        o->thresholds[o->n_thresholds++] = a;
+        return HN_OK;
+    case RO_BASELINE: o->baseline_arg = a; return HN_OK;
+    case RO_BASELINE_GATE: {
+        baseline_gate_t g;
+        if (o->n_gates == RUNOPTS_MAX_HEADERS)
+            FAIL("--baseline-gate: at most %d", RUNOPTS_MAX_HEADERS);
+        if (baseline_parse_gate(a, &g, err) != HN_OK)
+            return HN_ERR_INVALID;
+        free((char *)g.scope);
+        o->gates[o->n_gates++] = a;
+        return HN_OK;
+    }
     case RO_START_TIMEOUT:
         if (util_parse_duration(a, &o->start_timeout_s))
             FAIL("--start-timeout: '%s' is not a duration", a);
@@ -229,6 +251,11 @@ int runopts_finish(const opt_cmd_t *cmd, runopts_t *o, int argc, char **argv,
         o->web_token = env;
     if (o->stages && o->shape)
         return opt_usage(cmd, "--stages and --shape cannot be used together");
+    if (o->csv_full && !o->csv && !o->out_dir)
+        return opt_usage(cmd, "--csv-full-history goes with --csv PREFIX or "
+                              "--out DIR");
+    if (o->n_gates && !o->baseline_arg)
+        return opt_usage(cmd, "--baseline-gate goes with --baseline FILE");
     return 0;
 }
 
@@ -341,8 +368,47 @@ static scen_t *s_load(const runopts_t *o, char *err)
     return s;
 }
 
-scen_t *runopts_scenario(const opt_cmd_t *cmd, const runopts_t *o, int *rc)
+/*  --baseline DIR means DIR/summary.json. */
+static json_t *s_baseline(const opt_cmd_t *cmd, runopts_t *o, int *rc)
 {
+    struct stat st;
+    if (stat(o->baseline_arg, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(o->baseline_file, sizeof o->baseline_file, "%s/summary.json",
+                 o->baseline_arg);
+    else
+        snprintf(o->baseline_file, sizeof o->baseline_file, "%s",
+                 o->baseline_arg);
+    char err[HN_ERRLEN];
+    json_t *b = baseline_load(o->baseline_file, err);
+    if (!b) {
+        fprintf(stderr, "hornet %s: --baseline: %s\n", cmd->name, err);
+        *rc = HN_EXIT_USAGE;
+    }
+    return b;
+}
+
+void runopts_results(const runopts_t *o, const json_t *baseline, int argc,
+                     char **argv, master_opts_t *mo)
+{
+    mo->out = (results_opts_t){.out_dir = o->out_dir,
+                               .json = o->json,
+                               .csv_prefix = o->csv,
+                               .csv_full_history = o->csv_full,
+                               .html = o->html};
+    mo->thresholds = o->thresholds;
+    mo->n_thresholds = o->n_thresholds;
+    mo->baseline = baseline;
+    mo->baseline_file = baseline ? o->baseline_file : NULL;
+    mo->gates = o->gates;
+    mo->n_gates = o->n_gates;
+    mo->argv = (const char *const *)argv;
+    mo->argc = argc;
+}
+
+scen_t *runopts_scenario(const opt_cmd_t *cmd, runopts_t *o,
+                         json_t **baseline_p, int *rc)
+{
+    *baseline_p = NULL;
     char err[HN_ERRLEN] = "";
     scen_t *scen = s_load(o, err);
     if (!scen) {
@@ -364,6 +430,33 @@ scen_t *runopts_scenario(const opt_cmd_t *cmd, const runopts_t *o, int *rc)
         l.sched = scen->load.sched;
     s_settle(&l, scen, o);
     scen_set_load(scen, &l, own);
+    /*  Thresholds and the baseline are checked now, before any hook or
+     *  worker: a typo must not cost a run. */
+    judge_t *j = judge_new(scen, o->thresholds, o->n_thresholds, err);
+    if (!j) {
+        fprintf(stderr, "hornet %s: %s\n", cmd->name, err);
+        scen_destroy(&scen);
+        *rc = HN_EXIT_USAGE;
+        return NULL;
+    }
+    judge_destroy(&j);
+    for (size_t i = 0; i < scen->n_baseline_gates; i++) {
+        baseline_gate_t g;
+        if (baseline_parse_gate(scen->baseline_gates[i], &g, err) != HN_OK) {
+            fprintf(stderr, "hornet %s: %s: %s\n", cmd->name, scen->file, err);
+            scen_destroy(&scen);
+            *rc = HN_EXIT_USAGE;
+            return NULL;
+        }
+        free((char *)g.scope);
+    }
+    if (o->baseline_arg) {
+        *baseline_p = s_baseline(cmd, o, rc);
+        if (!*baseline_p) {
+            scen_destroy(&scen);
+            return NULL;
+        }
+    }
     return scen;
 }
 

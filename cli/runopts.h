@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "master.h"
 #include "opt.h"
 #include "scen.h"
 
@@ -52,6 +55,13 @@ enum {
     RO_KEYS,
     RO_ALLOW,
     RO_START_TIMEOUT,
+    RO_OUT,
+    RO_CSV,
+    RO_CSV_FULL,
+    RO_HTML,
+    RO_THRESHOLD,
+    RO_BASELINE,
+    RO_BASELINE_GATE,
     RO_LAST
 };
 
@@ -65,6 +75,14 @@ typedef struct {
     const char *body_file;
     const char *host;
     const char *json;
+    const char *out_dir, *csv, *html;
+    bool csv_full;
+    const char *thresholds[RUNOPTS_MAX_HEADERS];
+    size_t n_thresholds;
+    const char *gates[RUNOPTS_MAX_HEADERS];
+    size_t n_gates;
+    const char *baseline_arg; /* --baseline as given */
+    char baseline_file[4096]; /* the summary it names */
     unsigned threads;
     bool insecure;
     bool quiet;
@@ -132,8 +150,15 @@ typedef struct {
     { RO_WEB_KEY, 0, "web-key", "F", "the certificate's private key" }
 
 #define RUNOPTS_OUTPUT \
-    { OPT_HEADING, 0, NULL, NULL, "Output:" }, \
-    { RO_JSON, 0, "json", "FILE", "write the JSON summary to FILE ('-' = stdout)" }, \
+    { OPT_HEADING, 0, NULL, NULL, "Results (docs/results.md):" }, \
+    { RO_OUT, 0, "out", "DIR", "write summary.json, Locust's CSVs, report.html,\nrun.hlog and run.hnr (for 'hornet report') to DIR" }, \
+    { RO_JSON, 0, "json", "FILE", "write the JSON summary to FILE ('-' = stdout;\nthe table then goes to stderr)" }, \
+    { RO_CSV, 0, "csv", "PREFIX", "Locust's PREFIX_stats.csv, _stats_history.csv,\n_failures.csv, _exceptions.csv" }, \
+    { RO_CSV_FULL, 0, "csv-full-history", NULL, "stats_history rows per endpoint too (Locust's)" }, \
+    { RO_HTML, 0, "html", "FILE", "a self-contained HTML report" }, \
+    { RO_THRESHOLD, 0, "threshold", "EXPR", "fail the run (exit 3) unless EXPR holds, e.g.\n'p95 < 500ms', 'POST /x: error_rate < 1%'\n(repeatable; docs/thresholds.md)" }, \
+    { RO_BASELINE, 0, "baseline", "FILE", "compare with an earlier summary.json (or its\n--out DIR); a failed gate is exit 3" }, \
+    { RO_BASELINE_GATE, 0, "baseline-gate", "G", "a gate: 'p95=10%', 'rps=10%', 'GET /x: p99=20%'\n(repeatable; default p95 +10% and rps -10%)" }, \
     { RO_QUIET, 'q', "quiet", NULL, "no progress display" }
 /* clang-format on */
 
@@ -146,9 +171,15 @@ int runopts_finish(const opt_cmd_t *cmd, runopts_t *o, int argc, char **argv,
                    int rest);
 
 /*  Loads the scenario (file or --url) and settles the flags over its load
- *  profile. Returns it (caller destroys), or NULL with *rc set to the exit
- *  code after printing why. */
-scen_t *runopts_scenario(const opt_cmd_t *cmd, const runopts_t *o, int *rc);
+ *  profile; checks the thresholds and loads the baseline (*baseline_p, the
+ *  caller's reference, or NULL). Returns the scenario (caller destroys),
+ *  or NULL with *rc set to the exit code after printing why. */
+scen_t *runopts_scenario(const opt_cmd_t *cmd, runopts_t *o,
+                         json_t **baseline_p, int *rc);
+
+/*  The master's settings for results and verdicts from o (borrowed). */
+void runopts_results(const runopts_t *o, const json_t *baseline, int argc,
+                     char **argv, master_opts_t *mo);
 
 /*  Runs the scenario's before (or after) requests. Returns 0, or
  *  HN_EXIT_ERROR after printing which request failed. */

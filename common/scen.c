@@ -27,6 +27,7 @@
 #include <pcre2.h>
 
 #include "buf.h"
+#include "thresh.h"
 #include "util.h"
 
 /*  Error messages are cut at HN_ERRLEN on purpose. */
@@ -1979,9 +1980,146 @@ static bool s_classes(ctx_t *c, yaml_node_t *n)
 
 /*  ---- document ---------------------------------------------------------- */
 
-static const char *const k_top_keys[] = {"host",    "headers", "load", "tasks",
-                                         "classes", "data",    "tls",  "http",
-                                         "before",  "after",   NULL};
+static const char *const k_top_keys[] = {
+    "host", "headers", "load",  "tasks",      "classes",  "data", "tls",
+    "http", "before",  "after", "thresholds", "baseline", NULL};
+
+/*  `thresholds:` a list of expressions, each checked here so a mistake is
+ *  reported at its line and column (the master binds them to endpoints). */
+static bool s_thresholds(ctx_t *c, yaml_node_t *n)
+{
+    scen_t *s = c->scen;
+    if (n->type != YAML_SEQUENCE_NODE)
+        return s_fail(c, n,
+                      "thresholds must be a list of expressions such "
+                      "as 'p95 < 500ms', found %s",
+                      s_kind(n));
+    size_t count = (size_t)(n->data.sequence.items.top -
+                            n->data.sequence.items.start);
+    s->thresholds = calloc(count ? count : 1, sizeof *s->thresholds);
+    if (!s->thresholds)
+        return s_nomem(c);
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *e = s_node(c, n->data.sequence.items.start[i]);
+        const char *text = s_scalar(c, e, "a threshold");
+        if (!text)
+            return false;
+        scen_threshold_t *t = &s->thresholds[s->n_thresholds];
+        t->line = (unsigned)e->start_mark.line + 1;
+        t->col = (unsigned)e->start_mark.column + 1;
+        if (e->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+            e->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+            t->col++;
+        t->expr = s_strdup(text);
+        if (!t->expr)
+            return s_nomem(c);
+        s->n_thresholds++;
+        char why[HN_ERRLEN];
+        size_t col = 0;
+        thresh_t *th = NULL;
+        hn_err_t rc = thresh_parse(text, &th, why, &col);
+        thresh_destroy(&th);
+        if (rc == HN_ERR_NOMEM)
+            return s_nomem(c);
+        if (rc) {
+            snprintf(c->err, HN_ERRLEN, "%s:%u:%zu: threshold '%s': %s",
+                     c->name, t->line, t->col + (col ? col - 1 : 0), text, why);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*  One gate "METRIC=VALUE" (with "SCOPE: " before it for an endpoint's). */
+static bool s_gate(ctx_t *c, yaml_node_t *v, const char *scope,
+                   const char *metric)
+{
+    static const char *const metrics[] = {"p95", "p99", "rps", "error_rate",
+                                          NULL};
+    bool known = false;
+    for (size_t i = 0; metrics[i]; i++)
+        known |= !strcmp(metric, metrics[i]);
+    if (!known)
+        return s_fail(c, v,
+                      "baseline: unknown metric '%s' (expected p95, "
+                      "p99, rps, error_rate or endpoints)",
+                      metric);
+    const char *text = s_scalar(c, v, "a baseline limit");
+    if (!text)
+        return false;
+    size_t len = strlen(text);
+    char num[64];
+    double pct;
+    const char *t = text;
+    while (*t == '+' || *t == '-')
+        t++;
+    len = strlen(t);
+    if (!len || t[len - 1] != '%' || len >= sizeof num)
+        return s_fail(c, v,
+                      "baseline: %s: expected a percentage such as "
+                      "10%%, found '%s'",
+                      metric, text);
+    memcpy(num, t, len - 1);
+    num[len - 1] = '\0';
+    if (util_parse_double(num, 0, 1e6, &pct) != HN_OK)
+        return s_fail(c, v, "baseline: %s: '%s' is not a percentage", metric,
+                      text);
+    scen_t *s = c->scen;
+    char **g = realloc(s->baseline_gates,
+                       (s->n_baseline_gates + 1) * sizeof *g);
+    if (!g)
+        return s_nomem(c);
+    s->baseline_gates = g;
+    size_t need = strlen(metric) + strlen(t) + (scope ? strlen(scope) : 0) + 8;
+    char *gate = malloc(need);
+    if (!gate)
+        return s_nomem(c);
+    if (scope)
+        snprintf(gate, need, "%s: %s=%s", scope, metric, t);
+    else
+        snprintf(gate, need, "%s=%s", metric, t);
+    g[s->n_baseline_gates++] = gate;
+    return true;
+}
+
+/*  `baseline:` the gates a run must pass against --baseline: p95, p99,
+ *  error_rate (the most they may rise) and rps (the most it may fall), for
+ *  every endpoint, and under `endpoints:` per "METHOD NAME". */
+static bool s_baseline(ctx_t *c, yaml_node_t *n)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return s_fail(c, n,
+                      "baseline must be a mapping such as {p95: 10%%, "
+                      "rps: 10%%}, found %s",
+                      s_kind(n));
+    EACH_PAIR(c, n, key, knode, v) {
+        (void)knode;
+        if (strcmp(key, "endpoints")) {
+            if (!s_gate(c, v, NULL, key))
+                return false;
+            continue;
+        }
+        if (v->type != YAML_MAPPING_NODE)
+            return s_fail(c, v,
+                          "baseline: endpoints must map 'METHOD NAME' "
+                          "to gates, found %s",
+                          s_kind(v));
+        EACH_PAIR(c, v, scope, snode, gates) {
+            (void)snode;
+            if (gates->type != YAML_MAPPING_NODE)
+                return s_fail(c, gates,
+                              "baseline: endpoints: %s: expected "
+                              "a mapping such as {p95: 25%%}",
+                              scope);
+            EACH_PAIR(c, gates, metric, mnode, val) {
+                (void)mnode;
+                if (!s_gate(c, val, scope, metric))
+                    return false;
+            }
+        }
+    }
+    return true;
+}
 
 static bool s_document(ctx_t *c, const char *host_override)
 {
@@ -1995,7 +2133,8 @@ static bool s_document(ctx_t *c, const char *host_override)
         return false;
     yaml_node_t *host = NULL, *headers = NULL, *load = NULL, *tasks = NULL,
                 *classes = NULL, *data = NULL, *tls = NULL, *http = NULL,
-                *before = NULL, *after = NULL;
+                *before = NULL, *after = NULL, *thresholds = NULL,
+                *baseline = NULL;
     EACH_PAIR(c, root, key, knode, v) {
         (void)knode;
         if (!strcmp(key, "host"))
@@ -2016,6 +2155,10 @@ static bool s_document(ctx_t *c, const char *host_override)
             http = v;
         else if (!strcmp(key, "before"))
             before = v;
+        else if (!strcmp(key, "thresholds"))
+            thresholds = v;
+        else if (!strcmp(key, "baseline"))
+            baseline = v;
         else
             after = v;
     }
@@ -2041,6 +2184,10 @@ static bool s_document(ctx_t *c, const char *host_override)
     if (http && !s_http(c, http))
         return false;
     if (data && !s_feeds(c, data))
+        return false;
+    if (thresholds && !s_thresholds(c, thresholds))
+        return false;
+    if (baseline && !s_baseline(c, baseline))
         return false;
     if (tasks && classes)
         return s_fail(c, classes,
@@ -2490,6 +2637,12 @@ void scen_destroy(scen_t **self_p)
         free(s->endpoints[i].tag);
     }
     free(s->endpoints);
+    for (size_t i = 0; i < s->n_thresholds; i++)
+        free(s->thresholds[i].expr);
+    free(s->thresholds);
+    for (size_t i = 0; i < s->n_baseline_gates; i++)
+        free(s->baseline_gates[i]);
+    free(s->baseline_gates);
     for (size_t i = 0; i < s->n_vars; i++)
         free(s->vars[i]);
     free(s->vars);

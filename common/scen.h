@@ -218,6 +218,13 @@ typedef struct {
     size_t len;
 } scen_file_t;
 
+/*  A threshold as written under `thresholds:` (common/thresh.h parses
+ *  it); line and col locate its first character, for messages. */
+typedef struct {
+    char *expr;
+    unsigned line, col;
+} scen_threshold_t;
+
 typedef struct {
     char *file;         /* path it was read from; NULL for --url */
     char *host;         /* base URL; NULL when every path is absolute */
@@ -247,6 +254,11 @@ typedef struct {
     bool has_load_rate;
     scen_file_t *files;
     size_t n_files;
+    scen_threshold_t *thresholds; /* `thresholds:`, checked at load */
+    size_t n_thresholds;
+    char **baseline_gates; /* `baseline:` as "p95=10%" or
+                              * "METHOD NAME: p95=25%" (master/baseline.h) */
+    size_t n_baseline_gates;
     char *source; /* the YAML text itself (for bundles) */
     size_t source_len;
 } scen_t;

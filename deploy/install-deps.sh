@@ -1,8 +1,34 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hornet needs to build, test and demo, and
-# only those missing: a no-op (well under a second) when all are present.
+# only those missing, then the npm packages of package-lock.json: a no-op
+# (well under a second) when all are present.
 # Run as root on Debian 12 (make demo / make test call it).
 set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+# The npm packages of package-lock.json into node_modules/ (uPlot, which the
+# build embeds; playwright-core for the browser tests), when node_modules/ is
+# missing or older than the lock file. HORNET_NPM_ONLY=1 (the Makefile's
+# embed rule) does only this.
+npm_deps() {
+  local lock=$ROOT/package-lock.json stamp=$ROOT/node_modules/.package-lock.json
+  if [[ -f $stamp && ! $lock -nt $stamp ]]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: npm not found: run deploy/install-deps.sh as root (Debian packages nodejs, npm)" >&2
+    return 1
+  fi
+  echo "install-deps: npm ci (package-lock.json into node_modules/)"
+  if ! (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
+    echo "install-deps: npm ci failed: uPlot, which the build embeds, comes from the npm registry" >&2
+    return 1
+  fi
+}
+if [[ "${HORNET_NPM_ONLY:-}" == 1 ]]; then
+  npm_deps
+  exit
+fi
 
 PKGS=(
   gcc make pkg-config              # build
@@ -15,14 +41,31 @@ PKGS=(
   libpcre2-dev                     # regex captures and checks
   libcsv-dev                       # CSV data feeds (RFC 4180 parser)
   libssl-dev                       # crypto template functions, TLS
+  zlib1g-dev                       # .hlog files (HdrHistogram compressed histograms)
   libcmocka-dev                    # unit tests
+  clang-format                     # layout check (tests/check-style.sh)
   python3                          # integration test driver (stdlib only)
   openssl                          # test certificates for the TLS tests
   curl                             # demo and tests talk to the target
-  nodejs                           # web UI unit tests (node --test, no npm packages)
+  nodejs                           # web UI tests (node --test), npm for package-lock.json
+  chromium                         # browser tests of the web UI and HTML report (tests/webui)
+  iproute2                         # fleet test: network namespaces, a bridge
+  systemd                          # deploy checks: systemd-analyze verify of the units
+  shellcheck python3-yaml          # deploy checks: shell scripts, rendered k8s manifests
 )
+# kubectl kustomize renders deploy/k8s; Debian's kubectl is kubernetes-client
+# (skipped when a kubectl from elsewhere is installed: they share the file).
+if ! command -v kubectl >/dev/null; then
+  PKGS+=(kubernetes-client)
+fi
+if ! command -v npm >/dev/null; then    # some nodejs builds ship npm, Debian's does not
+  PKGS+=(npm)
+fi
 if [[ "${HORNET_BENCH:-}" == 1 ]]; then
   PKGS+=(nginx-light wrk hey python3-locust util-linux)
+fi
+if [[ "${HORNET_DEB:-}" == 1 ]]; then   # make deb
+  PKGS+=(debhelper help2man lintian)
 fi
 
 missing=()
@@ -31,15 +74,15 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages and not root; run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: done"
 fi
-echo "install-deps: installing ${missing[*]}"
-if [[ $(id -u) -ne 0 ]]; then
-  echo "install-deps: missing packages and not root; run as root: apt-get install ${missing[*]}" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+npm_deps

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "bundle.h"
 #include "log.h"
@@ -38,6 +41,7 @@ const char *master_strerror(master_err_t rc)
     case MASTER_OK: return "ok";
     case MASTER_ERR_RUN: return "the run failed";
     case MASTER_ERR_INPUT: return "bad options";
+    case MASTER_BREACHED: return "a threshold or baseline gate failed";
     case MASTER_ERR_LAST: break;
     }
     return "unknown";
@@ -367,6 +371,11 @@ static void s_emit(master_t *m, uint64_t force_below, bool all)
         if (!st)
             break;
         report_add(m->rep, &st, (double)(out.seq + 1), out.users);
+        const char *stop = judge_tick(m->judge, m->rep, (double)(out.seq + 1));
+        if (stop && m->phase == M_RUNNING) {
+            log_warn("threshold '%s' breached: stopping the run (abort)", stop);
+            M_PHASE(m, M_STOPPING);
+        }
     }
 }
 
@@ -557,7 +566,57 @@ report_info_t master_run_info(const master_t *m)
     return info;
 }
 
-/*  The end of a run: the last intervals, the report, the JSON file. */
+/*  UTC "2026-12-01T09:17:41Z" of a wall-clock time. */
+static void s_utc(double unix_s, char *out, size_t n)
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*  What the summary says of the run besides its figures. */
+static json_t *s_meta(const master_t *m)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+    if (m->scen->source && EVP_Digest(m->scen->source, m->scen->source_len, md,
+                                      &mdlen, EVP_sha256(), NULL))
+        for (unsigned i = 0; i < mdlen; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    double start = (double)m->start_wall_ns / 1e9;
+    char t0[32], t1[32];
+    s_utc(start, t0, sizeof t0);
+    s_utc(start + master_elapsed_s(m), t1, sizeof t1);
+    json_t *argv = json_array();
+    for (int i = 0; argv && i < m->o.argc; i++)
+        json_array_append_new(argv, json_string(m->o.argv[i]));
+    json_t *workers = json_array();
+    for (size_t i = 0; workers && i < fleet_size(m->fleet); i++) {
+        const fleet_worker_t *w = fleet_at_const(m->fleet, i);
+        json_array_append_new(
+            workers,
+            json_pack("{s:s,s:s,s:I,s:s}", "id", w->id, "hostname", w->hostname,
+                      "requests", (json_int_t)w->requests, "state",
+                      w->state == FLEET_LOST ? "missing" : "ok"));
+    }
+    /* clang-format off */
+    return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o,s:I}",
+        "hornet_version", HN_VERSION,
+        "command_line", argv,
+        "scenario", m->scen->file ? m->scen->file : "(--url)",
+        "scenario_sha256", hex,
+        "start_utc", t0, "end_utc", t1, "start_unix_s", start,
+        "host", master_current_host(m),
+        "workers", (json_int_t)fleet_size(m->fleet),
+        "workers_list", workers,
+        "run", (json_int_t)m->run);
+    /* clang-format on */
+}
+
+/*  The end of a run: the last intervals, the verdicts, the report and the
+ *  files it leaves. */
 static void s_finish_run(master_t *m)
 {
     s_emit(m, UINT64_MAX, true);
@@ -565,33 +624,63 @@ static void s_finish_run(master_t *m)
     if (m->o.tty && !m->o.quiet)
         fprintf(stderr, "\n");
     report_info_t info = master_run_info(m);
-    report_print(m->rep, &info, stdout);
+    judge_finish(m->judge, m->rep, info.duration_s);
+    json_t *record = results_record(&info, s_meta(m), m->o.thresholds,
+                                    m->o.n_thresholds, m->o.baseline_file,
+                                    m->o.baseline, m->o.gates, m->o.n_gates);
+    bool ok = true;
+    json_t *sum = record ? results_summary(m->rep, record, m->judge, &ok)
+                         : NULL;
+    if (!sum) {
+        fprintf(stderr, "hornet master: out of memory for the summary\n");
+        report_print(m->rep, &info, stdout);
+        m->result = MASTER_ERR_RUN;
+        json_decref(record);
+        return;
+    }
+    /*  with --json -, stdout carries the JSON: the table goes to stderr */
+    FILE *out = m->o.out.json && !strcmp(m->o.out.json, "-") ? stderr : stdout;
+    results_print(m->rep, record, sum, m->judge, out);
     if (!m->o.embedded) {
-        printf("\nWorkers:\n%-40s %-20s %10s %8s\n", "Id", "Host", "Requests",
-               "State");
+        fprintf(out, "\nWorkers:\n%-40s %-20s %10s %8s\n", "Id", "Host",
+                "Requests", "State");
         for (size_t i = 0; i < fleet_size(m->fleet); i++) {
             const fleet_worker_t *w = fleet_at(m->fleet, i);
-            printf("%-40s %-20.20s %10" PRIu64 " %8s\n", w->id, w->hostname,
-                   w->requests, w->state == FLEET_LOST ? "missing" : "ok");
+            fprintf(out, "%-40s %-20.20s %10" PRIu64 " %8s\n", w->id,
+                    w->hostname, w->requests,
+                    w->state == FLEET_LOST ? "missing" : "ok");
         }
     }
     if (m->merged && !m->o.embedded)
-        printf("Merged %" PRIu64 " snapshots, %.1f us each (decode + merge)\n",
-               m->merged, (double)m->merge_ns / (double)m->merged / 1000.0);
+        fprintf(out,
+                "Merged %" PRIu64 " snapshots, %.1f us each (decode + merge)\n",
+                m->merged, (double)m->merge_ns / (double)m->merged / 1000.0);
     if (m->duplicates || m->bad_messages)
-        printf("Duplicate intervals dropped: %" PRIu64
-               ", bad messages: %" PRIu64 "\n",
-               m->duplicates, m->bad_messages);
-    fflush(stdout);
-    char err[HN_ERRLEN];
-    if (m->o.json && report_write_json(m->rep, &info, m->o.json, err)) {
-        fprintf(stderr, "hornet master: %s\n", err);
+        fprintf(out,
+                "Duplicate intervals dropped: %" PRIu64
+                ", bad messages: %" PRIu64 "\n",
+                m->duplicates, m->bad_messages);
+    fflush(out);
+    if (results_write(&m->o.out, m->rep, record, sum, buf_str(&m->bundle),
+                      buf_len(&m->bundle), m->o.embedded ? "run" : "master"))
         m->result = MASTER_ERR_RUN;
-    }
+    else if (!ok && m->result == MASTER_OK)
+        m->result = MASTER_BREACHED;
+    json_decref(sum);
+    json_decref(record);
 }
 
 bool master_reset_run(master_t *m)
 {
+    char err[HN_ERRLEN];
+    judge_t *judge = judge_new(m->scen, m->o.thresholds, m->o.n_thresholds,
+                               err);
+    if (!judge) {
+        log_error("master: %s", err);
+        return false;
+    }
+    judge_destroy(&m->judge);
+    m->judge = judge;
     report_t *rep = report_new(m->scen, m->open);
     stats_t *scratch = stats_new(m->scen->n_endpoints, m->scen->n_counters,
                                  m->open);
@@ -789,6 +878,7 @@ void master_destroy(master_t **self_p)
     zactor_destroy(&m->auth);
     ival_destroy(&m->ival);
     stats_destroy(&m->scratch);
+    judge_destroy(&m->judge);
     fleet_destroy(&m->fleet);
     report_destroy(&m->rep);
     sched_destroy(&m->sched);

@@ -15,13 +15,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "results.h"
 #include "scen.h"
 
 typedef struct {
     /*  endpoint; "hornet master" defaults to port 5557 on every interface */
     const char *bind;
     unsigned expect_workers; /* start when this many are ready (>= 1) */
-    const char *json;        /* summary file, or NULL */
+    results_opts_t out;      /* --json, --out, --csv, --html */
+    /*  What judges the run: --threshold expressions, --baseline's summary
+     *  (borrowed) and file, --baseline-gate texts. */
+    const char *const *thresholds;
+    size_t n_thresholds;
+    const json_t *baseline;
+    const char *baseline_file;
+    const char *const *gates;
+    size_t n_gates;
+    const char *const *argv; /* the command line, for the summary's meta */
+    int argc;
     bool quiet;
     bool insecure;           /* -k, passed to workers */
     const char *host;        /* --host, passed to workers with the bundle */
@@ -48,6 +61,7 @@ typedef enum {
     MASTER_OK = 0,        /* the test ran (failed requests included) */
     MASTER_ERR_RUN = 1,   /* could not run: system or runtime error */
     MASTER_ERR_INPUT = 2, /* bad options (bind address, keys, web) */
+    MASTER_BREACHED = 3,  /* the run ran; a threshold or gate failed */
     MASTER_ERR_LAST
 } master_err_t;
 

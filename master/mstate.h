@@ -13,6 +13,7 @@
 #include "ctl.h"
 #include "fleet.h"
 #include "interval.h"
+#include "judge.h"
 #include "master.h"
 #include "report.h"
 #include "share.h"
@@ -46,6 +47,7 @@ struct master {
     int64_t stop_deadline_ms;
     int64_t wait_start_ms;
     report_t *rep;
+    judge_t *judge; /* the run's thresholds (one per run) */
     bool open;
     int64_t last_beat_ms;
     uint64_t bad_messages;

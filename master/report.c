@@ -7,8 +7,13 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <msgpack.h>
 
+#include "buf.h"
+#include "bundle.h"
 #include "hist.h"
+#include "msg.h"
+#include "snap.h"
 #include "util.h"
 
 typedef struct {
@@ -21,8 +26,19 @@ typedef struct {
     hist_t *lat;
 } rstage_t;
 
+/*  One second as it was merged, encoded (a hist_t is ~200 kB raw, its
+ *  encoding a few hundred bytes): windowed thresholds and the run file
+ *  read it back. */
+typedef struct {
+    char *data; /* a PROTO_STATS message, or NULL (no memory) */
+    size_t len;
+} rsecond_t;
+
 struct report {
     const scen_t *scen;
+    bool open_model;
+    rsecond_t *seconds; /* parallel to points */
+    size_t cap_seconds;
     stats_t *totals;
     stats_t *last;   /* the last interval */
     hist_t *scratch; /* merged latency of one interval */
@@ -39,6 +55,7 @@ report_t *report_new(const scen_t *scen, bool open_model)
     if (!self)
         return NULL;
     self->scen = scen;
+    self->open_model = open_model;
     self->totals = stats_new(scen->n_endpoints, scen->n_counters, open_model);
     self->scratch = hist_new();
     if (!self->totals || !self->scratch) {
@@ -59,9 +76,60 @@ void report_destroy(report_t **self_p)
     for (size_t i = 0; i < self->n_stages; i++)
         hist_destroy(&self->stages[i].lat);
     free(self->stages);
+    for (size_t i = 0; i < self->n_points; i++)
+        free(self->seconds[i].data);
+    free(self->seconds);
     free(self->points);
     free(self);
     *self_p = NULL;
+}
+
+/*  Appends second iv at t_s to the timeline, the stage `stage` (SIZE_MAX:
+ *  the last one begun before its middle) and the log; iv stays the
+ *  caller's. */
+static void s_add_point(report_t *self, const stats_t *iv, double t_s,
+                        uint32_t users, size_t stage)
+{
+    report_point_t pt = {.t_s = t_s, .users = users};
+    stats_totals(iv, &pt.requests, &pt.failures, NULL, NULL, self->scratch);
+    pt.p50_us = hist_percentile(self->scratch, 50);
+    pt.p95_us = hist_percentile(self->scratch, 95);
+    pt.p99_us = hist_percentile(self->scratch, 99);
+    for (size_t i = self->n_stages; stage == SIZE_MAX && i-- > 0;)
+        if (self->stages[i].start_s <= t_s - 0.5 || i == 0)
+            stage = i;
+    if (stage < self->n_stages) {
+        rstage_t *st = &self->stages[stage];
+        pt.stage = (uint32_t)stage;
+        st->requests += pt.requests;
+        st->failures += pt.failures;
+        st->user_seconds += pt.users;
+        st->n_points++;
+        hist_merge(st->lat, self->scratch);
+    }
+    if (self->n_points == self->cap_points) {
+        report_point_t *v = util_grow(self->points, &self->cap_points,
+                                      sizeof *v, 64);
+        if (!v)
+            return; /* the totals are kept; only the timeline is short */
+        self->points = v;
+    }
+    if (self->n_points == self->cap_seconds) {
+        rsecond_t *v = util_grow(self->seconds, &self->cap_seconds, sizeof *v,
+                                 64);
+        if (!v)
+            return;
+        self->seconds = v;
+    }
+    rsecond_t *sec = &self->seconds[self->n_points];
+    memset(sec, 0, sizeof *sec);
+    buf_t b;
+    buf_init(&b, PROTO_MAX_MSG);
+    proto_snap_head_t h = {.seq = self->n_points, .users = users};
+    if (proto_encode_stats(&h, iv, &b) == HN_OK)
+        sec->data = buf_take(&b, &sec->len);
+    buf_free(&b);
+    self->points[self->n_points++] = pt;
 }
 
 void report_add(report_t *self, stats_t **interval_p, double t_s,
@@ -72,34 +140,34 @@ void report_add(report_t *self, stats_t **interval_p, double t_s,
     if (!iv)
         return;
     stats_merge(self->totals, iv);
-    report_point_t pt = {.t_s = t_s, .users = users};
-    stats_totals(iv, &pt.requests, &pt.failures, NULL, NULL, self->scratch);
-    pt.p50_us = hist_percentile(self->scratch, 50);
-    pt.p95_us = hist_percentile(self->scratch, 95);
-    pt.p99_us = hist_percentile(self->scratch, 99);
+    s_add_point(self, iv, t_s, users, SIZE_MAX);
     stats_destroy(&self->last);
     self->last = iv;
-    /*  the stage this second belongs to: the last one begun before its
-     *  middle */
-    for (size_t i = self->n_stages; i-- > 0;)
-        if (self->stages[i].start_s <= t_s - 0.5 || i == 0) {
-            rstage_t *st = &self->stages[i];
-            pt.stage = (uint32_t)i;
-            st->requests += pt.requests;
-            st->failures += pt.failures;
-            st->user_seconds += pt.users;
-            st->n_points++;
-            hist_merge(st->lat, self->scratch);
-            break;
-        }
-    if (self->n_points == self->cap_points) {
-        report_point_t *v = util_grow(self->points, &self->cap_points,
-                                      sizeof *v, 64);
-        if (!v)
-            return; /* the totals are kept; only the timeline is short */
-        self->points = v;
-    }
-    self->points[self->n_points++] = pt;
+}
+
+const scen_t *report_scen(const report_t *self)
+{
+    return self->scen;
+}
+
+const report_point_t *report_point(const report_t *self, size_t i)
+{
+    return i < self->n_points ? &self->points[i] : NULL;
+}
+
+size_t report_n_seconds(const report_t *self)
+{
+    return self->n_points;
+}
+
+hn_err_t report_second(const report_t *self, size_t i, stats_t *scratch)
+{
+    char err[HN_ERRLEN];
+    proto_snap_head_t h;
+    if (i >= self->n_points || !self->seconds[i].data)
+        return HN_ERR_NOT_FOUND;
+    return proto_read_stats(self->seconds[i].data, self->seconds[i].len,
+                            scratch, &h, err);
 }
 
 void report_stage_begin(report_t *self, double t_s, double target,
@@ -594,4 +662,254 @@ hn_err_t report_write_json(const report_t *self, const report_info_t *info,
         return HN_ERR_IO;
     }
     return HN_OK;
+}
+
+/*  Messages are cut at HN_ERRLEN on purpose. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+/*  ---- the run file ------------------------------------------------------
+ *  One msgpack map: {"format": "hornet-run", "v": 1, "meta": JSON text,
+ *  "bundle": the scenario bundle, "stages": [[start_s, target, what]...],
+ *  "seconds": [[t_s, users, stage, PROTO_STATS message]...], "totals":
+ *  PROTO_STATS message}. The totals are kept apart: late intervals and a
+ *  stats reset make them differ from the sum of the seconds. */
+
+static int s_write_cb(void *data, const char *b, size_t len)
+{
+    return fwrite(b, 1, len, data) == len ? 0 : -1;
+}
+
+static int s_pk_str(msgpack_packer *pk, const char *str)
+{
+    size_t n = strlen(str);
+    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, str, n);
+}
+
+static int s_pk_bin(msgpack_packer *pk, const void *d, size_t n)
+{
+    return msgpack_pack_bin(pk, n) || msgpack_pack_bin_body(pk, d, n);
+}
+
+hn_err_t report_save(const report_t *self, const char *path, const void *bundle,
+                     size_t bundle_len, const char *meta, char *err)
+{
+    buf_t tot;
+    buf_init(&tot, PROTO_MAX_MSG);
+    proto_snap_head_t h = {.seq = 0};
+    if (proto_encode_stats(&h, self->totals, &tot) != HN_OK) {
+        buf_free(&tot);
+        snprintf(err, HN_ERRLEN, "%s: out of memory", path);
+        return HN_ERR_NOMEM;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        buf_free(&tot);
+        snprintf(err, HN_ERRLEN, "%s: %s", path, strerror(errno));
+        return HN_ERR_IO;
+    }
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, f, s_write_cb);
+    int rc = msgpack_pack_map(&pk, 7) || s_pk_str(&pk, "format") ||
+             s_pk_str(&pk, "hornet-run") || s_pk_str(&pk, "v") ||
+             msgpack_pack_uint32(&pk, 1) || s_pk_str(&pk, "meta") ||
+             s_pk_str(&pk, meta ? meta : "{}") || s_pk_str(&pk, "bundle") ||
+             s_pk_bin(&pk, bundle, bundle_len) || s_pk_str(&pk, "stages") ||
+             msgpack_pack_array(&pk, (uint32_t)self->n_stages);
+    for (size_t i = 0; !rc && i < self->n_stages; i++) {
+        const rstage_t *st = &self->stages[i];
+        rc = msgpack_pack_array(&pk, 3) ||
+             msgpack_pack_double(&pk, st->start_s) ||
+             msgpack_pack_double(&pk, st->target) || s_pk_str(&pk, st->what);
+    }
+    rc = rc || s_pk_str(&pk, "seconds") ||
+         msgpack_pack_array(&pk, (uint32_t)self->n_points);
+    for (size_t i = 0; !rc && i < self->n_points; i++) {
+        const report_point_t *p = &self->points[i];
+        const rsecond_t *sec = &self->seconds[i];
+        rc = msgpack_pack_array(&pk, 4) || msgpack_pack_double(&pk, p->t_s) ||
+             msgpack_pack_uint32(&pk, p->users) ||
+             msgpack_pack_uint32(&pk, p->stage) ||
+             (sec->data ? s_pk_bin(&pk, sec->data, sec->len)
+                        : msgpack_pack_nil(&pk));
+    }
+    rc = rc || s_pk_str(&pk, "totals") ||
+         s_pk_bin(&pk, buf_str(&tot), buf_len(&tot));
+    buf_free(&tot);
+    if (fclose(f) != 0)
+        rc = -1;
+    if (rc) {
+        snprintf(err, HN_ERRLEN, "%s: could not write the run file: %s", path,
+                 strerror(errno));
+        return HN_ERR_IO;
+    }
+    return HN_OK;
+}
+
+static const msgpack_object *s_get(const msgpack_object *map, const char *key)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+            !memcmp(k->via.str.ptr, key, k->via.str.size))
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static bool s_num_of(const msgpack_object *o, double *v)
+{
+    if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)
+        *v = o->via.f64;
+    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *v = (double)o->via.u64;
+    else
+        return false;
+    return true;
+}
+
+/*  Replays the stages, seconds and totals of a parsed run file into a new
+ *  report. False when a part is malformed. */
+static bool s_replay(report_t *r, const msgpack_object *root, char *why,
+                     size_t n)
+{
+    const msgpack_object *stages = s_get(root, "stages");
+    const msgpack_object *secs = s_get(root, "seconds");
+    const msgpack_object *tot = s_get(root, "totals");
+    if (!stages || stages->type != MSGPACK_OBJECT_ARRAY || !secs ||
+        secs->type != MSGPACK_OBJECT_ARRAY || !tot ||
+        tot->type != MSGPACK_OBJECT_BIN) {
+        snprintf(why, n, "missing stages, seconds or totals");
+        return false;
+    }
+    for (uint32_t i = 0; i < stages->via.array.size; i++) {
+        const msgpack_object *st = &stages->via.array.ptr[i];
+        double start, target;
+        if (st->type != MSGPACK_OBJECT_ARRAY || st->via.array.size != 3 ||
+            !s_num_of(&st->via.array.ptr[0], &start) ||
+            !s_num_of(&st->via.array.ptr[1], &target) ||
+            st->via.array.ptr[2].type != MSGPACK_OBJECT_STR) {
+            snprintf(why, n, "stage %u is malformed", i);
+            return false;
+        }
+        char what[32];
+        const msgpack_object_str *ws = &st->via.array.ptr[2].via.str;
+        snprintf(what, sizeof what, "%.*s", (int)ws->size, ws->ptr);
+        size_t before = r->n_stages;
+        report_stage_begin(r, start, target, what);
+        if (r->n_stages == before) {
+            /*  the same instant as the last one: kept apart as recorded */
+            if (r->n_stages == r->cap_stages) {
+                rstage_t *v = util_grow(r->stages, &r->cap_stages, sizeof *v,
+                                        16);
+                if (!v)
+                    return false;
+                r->stages = v;
+            }
+            rstage_t *ns = &r->stages[r->n_stages];
+            memset(ns, 0, sizeof *ns);
+            ns->start_s = start;
+            ns->target = target;
+            ns->lat = hist_new();
+            if (!ns->lat)
+                return false;
+            snprintf(ns->what, sizeof ns->what, "%s", what);
+            r->n_stages++;
+        }
+    }
+    stats_t *iv = stats_new(r->scen->n_endpoints, r->scen->n_counters,
+                            r->open_model);
+    if (!iv)
+        return false;
+    char err[HN_ERRLEN];
+    bool ok = true;
+    for (uint32_t i = 0; ok && i < secs->via.array.size; i++) {
+        const msgpack_object *p = &secs->via.array.ptr[i];
+        double t, users, stage;
+        proto_snap_head_t h;
+        ok = p->type == MSGPACK_OBJECT_ARRAY && p->via.array.size == 4 &&
+             s_num_of(&p->via.array.ptr[0], &t) &&
+             s_num_of(&p->via.array.ptr[1], &users) &&
+             s_num_of(&p->via.array.ptr[2], &stage) &&
+             p->via.array.ptr[3].type == MSGPACK_OBJECT_BIN &&
+             proto_read_stats(p->via.array.ptr[3].via.bin.ptr,
+                              p->via.array.ptr[3].via.bin.size, iv, &h,
+                              err) == HN_OK;
+        if (!ok)
+            snprintf(why, n, "second %u is malformed", i);
+        else
+            s_add_point(r, iv, t, (uint32_t)users, (size_t)stage);
+    }
+    proto_snap_head_t h;
+    if (ok && proto_read_stats(tot->via.bin.ptr, tot->via.bin.size, r->totals,
+                               &h, err) != HN_OK) {
+        snprintf(why, n, "the totals are malformed: %s", err);
+        ok = false;
+    }
+    stats_destroy(&iv);
+    return ok;
+}
+
+report_t *report_load(const char *path, scen_t **scen_p, char **meta_p,
+                      char *err)
+{
+    *scen_p = NULL;
+    *meta_p = NULL;
+    buf_t data;
+    buf_init(&data, (size_t)4 << 30);
+    if (util_read_file(path, &data, err) != HN_OK) {
+        buf_free(&data);
+        return NULL;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    report_t *r = NULL;
+    char why[200] = "not a hornet run file";
+    const msgpack_object *fmt = NULL, *meta = NULL, *bundle = NULL, *v = NULL;
+    if (msgpack_unpack_next(&up, buf_str(&data), buf_len(&data), &off) ==
+        MSGPACK_UNPACK_SUCCESS) {
+        fmt = s_get(&up.data, "format");
+        v = s_get(&up.data, "v");
+        meta = s_get(&up.data, "meta");
+        bundle = s_get(&up.data, "bundle");
+    }
+    if (!fmt || fmt->type != MSGPACK_OBJECT_STR || fmt->via.str.size != 10 ||
+        memcmp(fmt->via.str.ptr, "hornet-run", 10) || !v ||
+        v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != 1 ||
+        !meta || meta->type != MSGPACK_OBJECT_STR || !bundle ||
+        bundle->type != MSGPACK_OBJECT_BIN)
+        goto fail;
+    char berr[HN_ERRLEN];
+    *scen_p = proto_bundle_decode(bundle->via.bin.ptr, bundle->via.bin.size,
+                                  NULL, berr);
+    if (!*scen_p) {
+        snprintf(why, sizeof why, "%s", berr);
+        goto fail;
+    }
+    /*  the model decides the shape of the stats (raw histograms) */
+    json_t *mj = json_loadb(meta->via.str.ptr, meta->via.str.size, 0, NULL);
+    bool open = json_is_true(json_object_get(mj, "open_model"));
+    json_decref(mj);
+    r = report_new(*scen_p, open);
+    *meta_p = strndup(meta->via.str.ptr, meta->via.str.size);
+    if (!r || !*meta_p) {
+        snprintf(why, sizeof why, "out of memory");
+        goto fail;
+    }
+    if (!s_replay(r, &up.data, why, sizeof why))
+        goto fail;
+    msgpack_unpacked_destroy(&up);
+    buf_free(&data);
+    return r;
+fail:
+    snprintf(err, HN_ERRLEN, "%s: %s", path, why);
+    report_destroy(&r);
+    scen_destroy(scen_p);
+    free(*meta_p);
+    *meta_p = NULL;
+    msgpack_unpacked_destroy(&up);
+    buf_free(&data);
+    return NULL;
 }

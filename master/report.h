@@ -48,6 +48,12 @@ void report_destroy(report_t **self_p);
 void report_add(report_t *self, stats_t **interval_p, double t_s,
                 uint32_t users);
 
+/*  Seconds on the timeline, and second i decoded into scratch (emptied
+ *  first; shaped like the scenario, with raw histograms in the open
+ *  model). HN_ERR_NOT_FOUND past the end or when it could not be kept. */
+size_t report_n_seconds(const report_t *self);
+hn_err_t report_second(const report_t *self, size_t i, stats_t *scratch) HN_WUR;
+
 /*  Merges an interval that arrived after its second was put on the
  *  timeline (a resend after a reconnect): into the totals only, so no
  *  request is lost; takes ownership of *interval_p. */
@@ -75,6 +81,12 @@ json_t *report_timeline_json(const report_t *self, double since_s);
 json_t *report_stages_json(const report_t *self, double now_s);
 json_t *report_latency_json(const hist_t *h);
 
+/*  The scenario the report was made for. */
+const scen_t *report_scen(const report_t *self);
+
+/*  Timeline point i (< report_n_seconds), or NULL. */
+const report_point_t *report_point(const report_t *self, size_t i);
+
 /*  The latest timeline point (NULL before the first). */
 const report_point_t *report_last(const report_t *self);
 
@@ -90,5 +102,18 @@ void report_print(const report_t *self, const report_info_t *info, FILE *out);
 /*  Writes the JSON summary to path ("-" = stdout). */
 hn_err_t report_write_json(const report_t *self, const report_info_t *info,
                            const char *path, char *err) HN_WUR;
+
+/*  Saves everything `hornet report` needs to render the run again: the
+ *  scenario bundle (bundle_len bytes), meta (JSON text: the run's
+ *  settings, with "open_model": true for the open model; or NULL), the
+ *  stages, every second and the totals. */
+hn_err_t report_save(const report_t *self, const char *path, const void *bundle,
+                     size_t bundle_len, const char *meta, char *err) HN_WUR;
+
+/*  Reads a file report_save wrote: the report (caller destroys), its
+ *  scenario in *scen_p (caller destroys, after the report) and the meta
+ *  text in *meta_p (caller frees). NULL with a message in err. */
+report_t *report_load(const char *path, scen_t **scen_p, char **meta_p,
+                      char *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "csv.h"
 #include "util.h"
 
 /*  Locust's answer to /swarm. */
@@ -399,85 +400,6 @@ static json_t *locust_stats(const master_t *m)
     return o;
 }
 
-/*  Keeps the first failure of a run of appends (a CSV over 64 MiB, or no
- *  memory): the caller answers 500 instead of a cut-short table. */
-static void keep(hn_err_t *acc, hn_err_t rc)
-{
-    if (*acc == HN_OK)
-        *acc = rc;
-}
-
-static void csv_field(buf_t *b, const char *s, hn_err_t *acc)
-{
-    hn_err_t rc = HN_OK;
-    keep(&rc, buf_append(b, "\"", 1));
-    for (; *s; s++)
-        keep(&rc, *s == '"' ? buf_append(b, "\"\"", 2) : buf_append(b, s, 1));
-    keep(&rc, buf_append(b, "\"", 1));
-    keep(acc, rc);
-}
-
-static hn_err_t requests_csv(const master_t *m, buf_t *b)
-{
-    hn_err_t rc = HN_OK;
-    static const double pct[] = {50, 66, 75,   80,    90, 95,
-                                 98, 99, 99.9, 99.99, 100};
-    static const char head[] =
-        "Type,Name,Request Count,Failure Count,Median Response Time,"
-        "Average Response Time,Min Response Time,Max Response Time,"
-        "Average Content Size,Requests/s,Failures/s,"
-        "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\r\n";
-    keep(&rc, buf_append_str(b, head));
-    const stats_t *t = report_totals(m->rep);
-    double dur = master_elapsed_s(m);
-    hist_t *all = hist_new();
-    uint64_t req = 0, fail = 0, bin = 0;
-    stats_totals(t, &req, &fail, &bin, NULL, all);
-    for (size_t i = 0; i <= m->scen->n_endpoints; i++) {
-        bool agg = i == m->scen->n_endpoints;
-        if (agg && !all)
-            break;
-        const stats_endpoint_t *ep = agg ? NULL : stats_endpoint(t, i);
-        const hist_t *h = agg ? all : ep->latency;
-        uint64_t r = agg ? req : ep->requests, f = agg ? fail : ep->failures;
-        uint64_t by = agg ? bin : ep->bytes_in;
-        csv_field(b, agg ? "" : m->scen->endpoints[i].method, &rc);
-        keep(&rc, buf_append(b, ",", 1));
-        csv_field(b, agg ? "Aggregated" : m->scen->endpoints[i].name, &rc);
-        hn_err_t row = buf_printf(
-            b, ",%" PRIu64 ",%" PRIu64 ",%.0f,%.2f,%.2f,%.2f,%.1f,%.2f,%.2f", r,
-            f, (double)hist_percentile(h, 50) / 1000.0, hist_mean(h) / 1000.0,
-            (double)hist_min(h) / 1000.0, (double)hist_max(h) / 1000.0,
-            r ? (double)by / (double)r : 0.0, dur > 0 ? (double)r / dur : 0.0,
-            dur > 0 ? (double)f / dur : 0.0);
-        keep(&rc, row);
-        for (size_t k = 0; k < sizeof pct / sizeof pct[0]; k++) {
-            double ms = (double)hist_percentile(h, pct[k]) / 1000.0;
-            keep(&rc, buf_printf(b, ",%.0f", ms));
-        }
-        keep(&rc, buf_append(b, "\r\n", 2));
-    }
-    hist_destroy(&all);
-    return rc;
-}
-
-static hn_err_t failures_csv(const master_t *m, buf_t *b)
-{
-    hn_err_t rc = HN_OK;
-    keep(&rc, buf_append_str(b, "Method,Name,Error,Occurrences\r\n"));
-    const stats_t *t = report_totals(m->rep);
-    for (size_t i = 0; i < stats_n_errors(t); i++) {
-        const stats_error_t *e = stats_error(t, i);
-        csv_field(b, m->scen->endpoints[e->endpoint].method, &rc);
-        keep(&rc, buf_append(b, ",", 1));
-        csv_field(b, m->scen->endpoints[e->endpoint].name, &rc);
-        keep(&rc, buf_append(b, ",", 1));
-        csv_field(b, e->message, &rc);
-        keep(&rc, buf_printf(b, ",%" PRIu64 "\r\n", e->count));
-    }
-    return rc;
-}
-
 static void api_stop(master_t *m)
 {
     if (m->phase == M_RUNNING)
@@ -619,8 +541,8 @@ static void api_call(master_t *m, const char *method, const char *path,
         buf_t b;
         buf_init(&b, (size_t)64 << 20);
         hn_err_t rc = !strcmp(path, "/stats/requests/csv")
-                          ? requests_csv(m, &b)
-                          : failures_csv(m, &b);
+                          ? csv_stats(m->rep, master_elapsed_s(m), &b)
+                          : csv_failures(m->rep, &b);
         if (rc)
             r_error(r, 500, NULL, "the CSV does not fit in 64 MiB of memory");
         else

@@ -1,5 +1,7 @@
-// hornet web UI: vanilla ES2020 with no dependencies, because the master
-// embeds these files and may run where there is no internet access.
+// hornet web UI: vanilla ES2020 that loads nothing from the internet,
+// because the master embeds these files and may run where there is no
+// internet access. Its one library, uPlot (the charts, through charts.js),
+// is embedded with it.
 //
 // The pure logic is exported as globalThis.hornetUI so tests/webui can run
 // it in node; only init() touches the DOM, and it runs only in a browser.
@@ -13,60 +15,11 @@
 
   const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
 
-  // ---- formatting --------------------------------------------------------
-
-  function group(digits) {
-    return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  }
-
-  // Like Locust's table: whole numbers above 100, a few decimals below.
-  function fmtNum(v, digits) {
-    if (!isNum(v)) return DASH;
-    const a = Math.abs(v);
-    if (a >= 1e21) return String(v); // toFixed switches to exponents here
-    const d = digits !== undefined ? digits
-      : Number.isInteger(v) || a >= 100 ? 0 : a >= 10 ? 1 : 2;
-    const [i, f] = a.toFixed(d).split('.');
-    const neg = v < 0 && Number(a.toFixed(d)) !== 0;
-    return (neg ? '-' : '') + group(i) + (f ? '.' + f : '');
-  }
-
-  function fmtPct(ratio) {
-    if (!isNum(ratio)) return DASH;
-    const p = ratio * 100;
-    return fmtNum(p, p === 0 ? 0 : Math.abs(p) < 10 ? 2 : 1) + '%';
-  }
-
-  function fmtBytes(n) {
-    if (!isNum(n) || n < 0) return DASH;
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i === 0 ? String(Math.round(n)) : fmtNum(n, n < 10 ? 1 : 0)) + ' ' + units[i];
-  }
-
-  // Seconds as "1h2m3s", "1m30s", "45s", "1.5s" or "250ms".
-  function fmtDuration(s) {
-    if (!isNum(s) || s < 0) return DASH;
-    if (s > 0 && s < 1) return Math.round(s * 1000) + 'ms';
-    if (s < 60 && !Number.isInteger(s)) return fmtNum(s, 1) + 's';
-    s = Math.round(s);
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    let out = '';
-    if (h) out += h + 'h';
-    if (m) out += m + 'm';
-    if (sec || !out) out += sec + 's';
-    return out;
-  }
-
-  // Chart axis label: "m:ss" or "h:mm:ss".
-  function fmtClock(s) {
-    if (!isNum(s)) return DASH;
-    s = Math.max(0, Math.round(s));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    const pad = (x) => String(x).padStart(2, '0');
-    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
-  }
+  // The number formats and chart scales are charts.js's (one implementation
+  // for the UI and the HTML report): index.html loads it before this file.
+  const C = globalThis.hornetCharts;
+  if (!C) throw new Error('app.js: charts.js must be loaded first');
+  const { fmtNum, fmtPct, fmtDuration } = C;
 
   // ---- parsing and validation -------------------------------------------
 
@@ -309,60 +262,6 @@
     try { msg = JSON.parse(data); } catch (e) { return { result: 'ignored', msg: null }; }
     if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return { result: 'ignored', msg: null };
     return { result: addPoint(ring, msg), msg };
-  }
-
-  // ---- chart scales ---------------------------------------------------------
-
-  function niceStep(range, count) {
-    const raw = range / Math.max(1, count);
-    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-    const f = raw / mag;
-    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * mag;
-  }
-
-  // Round axis bounds and about `count` ticks between them at 1, 2, 2.5 or
-  // 5 times a power of ten.
-  function niceTicks(min, max, count = 5) {
-    if (!isNum(min) || !isNum(max)) { min = 0; max = 1; }
-    if (max < min) [min, max] = [max, min];
-    if (max === min) {
-      const pad = min === 0 ? 1 : Math.abs(min) * 0.1;
-      min = min === 0 ? 0 : min - pad;
-      max += pad;
-    }
-    const step = niceStep(max - min, count);
-    const lo = Math.floor(min / step + 1e-9) * step;
-    const hi = Math.ceil(max / step - 1e-9) * step;
-    const decimals = Math.max(0, -Math.floor(Math.log10(step)) + 1);
-    const ticks = [];
-    for (let i = 0; lo + i * step <= hi + step / 2; i++) ticks.push(Number((lo + i * step).toFixed(decimals)));
-    return { min: ticks[0], max: ticks[ticks.length - 1], step, ticks };
-  }
-
-  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
-
-  // Time ticks at whole seconds, minutes or hours inside [min, max].
-  function timeTicks(min, max, count = 6) {
-    if (!isNum(min) || !isNum(max) || max <= min) return [];
-    const step = TIME_STEPS.find((s) => (max - min) / s <= count) || TIME_STEPS[TIME_STEPS.length - 1];
-    const out = [];
-    for (let t = Math.ceil(min / step) * step; t <= max; t += step) out.push(t);
-    return out;
-  }
-
-  // Scales for a chart of `keys` over points: x is the points' time span,
-  // y starts at 0 and ends at a nice value above the largest one.
-  function chartScale(points, keys) {
-    let xmin = Infinity, xmax = -Infinity, ymax = 0;
-    for (const p of points) {
-      xmin = Math.min(xmin, p.t);
-      xmax = Math.max(xmax, p.t);
-      for (const k of keys) if (isNum(p[k])) ymax = Math.max(ymax, p[k]);
-    }
-    if (!isNum(xmin)) { xmin = 0; xmax = 60; }
-    if (xmax - xmin < 10) xmax = xmin + 10; // a few seconds still get an axis
-    const y = niceTicks(0, ymax, 4);
-    return { x: { min: xmin, max: xmax, ticks: timeTicks(xmin, xmax) }, y };
   }
 
   // ---- tables ---------------------------------------------------------------
@@ -757,75 +656,20 @@
       });
     }
 
-    // ---- charts
+    // ---- charts: charts.js (uPlot), created when the tab is first shown,
+    // because uPlot takes its width from the element
 
-    const CHARTS = [
-      ['chart-rps', [['rps', 'RPS', '#2f7ed8'], ['fails_per_s', 'Failures/s', '#d9534f']]],
-      ['chart-lat', [['p50_ms', 'p50', '#3a9d5d'], ['p95_ms', 'p95', '#e69a28'], ['p99_ms', 'p99', '#8e5cc2']]],
-      ['chart-users', [['users', 'Users', '#2f7ed8']]],
-    ];
-
+    let charts = null;
     function drawCharts() {
       if (ui.tab !== 'charts') return;
+      if (!charts) {
+        try { charts = C.CHARTS.map((def) => C.chart($('chart-' + def.id), def)); } catch (e) { showMsg(e.message); return; }
+      }
       const pts = ui.ring.toArray();
-      for (const [id, series] of CHARTS) drawChart($(id), pts, series);
-    }
-
-    function drawChart(cv, pts, series) {
-      const w = cv.clientWidth, h = cv.clientHeight, dpr = window.devicePixelRatio || 1;
-      if (!w || !h) return;
-      if (cv.width !== Math.round(w * dpr) || cv.height !== Math.round(h * dpr)) {
-        cv.width = Math.round(w * dpr);
-        cv.height = Math.round(h * dpr);
-      }
-      const g = cv.getContext('2d');
-      if (!g) return;
-      g.setTransform(dpr, 0, 0, dpr, 0, 0);
-      g.clearRect(0, 0, w, h);
-      const css = getComputedStyle(cv);
-      const fg = css.getPropertyValue('--muted').trim() || '#777', grid = css.getPropertyValue('--grid').trim() || '#ddd';
-      const L = 56, R = 12, T = 24, B = 22;
-      const sc = chartScale(pts, series.map((s) => s[0]));
-      const X = (t) => L + ((t - sc.x.min) / (sc.x.max - sc.x.min)) * (w - L - R);
-      const Y = (v) => h - B - ((v - sc.y.min) / (sc.y.max - sc.y.min)) * (h - T - B);
-      g.font = '11px system-ui, sans-serif';
-      g.lineWidth = 1;
-      g.strokeStyle = grid;
-      g.fillStyle = fg;
-      g.textAlign = 'right';
-      g.textBaseline = 'middle';
-      for (const v of sc.y.ticks) {
-        const y = Math.round(Y(v)) + 0.5;
-        g.beginPath(); g.moveTo(L, y); g.lineTo(w - R, y); g.stroke();
-        g.fillText(fmtNum(v), L - 6, y);
-      }
-      g.textAlign = 'center';
-      g.textBaseline = 'top';
-      for (const t of sc.x.ticks) g.fillText(fmtClock(t), X(t), h - B + 6);
-      g.lineWidth = 1.5;
-      g.lineJoin = 'round';
-      // Legend with the latest values, left to right along the top.
-      let lx = L;
-      const lastP = pts[pts.length - 1];
-      for (const [key, label, color] of series) {
-        g.strokeStyle = color;
-        g.beginPath();
-        let pen = false;
-        for (const p of pts) {
-          if (!isNum(p[key])) { pen = false; continue; } // null: a gap, not a drop to 0
-          if (pen) g.lineTo(X(p.t), Y(p[key])); else g.moveTo(X(p.t), Y(p[key]));
-          pen = true;
-        }
-        g.stroke();
-        const text = `${label} ${lastP ? fmtNum(lastP[key]) : DASH}`;
-        g.fillStyle = color;
-        g.fillRect(lx, 8, 10, 3);
-        g.fillStyle = fg;
-        g.textAlign = 'left';
-        g.textBaseline = 'middle';
-        g.fillText(text, lx + 14, 10);
-        lx += 24 + g.measureText(text).width;
-      }
+      // Stage starts from where the points' stage changes: right even after
+      // the schedule was replaced during the run.
+      const marks = C.stageMarks([], pts);
+      for (const c of charts) { c.resize(); c.update(pts, marks); }
     }
     window.addEventListener('resize', drawCharts);
 
@@ -885,10 +729,10 @@
   }
 
   const exported = {
-    fmtNum, fmtPct, fmtBytes, fmtDuration, fmtClock, parseDuration, parseField, parseHost,
+    fmtNum, fmtPct, fmtBytes: C.fmtBytes, fmtDuration, fmtClock: C.fmtClock, parseDuration, parseField, parseHost,
     buildStartBody, buildLoadBody, buildStages, parseScheduleText, apiErrorMessage,
     withToken, downloadLinks, makeRing, normalizePoint, addPoint, mergePoints, handleEvent,
-    niceTicks, timeTicks, chartScale, listOf, flattenRow, columnsFor, colLabel, fmtCell, statsRows,
+    niceTicks: C.niceTicks, timeTicks: C.timeTicks, chartScale: C.chartScale, listOf, flattenRow, columnsFor, colLabel, fmtCell, statsRows,
   };
   globalThis.hornetUI = exported;
   if (typeof document !== 'undefined') {
