@@ -410,9 +410,14 @@ json_t *judge_json(const judge_t *self)
             thresh_scope_text(it->t), "metric", thresh_metric_text(it->t),
             "observed_text", txt, "ok", thresh_state_ok(it->st), "aborted",
             thresh_state_aborted(it->st));
-        if (o)
+        double last = thresh_state_last(it->st);
+        if (o) {
             json_object_set_new(o, "observed",
                                 isnan(obs) ? json_null() : json_real(obs));
+            /*  the figure of the last second judged (the live view) */
+            json_object_set_new(o, "last",
+                                isnan(last) ? json_null() : json_real(last));
+        }
         json_array_append_new(a, o);
     }
     return a;

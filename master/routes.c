@@ -428,6 +428,7 @@ static void api_call(master_t *m, const char *method, const char *path,
         {"/api/v1/timeseries", "GET"},
         {"/api/v1/failures", "GET"},
         {"/api/v1/workers", "GET"},
+        {"/api/v1/thresholds", "GET"},
         {"/swarm", "POST"},
         {"/stop", "GET POST"},
         {"/stats/reset", "GET POST"},
@@ -535,6 +536,11 @@ static void api_call(master_t *m, const char *method, const char *path,
         r_json(r, 200, failures_json(m));
     } else if (!strcmp(path, "/api/v1/workers")) {
         r_json(r, 200, workers_json(m));
+    } else if (!strcmp(path, "/api/v1/thresholds")) {
+        r_json(r, 200,
+               json_pack("{s:s,s:b,s:o}", "state", master_state_name(m), "ok",
+                         judge_ok(m->judge), "thresholds",
+                         judge_json(m->judge)));
     } else if (!strcmp(path, "/stats/requests")) {
         r_json(r, 200, locust_stats(m));
     } else {

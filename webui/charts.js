@@ -188,6 +188,8 @@
     return (String(Number(step.toFixed(6))).split('.')[1] || '').length;
   }
 
+  const Y_TICKS = 5; // about this many steps up the y axis
+
   // uPlot's x range for [min, max]: the data's whole span (xRange) when
   // uPlot asks for it (setData, double-click), else a zoomed-in part as is.
   function xScale(ts, min, max) {
@@ -196,9 +198,10 @@
     return [min, max];
   }
 
-  // The y range: 0 up to a round value above the largest one.
+  // The y range: 0 up to a round value above the largest one, with a little
+  // room, so that a line at its maximum does not run along the top edge.
   function yRange(max) {
-    const t = niceTicks(0, isNum(max) && max > 0 ? max : 0, 4);
+    const t = niceTicks(0, isNum(max) && max > 0 ? max * 1.04 : 0, Y_TICKS);
     return [t.min, t.max];
   }
 
@@ -295,7 +298,7 @@
         }),
         Object.assign({}, axis, {
           size: 60,
-          splits: (u, i, min, max) => niceTicks(min, max, 4).ticks.filter((t) => t >= min && t <= max),
+          splits: (u, i, min, max) => niceTicks(min, max, Y_TICKS).ticks.filter((t) => t >= min && t <= max),
           values: (u, splits) => splits.map((v) => fmtNum(v, tickDigits(splits))),
         }),
       ],

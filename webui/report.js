@@ -72,6 +72,8 @@
   // into a shell.
   function shellJoin(args) {
     if (!Array.isArray(args)) return str(args);
+    // The arguments after the program's name, or with it.
+    if (args.length && !/(^|\/)hornet$/.test(str(args[0]))) args = ['hornet', ...args];
     return args.map((a) => {
       a = str(a);
       return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : "'" + a.replace(/'/g, "'\\''") + "'";

@@ -17,6 +17,7 @@ the API client); the tests are in test_<area>.py, by area:
   test_fleet.py     master and workers: totals, class mix, keys, namespaces
   test_api.py       the HTTP API, Locust's endpoints, the web UI page
   test_faults.py    bad input, closed connections, killed or restarted processes
+  test_results.py   thresholds, baselines, --out DIR, hornet report and compare
 They run in that order; a test_*.py not listed here runs after them.
 """
 import glob
@@ -25,7 +26,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-AREAS = ["test_run", "test_scenario", "test_fleet", "test_api", "test_faults"]
+AREAS = ["test_run", "test_scenario", "test_fleet", "test_api", "test_faults",
+         "test_results"]
 
 if __name__ == "__main__":
     sys.path.insert(0, HERE)

@@ -98,6 +98,7 @@ test('xRange and yRange', () => {
   assert.deepEqual(C.yRange(0.37), [0, 0.4]);
   assert.deepEqual(C.yRange(null), [0, 1]);
   assert.deepEqual(C.yRange(0), [0, 1]);
+  assert.deepEqual(C.yRange(20), [0, 25]); // room above a line at its maximum
 });
 
 test('report: tags in both shapes, and their p95 skew', () => {
@@ -137,6 +138,8 @@ test('report: meta and command line', () => {
   assert.equal(R.shellJoin(['hornet', 'run', 'a b.yaml', "it's", '--threshold', 'p95 < 2s', '-u', '10']),
     "hornet run 'a b.yaml' 'it'\\''s' --threshold 'p95 < 2s' -u 10");
   assert.equal(R.shellJoin('hornet run x'), 'hornet run x');
+  assert.equal(R.shellJoin(['run', '-u', '5']), 'hornet run -u 5'); // without the program's name
+  assert.equal(R.shellJoin(['/usr/bin/hornet', 'run']), '/usr/bin/hornet run');
   const rows = Object.fromEntries(R.metaRows(fixture('summary-full.json')));
   assert.equal(rows.Scenario, 'examples/shop.yaml');
   assert.equal(rows.Workers, '2');
