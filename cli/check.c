@@ -103,6 +103,10 @@ void check_print(const scen_t *s, FILE *out)
             fprintf(out, " %s", s->counters[i]);
         fprintf(out, "\n");
     }
+    for (size_t i = 0; i < s->n_thresholds; i++)
+        fprintf(out, "threshold: %s\n", s->thresholds[i].expr);
+    for (size_t i = 0; i < s->n_baseline_gates; i++)
+        fprintf(out, "baseline gate: %s\n", s->baseline_gates[i]);
     if (s->n_before)
         fprintf(out, "before the run: %zu request%s\n", s->n_before,
                 s->n_before == 1 ? "" : "s");

@@ -324,6 +324,19 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
     if (!is_api) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return s_error(c, 405, NULL, "the UI files are GET only");
+        if (!strcmp(url, "/healthz")) {
+            /*  For load balancers and k8s probes: no token, and nothing
+             *  about the run, only that this process answers. */
+            static const char ok[] = "{\"status\":\"ok\"}";
+            struct MHD_Response *resp = MHD_create_response_from_buffer(
+                sizeof ok - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
+            if (!resp)
+                return MHD_NO;
+            MHD_add_response_header(resp, "Content-Type", "application/json");
+            enum MHD_Result rc = MHD_queue_response(c, 200, resp);
+            MHD_destroy_response(resp);
+            return rc;
+        }
         const webui_file_t *f = webui_find(url);
         if (!f)
             return s_error(c, 404, NULL,

@@ -3,7 +3,7 @@
 # integration tests (real processes, a real HTTP target on 127.0.0.1).
 # Ends with one line "N passed, N failed"; exits non-zero if any failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 passed=0
 failed=0
@@ -62,6 +62,23 @@ fi
 if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
 passed=$((passed + p)); failed=$((failed + f))
 ((f > 0)) && failed_names+=("integration")
+
+echo "== fleet test (network namespaces, the systemd units; root only) and deploy checks"
+for t in fleet deploy; do
+  script=tests/fleet/run.py
+  [[ $t == deploy ]] && script=tests/fleet/deploy_check.py
+  python3 "$script" 2>&1 | tee "build/$t.log"
+  rc=${PIPESTATUS[0]}
+  line=$(grep -E "^$t: [0-9]+ passed, [0-9]+ failed" "build/$t.log" | tail -1)
+  if [[ -n $line ]]; then
+    p=$(awk '{print $2}' <<<"$line"); f=$(awk '{print $4}' <<<"$line")
+  else
+    p=0; f=1
+  fi
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  ((f > 0)) && failed_names+=("$t")
+done
 
 echo
 ((${#failed_names[@]})) && echo "failed: ${failed_names[*]}"

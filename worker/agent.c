@@ -29,6 +29,7 @@
 #define HELLO_EVERY_MS 1000
 #define HEARTBEAT_MS 1000
 #define RESEND_AFTER_MS 3000
+#define DRAIN_MS 15000 /* the longest a signalled worker waits for its acks */
 
 /*  Every interval of the current run is kept, acknowledged or not: a
  *  master that restarts mid-run has lost what the old one merged, and gets
@@ -484,6 +485,28 @@ void agent_actor(zsock_t *pipe, void *args)
     agent_destroy(&a);
 }
 
+/*  SIGTERM or Ctrl-C (systemctl stop, kubectl scale, an ASG scale-in):
+ *  leave without losing a request: no new ones, those in flight finish,
+ *  the last interval goes out, and the agent exits once the master has
+ *  acknowledged everything (a second signal exits at once). False when
+ *  there is nothing to wait for. */
+static bool s_drain(agent_t *a)
+{
+    if (!a->welcomed || (!a->running && unacked_count(a) == 0))
+        return false;
+    double grace = a->scen ? a->scen->load.stop_timeout_s : 0;
+    if (grace > DRAIN_MS / 2000.0)
+        grace = DRAIN_MS / 2000.0;
+    log_info("worker: stopping: requests in flight get %.0f s, then the last "
+             "counts go to the master (signal again to exit now)",
+             grace);
+    if (a->w && a->running && !a->stopping) {
+        worker_stop(a->w, grace);
+        a->stopping = true;
+    }
+    return true;
+}
+
 int agent_run(agent_t *a)
 {
     A_INFO(a, "worker %s: connecting to %s", a->id, a->o.master);
@@ -492,7 +515,22 @@ int agent_run(agent_t *a)
     send_hello(a);
     bool quit = false;
     int rc = 0;
-    while (!quit && (a->o.embedded || !zsys_interrupted)) {
+    int64_t drain_until = 0;
+    while (!quit) {
+        if (!a->o.embedded && zsys_interrupted) {
+            zsys_interrupted = 0;
+            if (drain_until || !s_drain(a))
+                break;
+            drain_until = zclock_mono() + DRAIN_MS;
+        }
+        if (drain_until && !a->running && unacked_count(a) == 0)
+            break; /* every request counted and acknowledged */
+        if (drain_until && zclock_mono() > drain_until) {
+            log_warn("worker: the master did not acknowledge %zu intervals "
+                     "within %d s; exiting anyway",
+                     unacked_count(a), DRAIN_MS / 1000);
+            break;
+        }
         zsock_t *which = zpoller_wait(a->poller, a->w && a->running ? 20 : 100);
         if (a->pipe && which == a->pipe) {
             char *cmd = zstr_recv(a->pipe);

@@ -142,6 +142,9 @@ def api_bad_input_changes_nothing():
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             wait_state(base, ("running",), token=tok)
+            # the probe needs no token and says nothing of the run
+            st, hz = api(base, "GET", "/healthz", token=None)
+            eq((st, hz), (200, {"status": "ok"}), "GET /healthz without a token")
             cases = [
                 ("no token", dict(token=None), 401, "Authorization"),
                 ("wrong token", dict(token="nope"), 403, "Authorization"),
