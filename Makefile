@@ -19,7 +19,9 @@ INC_cli    := -Icommon -Iproto -Iworker -Imaster -Icli
 INC_ALL    := $(INC_cli) -Iwebui
 inc = $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_ALL))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -lcsv
+# libhttp-parser-dev (worker/h1.c) ships no .pc file, like libcsv.
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -lcsv \
+             -lhttp_parser
 CFLAGS   ?= -O2 -g
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "cmds.h"
 #include "exit.h"
 #include "opt.h"
 
@@ -42,7 +43,12 @@ void check_print(const scen_t *s, FILE *out)
 {
     const scen_load_t *l = &s->load;
     fprintf(out, "host: %s\n", s->host ? s->host : "(absolute URLs only)");
-    if (s->has_load_rate)
+    if (l->sched)
+        fprintf(out, "load: a %zu-stage schedule of %s over %gs, peak %g",
+                sched_len(l->sched),
+                l->sched_rate ? "iterations/s" : "users",
+                sched_total_s(l->sched), sched_max(l->sched));
+    else if (s->has_load_rate)
         fprintf(out, "load: %g iterations/s (max %u in flight)", l->rate,
                 l->max_inflight ? l->max_inflight : 10000);
     else if (s->has_load_users)
@@ -123,7 +129,7 @@ static const opt_t s_opts[] = {
     {0, 0, NULL, NULL, NULL},
 };
 
-static const opt_cmd_t s_cmd = {
+const opt_cmd_t cmd_check_opts = {
     .name = "check",
     .usage = "usage: hornet check SCENARIO.yaml [--host URL]\n",
     .about = "Validates the scenario without sending traffic and prints its "
@@ -145,13 +151,13 @@ int check_main(int argc, char **argv)
 {
     const char *host = NULL;
     int rest = 0;
-    switch (opt_parse(&s_cmd, argc, argv, s_set, &host, NULL, &rest)) {
+    switch (opt_parse(&cmd_check_opts, argc, argv, s_set, &host, NULL, &rest)) {
     case OPT_OK: break;
     case OPT_DONE_HELP: return HN_EXIT_OK;
     case OPT_DONE_USAGE: return HN_EXIT_USAGE;
     }
     if (rest != argc - 1)
-        return opt_usage(&s_cmd, "give exactly one scenario file");
+        return opt_usage(&cmd_check_opts, "give exactly one scenario file");
     char err[HN_ERRLEN];
     scen_t *s = scen_load(argv[rest], host, err);
     if (!s) {

@@ -14,9 +14,15 @@ int worker_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int compare_main(int argc, char **argv);
 
-/*  The option tables of run and master: each names the other's flags. */
+/*  Each command's option table (run and master name each other's flags;
+ *  `hornet completion bash` reads them all). */
 extern const opt_cmd_t cmd_run_opts;
 extern const opt_cmd_t cmd_master_opts;
+extern const opt_cmd_t cmd_worker_opts;
+extern const opt_cmd_t cmd_check_opts;
+extern const opt_cmd_t cmd_keys_opts;
+extern const opt_cmd_t cmd_report_opts;
+extern const opt_cmd_t cmd_compare_opts;
 
 /*  Creates, runs and destroys a master; prints why it could not start.
  *  Returns the HN_EXIT_* code for the run's outcome. */

@@ -15,7 +15,7 @@ static const opt_t s_opts[] = {
     {CP_JSON, 0, "json", NULL, "print the comparison as JSON"},
     {0, 0, NULL, NULL, NULL}};
 
-static const opt_cmd_t s_cmd = {
+const opt_cmd_t cmd_compare_opts = {
     .name = "compare",
     .usage = "usage: hornet compare A B [--json]\n",
     .about = "Prints two runs side by side: per endpoint and in total, "
@@ -50,13 +50,15 @@ int compare_main(int argc, char **argv)
 {
     bool as_json = false;
     int rest = 0;
-    switch (opt_parse(&s_cmd, argc, argv, s_set, &as_json, NULL, &rest)) {
+    switch (opt_parse(&cmd_compare_opts, argc, argv, s_set, &as_json, NULL,
+                      &rest)) {
     case OPT_OK: break;
     case OPT_DONE_HELP: return HN_EXIT_OK;
     case OPT_DONE_USAGE: return HN_EXIT_USAGE;
     }
     if (argc - rest != 2)
-        return opt_usage(&s_cmd, "give two runs: hornet compare A B");
+        return opt_usage(&cmd_compare_opts,
+                         "give two runs: hornet compare A B");
     char pa[4096], pb[4096], err[HN_ERRLEN];
     s_path(argv[rest], pa, sizeof pa);
     s_path(argv[rest + 1], pb, sizeof pb);

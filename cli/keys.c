@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cmds.h"
 #include "exit.h"
 #include "opt.h"
 
@@ -42,7 +43,7 @@ static const opt_t s_opts[] = {
     {0, 0, NULL, NULL, NULL},
 };
 
-static const opt_cmd_t s_cmd = {
+const opt_cmd_t cmd_keys_opts = {
     .name = "keys",
     .usage = "usage: hornet keys DIR\n",
     .about = "Writes CURVE key pairs DIR/master.key(_secret) and\n"
@@ -63,13 +64,13 @@ static hn_err_t s_set(void *ctx, int id, const char *arg, char *err)
 int keys_main(int argc, char **argv)
 {
     int rest = 0;
-    switch (opt_parse(&s_cmd, argc, argv, s_set, NULL, NULL, &rest)) {
+    switch (opt_parse(&cmd_keys_opts, argc, argv, s_set, NULL, NULL, &rest)) {
     case OPT_OK: break;
     case OPT_DONE_HELP: return HN_EXIT_OK;
     case OPT_DONE_USAGE: return HN_EXIT_USAGE;
     }
     if (rest != argc - 1)
-        return opt_usage(&s_cmd, "give exactly one directory");
+        return opt_usage(&cmd_keys_opts, "give exactly one directory");
     const char *dir = argv[rest];
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "hornet keys: cannot create %s: %s\n", dir,

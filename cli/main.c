@@ -14,24 +14,72 @@ typedef struct {
     const char *name;
     int (*main)(int argc, char **argv);
     const char *about;
+    const opt_cmd_t *opts;
 } command_t;
+
+static int s_completion(int argc, char **argv);
 
 static const command_t s_commands[] = {
     {"run", run_main,
-     "run a load test in this process (scenario file or --url)"},
+     "run a load test in this process (scenario file or --url)", &cmd_run_opts},
     {"check", check_main,
-     "validate a scenario file and print its plan (no traffic)"},
+     "validate a scenario file and print its plan (no traffic)",
+     &cmd_check_opts},
     {"master", master_main,
      "coordinate worker processes: the web UI, the HTTP API,\n"
-     "             the merged results"},
-    {"worker", worker_main, "run load for a master: --master tcp://HOST:5557"},
+     "             the merged results",
+     &cmd_master_opts},
+    {"worker", worker_main, "run load for a master: --master tcp://HOST:5557",
+     &cmd_worker_opts},
     {"report", report_main,
-     "render a finished run again from its --out DIR (summary, CSV, HTML)"},
+     "render a finished run again from its --out DIR (summary, CSV, HTML)",
+     &cmd_report_opts},
     {"compare", compare_main,
-     "two runs side by side, per endpoint, with the change in %"},
+     "two runs side by side, per endpoint, with the change in %",
+     &cmd_compare_opts},
     {"keys", keys_main,
-     "write CURVE key pairs for an encrypted master/worker link"},
+     "write CURVE key pairs for an encrypted master/worker link",
+     &cmd_keys_opts},
+    {"completion", s_completion,
+     "print a bash completion script: source <(hornet completion bash)", NULL},
 };
+#define N_COMMANDS (sizeof s_commands / sizeof s_commands[0])
+
+/*  The script is made from the option tables, so it knows every flag. */
+static int s_completion(int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "bash")) {
+        fprintf(stderr, "hornet completion: usage: hornet completion bash\n");
+        return HN_EXIT_USAGE;
+    }
+    printf("# bash completion for hornet (hornet completion bash)\n"
+           "_hornet() {\n"
+           "  local cur=${COMP_WORDS[COMP_CWORD]} words=\n"
+           "  if [[ $COMP_CWORD -eq 1 ]]; then\n"
+           "    COMPREPLY=($(compgen -W \"");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        printf("%s ", s_commands[i].name);
+    printf("version help\" -- \"$cur\")); return\n"
+           "  fi\n"
+           "  case ${COMP_WORDS[1]} in\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (!s_commands[i].opts)
+            continue;
+        printf("    %s) words=\"", s_commands[i].name);
+        opt_words(s_commands[i].opts, stdout);
+        printf("\" ;;\n");
+    }
+    printf("    completion) words=bash ;;\n"
+           "  esac\n"
+           "  if [[ $cur == -* || ${COMP_WORDS[1]} == completion ]]; then\n"
+           "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
+           "  else\n"
+           "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+           "  fi\n"
+           "}\n"
+           "complete -o filenames -F _hornet hornet\n");
+    return HN_EXIT_OK;
+}
 
 static void s_usage(FILE *f)
 {
@@ -39,7 +87,7 @@ static void s_usage(FILE *f)
             "hornet %s - distributed HTTP load testing\n\n"
             "usage: hornet COMMAND [options]\n\ncommands:\n",
             HN_VERSION);
-    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", s_commands[i].name, s_commands[i].about);
     fprintf(f, "  %-10s %s\n", "version",
             "print the version and the libraries in use");
@@ -67,7 +115,7 @@ int main(int argc, char **argv)
         return HN_EXIT_OK;
     }
     const command_t *c = NULL;
-    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(cmd, s_commands[i].name))
             c = &s_commands[i];
     if (!c) {

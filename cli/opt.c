@@ -1,10 +1,12 @@
 /*  cli/opt.c - see opt.h. */
 #include "opt.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exit.h"
 
@@ -52,6 +54,47 @@ static const opt_t *s_find_long(const opt_cmd_t *cmd, const char *name)
     return NULL;
 }
 
+void opt_env_name(const opt_t *o, char *out, size_t n)
+{
+    size_t k = (size_t)snprintf(out, n, "HORNET_");
+    for (const char *p = o->name; *p && k + 1 < n; p++)
+        out[k++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    out[k < n ? k : n - 1] = '\0';
+}
+
+/*  HORNET_USERS=50 is --users 50 (as LOCUST_USERS is Locust's): the
+ *  environment first, so the command line wins. A flag is set by 1, true
+ *  or yes, and left alone by 0, false, no or an empty value. */
+static opt_result_t s_env(const opt_cmd_t *cmd, opt_fn fn, void *ctx)
+{
+    for (const opt_t *o = cmd->opts; o->id; o++) {
+        if (o->id <= 0)
+            continue;
+        char name[80];
+        opt_env_name(o, name, sizeof name);
+        const char *v = getenv(name);
+        if (!v)
+            continue;
+        if (!o->arg) {
+            if (!*v || !strcmp(v, "0") || !strcasecmp(v, "false") ||
+                !strcasecmp(v, "no"))
+                continue;
+            if (strcmp(v, "1") && strcasecmp(v, "true") &&
+                strcasecmp(v, "yes")) {
+                opt_usage(cmd, "%s=%s: expected 1, true, yes, 0, false or no",
+                          name, v);
+                return OPT_DONE_USAGE;
+            }
+        }
+        char err[HN_ERRLEN] = "";
+        if (fn(ctx, o->id, o->arg ? v : NULL, err) != HN_OK) {
+            opt_usage(cmd, "%s: %s", name, err);
+            return OPT_DONE_USAGE;
+        }
+    }
+    return OPT_OK;
+}
+
 opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv, opt_fn fn,
                        void *ctx, const opt_cmd_t *other, int *rest)
 {
@@ -81,6 +124,14 @@ opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv, opt_fn fn,
     shorts[ns++] = 'h';
     shorts[ns] = '\0';
 
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            opt_help(cmd, stdout);
+            return OPT_DONE_HELP;
+        }
+    opt_result_t env = s_env(cmd, fn, ctx);
+    if (env != OPT_OK)
+        return env;
     optind = 1;
     opterr = 0;
     for (;;) {
@@ -163,6 +214,22 @@ void opt_help(const opt_cmd_t *cmd, FILE *f)
         }
     }
     fprintf(f, "  -h, --help               this text\n");
+    if (s_count(cmd->opts) > 1)
+        fprintf(f, "\nEach option can also be set in the environment: "
+                   "HORNET_ and its name in\ncapitals, '-' as '_' "
+                   "(HORNET_SPAWN_RATE=5); the command line wins.\n");
     if (cmd->footer)
         fprintf(f, "\n%s", cmd->footer);
+}
+
+void opt_words(const opt_cmd_t *cmd, FILE *f)
+{
+    for (const opt_t *o = cmd->opts; o->id; o++) {
+        if (o->id <= 0)
+            continue;
+        fprintf(f, " --%s", o->name);
+        if (o->short_name)
+            fprintf(f, " -%c", o->short_name);
+    }
+    fprintf(f, " --help -h");
 }

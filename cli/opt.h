@@ -53,6 +53,15 @@ typedef enum {
 opt_result_t opt_parse(const opt_cmd_t *cmd, int argc, char **argv, opt_fn fn,
                        void *ctx, const opt_cmd_t *other, int *rest);
 
+/*  The environment variable of option o: "HORNET_SPAWN_RATE" for
+ *  --spawn-rate. opt_parse reads every option's variable before argv, so
+ *  each flag can come from the environment (a container's, a unit's) and
+ *  the command line still wins. */
+void opt_env_name(const opt_t *o, char *out, size_t n);
+
+/*  Prints cmd's option words ("--users -u --rate ...") for completion. */
+void opt_words(const opt_cmd_t *cmd, FILE *f);
+
 /*  Prints cmd's help (usage, about, options by section, footer) to f. */
 void opt_help(const opt_cmd_t *cmd, FILE *f);
 

@@ -27,7 +27,7 @@ static const opt_t s_opts[] = {
     {0, 0, NULL, NULL, NULL},
 };
 
-static const opt_cmd_t s_cmd = {
+const opt_cmd_t cmd_report_opts = {
     .name = "report",
     .usage = "usage: hornet report DIR [--out OTHER] [--json FILE] [--csv "
              "PREFIX] [--html FILE]\n",
@@ -67,14 +67,15 @@ int report_main(int argc, char **argv)
 {
     report_opts_t o = {0};
     int rest = 0;
-    switch (opt_parse(&s_cmd, argc, argv, s_set, &o, NULL, &rest)) {
+    switch (opt_parse(&cmd_report_opts, argc, argv, s_set, &o, NULL, &rest)) {
     case OPT_OK: break;
     case OPT_DONE_HELP: return HN_EXIT_OK;
     case OPT_DONE_USAGE: return HN_EXIT_USAGE;
     }
     if (rest != argc - 1)
-        return opt_usage(&s_cmd, "give the run's directory (what --out DIR "
-                                 "wrote)");
+        return opt_usage(&cmd_report_opts,
+                         "give the run's directory (what --out DIR "
+                         "wrote)");
     const char *dir = argv[rest];
     if (!o.other_dir)
         o.out.out_dir = dir;

@@ -58,17 +58,20 @@ static void s_announce(const scen_t *scen, const runopts_t *o, unsigned threads)
 {
     const scen_load_t *l = &scen->load;
     const char *what = scen->file ? scen->file : o->url;
+    /*  -t 0: until stopped (Ctrl-C, or POST /api/v1/stop with --web) */
+    char len[48] = "until stopped";
+    if (l->duration_s > 0)
+        snprintf(len, sizeof len, "for %.0fs", l->duration_s);
     if (l->sched)
-        log_info("running %s: a %zu-stage schedule for %.0fs on %u threads",
-                 what, sched_len(l->sched), l->duration_s, threads);
+        log_info("running %s: a %zu-stage schedule %s on %u threads", what,
+                 sched_len(l->sched), len, threads);
     else if (l->rate > 0)
-        log_info("running %s: %.1f iterations/s (max %u in flight) for "
-                 "%.0fs on %u threads",
-                 what, l->rate, l->max_inflight, l->duration_s, threads);
+        log_info("running %s: %.1f iterations/s (max %u in flight) %s on %u "
+                 "threads",
+                 what, l->rate, l->max_inflight, len, threads);
     else
-        log_info("running %s: %u users (spawn rate %.1f/s) for %.0fs on "
-                 "%u threads",
-                 what, l->users, l->spawn_rate, l->duration_s, threads);
+        log_info("running %s: %u users (spawn rate %.1f/s) %s on %u threads",
+                 what, l->users, l->spawn_rate, len, threads);
 }
 
 int run_main(int argc, char **argv)

@@ -169,6 +169,7 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
     case RO_WEB_INSECURE: o->web_insecure = true; return HN_OK;
     case RO_WEB_CERT: o->web_cert = a; return HN_OK;
     case RO_WEB_KEY: o->web_key = a; return HN_OK;
+    case RO_METRICS_NO_TOKEN: o->metrics_no_token = true; return HN_OK;
     case RO_JSON: o->json = a; return HN_OK;
     case RO_QUIET: o->quiet = true; return HN_OK;
     case RO_THREADS: {
@@ -199,6 +200,24 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
         o->thresholds[o->n_thresholds++] = a;
         return HN_OK;
     case RO_BASELINE: o->baseline_arg = a; return HN_OK;
+    case RO_MAX_ERROR_RATE: {
+        char num[64];
+        size_t len = strlen(a);
+        if (len && a[len - 1] == '%')
+            len--;
+        if (!len || len >= sizeof num)
+            FAIL("--max-error-rate: expected a percentage such as 5%%, got "
+                 "'%s'",
+                 a);
+        memcpy(num, a, len);
+        num[len] = '\0';
+        if (util_parse_double(num, 0, 100, &o->max_error_rate))
+            FAIL("--max-error-rate: expected a percentage 0..100%%, got '%s'",
+                 a);
+        o->max_error_rate /= 100.0;
+        o->has_max_error_rate = true;
+        return HN_OK;
+    }
     case RO_BASELINE_GATE: {
         baseline_gate_t g;
         if (o->n_gates == RUNOPTS_MAX_HEADERS)
@@ -395,6 +414,9 @@ void runopts_results(const runopts_t *o, const json_t *baseline, int argc,
                                .csv_prefix = o->csv,
                                .csv_full_history = o->csv_full,
                                .html = o->html};
+    mo->max_error_rate = o->has_max_error_rate ? o->max_error_rate : -1;
+    /*  not a result, but both commands build their options through here */
+    mo->metrics_no_token = o->metrics_no_token;
     mo->thresholds = o->thresholds;
     mo->n_thresholds = o->n_thresholds;
     mo->baseline = baseline;

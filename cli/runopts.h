@@ -46,6 +46,7 @@ enum {
     RO_WEB_INSECURE,
     RO_WEB_CERT,
     RO_WEB_KEY,
+    RO_METRICS_NO_TOKEN,
     RO_JSON,
     RO_QUIET,
     RO_THREADS,
@@ -62,6 +63,7 @@ enum {
     RO_THRESHOLD,
     RO_BASELINE,
     RO_BASELINE_GATE,
+    RO_MAX_ERROR_RATE,
     RO_LAST
 };
 
@@ -81,6 +83,8 @@ typedef struct {
     size_t n_thresholds;
     const char *gates[RUNOPTS_MAX_HEADERS];
     size_t n_gates;
+    double max_error_rate; /* --max-error-rate as a ratio */
+    bool has_max_error_rate;
     const char *baseline_arg; /* --baseline as given */
     char baseline_file[4096]; /* the summary it names */
     unsigned threads;
@@ -98,6 +102,7 @@ typedef struct {
     const char *web_token_file;
     char web_token_buf[256]; /* read from --web-token-file */
     bool web_insecure;
+    bool metrics_no_token;
     const char *stages; /* --stages */
     const char *shape;  /* --shape */
     double ramp_down_s; /* --ramp-down, 0 = none */
@@ -119,7 +124,7 @@ typedef struct {
     { RO_SPAWN, 'r', "spawn-rate", "R", "users started per second (default: all at once)" }, \
     { RO_RATE, 0, "rate", "R", "open model: R iterations per second (constant\narrival rate)" }, \
     { RO_INFLIGHT, 0, "max-inflight", "N", "open model: cap on iterations in flight\n(default 10000)" }, \
-    { RO_DURATION, 't', "duration", "D", "how long to run: 30s, 5m, 1h30m (default 10s,\nor the schedule's length)" }, \
+    { RO_DURATION, 't', "duration", "D", "how long to run: 30s, 5m, 1h30m (default 10s,\nor the schedule's length; 0: until stopped)" }, \
     { RO_STAGES, 0, "stages", "LIST", "schedule: DURATION:TARGET[:step],... e.g.\n30s:50,1m:50,30s:0 (users, or rate with --rate)" }, \
     { RO_SHAPE, 0, "shape", "SPEC", "step:start=10,increment=10,every=30s,steps=5\nburst:base=50,multiplier=10,length=60s,every=5m,total=30m\nspike:base=50,multiplier=10,length=60s,total=10m" }, \
     { RO_RAMP_DOWN, 0, "ramp-down", "D", "end the schedule with a linear ramp to 0 over D" }, \
@@ -147,7 +152,8 @@ typedef struct {
     { RO_WEB_TOKEN_FILE, 0, "web-token-file", "F", "read the token from F (mode 0600 or stricter),\nso ps does not show it" }, \
     { RO_WEB_INSECURE, 0, "web-insecure", NULL, "allow a non-loopback address without a token" }, \
     { RO_WEB_CERT, 0, "web-cert", "F", "serve HTTPS with this certificate (and --web-key)" }, \
-    { RO_WEB_KEY, 0, "web-key", "F", "the certificate's private key" }
+    { RO_WEB_KEY, 0, "web-key", "F", "the certificate's private key" }, \
+    { RO_METRICS_NO_TOKEN, 0, "metrics-no-token", NULL, "serve GET /metrics without the token to clients\non this host (a local Prometheus; docs/metrics.md)" }
 
 #define RUNOPTS_OUTPUT \
     { OPT_HEADING, 0, NULL, NULL, "Results (docs/results.md):" }, \
@@ -159,6 +165,7 @@ typedef struct {
     { RO_THRESHOLD, 0, "threshold", "EXPR", "fail the run (exit 3) unless EXPR holds, e.g.\n'p95 < 500ms', 'POST /x: error_rate < 1%'\n(repeatable; docs/thresholds.md)" }, \
     { RO_BASELINE, 0, "baseline", "FILE", "compare with an earlier summary.json (or its\n--out DIR); a failed gate is exit 3" }, \
     { RO_BASELINE_GATE, 0, "baseline-gate", "G", "a gate: 'p95=10%', 'rps=10%', 'GET /x: p99=20%'\n(repeatable; default p95 +10% and rps -10%)" }, \
+    { RO_MAX_ERROR_RATE, 0, "max-error-rate", "PCT", "exit 3 when more than PCT of the requests\nfailed (default: only when all did)" }, \
     { RO_QUIET, 'q', "quiet", NULL, "no progress display" }
 /* clang-format on */
 

@@ -35,7 +35,7 @@ static const opt_t s_opts[] = {
     {0, 0, NULL, NULL, NULL},
 };
 
-static const opt_cmd_t s_cmd = {
+const opt_cmd_t cmd_worker_opts = {
     .name = "worker",
     .usage = "usage: hornet worker --master tcp://HOST:PORT [--threads N] "
              "[--grace 10s] [--id ID] [-k]\n"
@@ -80,19 +80,21 @@ int worker_main(int argc, char **argv)
 {
     agent_opts_t o = {.grace_s = 10};
     int rest = 0;
-    switch (opt_parse(&s_cmd, argc, argv, s_set, &o, NULL, &rest)) {
+    switch (opt_parse(&cmd_worker_opts, argc, argv, s_set, &o, NULL, &rest)) {
     case OPT_OK: break;
     case OPT_DONE_HELP: return HN_EXIT_OK;
     case OPT_DONE_USAGE: return HN_EXIT_USAGE;
     }
     if (rest != argc)
-        return opt_usage(&s_cmd, "unexpected argument '%s'", argv[rest]);
+        return opt_usage(&cmd_worker_opts, "unexpected argument '%s'",
+                         argv[rest]);
     if (!o.master)
-        return opt_usage(&s_cmd, "--master tcp://HOST:PORT is required");
+        return opt_usage(&cmd_worker_opts,
+                         "--master tcp://HOST:PORT is required");
     if (strncmp(o.master, "tcp://", 6) && strncmp(o.master, "ipc://", 6) &&
         strncmp(o.master, "inproc://", 9))
-        return opt_usage(&s_cmd, "--master: '%s' is not tcp://HOST:PORT",
-                         o.master);
+        return opt_usage(&cmd_worker_opts,
+                         "--master: '%s' is not tcp://HOST:PORT", o.master);
     char err[HN_ERRLEN];
     agent_t *a = agent_new(&o, NULL, err);
     if (!a) {

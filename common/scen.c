@@ -1840,7 +1840,7 @@ static bool s_tls(ctx_t *c, yaml_node_t *n)
 static bool s_http(ctx_t *c, yaml_node_t *n)
 {
     static const char *const keys[] = {"version", "cookies", "connections",
-                                       NULL};
+                                       "engine", NULL};
     if (!s_check_map(c, n, "http", keys))
         return false;
     EACH_PAIR(c, n, key, knode, v) {
@@ -1861,6 +1861,21 @@ static bool s_http(ctx_t *c, yaml_node_t *n)
             else
                 return s_fail(c, v,
                               "connections '%s' is not shared or per_user", m);
+            continue;
+        }
+        if (!strcmp(key, "engine")) {
+            const char *m = s_scalar(c, v, "engine");
+            if (!m)
+                return false;
+            if (!strcmp(m, "auto"))
+                c->scen->engine = SCEN_ENGINE_AUTO;
+            else if (!strcmp(m, "native"))
+                c->scen->engine = SCEN_ENGINE_NATIVE;
+            else if (!strcmp(m, "curl"))
+                c->scen->engine = SCEN_ENGINE_CURL;
+            else
+                return s_fail(c, v, "engine '%s' is not auto, native or curl",
+                              m);
             continue;
         }
         const char *ver = s_scalar(c, v, "version");

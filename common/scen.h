@@ -210,6 +210,15 @@ typedef enum {
     SCEN_HTTP_2 = 1 /* h2 over TLS (ALPN), prior knowledge over http */
 } scen_http_t;
 
+/*  Which HTTP engine sends the requests (worker/engine.c): auto takes
+ *  hornet's own HTTP/1.1 path (worker/h1.h) for what it supports and
+ *  libcurl for the rest. HORNET_ENGINE in the environment overrides it. */
+typedef enum {
+    SCEN_ENGINE_AUTO = 0,
+    SCEN_ENGINE_NATIVE = 1,
+    SCEN_ENGINE_CURL = 2
+} scen_engine_t;
+
 /*  A file the scenario read (body_file, data, TLS files): kept so the
  *  scenario can be bundled and shipped to workers without local files. */
 typedef struct {
@@ -246,6 +255,7 @@ typedef struct {
     size_t n_after;
     scen_tls_t tls;
     scen_http_t http;
+    scen_engine_t engine; /* http: {engine: auto|native|curl} */
     bool cookies;        /* keep cookies per user (default true) */
     bool conn_per_user;  /* each user keeps its own connections, as a
                           * browser would; default: a shared pool */

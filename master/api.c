@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include "webui.h"
 
@@ -52,8 +53,10 @@ typedef struct {
     int64_t last_ms;
 } sse_t;
 
-static enum MHD_Result s_send(struct MHD_Connection *c, unsigned status,
-                              const char *type, const char *body, size_t len)
+/*  disp: a Content-Disposition value, or NULL or "" for none. */
+static enum MHD_Result s_send_disp(struct MHD_Connection *c, unsigned status,
+                                   const char *type, const char *body,
+                                   size_t len, const char *disp)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -61,9 +64,17 @@ static enum MHD_Result s_send(struct MHD_Connection *c, unsigned status,
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (disp && disp[0])
+        MHD_add_response_header(r, "Content-Disposition", disp);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
+}
+
+static enum MHD_Result s_send(struct MHD_Connection *c, unsigned status,
+                              const char *type, const char *body, size_t len)
+{
+    return s_send_disp(c, status, type, body, len, NULL);
 }
 
 static enum MHD_Result s_error(struct MHD_Connection *c, unsigned status,
@@ -174,6 +185,9 @@ static enum MHD_Result s_events(api_t *a, struct MHD_Connection *c)
     }
     MHD_add_response_header(r, "Content-Type", "text/event-stream");
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    /*  nginx buffers proxied responses by default: the events would never
+     *  arrive; this header turns that off for the stream */
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
     enum MHD_Result rc = MHD_queue_response(c, 200, r);
     MHD_destroy_response(r);
     return rc;
@@ -187,6 +201,8 @@ static enum MHD_Result s_forward(api_t *a, struct MHD_Connection *c,
 {
     const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                     "since");
+    const char *download = MHD_lookup_connection_value(
+        c, MHD_GET_ARGUMENT_KIND, "download");
     zsock_t *req = zsock_new_req(a->cmd_endpoint);
     if (!req)
         return s_error(c, 503, NULL, "the master is not answering");
@@ -196,24 +212,28 @@ static enum MHD_Result s_forward(api_t *a, struct MHD_Connection *c,
     zmsg_addstr(m, method);
     zmsg_addstr(m, url);
     zmsg_addstr(m, since ? since : "");
+    /*  Locust's ?download=1; "0" and "" mean inline */
+    zmsg_addstr(m, download && strcmp(download, "0") ? download : "");
     zmsg_addmem(m, body ? body : "", len);
     zmsg_send(&m, req);
     zmsg_t *reply = zmsg_recv(req);
     zsock_destroy(&req);
-    if (!reply || zmsg_size(reply) != 3) {
+    if (!reply || zmsg_size(reply) != 4) {
         zmsg_destroy(&reply);
         return s_error(c, 503, NULL, "the master did not answer in time");
     }
     char *status = zmsg_popstr(reply);
     char *type = zmsg_popstr(reply);
     zframe_t *f = zmsg_pop(reply);
-    enum MHD_Result rc = s_send(
+    char *disp = zmsg_popstr(reply);
+    enum MHD_Result rc = s_send_disp(
         c, status ? (unsigned)strtoul(status, NULL, 10) : 500,
         type ? type : "application/json", f ? (const char *)zframe_data(f) : "",
-        f ? zframe_size(f) : 0);
+        f ? zframe_size(f) : 0, disp);
     zframe_destroy(&f);
     zstr_free(&status);
     zstr_free(&type);
+    zstr_free(&disp);
     zmsg_destroy(&reply);
     return rc;
 }
@@ -245,6 +265,11 @@ static bool s_is_api(const char *url)
                                          "/stats/requests",
                                          "/stats/requests/csv",
                                          "/stats/failures/csv",
+                                         "/stats/report",
+                                         "/exceptions",
+                                         "/exceptions/csv",
+                                         "/tasks",
+                                         "/metrics",
                                          NULL};
     if (!strncmp(url, "/api/", 5))
         return true;
@@ -252,6 +277,18 @@ static bool s_is_api(const char *url)
         if (!strcmp(url, *p))
             return true;
     return false;
+}
+
+/*  GET /metrics needs no token under --metrics-no-token when the client
+ *  is on this host (a local Prometheus); everyone else needs it. */
+static bool s_metrics_open(const api_t *a, struct MHD_Connection *c,
+                           const char *url)
+{
+    if (!a->o.metrics_no_token || strcmp(url, "/metrics"))
+        return false;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci && metrics_peer_loopback(ci->client_addr);
 }
 
 static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
@@ -274,7 +311,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c,
         if (!is_api)
             return MHD_YES;
         /*  Refused before reading: the token and the declared size. */
-        unsigned auth = s_auth(a, c);
+        unsigned auth = s_metrics_open(a, c, url) ? 0 : s_auth(a, c);
         if (auth == 401)
             return s_error(c, 401, "Authorization",
                            "this master needs a "

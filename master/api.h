@@ -29,6 +29,7 @@ typedef struct {
     const char *key_file;
     const char *cmd_endpoint;    /* the master's ROUTER for calls */
     const char *events_endpoint; /* the master's PUB for events */
+    bool metrics_no_token;       /* GET /metrics: no token from loopback */
 } api_opts_t;
 
 /*  Starts serving. NULL with err set (and *usage true when the options

@@ -220,7 +220,10 @@ hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len, ctl_req_t *r,
     json_t *v;
     bool shape_fields = false;
     json_object_foreach(o, k, v) {
-        if (kind != CTL_LOAD && kind != CTL_SWARM && s_shape_key(k)) {
+        if (kind == CTL_SWARM)
+            break; /* Locust ignores what it does not know (user_classes,
+                      shape_class, a locustfile's own parameters) */
+        if (kind != CTL_LOAD && s_shape_key(k)) {
             shape_fields = true;
             continue;
         }
@@ -251,8 +254,23 @@ hn_err_t ctl_parse(ctl_kind_t kind, const char *body, size_t len, ctl_req_t *r,
             }
             r->has_spawn = true;
         }
-        if (h && json_string_length(h))
-            snprintf(r->host, sizeof r->host, "%s", json_string_value(h));
+        if (h && json_string_length(h)) {
+            /*  Locust drops < and > (XSS); the rest must be a URL */
+            const char *hv = json_string_value(h);
+            size_t n = 0;
+            for (; *hv && n + 1 < sizeof r->host; hv++)
+                if (*hv != '<' && *hv != '>')
+                    r->host[n++] = *hv;
+            r->host[n] = '\0';
+            if (strncmp(r->host, "http://", 7) &&
+                strncmp(r->host, "https://", 8)) {
+                r->host[0] = '\0';
+                rc = s_bad(field, err, "host",
+                           "expected a URL such as "
+                           "\"http://10.0.0.5:8080\"");
+                goto done;
+            }
+        }
         if (rt && json_string_length(rt)) {
             if (s_dur(rt, "run_time", &r->duration_s, field, err)) {
                 rc = HN_ERR_INVALID;

@@ -63,6 +63,66 @@ fleet_worker_t *fleet_find(fleet_t *self, const char *id)
     return NULL;
 }
 
+fleet_worker_t *fleet_find_route(fleet_t *self, const void *route, size_t len)
+{
+    for (size_t i = 0; i < self->n; i++)
+        if (self->w[i].route_len == len && len &&
+            !memcmp(self->w[i].route, route, len))
+            return &self->w[i];
+    return NULL;
+}
+
+fleet_hello_t fleet_hello(fleet_t *self, const char *id, const void *route,
+                          size_t route_len, uint64_t session, const char *key,
+                          fleet_worker_t **w_p)
+{
+    fleet_worker_t *by_route = fleet_find_route(self, route, route_len);
+    fleet_worker_t *w = fleet_find(self, id);
+    *w_p = w;
+    if (by_route && by_route != w) {
+        *w_p = by_route;
+        return FLEET_HELLO_ROUTE;
+    }
+    if (!w)
+        return FLEET_HELLO_NEW;
+    if (w->key[0] && strcmp(w->key, key))
+        return FLEET_HELLO_KEY;
+    if (w->session == session)
+        return by_route == w ? FLEET_HELLO_SAME : FLEET_HELLO_RECONNECT;
+    return w->state == FLEET_LOST ? FLEET_HELLO_RESTART : FLEET_HELLO_DUPLICATE;
+}
+
+const char *fleet_hello_name(fleet_hello_t v)
+{
+    switch (v) {
+    case FLEET_HELLO_NEW: return "new";
+    case FLEET_HELLO_SAME: return "same";
+    case FLEET_HELLO_RECONNECT: return "reconnect";
+    case FLEET_HELLO_RESTART: return "restart";
+    case FLEET_HELLO_DUPLICATE:
+        return "the id is in use by another worker process that is alive";
+    case FLEET_HELLO_KEY: return "the id belongs to another CURVE key";
+    case FLEET_HELLO_ROUTE:
+        return "this connection already speaks for another worker";
+    case FLEET_HELLO_LAST: break;
+    }
+    return "unknown";
+}
+
+bool fleet_bind(fleet_t *self, fleet_worker_t *w, const void *route,
+                size_t route_len, uint64_t session, const char *key)
+{
+    (void)self;
+    if (route_len == 0 || route_len > sizeof w->route ||
+        strlen(key) >= sizeof w->key)
+        return false;
+    memcpy(w->route, route, route_len);
+    w->route_len = route_len;
+    w->session = session;
+    snprintf(w->key, sizeof w->key, "%s", key);
+    return true;
+}
+
 fleet_worker_t *fleet_join(fleet_t *self, const char *id, int64_t now_ms)
 {
     if (strlen(id) >= sizeof self->w[0].id)

@@ -21,6 +21,9 @@ typedef enum {
     FLEET_STATE_LAST
 } fleet_state_t;
 
+#define FLEET_ROUTE_MAX 255 /* a ZeroMQ routing id's longest */
+#define FLEET_KEY_LEN 41    /* a CURVE public key in z85, with its NUL */
+
 typedef struct {
     char id[64];
     char hostname[128];
@@ -36,7 +39,31 @@ typedef struct {
     uint32_t share_users;
     uint64_t requests; /* merged from this worker in the run */
     size_t src;        /* its source in the interval assembler */
+    /*  Who may speak for this worker: its connection (the ROUTER's
+     *  routing id, chosen by ZeroMQ, not by the peer), its process (a
+     *  random session from its hello) and, with CURVE, its public key. */
+    uint8_t route[FLEET_ROUTE_MAX];
+    size_t route_len;
+    uint64_t session;
+    char key[FLEET_KEY_LEN]; /* "" without CURVE */
+    int64_t refused_log_ms;  /* last refusal logged for its id */
+    uint64_t refused;        /* hellos refused for its id */
 } fleet_worker_t;
+
+/*  What a hello may do to the registry (fleet_hello). */
+typedef enum {
+    FLEET_HELLO_NEW = 0,       /* an id never seen: fleet_join it */
+    FLEET_HELLO_SAME = 1,      /* the bound connection says hello again */
+    FLEET_HELLO_RECONNECT = 2, /* same process, a new connection: rebind */
+    FLEET_HELLO_RESTART = 3,   /* a new process for a lost worker: rebind,
+                                * it is a new session */
+    FLEET_HELLO_DUPLICATE = 4, /* another process while the bound one is
+                                * alive: refuse */
+    FLEET_HELLO_KEY = 5,       /* another CURVE key for the id: refuse */
+    FLEET_HELLO_ROUTE = 6,     /* this connection speaks for another id:
+                                * refuse */
+    FLEET_HELLO_LAST
+} fleet_hello_t;
 
 typedef struct fleet fleet_t;
 
@@ -58,6 +85,25 @@ const fleet_worker_t *fleet_at_const(const fleet_t *self, size_t i);
 
 /*  The worker with this id, or NULL. */
 fleet_worker_t *fleet_find(fleet_t *self, const char *id);
+
+/*  The worker bound to this connection, or NULL. */
+fleet_worker_t *fleet_find_route(fleet_t *self, const void *route, size_t len);
+
+/*  The verdict on a hello claiming id from a connection (route), a process
+ *  (session) and a CURVE key ("" for none); *w_p is the worker the id is
+ *  bound to (NULL for FLEET_HELLO_NEW), or for FLEET_HELLO_ROUTE the one
+ *  the connection is bound to. Changes nothing. */
+fleet_hello_t fleet_hello(fleet_t *self, const char *id, const void *route,
+                          size_t route_len, uint64_t session, const char *key,
+                          fleet_worker_t **w_p);
+
+/*  A static name for a refused verdict ("id in use"); never NULL. */
+const char *fleet_hello_name(fleet_hello_t v);
+
+/*  Binds w to a connection, process and key (after NEW, RECONNECT or
+ *  RESTART). False when the route does not fit. */
+bool fleet_bind(fleet_t *self, fleet_worker_t *w, const void *route,
+                size_t route_len, uint64_t session, const char *key);
 
 /*  Adds a worker (FLEET_JOINED, seen at now_ms). NULL when out of memory
  *  or the id does not fit. */

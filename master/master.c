@@ -73,12 +73,18 @@ void master_set_phase(master_t *m, mphase_t to, int line)
 
 /*  ---- sending ---------------------------------------------------------- */
 
-static void s_send_to(master_t *m, const char *id, buf_t *b)
+/*  To a connection (a ZeroMQ routing id), not to a name a peer chose. */
+static void s_send_route(master_t *m, const void *route, size_t len, buf_t *b)
 {
     zmsg_t *msg = zmsg_new();
-    zmsg_addstr(msg, id);
+    zmsg_addmem(msg, route, len);
     zmsg_addmem(msg, buf_str(b), buf_len(b));
     zmsg_send(&msg, m->sock);
+}
+
+static void s_send_to(master_t *m, const fleet_worker_t *w, buf_t *b)
+{
+    s_send_route(m, w->route, w->route_len, b);
 }
 
 static void s_send_welcome(master_t *m, fleet_worker_t *w)
@@ -94,7 +100,7 @@ static void s_send_welcome(master_t *m, fleet_worker_t *w)
     buf_t b;
     buf_init(&b, PROTO_MAX_MSG);
     if (proto_encode_welcome(&wm, &b) == HN_OK)
-        s_send_to(m, w->id, &b);
+        s_send_to(m, w, &b);
     buf_free(&b);
 }
 
@@ -121,7 +127,7 @@ static void s_send_stop(master_t *m, fleet_worker_t *w, double timeout_s)
     buf_t b;
     buf_init(&b, 1 << 10);
     if (proto_encode_stop(&st, &b) == HN_OK)
-        s_send_to(m, w->id, &b);
+        s_send_to(m, w, &b);
     buf_free(&b);
 }
 
@@ -161,15 +167,32 @@ static void s_distribute(master_t *m)
         log_error("master: out of memory splitting the load");
         goto done;
     }
+    /*  every worker keeps the fleet's profile and says it in its hello,
+     *  so a master that restarts takes the run over exactly */
+    proto_profile_t prof = {.open = m->open,
+                            .base = m->base,
+                            .spawn = m->spawn,
+                            .max_inflight = m->max_inflight,
+                            .duration_s = m->duration_s,
+                            .stop_timeout_s = m->cur.stop_timeout_s,
+                            .sched_t0 = m->sched_t0,
+                            .sched = m->sched};
+    buf_t pb;
+    buf_init(&pb, PROTO_MAX_PROFILE);
+    if (proto_encode_profile(&prof, &pb) != HN_OK)
+        log_warn("master: the load profile is too large to give the workers; "
+                 "a restarted master will not know it");
     for (size_t i = 0; i < n; i++) {
         lm[i].run = m->run;
         lm[i].start_unix_ns = m->start_wall_ns;
+        lm[i].profile = buf_str(&pb);
+        lm[i].profile_len = buf_len(&pb);
         ws[i]->share_users = lm[i].users;
         ws[i]->in_run = true;
         buf_t b;
         buf_init(&b, 1 << 16);
         if (proto_encode_load(&lm[i], &b) == HN_OK)
-            s_send_to(m, ws[i]->id, &b);
+            s_send_to(m, ws[i], &b);
         buf_free(&b);
         if (m->open)
             M_INFO(m, "master: %s gets %.1f iterations/s", ws[i]->id,
@@ -181,6 +204,7 @@ static void s_distribute(master_t *m)
      *  final interval again when told to stop */
     ival_clear_final(m->ival);
     s_sync_sources(m);
+    buf_free(&pb);
 done:
     free(ws);
     free(thr);
@@ -264,9 +288,23 @@ static void s_init_load(master_t *m, const scen_load_t *l)
         report_stage_begin(m->rep, 0, m->base, "start");
 }
 
+/*  A run's id: random, so runs of different master processes (a master
+ *  restarted after its run would have ended) never share one, and a
+ *  worker's kept intervals of an old run are never merged into a new one.
+ *  52 bits, so it stays exact in JSON readers that use doubles; never 0
+ *  (0 means no run). */
+static uint64_t s_new_run_id(master_t *m)
+{
+    uint64_t id;
+    do {
+        id = util_rng_next(&m->rng) & ((UINT64_C(1) << 52) - 1);
+    } while (!id || id == m->run);
+    return id;
+}
+
 void master_start_run(master_t *m)
 {
-    m->run++;
+    m->run = s_new_run_id(m);
     s_init_load(m, &m->cur);
     int64_t delay = m->o.start_delay_ms ? m->o.start_delay_ms : START_DELAY_MS;
     m->start_wall_ns = (int64_t)(util_wall_s() * 1e9) + delay * 1000000LL;
@@ -294,18 +332,52 @@ void master_start_run(master_t *m)
 static void s_adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
 {
     int64_t ago_ms = ((int64_t)(util_wall_s() * 1e9) - start_unix_ns) / 1000000;
-    if (ago_ms < 0 || (m->load->duration_s > 0 &&
-                       ago_ms > (int64_t)(m->load->duration_s * 1000)))
+    bool known = m->adopt_run == run;
+    double duration = known ? m->adopt.duration_s : m->load->duration_s;
+    if (ago_ms < 0 ||
+        (duration > 0 && ago_ms > (int64_t)(duration * 1000)))
         return; /* not a run we could be the master of */
+    if (known) {
+        /*  the run as the workers were told it: its model, its users or
+         *  rate, its schedule and where the schedule started */
+        const proto_profile_t *p = &m->adopt;
+        m->cur.rate = p->open ? p->base : 0;
+        m->cur.users = p->open ? 0 : (uint32_t)p->base;
+        m->cur.sched_rate = p->open;
+        m->cur.sched = NULL;
+        m->cur.spawn_rate = p->spawn;
+        m->cur.max_inflight = p->max_inflight;
+        m->cur.duration_s = p->duration_s;
+        m->cur.stop_timeout_s = p->stop_timeout_s;
+        if (p->open != m->open) {
+            m->open = p->open;
+            if (!master_reset_run(m)) {
+                log_error("master: out of memory taking over run %" PRIu64,
+                          run);
+                return;
+            }
+        }
+    }
     m->run = run;
     m->start_wall_ns = start_unix_ns;
     m->start_ms = zclock_mono() - ago_ms;
     M_PHASE(m, M_RUNNING);
     s_init_load(m, &m->cur);
+    if (known) {
+        sched_destroy(&m->sched);
+        m->sched = m->adopt_sched;
+        m->adopt_sched = NULL;
+        m->sched_t0 = m->adopt.sched_t0;
+        m->base = m->adopt.base;
+        m->max_inflight = m->adopt.max_inflight ? m->adopt.max_inflight
+                                                : m->max_inflight;
+    }
     M_INFO(m,
            "master: workers are in run %" PRIu64 ", started %.1f s ago: "
-           "taking it over",
-           run, (double)ago_ms / 1000.0);
+           "taking it over (%s model, %s %.1f%s)",
+           run, (double)ago_ms / 1000.0, m->open ? "open" : "closed",
+           m->sched ? "schedule from" : m->open ? "rate" : "users", m->base,
+           known ? "" : "; the workers did not say, so this master's own");
     master_plan(m, zclock_mono(), true);
     /*  a welcome from the same session makes each worker send every
      *  interval of its run again, now that we know the run */
@@ -325,18 +397,20 @@ static void s_on_stats(master_t *m, fleet_worker_t *w, zframe_t *f)
     proto_snap_head_t h;
     const void *data = zframe_data(f);
     size_t len = zframe_size(f);
+    /*  a run we may be about to take over, maybe of another model than
+     *  ours: not read, not acknowledged, kept for us by the worker */
+    if (m->phase == M_WAITING || (m->phase == M_IDLE && !m->run))
+        return;
     if (proto_read_stats(data, len, m->scratch, &h, err) != HN_OK) {
         m->bad_messages++;
         log_warn("master: bad stats from %s (%zu bytes): %s", w->id, len, err);
         return;
     }
-    if (m->phase == M_WAITING)
-        return; /* a run we may be about to take over: no ack, kept for us */
     proto_ack_t ack = {.run = h.run, .seq = h.seq};
     buf_t b;
     buf_init(&b, 256);
     if (proto_encode_ack(&ack, &b) == HN_OK)
-        s_send_to(m, w->id, &b);
+        s_send_to(m, w, &b);
     buf_free(&b);
     if (h.run != m->run)
         return; /* an old run's leftovers */
@@ -381,66 +455,171 @@ static void s_emit(master_t *m, uint64_t force_below, bool all)
 
 /*  ---- messages from workers -------------------------------------------- */
 
-static void s_on_hello(master_t *m, fleet_worker_t *w, const char *id,
-                       const proto_hello_t *hm)
+/*  Tells a peer why its hello was refused, and logs it (once per 10 s for
+ *  an id: a refused worker says hello every second). */
+static void s_refuse(master_t *m, const void *route, size_t len,
+                     fleet_worker_t *bound, const proto_hello_t *hm,
+                     fleet_hello_t v)
 {
-    if (!w) {
-        w = fleet_join(m->fleet, id, zclock_mono());
-        size_t src;
-        if (!w || ival_add_source(m->ival, &src) != HN_OK) {
-            log_error("master: out of memory for worker %s", id);
+    proto_refuse_t r;
+    snprintf(r.reason, sizeof r.reason, "worker id '%.64s' refused: %s",
+             hm->id, fleet_hello_name(v));
+    buf_t b;
+    buf_init(&b, 1 << 10);
+    if (proto_encode_refuse(&r, &b) == HN_OK)
+        s_send_route(m, route, len, &b);
+    buf_free(&b);
+    m->refused++;
+    int64_t now = zclock_mono();
+    if (bound) {
+        bound->refused++;
+        if (bound->refused_log_ms && now - bound->refused_log_ms < 10000)
+            return;
+        bound->refused_log_ms = now;
+    }
+    log_warn("master: refused a hello claiming worker id '%s' (%s, pid %u): "
+             "%s%s%s%s",
+             hm->id, hm->hostname, hm->pid, fleet_hello_name(v),
+             bound ? " (bound to " : "", bound ? bound->id : "",
+             bound ? ")" : "");
+}
+
+/*  The run a worker was in when it said hello, kept until the workers are
+ *  ready: a master that restarted takes it over as it was. */
+static void s_note_run(master_t *m, const proto_hello_t *hm)
+{
+    if (!hm->run || !hm->start_unix_ns || m->adopt_run == hm->run)
+        return;
+    sched_t *sch = NULL;
+    proto_profile_t p;
+    char err[HN_ERRLEN];
+    if (!hm->profile_len ||
+        proto_decode_profile(hm->profile, hm->profile_len, &p, &sch, err) !=
+            HN_OK) {
+        if (hm->profile_len)
+            log_warn("master: %s's load profile does not decode: %s", hm->id,
+                     err);
+        return;
+    }
+    sched_destroy(&m->adopt_sched);
+    m->adopt_sched = sch;
+    m->adopt = p;
+    m->adopt.sched = NULL;
+    m->adopt_run = hm->run;
+}
+
+static void s_on_hello(master_t *m, const void *route, size_t len,
+                       const char *key, const proto_hello_t *hm)
+{
+    fleet_worker_t *w = NULL;
+    fleet_hello_t v = fleet_hello(m->fleet, hm->id, route, len, hm->session,
+                                  key, &w);
+    size_t src;
+    switch (v) {
+    case FLEET_HELLO_NEW:
+        w = fleet_join(m->fleet, hm->id, zclock_mono());
+        if (!w || ival_add_source(m->ival, &src) != HN_OK ||
+            !fleet_bind(m->fleet, w, route, len, hm->session, key)) {
+            log_error("master: out of memory for worker %s", hm->id);
             return;
         }
         w->src = src;
         ival_set_active(m->ival, src, false);
-        M_INFO(m, "master: worker %s joined (%s, pid %u, %u threads)", id,
+        M_INFO(m, "master: worker %s joined (%s, pid %u, %u threads)", hm->id,
                hm->hostname, hm->pid, hm->threads);
+        break;
+    case FLEET_HELLO_SAME: break;
+    case FLEET_HELLO_RECONNECT:
+        if (!fleet_bind(m->fleet, w, route, len, hm->session, key))
+            return;
+        M_INFO(m, "master: worker %s reconnected", w->id);
+        break;
+    case FLEET_HELLO_RESTART:
+        /*  A new process: what the old one sent stays counted in its own
+         *  (inactive) source; the new one starts afresh. */
+        if (ival_add_source(m->ival, &src) != HN_OK ||
+            !fleet_bind(m->fleet, w, route, len, hm->session, key)) {
+            log_error("master: out of memory for worker %s", hm->id);
+            return;
+        }
+        w->src = src;
+        ival_set_active(m->ival, src, false);
+        w->in_run = false;
+        w->has_scenario = false;
+        M_INFO(m, "master: worker %s restarted (%s, pid %u): a new session",
+               w->id, hm->hostname, hm->pid);
+        break;
+    case FLEET_HELLO_DUPLICATE:
+    case FLEET_HELLO_KEY:
+    case FLEET_HELLO_ROUTE:
+    case FLEET_HELLO_LAST: s_refuse(m, route, len, w, hm, v); return;
     }
+    if (fleet_seen(m->fleet, w, zclock_mono()))
+        s_sync_sources(m);
     snprintf(w->hostname, sizeof w->hostname, "%s", hm->hostname);
     w->pid = hm->pid;
     w->threads = hm->threads;
+    if (m->phase == M_WAITING)
+        s_note_run(m, hm);
     s_send_welcome(m, w);
 }
 
-static void s_on_heartbeat(master_t *m, fleet_worker_t *w, const char *id,
+static void s_on_heartbeat(master_t *m, fleet_worker_t *w,
                            const proto_heartbeat_t *hb)
 {
-    if (!w) {
-        /* we do not know it (a master restart): ask for a hello by
-         * sending our heartbeat, which carries our session */
-        proto_heartbeat_t mine = {.session = m->session};
-        buf_t b;
-        buf_init(&b, 256);
-        if (proto_encode_heartbeat(&mine, &b) == HN_OK)
-            s_send_to(m, id, &b);
-        buf_free(&b);
-        return;
-    }
     bool became_ready = fleet_heartbeat(m->fleet, w, hb->state, hb->users,
                                         hb->cpu);
-    if (m->phase == M_WAITING && w->state == FLEET_READY && hb->run &&
+    if ((m->phase == M_WAITING || (m->phase == M_IDLE && !m->run)) &&
+        w->state == FLEET_READY && hb->run &&
         hb->start_unix_ns && hb->state == PROTO_W_RUNNING)
         s_adopt(m, hb->run, hb->start_unix_ns);
     else if (became_ready && m->phase == M_RUNNING)
         s_distribute(m); /* a worker joining mid-run */
 }
 
+/*  A message from a connection bound to no worker: only a hello may come
+ *  from there; a heartbeat gets ours with session 0, which asks for one
+ *  (a reconnected worker, or one from before a master restart). */
+static void s_on_stranger(master_t *m, const void *route, size_t len, int type)
+{
+    if (type != PROTO_HEARTBEAT)
+        return;
+    proto_heartbeat_t mine = {.session = 0};
+    buf_t b;
+    buf_init(&b, 256);
+    if (proto_encode_heartbeat(&mine, &b) == HN_OK)
+        s_send_route(m, route, len, &b);
+    buf_free(&b);
+}
+
+/*  Every message names its sender by the ROUTER's routing id, which
+ *  ZeroMQ gives each connection: a peer cannot choose it, so it cannot
+ *  speak for another worker. Which worker a connection is comes only from
+ *  a hello that the registry accepted (fleet_hello). */
 static void s_on_message(master_t *m, zmsg_t *msg)
 {
-    char *id = zmsg_popstr(msg);
+    zframe_t *rf = zmsg_pop(msg);
     zframe_t *f = zmsg_pop(msg);
-    if (!id || !f || strlen(id) >= sizeof((fleet_worker_t *)0)->id) {
-        zstr_free(&id);
+    if (!rf || !f || zframe_size(rf) == 0 ||
+        zframe_size(rf) > FLEET_ROUTE_MAX) {
+        zframe_destroy(&rf);
         zframe_destroy(&f);
         return;
     }
+    const void *route = zframe_data(rf);
+    size_t rlen = zframe_size(rf);
     char err[HN_ERRLEN];
     int type = proto_peek_type(zframe_data(f), zframe_size(f), err);
-    fleet_worker_t *w = fleet_find(m->fleet, id);
+    fleet_worker_t *w = fleet_find_route(m->fleet, route, rlen);
+    const char *who = w ? w->id : "an unknown peer";
     if (type < 0) {
         m->bad_messages++;
-        log_warn("master: bad message from %s (%zu bytes): %s", id,
+        log_warn("master: bad message from %s (%zu bytes): %s", who,
                  zframe_size(f), err);
+        goto out;
+    }
+    if (!w && type != PROTO_HELLO) {
+        s_on_stranger(m, route, rlen, type);
         goto out;
     }
     if (w && fleet_seen(m->fleet, w, zclock_mono())) {
@@ -450,26 +629,27 @@ static void s_on_message(master_t *m, zmsg_t *msg)
         s_sync_sources(m);
     }
     if (type == PROTO_STATS) {
-        if (w)
-            s_on_stats(m, w, f);
+        s_on_stats(m, w, f);
         goto out;
     }
     proto_msg_t pm;
     if (proto_decode(zframe_data(f), zframe_size(f), &pm, err) != HN_OK) {
         m->bad_messages++;
         log_warn("master: bad %s message from %s: %s", proto_type_name(type),
-                 id, err);
+                 who, err);
         goto out;
     }
-    if (pm.type == PROTO_HELLO)
-        s_on_hello(m, w, id, &pm.u.hello);
-    else if (pm.type == PROTO_HEARTBEAT)
-        s_on_heartbeat(m, w, id, &pm.u.heartbeat);
-    else
+    if (pm.type == PROTO_HELLO) {
+        const char *key = m->auth ? zframe_meta(f, "User-Id") : NULL;
+        s_on_hello(m, route, rlen, key ? key : "", &pm.u.hello);
+    } else if (pm.type == PROTO_HEARTBEAT) {
+        s_on_heartbeat(m, w, &pm.u.heartbeat);
+    } else {
         log_warn("master: unexpected %s message from %s",
-                 proto_type_name(pm.type), id);
+                 proto_type_name(pm.type), who);
+    }
 out:
-    zstr_free(&id);
+    zframe_destroy(&rf);
     zframe_destroy(&f);
 }
 
@@ -483,7 +663,7 @@ static void s_heartbeats(master_t *m, int64_t now)
         return;
     }
     for (size_t i = 0; i < fleet_size(m->fleet); i++)
-        s_send_to(m, fleet_at(m->fleet, i)->id, &b);
+        s_send_to(m, fleet_at(m->fleet, i), &b);
     buf_free(&b);
     for (size_t i = 0; i < fleet_size(m->fleet); i++) {
         fleet_worker_t *w = fleet_at(m->fleet, i);
@@ -553,13 +733,38 @@ double master_elapsed_s(const master_t *m)
     return end > m->start_ms ? (double)(end - m->start_ms) / 1000.0 : 0;
 }
 
+/*  The rate asked over the run: a schedule's (the global one and the
+ *  classes') mean over the time run, not the constant it replaced. */
+static double s_asked_rate(const master_t *m, double dur)
+{
+    bool scheduled = m->sched != NULL;
+    for (size_t c = 0; c < m->scen->n_classes; c++)
+        scheduled |= m->scen->classes[c].sched != NULL;
+    if (!scheduled || dur <= 0)
+        return m->base;
+    share_profile_t p = {.scen = m->scen,
+                         .open = true,
+                         .sched = m->sched,
+                         .sched_t0 = m->sched_t0,
+                         .base = m->base};
+    double sum = 0;
+    size_t steps = 0;
+    for (double t = 0.05; t < dur; t += 0.1, steps++) {
+        share_targets_t tg;
+        share_targets(&p, t - SHARE_PLAN_EVERY_MS / 2000.0, &tg);
+        sum += tg.rate;
+    }
+    return steps ? sum / (double)steps : m->base;
+}
+
 report_info_t master_run_info(const master_t *m)
 {
+    double dur = master_elapsed_s(m);
     report_info_t info = {
         .open_model = m->open,
-        .rate = m->open ? m->base : 0,
+        .rate = m->open ? s_asked_rate(m, dur) : 0,
         .users = m->open ? 0 : (uint32_t)m->base,
-        .duration_s = master_elapsed_s(m),
+        .duration_s = dur,
         .max_inflight = m->max_inflight,
         .fd_limit = m->o.fd_limit,
     };
@@ -615,6 +820,20 @@ static json_t *s_meta(const master_t *m)
     /* clang-format on */
 }
 
+json_t *master_summary(const master_t *m)
+{
+    report_info_t info = master_run_info(m);
+    json_t *record = results_record(&info, s_meta(m), m->o.max_error_rate,
+                                    m->o.thresholds, m->o.n_thresholds,
+                                    m->o.baseline_file, m->o.baseline,
+                                    m->o.gates, m->o.n_gates);
+    bool ok = true;
+    json_t *sum = record ? results_summary(m->rep, record, m->judge, &ok)
+                         : NULL;
+    json_decref(record);
+    return sum;
+}
+
 /*  The end of a run: the last intervals, the verdicts, the report and the
  *  files it leaves. */
 static void s_finish_run(master_t *m)
@@ -625,9 +844,10 @@ static void s_finish_run(master_t *m)
         fprintf(stderr, "\n");
     report_info_t info = master_run_info(m);
     judge_finish(m->judge, m->rep, info.duration_s);
-    json_t *record = results_record(&info, s_meta(m), m->o.thresholds,
-                                    m->o.n_thresholds, m->o.baseline_file,
-                                    m->o.baseline, m->o.gates, m->o.n_gates);
+    json_t *record = results_record(&info, s_meta(m), m->o.max_error_rate,
+                                    m->o.thresholds, m->o.n_thresholds,
+                                    m->o.baseline_file, m->o.baseline,
+                                    m->o.gates, m->o.n_gates);
     bool ok = true;
     json_t *sum = record ? results_summary(m->rep, record, m->judge, &ok)
                          : NULL;
@@ -691,6 +911,7 @@ bool master_reset_run(master_t *m)
     }
     report_destroy(&m->rep);
     m->rep = rep;
+    metrics_forget(m->metrics); /* what resets carried was the old run's */
     stats_destroy(&m->scratch);
     m->scratch = scratch;
     /*  a new model (open or closed) may mean a new shape of stats */
@@ -766,15 +987,16 @@ master_t *master_new(const scen_t *scen, const scen_load_t *load,
         return NULL;
     }
     m->scen = scen;
+    m->base_scen = scen;
     m->load = load;
     m->o = *opts;
     m->open = load->rate > 0 || load->sched_rate;
     m->cur = *load;
     m->result = MASTER_OK;
     snprintf(m->host, sizeof m->host, "%s", opts->host ? opts->host : "");
-    util_rng_t r;
-    util_rng_seed(&r, util_now_ns() ^ (uint64_t)getpid());
-    m->session = util_rng_next(&r) | 1;
+    util_rng_seed(&m->rng, util_now_ns() ^ ((uint64_t)getpid() << 32) ^
+                               (uint64_t)(util_wall_s() * 1e6));
+    m->session = util_rng_next(&m->rng) | 1;
     buf_init(&m->bundle, PROTO_MAX_MSG);
     if (proto_bundle_encode(scen, load, &m->bundle) != HN_OK) {
         snprintf(err, HN_ERRLEN, "could not bundle the scenario");
@@ -786,8 +1008,10 @@ master_t *master_new(const scen_t *scen, const scen_load_t *load,
         snprintf(err, HN_ERRLEN, "out of memory");
         return s_fail(m, why, MASTER_ERR_RUN);
     }
-    /*  a reconnecting worker keeps its id */
-    zsock_set_router_handover(m->sock, 1);
+    /*  A connection never takes over another's route: workers are bound
+     *  to their connection by their hello (fleet_hello), and a peer that
+     *  sets a routing id already in use is ignored by ZeroMQ. */
+    zsock_set_router_handover(m->sock, 0);
     zsock_set_router_mandatory(m->sock, 0);
     zsock_set_sndhwm(m->sock, 100000);
     zsock_set_rcvhwm(m->sock, 100000);
@@ -847,6 +1071,7 @@ master_t *master_new(const scen_t *scen, const scen_load_t *load,
                          .insecure = opts->web_insecure,
                          .cert_file = opts->web_cert,
                          .key_file = opts->web_key,
+                         .metrics_no_token = opts->metrics_no_token,
                          .cmd_endpoint = cmd,
                          .events_endpoint = ev};
         bool usage = false;
@@ -881,8 +1106,13 @@ void master_destroy(master_t **self_p)
     judge_destroy(&m->judge);
     fleet_destroy(&m->fleet);
     report_destroy(&m->rep);
+    metrics_destroy(&m->metrics);
     sched_destroy(&m->sched);
+    sched_destroy(&m->adopt_sched);
     scen_destroy(&m->own_scen);
+    scen_destroy(&m->url_scen);
+    scen_destroy(&m->old_scen);
+    zmsg_destroy(&m->deferred);
     buf_free(&m->bundle);
     free(m);
     *self_p = NULL;
@@ -960,9 +1190,12 @@ static void s_stopping(master_t *m, int64_t now)
         M_INFO(m, "master: stopping (in-flight requests get %.0f s)",
                m->cur.stop_timeout_s);
     }
-    if (!s_all_final(m) && now <= m->stop_deadline_ms)
+    /*  stopped before its start time: no worker began the run (a worker
+     *  drops a pending load on STOP), so none has a last interval */
+    bool unstarted = m->stop_ms && m->stop_ms < m->start_ms;
+    if (!unstarted && !s_all_final(m) && now <= m->stop_deadline_ms)
         return;
-    if (!s_all_final(m))
+    if (!unstarted && !s_all_final(m))
         log_warn("master: some workers never sent their last interval; their "
                  "report is incomplete");
     if (m->o.interactive) {
@@ -1013,6 +1246,7 @@ master_err_t master_run(master_t *m)
         case M_DONE:
         case M_PHASE_LAST: break;
         }
+        routes_deferred(m);
     }
     if (m->run && !m->reported)
         s_finish_run(m);
@@ -1021,7 +1255,7 @@ master_err_t master_run(master_t *m)
     buf_init(&b, 64);
     if (proto_encode_quit(&b) == HN_OK)
         for (size_t i = 0; i < fleet_size(m->fleet); i++)
-            s_send_to(m, fleet_at(m->fleet, i)->id, &b);
+            s_send_to(m, fleet_at(m->fleet, i), &b);
     buf_free(&b);
     return m->result;
 }

@@ -33,6 +33,8 @@ typedef struct {
     const char *baseline_file;
     const char *const *gates;
     size_t n_gates;
+    double max_error_rate;   /* fail above this ratio; < 0: only when
+                              * every request failed */
     const char *const *argv; /* the command line, for the summary's meta */
     int argc;
     bool quiet;
@@ -51,6 +53,8 @@ typedef struct {
     const char *web_token;
     bool web_insecure;
     const char *web_cert, *web_key;
+    bool metrics_no_token;   /* GET /metrics without the token from
+                              * loopback clients (a local Prometheus) */
     unsigned start_delay_ms; /* LOAD goes out this long before the start
                               * (0 = 500) */
 } master_opts_t;

@@ -15,8 +15,11 @@
 #include "interval.h"
 #include "judge.h"
 #include "master.h"
+#include "metrics.h"
+#include "msg.h"
 #include "report.h"
 #include "share.h"
+#include "util.h"
 
 typedef enum {
     M_WAITING = 0, /* for the expected workers */
@@ -35,6 +38,7 @@ struct master {
     zactor_t *auth;
     zpoller_t *poller;
     uint64_t session;
+    util_rng_t rng; /* session and run ids */
     buf_t bundle;
     fleet_t *fleet;
     ival_t *ival;
@@ -74,10 +78,22 @@ struct master {
     zsock_t *pub;
     const report_point_t *last_published;
     scen_t *own_scen; /* uploaded through the API, or NULL */
+    const scen_t *base_scen; /* the one the master was started with */
+    scen_t *url_scen; /* a --url scenario rewritten for the API's host */
+    scen_t *old_scen; /* replaced, freed once the report moves on */
+    zmsg_t *deferred; /* a start that waits for the stop to end */
+    int64_t deferred_ms;
     scen_load_t cur;  /* the profile of the current run */
     char host[512];   /* --host or the API's, "" = the file's */
     master_err_t result;
     bool reported; /* the current run's report is out */
+    uint64_t refused; /* hellos refused (duplicate or spoofed ids) */
+    /*  The run a worker said it is in (its hello), for a take-over */
+    uint64_t adopt_run;
+    proto_profile_t adopt;
+    sched_t *adopt_sched;
+    /*  GET /metrics: what stats resets carried (metrics.c), or NULL */
+    metrics_t *metrics;
 };
 
 /*  The one writer of m->phase; `line` is the caller's __LINE__. */
@@ -95,9 +111,14 @@ report_info_t master_run_info(const master_t *m);
 const char *master_state_name(const master_t *m);
 uint32_t master_current_users(const master_t *m);
 const char *master_current_host(const master_t *m);
+/*  The run's summary as --json writes it, so far (new reference, NULL
+ *  when out of memory). */
+json_t *master_summary(const master_t *m);
 
 /*  The API (routes.c): one call from api.c, and the event stream. */
 void routes_on_api(master_t *m);
+/*  Answers a start that waited for the stop (every loop pass). */
+void routes_deferred(master_t *m);
 void routes_publish(master_t *m);
 
 #endif

@@ -241,7 +241,11 @@ json_t *report_stages_json(const report_t *self, double now_s)
         const rstage_t *st = &self->stages[i];
         double end = i + 1 < self->n_stages ? self->stages[i + 1].start_s
                                             : now_s;
-        double secs = st->n_points;
+        /*  rates per second of the stage's length (its seconds on the
+         *  timeline include the drain after a stop); users per point */
+        double len = end - st->start_s;
+        double secs = len > 0 ? len : st->n_points;
+        double pts = st->n_points;
         /* clang-format off */
         json_array_append_new(a, json_pack(
             "{s:I,s:s,s:f,s:f,s:f,s:I,s:I,s:f,s:f,s:o}",
@@ -250,7 +254,7 @@ json_t *report_stages_json(const report_t *self, double now_s)
             "requests", (json_int_t)st->requests,
             "failures", (json_int_t)st->failures,
             "rps", secs > 0 ? (double)st->requests / secs : 0.0,
-            "mean_users", secs > 0 ? (double)st->user_seconds / secs : 0.0,
+            "mean_users", pts > 0 ? (double)st->user_seconds / pts : 0.0,
             "latency_ms", report_latency_json(st->lat)));
         /* clang-format on */
     }

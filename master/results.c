@@ -47,9 +47,10 @@ static json_t *s_strings(const char *const *v, size_t n)
 }
 
 json_t *results_record(const report_info_t *info, json_t *meta,
-                       const char *const *cli, size_t n_cli,
-                       const char *baseline_file, const json_t *baseline,
-                       const char *const *gates, size_t n_gates)
+                       double max_error_rate, const char *const *cli,
+                       size_t n_cli, const char *baseline_file,
+                       const json_t *baseline, const char *const *gates,
+                       size_t n_gates)
 {
     /* clang-format off */
     json_t *r = json_pack("{s:b,s:{s:f,s:I,s:f,s:I,s:I},s:O,s:o,s:o}",
@@ -62,6 +63,8 @@ json_t *results_record(const report_info_t *info, json_t *meta,
         "thresholds_cli", s_strings(cli, n_cli),
         "baseline_gates_cli", s_strings(gates, n_gates));
     /* clang-format on */
+    if (r && max_error_rate >= 0)
+        json_object_set_new(r, "max_error_rate", json_real(max_error_rate));
     if (r && baseline)
         json_object_set_new(r, "baseline",
                             json_pack("{s:s,s:O}", "file",
@@ -144,6 +147,23 @@ json_t *results_summary(const report_t *rep, const json_t *record,
     const json_t *tags = json_object_get(sum, "tags");
     if (json_object_size(tags) >= 2)
         json_object_set_new(sum, "tag_p95_skew", json_real(s_tag_skew(tags)));
+    /*  A run where everything failed has not tested the service, whatever
+     *  else it says; --max-error-rate lowers that bar. */
+    const json_t *mer = json_object_get(record, "max_error_rate");
+    double req = json_number_value(json_object_get(sum, "requests"));
+    double fail = json_number_value(json_object_get(sum, "failures"));
+    double ratio = req > 0 ? fail / req : 0;
+    bool err_ok = json_is_number(mer) ? ratio <= json_number_value(mer) + 1e-12
+                                      : !(req > 0 && fail >= req);
+    if (!err_ok) {
+        json_object_set_new(
+            sum, "error_rate_check",
+            json_pack("{s:f,s:o,s:b}", "fail_ratio", ratio, "max",
+                      json_is_number(mer) ? json_real(json_number_value(mer))
+                                          : json_real(1.0),
+                      "ok", false));
+        *ok = false;
+    }
     const json_t *base = json_object_get(record, "baseline");
     if (base) {
         baseline_gate_t g[MAX_GATES];
@@ -202,6 +222,16 @@ void results_print(const report_t *rep, const json_t *record,
                 json_number_value(skew));
     s_stages(json_object_get(summary, "stages"), out);
     judge_print(judge, out);
+    const json_t *ec = json_object_get(summary, "error_rate_check");
+    if (ec && json_is_number(json_object_get(record, "max_error_rate")))
+        fprintf(out,
+                "\nFAIL: %.2f%% of the requests failed, above "
+                "--max-error-rate %.2f%%\n",
+                100.0 * json_number_value(json_object_get(ec, "fail_ratio")),
+                100.0 * json_number_value(json_object_get(ec, "max")));
+    else if (ec)
+        fprintf(out, "\nFAIL: every request failed (--max-error-rate sets "
+                     "the limit)\n");
     const json_t *b = json_object_get(summary, "baseline");
     if (b)
         baseline_print(b, out);

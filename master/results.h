@@ -32,13 +32,16 @@ typedef struct {
 /*  The report's settings from a record's "info" (see results_record). */
 report_info_t results_info(const json_t *record);
 
-/*  A new record (new reference): info, the run's metadata, the command
- *  line's thresholds (cli[n_cli]), the baseline (its file and summary, or
- *  NULL) and its gates from the command line. NULL when out of memory. */
+/*  A new record (new reference): info, the run's metadata (taken), the
+ *  failure ratio above which the run fails (--max-error-rate; < 0: only
+ *  when every request failed), the command line's thresholds
+ *  (cli[n_cli]), the baseline (its file and summary, or NULL) and its gates
+ *  from the command line. NULL when out of memory. */
 json_t *results_record(const report_info_t *info, json_t *meta,
-                       const char *const *cli, size_t n_cli,
-                       const char *baseline_file, const json_t *baseline,
-                       const char *const *gates, size_t n_gates);
+                       double max_error_rate, const char *const *cli,
+                       size_t n_cli, const char *baseline_file,
+                       const json_t *baseline, const char *const *gates,
+                       size_t n_gates);
 
 /*  The thresholds a record names (borrowed strings, n in *n_p; free the
  *  array only), for judge_new. */

@@ -17,6 +17,8 @@ const char *proto_type_name(int type)
     case PROTO_STATS: return "stats";
     case PROTO_ACK: return "ack";
     case PROTO_HEARTBEAT: return "heartbeat";
+    case PROTO_REFUSE: return "refuse";
+    case PROTO_PROFILE: return "profile";
     default: return "unknown";
     }
 }
@@ -24,12 +26,16 @@ const char *proto_type_name(int type)
 hn_err_t proto_encode_hello(const proto_hello_t *m, buf_t *out)
 {
     wire_w_t w;
-    wire_begin(&w, out, PROTO_HELLO, 5);
+    wire_begin(&w, out, PROTO_HELLO, 9);
     wire_str(&w, m->id);
     wire_str(&w, m->hostname);
     wire_uint(&w, m->pid);
     wire_uint(&w, m->threads);
     wire_str(&w, m->version);
+    wire_uint(&w, m->session);
+    wire_uint(&w, m->run);
+    wire_int(&w, m->start_unix_ns);
+    wire_bin(&w, m->profile, m->profile_len);
     return wire_end(&w);
 }
 
@@ -48,9 +54,9 @@ hn_err_t proto_encode_welcome(const proto_welcome_t *m, buf_t *out)
 hn_err_t proto_encode_load(const proto_load_t *m, buf_t *out)
 {
     wire_w_t w;
-    if (m->n_classes > 64)
+    if (m->n_classes > 64 || m->profile_len > PROTO_MAX_PROFILE)
         return HN_ERR_INVALID;
-    wire_begin(&w, out, PROTO_LOAD, 8);
+    wire_begin(&w, out, PROTO_LOAD, 9);
     wire_uint(&w, m->run);
     wire_int(&w, m->start_unix_ns);
     wire_uint(&w, m->users);
@@ -61,6 +67,7 @@ hn_err_t proto_encode_load(const proto_load_t *m, buf_t *out)
     for (uint32_t i = 0; i < m->n_classes && i < 64; i++)
         wire_uint(&w, m->class_users[i]);
     wire_uint(&w, m->flags);
+    wire_bin(&w, m->profile, m->profile_len);
     return wire_end(&w);
 }
 
@@ -102,6 +109,96 @@ hn_err_t proto_encode_heartbeat(const proto_heartbeat_t *m, buf_t *out)
     return wire_end(&w);
 }
 
+hn_err_t proto_encode_refuse(const proto_refuse_t *m, buf_t *out)
+{
+    wire_w_t w;
+    wire_begin(&w, out, PROTO_REFUSE, 1);
+    wire_str(&w, m->reason);
+    return wire_end(&w);
+}
+
+#define MAX_STAGES 10000
+
+hn_err_t proto_encode_profile(const proto_profile_t *p, buf_t *out)
+{
+    size_t n = p->sched ? sched_len(p->sched) : 0;
+    if (n > MAX_STAGES)
+        return HN_ERR_INVALID;
+    wire_w_t w;
+    wire_begin(&w, out, PROTO_PROFILE, 8);
+    wire_bool(&w, p->open);
+    wire_double(&w, p->base);
+    wire_double(&w, p->spawn);
+    wire_uint(&w, p->max_inflight);
+    wire_double(&w, p->duration_s);
+    wire_double(&w, p->stop_timeout_s);
+    wire_double(&w, p->sched_t0);
+    wire_array(&w, (uint32_t)(3 * n));
+    for (size_t i = 0; i < n; i++) {
+        const sched_stage_t *st = sched_stage(p->sched, i);
+        wire_double(&w, st->duration_s);
+        wire_double(&w, st->target);
+        wire_uint(&w, st->ramp == SCHED_STEP);
+    }
+    hn_err_t rc = wire_end(&w);
+    if (rc == HN_OK && buf_len(out) > PROTO_MAX_PROFILE) {
+        buf_reset(out);
+        return HN_ERR_INVALID;
+    }
+    return rc;
+}
+
+hn_err_t proto_decode_profile(const void *data, size_t len, proto_profile_t *p,
+                              sched_t **sched_p, char *err)
+{
+    memset(p, 0, sizeof *p);
+    *sched_p = NULL;
+    wire_r_t r;
+    int type;
+    if (len > PROTO_MAX_PROFILE) {
+        snprintf(err, HN_ERRLEN, "profile of %zu bytes is too large", len);
+        return HN_ERR_CORRUPT;
+    }
+    hn_err_t rc = wire_open(&r, data, len, &type, err);
+    if (rc)
+        return rc;
+    if (type != PROTO_PROFILE)
+        wire_fail(&r, "not a load profile");
+    wire_need(&r, 8);
+    uint64_t u;
+    wire_get_bool(&r, "open", &p->open);
+    wire_get_double(&r, "base", 0, 1e9, &p->base);
+    wire_get_double(&r, "spawn", 0, 1e8, &p->spawn);
+    wire_get_uint(&r, "max_inflight", 10000000, &u);
+    p->max_inflight = (uint32_t)u;
+    wire_get_double(&r, "duration", 0, 1e9, &p->duration_s);
+    wire_get_double(&r, "stop_timeout", 0, 86400, &p->stop_timeout_s);
+    wire_get_double(&r, "sched_t0", 0, 1e9, &p->sched_t0);
+    size_t n = 0;
+    wire_get_array(&r, "stages", 3 * MAX_STAGES, &n);
+    if (r.ok && n % 3)
+        wire_fail(&r, "stages: not triples");
+    sched_t *s = r.ok && n ? sched_new() : NULL;
+    if (r.ok && n && !s)
+        wire_fail(&r, "out of memory");
+    for (size_t i = 0; r.ok && i < n / 3; i++) {
+        double d, t;
+        wire_get_double(&r, "stages[].duration", 0, 1e9, &d);
+        wire_get_double(&r, "stages[].target", 0, 1e9, &t);
+        wire_get_uint(&r, "stages[].step", 1, &u);
+        if (r.ok && sched_add(s, d, t, u ? SCHED_STEP : SCHED_LINEAR) != HN_OK)
+            wire_fail(&r, "stages: not a schedule");
+    }
+    rc = wire_close_check(&r, err);
+    if (rc) {
+        sched_destroy(&s);
+        return rc;
+    }
+    *sched_p = s;
+    p->sched = s;
+    return HN_OK;
+}
+
 int proto_peek_type(const void *data, size_t len, char *err)
 {
     wire_r_t r;
@@ -123,7 +220,7 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
     switch (out->type) {
     case PROTO_HELLO: {
         proto_hello_t *m = &out->u.hello;
-        wire_need(&r, 5);
+        wire_need(&r, 9);
         wire_get_str(&r, "id", m->id, sizeof m->id);
         wire_get_str(&r, "hostname", m->hostname, sizeof m->hostname);
         wire_get_uint(&r, "pid", UINT32_MAX, &u);
@@ -131,6 +228,12 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
         wire_get_uint(&r, "threads", 4096, &u);
         m->threads = (uint32_t)u;
         wire_get_str(&r, "version", m->version, sizeof m->version);
+        wire_get_uint(&r, "session", UINT64_MAX, &m->session);
+        wire_get_uint(&r, "run", UINT64_MAX, &m->run);
+        wire_get_int(&r, "start", &m->start_unix_ns);
+        wire_get_bin(&r, "profile", &m->profile, &m->profile_len);
+        if (r.ok && m->profile_len > PROTO_MAX_PROFILE)
+            wire_fail(&r, "hello: profile too large");
         if (r.ok && (!m->id[0] || m->threads == 0))
             wire_fail(&r, "hello: empty id or zero threads");
         break;
@@ -150,7 +253,7 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
     }
     case PROTO_LOAD: {
         proto_load_t *m = &out->u.load;
-        wire_need(&r, 8);
+        wire_need(&r, 9);
         wire_get_uint(&r, "run", UINT64_MAX, &m->run);
         wire_get_int(&r, "start", &m->start_unix_ns);
         wire_get_uint(&r, "users", 10000000, &u);
@@ -168,6 +271,9 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
         }
         wire_get_uint(&r, "flags", UINT32_MAX, &u);
         m->flags = (uint32_t)u;
+        wire_get_bin(&r, "profile", &m->profile, &m->profile_len);
+        if (r.ok && m->profile_len > PROTO_MAX_PROFILE)
+            wire_fail(&r, "load: profile too large");
         break;
     }
     case PROTO_STOP:
@@ -195,6 +301,11 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
         wire_get_int(&r, "start", &m->start_unix_ns);
         break;
     }
+    case PROTO_REFUSE:
+        wire_need(&r, 1);
+        wire_get_str(&r, "reason", out->u.refuse.reason,
+                     sizeof out->u.refuse.reason);
+        break;
     case PROTO_STATS:
         wire_fail(&r, "stats messages decode with proto_decode_stats");
         break;

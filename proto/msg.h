@@ -19,8 +19,9 @@
 
 #include "buf.h"
 #include "err.h"
+#include "schedule.h"
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 #define PROTO_MAX_MSG ((size_t)256 << 20) /* a bundle with its data files */
 
 typedef enum {
@@ -32,6 +33,8 @@ typedef enum {
     PROTO_STATS = 6,     /* worker -> master: one interval (proto/snap.h) */
     PROTO_ACK = 7,       /* master -> worker: interval seq merged */
     PROTO_HEARTBEAT = 8, /* both ways, every second */
+    PROTO_REFUSE = 9,    /* master -> worker: your hello is refused */
+    PROTO_PROFILE = 10,  /* not a message: the load profile inside LOAD */
     PROTO_TYPE_LAST
 } proto_type_t;
 
@@ -52,6 +55,15 @@ typedef struct {
     uint32_t pid;
     uint32_t threads;
     char version[32];
+    uint64_t session;      /* random per worker process: a new process is
+                            * a new session, whatever its id */
+    uint64_t run;          /* the run it is in, or 0 */
+    int64_t start_unix_ns; /* ... and when that run started */
+    const char *profile;   /* ... and the profile the master sent with its
+                            * load (proto_encode_profile bytes, borrowed;
+                            * NULL/0 when none), so a restarted master
+                            * takes the run over exactly as it was */
+    size_t profile_len;
 } proto_hello_t;
 
 typedef struct {
@@ -75,7 +87,13 @@ typedef struct {
                                * the open model, the relative shares of
                                * the classes in the arrival rate */
     uint32_t flags;
+    const char *profile; /* the fleet's load profile (proto_encode_profile
+                          * bytes, borrowed), opaque to the worker, which
+                          * sends it back in its hello */
+    size_t profile_len;
 } proto_load_t;
+
+#define PROTO_MAX_PROFILE ((size_t)64 << 10)
 
 #define PROTO_LOAD_CLASS_WEIGHTS 1u
 #define PROTO_LOAD_OPEN 2u /* open model, even while rate is 0 */
@@ -100,6 +118,24 @@ typedef struct {
                             * that restarted adopts the run from these */
 } proto_heartbeat_t;
 
+typedef struct {
+    char reason[256];
+} proto_refuse_t;
+
+/*  What a run is doing, fleet-wide: the model, the constant users or rate
+ *  (or the schedule and the run second it started at), the spawn rate,
+ *  the cap on iterations in flight, the duration and the stop timeout. */
+typedef struct {
+    bool open;
+    double base;
+    double spawn;
+    uint32_t max_inflight;
+    double duration_s;
+    double stop_timeout_s;
+    double sched_t0;
+    const sched_t *sched; /* NULL = constant base */
+} proto_profile_t;
+
 /*  A decoded control message. */
 typedef struct {
     int type;
@@ -110,6 +146,7 @@ typedef struct {
         proto_stop_t stop;
         proto_ack_t ack;
         proto_heartbeat_t heartbeat;
+        proto_refuse_t refuse;
     } u;
 } proto_msg_t;
 
@@ -120,6 +157,16 @@ hn_err_t proto_encode_stop(const proto_stop_t *m, buf_t *out) HN_WUR;
 hn_err_t proto_encode_quit(buf_t *out) HN_WUR;
 hn_err_t proto_encode_ack(const proto_ack_t *m, buf_t *out) HN_WUR;
 hn_err_t proto_encode_heartbeat(const proto_heartbeat_t *m, buf_t *out) HN_WUR;
+hn_err_t proto_encode_refuse(const proto_refuse_t *m, buf_t *out) HN_WUR;
+
+/*  The profile as the bytes LOAD carries; HN_ERR_INVALID when it would be
+ *  over PROTO_MAX_PROFILE (a schedule of thousands of stages). */
+hn_err_t proto_encode_profile(const proto_profile_t *p, buf_t *out) HN_WUR;
+
+/*  Decodes profile bytes into *p; p->sched is then a new schedule the
+ *  caller owns (or NULL). HN_ERR_CORRUPT with a message on bad bytes. */
+hn_err_t proto_decode_profile(const void *data, size_t len, proto_profile_t *p,
+                              sched_t **sched_p, char *err) HN_WUR;
 
 /*  The message type of an encoded message, or -1 when the bytes are not
  *  a message of our version (then err says why). Cheap: reads the head. */

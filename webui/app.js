@@ -190,10 +190,34 @@
       { label: 'Request statistics (CSV)', href: withToken('stats/requests/csv', token), file: 'hornet_requests.csv' },
       { label: 'Failures (CSV)', href: withToken('stats/failures/csv', token), file: 'hornet_failures.csv' },
       { label: 'Statistics (JSON)', href: withToken('api/v1/stats', token), file: 'hornet_stats.json' },
+      { label: 'Summary (JSON, as --json writes it)', href: withToken('api/v1/summary?download=1', token), file: 'hornet_summary.json' },
+      { label: 'Time series, one row a second (CSV, as Locust\'s stats_history)', href: withToken('api/v1/timeseries/csv', token), file: 'hornet_stats_history.csv' },
+      { label: 'HTML report', href: withToken('stats/report?download=1', token), file: 'hornet_report.html' },
     ];
   }
 
   // ---- time series ----------------------------------------------------------
+
+  // The charts' points for the whole run in bounded memory: when `cap`
+  // points are held, every other one is dropped (the newest is kept), so a
+  // long run is still drawn from its start, at a coarser step. Same
+  // interface as makeRing.
+  function makeSeries(cap) {
+    if (!Number.isInteger(cap) || cap < 2) throw new RangeError('series capacity must be a whole number >= 2');
+    let buf = [];
+    return {
+      cap,
+      get size() { return buf.length; },
+      push(p) {
+        if (buf.length >= cap) buf = buf.filter((x, i) => i % 2 === 1 || i === buf.length - 1);
+        buf.push(p);
+      },
+      last() { return buf[buf.length - 1]; },
+      setLast(p) { if (buf.length) buf[buf.length - 1] = p; },
+      clear() { buf = []; },
+      toArray() { return buf.slice(); },
+    };
+  }
 
   // A fixed-size ring: charts keep the last `cap` seconds, whatever the length of the run.
   function makeRing(cap) {
@@ -320,8 +344,10 @@
         method, name, requests: req, failures: isNum(e.failures) ? e.failures : null,
         p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, mean: l.mean, min: l.min, max: l.max,
         avg_size: req && isNum(e.bytes_in) ? e.bytes_in / req : null,
-        rps: isNum(e.current_rps) ? e.current_rps : e.rps,
-        fails_per_s: isNum(e.current_fail_per_s) ? e.current_fail_per_s : e.fails_per_s,
+        // current: the last second (what the header shows); total: the run's average
+        rps: isNum(e.current_rps) ? e.current_rps : null,
+        total_rps: isNum(e.rps) ? e.rps : null,
+        fails_per_s: isNum(e.current_fail_per_s) ? e.current_fail_per_s : null,
       };
     };
     const rows = listOf(s.endpoints, []).map((e) => row(e || {}, String(e?.method ?? ''), String(e?.name ?? '')));
@@ -329,14 +355,75 @@
     return rows;
   }
 
+  // Rows of the tags table from the stats' {tag: {requests, failures, rps, latency_ms}}.
+  function tagRows(s) {
+    const tags = s && s.tags && typeof s.tags === 'object' && !Array.isArray(s.tags) ? s.tags : {};
+    return Object.entries(tags).map(([tag, t]) => {
+      const l = (t && t.latency_ms) || {};
+      return { tag, requests: t?.requests, failures: t?.failures, total_rps: t?.rps, p50: l.p50, p95: l.p95, p99: l.p99, mean: l.mean, max: l.max };
+    });
+  }
+
+  // Rows sorted by `key` (dir 1 ascending, -1 descending): numbers as
+  // numbers, missing values last, ties in their first order; the
+  // Aggregated row stays at the bottom. A new array.
+  function sortRows(rows, key, dir = 1) {
+    if (!key) return rows.slice();
+    const total = rows.filter((r) => r.name === 'Aggregated' && !r.method);
+    const rest = rows.filter((r) => !total.includes(r));
+    const val = (r) => r[key];
+    const sorted = rest.map((r, i) => [r, i]).sort(([a, i], [b, j]) => {
+      const x = val(a), y = val(b);
+      const nx = x === null || x === undefined || x === '', ny = y === null || y === undefined || y === '';
+      if (nx || ny) return nx === ny ? i - j : nx ? 1 : -1;
+      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+      return c ? c * dir : i - j;
+    }).map(([r]) => r);
+    return sorted.concat(total);
+  }
+
+  // A path split after each / ? & = so that it wraps there, not inside a
+  // word: the pieces go into the cell with <wbr> between them.
+  function pathPieces(text) {
+    return String(text ?? '').split(/(?<=[/?&=])/).filter((p) => p !== '');
+  }
+
+  // The banner while the master does not answer.
+  function offlineText(lastOkMs, nowMs) {
+    if (!isNum(lastOkMs)) return 'The master is not answering.';
+    const s = Math.max(0, Math.round((nowMs - lastOkMs) / 1000));
+    return `The master is not answering: last update ${fmtDuration(s)} ago. Actions are off until it is back.`;
+  }
+
+  // The workers table: a missing worker is flagged and has no users (they
+  // moved to the others); heartbeats' age, CPU and memory as given.
+  function workerRows(list) {
+    return listOf(list, ['workers']).map((w) => ({
+      id: w?.id, hostname: w?.hostname, pid: w?.pid, state: w?.missing ? 'missing' : w?.state,
+      users: w?.missing ? 0 : w?.users, cpu: w?.cpu, memory: w?.memory_bytes, last_seen_s: w?.last_seen_s,
+      requests: w?.requests, missing: !!w?.missing,
+    }));
+  }
+
+  // What the run asked for at second t from the stage records
+  // [{start_s, target}]: the target of the last stage started by then.
+  function askedAt(stages, t) {
+    let v = null;
+    for (const s of Array.isArray(stages) ? stages : []) {
+      if (s && isNum(s.start_s) && isNum(s.target) && s.start_s < t) v = s.target;
+    }
+    return v;
+  }
+
   // ---- browser part ---------------------------------------------------------
 
   function init() {
     const $ = (id) => document.getElementById(id);
-    const RING_CAP = 3600; // one hour of one-second points
+    const SERIES_CAP = 20000; // points held for the charts: the whole run, thinned when long
     const ui = {
-      token: loadToken(), state: null, stats: null, run: null, ring: makeRing(RING_CAP), tab: 'stats',
+      token: loadToken(), state: null, stats: null, run: null, ring: makeSeries(SERIES_CAP), tab: 'stats',
       schedule: null, authAsked: false, msgTimer: null, es: null, esRetry: 1000, esTimer: null, esSeen: 0,
+      down: false, lastOk: null, netMsg: false, sort: { key: null, dir: 1 }, stages: [], stagesAt: 0, wasLive: false,
     };
 
     function loadToken() {
@@ -354,7 +441,9 @@
       return e;
     }
 
-    function showMsg(text, kind = 'error') {
+    // net: the error is the master not answering; it goes when it is back.
+    function showMsg(text, kind = 'error', net = false) {
+      ui.netMsg = net;
       $('msg-text').textContent = text;
       $('msg').className = 'msg ' + kind;
       $('msg').hidden = false;
@@ -383,13 +472,15 @@
 
     // A user action: errors go to the message bar, success says `done`.
     async function act(method, path, body, done) {
+      if (ui.down) { showMsg(offlineText(ui.lastOk, Date.now()), 'error', true); return false; }
       try {
         await api(method, path, body);
         if (done) showMsg(done, 'ok');
         poll(true);
         return true;
       } catch (e) {
-        if (!(e instanceof AuthError)) showMsg(e.message);
+        if (e instanceof TypeError) showMsg(`The master is not answering (${e.message}).`, 'error', true);
+        else if (!(e instanceof AuthError)) showMsg(e.message);
         return false;
       }
     }
@@ -439,10 +530,19 @@
       setText('h-elapsed', fmtDuration(s.elapsed_s));
       setText('h-workers', fmtNum(s.workers));
       setText('h-host', s.host || DASH);
-      const running = st === 'running';
-      $('btn-stop').disabled = !(running || st === 'stopping');
-      $('start-form').querySelector('[type=submit]').disabled = running || st === 'stopping';
-      $('load-form').querySelector('[type=submit]').disabled = !running;
+      const running = st === 'running', down = ui.down;
+      $('offline').hidden = !down;
+      if (down) setText('offline-text', offlineText(ui.lastOk, Date.now()));
+      $('btn-stop').disabled = down || !(running || st === 'stopping');
+      $('btn-reset').disabled = down || !ui.state;
+      $('start-form').querySelector('[type=submit]').disabled = down || running || st === 'stopping' || st === 'waiting';
+      $('load-form').querySelector('[type=submit]').disabled = down || !running;
+      for (const id of ['sched-put', 'sched-post']) $(id).disabled = down || !running;
+      // the forms fold away once a run goes, so the figures are in view
+      const live = running || st === 'stopping';
+      if (live && !ui.wasLive) $('controls').open = false;
+      if (!live && ui.wasLive && st !== 'offline') $('controls').open = true;
+      if (st !== 'offline') ui.wasLive = live;
       $('load-form').dataset.model = open ? 'open' : 'closed';
       setText('sched-target-head', schedModel() === 'open' ? 'Rate (/s)' : 'Users');
     }
@@ -458,16 +558,27 @@
         if (ui.run !== null && ui.state.run !== ui.run) { ui.ring.clear(); loadSeries(0); }
         ui.run = ui.state.run;
         ui.stats = await api('GET', 'api/v1/stats');
+        ui.lastOk = Date.now();
+        if (ui.down) {
+          ui.down = false;
+          if (ui.netMsg) $('msg').hidden = true; // it was about the master being away
+          connectEvents();
+        }
         renderStats();
+        if (ui.tab === 'charts' && Date.now() - ui.stagesAt > 4000) await loadStages();
         if (ui.tab !== 'stats' && ui.tab !== 'charts' && (now === true || slow++ % 2 === 0)) await refreshTab();
       } catch (e) {
         if (e instanceof AuthError) {
           ui.state = { state: 'locked' }; // the figures need the token
+        } else if (e instanceof TypeError) {
+          // The master is down or restarting: no stale figures, a banner
+          // with the age of the last update, and the actions are off.
+          ui.down = true;
+          ui.state = null;
+          ui.stats = null;
+          renderStats();
         } else {
-          // A network error means the master is down or restarting: the
-          // header says so, the message bar stays for the user's actions.
-          if (e instanceof TypeError) ui.state = null;
-          else showMsg(e.message);
+          showMsg(e.message);
         }
       } finally {
         polling = false;
@@ -479,33 +590,104 @@
 
     // ---- tables
 
-    function fillTable(table, head, rows) {
-      const thead = el('thead', null, el('tr', null, ...head.map((h) => el('th', null, h))));
-      const tbody = el('tbody');
-      for (const r of rows) tbody.append(r);
-      if (!rows.length) tbody.append(el('tr', null, el('td', { colSpan: head.length || 1, className: 'empty' }, 'nothing yet')));
-      table.replaceChildren(thead, tbody);
+    // Updates a table in place: the same rows and cells are kept and only
+    // text that changed is written, so a selection survives the once-a-
+    // second refresh and can be copied. head: [[key, label]]; rows:
+    // {cls, cells: [{text, cls, path}]} (path: a URL path that wraps at /).
+    // sortable: clicking a heading sorts by its key (ui.sort).
+    function syncTable(table, head, rows, sortable) {
+      const sig = head.map((h) => h[1]).join('|');
+      if (table.dataset.sig !== sig) {
+        const tr = el('tr', null, ...head.map(([key, label]) => {
+          const th = el('th', null, label);
+          th.dataset.key = key;
+          if (sortable) {
+            th.className = 'sortable';
+            th.title = 'Sort';
+            th.addEventListener('click', () => {
+              ui.sort = { key, dir: ui.sort.key === key ? -ui.sort.dir : (key === 'name' || key === 'method' ? 1 : -1) };
+              sortable();
+            });
+          }
+          return th;
+        }));
+        table.replaceChildren(el('thead', null, tr), el('tbody'));
+        table.dataset.sig = sig;
+      }
+      for (const th of table.tHead.rows[0].cells) {
+        th.classList.toggle('asc', !!sortable && ui.sort.key === th.dataset.key && ui.sort.dir > 0);
+        th.classList.toggle('desc', !!sortable && ui.sort.key === th.dataset.key && ui.sort.dir < 0);
+      }
+      const tbody = table.tBodies[0];
+      const want = rows.length ? rows : [{ cls: 'none', cells: [{ text: 'nothing yet', cls: 'empty', span: head.length }] }];
+      while (tbody.rows.length > want.length) tbody.deleteRow(-1);
+      want.forEach((r, i) => {
+        const tr = tbody.rows[i] || tbody.insertRow();
+        if (tr.className !== (r.cls || '')) tr.className = r.cls || '';
+        while (tr.cells.length > r.cells.length) tr.deleteCell(-1);
+        r.cells.forEach((c, j) => {
+          const td = tr.cells[j] || tr.insertCell();
+          if (td.className !== (c.cls || '')) td.className = c.cls || '';
+          if (c.span && td.colSpan !== c.span) td.colSpan = c.span;
+          if (td.dataset.v === c.text) return;
+          td.dataset.v = c.text;
+          if (c.path) {
+            td.replaceChildren();
+            pathPieces(c.text).forEach((p, k) => { if (k) td.append(document.createElement('wbr')); td.append(p); });
+          } else {
+            td.textContent = c.text;
+          }
+        });
+      });
+    }
+
+    const STATS_COLS = [['method', 'Type'], ['name', 'Name'], ['requests', '# Requests'], ['failures', '# Fails'],
+      ['p50', 'Median (ms)'], ['p90', '90%ile (ms)'], ['p95', '95%ile (ms)'], ['p99', '99%ile (ms)'],
+      ['mean', 'Average (ms)'], ['min', 'Min (ms)'], ['max', 'Max (ms)'], ['avg_size', 'Average size (bytes)'],
+      ['rps', 'Current RPS'], ['total_rps', 'Total RPS'], ['fails_per_s', 'Current failures/s']];
+    const TAG_COLS = [['tag', 'Tag'], ['requests', '# Requests'], ['failures', '# Fails'], ['total_rps', 'Total RPS'],
+      ['p50', 'Median (ms)'], ['p95', '95%ile (ms)'], ['p99', '99%ile (ms)'], ['mean', 'Average (ms)'], ['max', 'Max (ms)']];
+
+    function cellsOf(cols, r) {
+      return cols.map(([k]) => (k === 'name' || k === 'method' || k === 'tag'
+        ? { text: String(r[k] ?? ''), cls: k === 'method' ? 'method' : 'text', path: k === 'name' }
+        : { text: fmtNum(r[k]) }));
     }
 
     function renderStats() {
       const s = ui.stats;
-      const cols = [['method', 'Type'], ['name', 'Name'], ['requests', '# Requests'], ['failures', '# Fails'],
-        ['p50', 'Median (ms)'], ['p90', '90%ile (ms)'], ['p95', '95%ile (ms)'], ['p99', '99%ile (ms)'],
-        ['mean', 'Average (ms)'], ['min', 'Min (ms)'], ['max', 'Max (ms)'], ['avg_size', 'Average size (bytes)'],
-        ['rps', 'RPS'], ['fails_per_s', 'Failures/s']];
-      const rows = statsRows(s).map((r) => el('tr', { className: r.name === 'Aggregated' && !r.method ? 'total' : '' },
-        ...cols.map(([k]) => el('td', { className: k === 'name' || k === 'method' ? 'text' : '' },
-          k === 'name' || k === 'method' ? r[k] : fmtNum(r[k])))));
-      fillTable($('stats-table'), cols.map((c) => c[1]), rows);
+      const rows = sortRows(statsRows(s), ui.sort.key, ui.sort.dir).map((r) => ({
+        cls: r.name === 'Aggregated' && !r.method ? 'total' : '', cells: cellsOf(STATS_COLS, r),
+      }));
+      syncTable($('stats-table'), STATS_COLS, rows, renderStats);
+      const tags = tagRows(s);
+      $('tags-box').hidden = !tags.length;
+      if (tags.length) syncTable($('tags-table'), TAG_COLS, tags.map((r) => ({ cells: cellsOf(TAG_COLS, r) })));
       const codes = s && s.status_codes && typeof s.status_codes === 'object' ? Object.entries(s.status_codes) : [];
       setText('stats-codes', codes.length ? 'Status codes: ' + codes.map(([c, n]) => `${c}: ${fmtNum(n)}`).join(' \u00b7 ') : '');
     }
 
-    function genericTable(table, list, preferred) {
+    function genericTable(table, list, preferred, rowCls) {
       const rows = list.map((r) => flattenRow(r));
       const cols = columnsFor(rows, preferred);
-      fillTable(table, cols.map(colLabel), rows.map((r) => el('tr', null, ...cols.map((k) =>
-        el('td', { className: typeof r[k] === 'number' ? '' : 'text' }, fmtCell(k, r[k]))))));
+      syncTable(table, cols.map((k) => [k, colLabel(k)]), rows.map((r) => ({
+        cls: rowCls ? rowCls(r) : '',
+        cells: cols.map((k) => ({ text: fmtCell(k, r[k]), cls: typeof r[k] === 'number' ? '' : 'text' })),
+      })));
+    }
+
+    const WORKER_COLS = [['id', 'Id'], ['hostname', 'Host'], ['pid', 'PID'], ['state', 'State'], ['users', 'Users'],
+      ['cpu', 'CPU %'], ['memory', 'Memory'], ['last_seen_s', 'Last heartbeat'], ['requests', 'Requests']];
+    function renderWorkers(list) {
+      const rows = workerRows(list).map((w) => ({
+        cls: w.missing ? 'missing' : '',
+        cells: WORKER_COLS.map(([k]) => ({
+          text: k === 'memory' ? C.fmtBytes(w.memory) : k === 'last_seen_s' ? (isNum(w.last_seen_s) ? fmtDuration(Math.round(w.last_seen_s)) + ' ago' : DASH)
+            : k === 'state' && w.missing ? 'missing \u26a0' : typeof w[k] === 'number' ? fmtNum(w[k]) : String(w[k] ?? DASH),
+          cls: typeof w[k] === 'number' ? '' : 'text',
+        })),
+      }));
+      syncTable($('workers-table'), WORKER_COLS, rows);
     }
 
     async function refreshTab() {
@@ -518,8 +700,7 @@
           ['index', 'what', 'start_s', 'end_s', 'target', 'mean_users', 'requests', 'failures', 'rps',
             'latency_ms.p50', 'latency_ms.p95', 'latency_ms.p99']);
       } else if (t === 'workers') {
-        genericTable($('workers-table'), listOf(await api('GET', 'api/v1/workers'), ['workers']),
-          ['id', 'hostname', 'pid', 'threads', 'state', 'users', 'cpu', 'requests', 'missing']);
+        renderWorkers(await api('GET', 'api/v1/workers'));
       } else if (t === 'schedule') {
         ui.schedule = await api('GET', 'api/v1/schedule');
         renderSchedule();
@@ -533,7 +714,7 @@
         ui.tab = b.dataset.tab;
         for (const o of document.querySelectorAll('.tabs [data-tab]')) o.classList.toggle('active', o === b);
         for (const p of document.querySelectorAll('main > .panel')) p.hidden = p.id !== 'tab-' + ui.tab;
-        if (ui.tab === 'charts') drawCharts();
+        if (ui.tab === 'charts') loadStages().then(drawCharts);
         else if (ui.tab !== 'stats' && ui.tab !== 'download') refreshTab().catch((e) => { if (!(e instanceof AuthError)) showMsg(e.message); });
       });
     }
@@ -555,7 +736,7 @@
       const f = formFields(e.target);
       let body;
       try { body = buildStartBody(f, f.use_schedule ? scheduleBody() : undefined); } catch (err) { showMsg(err.message); return; }
-      act('POST', 'api/v1/start', body, 'Run started').then((ok) => { if (ok) { ui.ring.clear(); drawCharts(); } });
+      act('POST', 'api/v1/start', body, 'Run started').then((ok) => { if (ok) { ui.ring.clear(); ui.stages = []; drawCharts(); } });
     });
     $('load-form').addEventListener('submit', (e) => {
       e.preventDefault();
@@ -663,13 +844,30 @@
     function drawCharts() {
       if (ui.tab !== 'charts') return;
       if (!charts) {
-        try { charts = C.CHARTS.map((def) => C.chart($('chart-' + def.id), def)); } catch (e) { showMsg(e.message); return; }
+        // The users and req/s charts get the asked load as a grey line.
+        const withAsked = (def) => (def.id === 'rps' || def.id === 'users'
+          ? Object.assign({}, def, { series: def.series.concat([['asked', def.id === 'rps' ? 'Asked rate' : 'Asked users', '#8a939e']]) })
+          : def);
+        try { charts = C.CHARTS.map((def) => C.chart($('chart-' + def.id), withAsked(def))); } catch (e) { showMsg(e.message); return; }
       }
-      const pts = ui.ring.toArray();
-      // Stage starts from where the points' stage changes: right even after
-      // the schedule was replaced during the run.
-      const marks = C.stageMarks([], pts);
-      for (const c of charts) { c.resize(); c.update(pts, marks); }
+      // The asked load beside the achieved one: users (closed) or rate
+      // (open), from the stage records, which also mark every stage start
+      // and every load change made through the API.
+      const open = ui.state?.model === 'open';
+      const pts = ui.ring.toArray().map((p) => Object.assign({}, p, { asked: askedAt(ui.stages, p.t) }));
+      const marks = ui.stages.length
+        ? C.stageMarks(ui.stages.map((s, i) => ({ index: i, start_s: s.start_s, what: s.what === 'api' ? 'load change' : s.what })), pts)
+        : C.stageMarks([], pts);
+      charts.forEach((c, i) => {
+        const asked = (open && C.CHARTS[i].id === 'rps') || (!open && C.CHARTS[i].id === 'users');
+        c.resize();
+        c.update(asked ? pts : pts.map((p) => Object.assign({}, p, { asked: null })), marks);
+      });
+    }
+
+    async function loadStages() {
+      ui.stagesAt = Date.now();
+      try { ui.stages = listOf(await api('GET', 'api/v1/stages'), ['stages']); } catch (e) { /* next time */ }
     }
     window.addEventListener('resize', drawCharts);
 
@@ -731,7 +929,7 @@
   const exported = {
     fmtNum, fmtPct, fmtBytes: C.fmtBytes, fmtDuration, fmtClock: C.fmtClock, parseDuration, parseField, parseHost,
     buildStartBody, buildLoadBody, buildStages, parseScheduleText, apiErrorMessage,
-    withToken, downloadLinks, makeRing, normalizePoint, addPoint, mergePoints, handleEvent,
+    withToken, downloadLinks, makeRing, makeSeries, normalizePoint, tagRows, sortRows, pathPieces, offlineText, workerRows, askedAt, addPoint, mergePoints, handleEvent,
     niceTicks: C.niceTicks, timeTicks: C.timeTicks, chartScale: C.chartScale, listOf, flattenRow, columnsFor, colLabel, fmtCell, statsRows,
   };
   globalThis.hornetUI = exported;

@@ -49,7 +49,9 @@ struct agent {
     zsock_t *pipe; /* the actor's pipe (hornet run), or NULL */
     zpoller_t *poller;
     char id[64];
-    uint64_t session; /* master session we were welcomed by */
+    uint64_t self_session; /* this process: random, in every hello */
+    uint64_t session;      /* master session we were welcomed by */
+    int64_t refused_ms;    /* last refusal logged */
     bool welcomed;
     int64_t last_master_ms; /* last message from the master */
     int64_t last_hello_ms;
@@ -67,6 +69,8 @@ struct agent {
     bool stopping;
     bool have_pending; /* a LOAD waiting for its start time */
     proto_load_t pending;
+    char *profile; /* the run's profile from the last LOAD (opaque) */
+    size_t profile_len;
     int64_t start_mono_ns;
     int64_t start_unix_ns;
     unacked_t *q;
@@ -93,6 +97,13 @@ static void send_hello(agent_t *a)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     h.threads = a->o.threads ? a->o.threads : (uint32_t)(cores > 0 ? cores : 1);
     snprintf(h.version, sizeof h.version, "%s", HN_VERSION);
+    h.session = a->self_session;
+    if (a->running) {
+        h.run = a->run;
+        h.start_unix_ns = a->start_unix_ns;
+        h.profile = a->profile;
+        h.profile_len = a->profile_len;
+    }
     buf_t b;
     buf_init(&b, 1 << 16);
     if (proto_encode_hello(&h, &b) == HN_OK)
@@ -331,7 +342,17 @@ static void on_load(agent_t *a, const proto_load_t *m)
         a->start_unix_ns = m->start_unix_ns;
     }
     a->pending = *m;
+    a->pending.profile = NULL; /* points into the frame */
+    a->pending.profile_len = 0;
     a->have_pending = true;
+    char *p = m->profile_len ? malloc(m->profile_len) : NULL;
+    if (p || !m->profile_len) {
+        if (p)
+            memcpy(p, m->profile, m->profile_len);
+        free(a->profile);
+        a->profile = p;
+        a->profile_len = m->profile_len;
+    }
 }
 
 static void on_stop(agent_t *a, const proto_stop_t *m)
@@ -362,6 +383,17 @@ static void handle(agent_t *a, zframe_t *f, bool *quit)
     case PROTO_STOP: on_stop(a, &m.u.stop); break;
     case PROTO_ACK: on_ack(a, &m.u.ack); break;
     case PROTO_QUIT: *quit = true; break;
+    case PROTO_REFUSE: {
+        /*  keep saying hello: a worker restarted with the id of a dead
+         *  one gets in once the master has seen the old one go */
+        int64_t now = zclock_mono();
+        if (!a->refused_ms || now - a->refused_ms >= 10000) {
+            log_error("worker: the master refused this worker: %s",
+                      m.u.refuse.reason);
+            a->refused_ms = now;
+        }
+        break;
+    }
     case PROTO_HEARTBEAT:
         if (!a->welcomed || m.u.heartbeat.session != a->session)
             send_hello(a); /* a master that does not know us yet */
@@ -406,7 +438,12 @@ agent_t *agent_new(const agent_opts_t *opts, zsock_t *pipe, char *err)
         agent_destroy(&a);
         return NULL;
     }
-    zsock_set_identity(a->sock, a->id);
+    /*  No routing id of our own: the master's ROUTER gives each connection
+     *  one that no peer can choose, and binds our id to it (our hello). */
+    util_rng_t r;
+    util_rng_seed(&r, util_now_ns() ^ ((uint64_t)getpid() << 32) ^
+                          (uint64_t)(util_wall_s() * 1e6));
+    a->self_session = util_rng_next(&r) | 1;
     zsock_set_linger(a->sock, 1000);
     zsock_set_sndhwm(a->sock, 100000);
     zsock_set_reconnect_ivl(a->sock, 200);
@@ -461,6 +498,7 @@ void agent_destroy(agent_t **self_p)
                  "acknowledged",
                  left);
     free(a->q);
+    free(a->profile);
     scen_destroy(&a->scen);
     free(a->bundle);
     zsock_destroy(&a->sock);

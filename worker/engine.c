@@ -15,6 +15,13 @@
  *    different request.
  *  - Virtual users are small state machines; thinking users wait in a
  *    binary heap of wake-up times. Nothing on the request path allocates.
+ *  - The native path (issue 17, worker/h1.h) replaces libcurl for plain
+ *    HTTP/1.1 when h1_choose says so: the engine then owns its
+ *    connections (a pool per origin, or one per user), registers them in
+ *    this same epoll, writes each request head once into the transfer's
+ *    buffer and sends it with one sendmsg, and keeps a deadline list per
+ *    timeout value. Both paths end in xfer_finish: one judge, one way of
+ *    recording, so nothing above the engine knows which ran.
  */
 #include "engine.h"
 
@@ -33,6 +40,7 @@
 
 #include "check.h"
 #include "classify.h"
+#include "h1.h"
 #include "log.h"
 #include "pollshim.h"
 #include "request.h"
@@ -58,6 +66,7 @@ typedef enum {
 } user_state_t;
 
 typedef struct eng_xfer eng_xfer_t;
+typedef struct eng_conn eng_conn_t;
 
 typedef struct {
     uint32_t idx;
@@ -82,6 +91,7 @@ typedef struct {
     buf_t *var_bufs;         /* storage of captured values by slot */
     buf_t jar;               /* cookies: "a=1; b=2" */
     CURLSH *share;           /* own connection cache (connections: per_user) */
+    eng_conn_t *own_conn;    /* native, per_user: its idle connection */
 } eng_user_t;
 
 struct eng_xfer {
@@ -102,15 +112,66 @@ struct eng_xfer {
     struct curl_slist hdr_nodes[MAX_HEADERS + 3]; /* + Expect, UA, Cookie */
     eng_xfer_t *next;                             /* free stack */
     char errbuf[CURL_ERROR_SIZE];
+    /* native path */
+    const struct eng_req *er;
+    eng_conn_t *conn;        /* the connection it is on */
+    const char *target;      /* request target (in er or url) */
+    size_t target_len;
+    const char *nbody;       /* body to send (not copied) */
+    uint64_t deadline_ns;    /* request timeout */
+    eng_xfer_t *t_prev;      /* its timeout list (by deadline) */
+    eng_xfer_t *t_next;
+    uint32_t tlist;
+    bool retried;            /* already re-sent once on a fresh connection */
+    bool deferred;           /* failed at once: finished from the loop */
+    stats_fail_t fail_kind;  /* why, when deferred */
 };
 
-/*  Per scenario request, built once per thread. */
+/*  A native connection: h1's socket and parser, and where it is. */
+struct eng_conn {
+    h1_conn_t *h;
+    uint32_t origin;
+    uint32_t pool_pos;   /* in its origin's idle stack (shared, idle) */
+    eng_user_t *owner;   /* per_user: the user holding it while idle */
+    eng_xfer_t *xfer;    /* the request on it; NULL while idle */
+    bool idle;           /* kept alive, waiting for the next request */
+    bool connecting;     /* waiting for connect() to finish */
+    bool want_out;       /* EPOLLOUT registered */
+    eng_conn_t *next_free;
+};
+
 typedef struct {
+    h1_origin_t o;
+    char why[STATS_ERRMSG_MAX]; /* why it did not resolve */
+    eng_conn_t **idle;          /* idle shared connections, a stack */
+    uint32_t n_idle;
+    size_t cap_idle;
+} eng_origin_t;
+
+/*  In-flight native transfers with the same timeout, oldest first: a
+ *  transfer starts at the tail, so the head always has the nearest
+ *  deadline and a check costs one comparison per list. */
+typedef struct {
+    uint64_t dur_ns;
+    eng_xfer_t *head, *tail;
+} eng_tlist_t;
+
+/*  Per scenario request, built once per thread. */
+typedef struct eng_req {
     const scen_request_t *req;
     CURLU *url;                 /* when the URL is constant */
     struct curl_slist *headers; /* when every header is constant */
     bool dyn_headers;
     bool own_ua; /* the request sets User-Agent */
+    /* native path */
+    h1_req_t h1;
+    bool h1_ready;
+    uint32_t origin;
+    const char *target; /* constant URL: its request target */
+    size_t target_len;
+    bool const_url;
+    bool head; /* HEAD: no response body */
+    uint32_t tlist;
 } eng_req_t;
 
 /*  Per class: where its requests are in reqs, and task weights. */
@@ -200,6 +261,20 @@ typedef struct {
     uint64_t local_counter; /* global_counter() when cfg has none */
     FILE *dump;             /* HORNET_DUMP_LATENCY: every latency, raw */
     bool epoll_full;        /* last epoll_wait filled its array */
+
+    /* native path (worker/h1.h) */
+    bool native;
+    eng_origin_t *origins;
+    uint32_t n_origins;
+    eng_conn_t **conn_by_fd; /* n_fds entries */
+    eng_conn_t *conn_free;   /* closed connections, kept for reuse */
+    eng_conn_t **conns;      /* every one ever made, for cleanup */
+    uint32_t n_conns;
+    size_t conns_cap;
+    eng_tlist_t *tlists;
+    uint32_t n_tlists;
+    eng_xfer_t *deferred; /* failed at once; finished from the loop */
+    buf_t hdr_tmp;        /* a templated header value */
 } engine_t;
 
 /* ------------------------------------------------------------------ */
@@ -443,16 +518,20 @@ static eng_xfer_t *xfer_get(engine_t *e)
     x = calloc(1, sizeof *x);
     if (!x)
         return NULL;
-    x->easy = curl_easy_init();
-    if (!x->easy) {
-        free(x);
-        return NULL;
-    }
     buf_init(&x->resp_headers, 1 << 20);
     buf_init(&x->resp_body, BODY_KEEP);
     buf_init(&x->url, 1 << 20);
     buf_init(&x->hdr_text, 1 << 20);
     buf_init(&x->body, (size_t)256 << 20);
+    if (e->native) { /* no easy handle: hdr_text holds the request head */
+        e->xfers[e->n_xfers++] = x;
+        return x;
+    }
+    x->easy = curl_easy_init();
+    if (!x->easy) {
+        free(x);
+        return NULL;
+    }
     const scen_t *s = e->cfg.scen;
     CURL *c = x->easy;
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
@@ -766,6 +845,8 @@ static void queue_remove(engine_t *e, eng_user_t *u)
 
 static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns);
 static void user_free(engine_t *e, eng_user_t *u);
+static void native_send(engine_t *e, eng_user_t *u, const eng_req_t *er,
+                        eng_xfer_t *x, uint64_t now);
 
 /*  Open model: users are arrivals, taken from and returned to the free
  *  list. cap is set by the first rate and kept, so a rate turned down to
@@ -815,6 +896,10 @@ static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
     if (!x) {
         record_failure(e, u, STATS_FAIL_OTHER, "out of memory", now);
         user_iteration_done(e, u, now);
+        return;
+    }
+    if (e->native) {
+        native_send(e, u, er, x, now);
         return;
     }
     if (x->req_set != er->req)
@@ -1036,30 +1121,28 @@ static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
     return ok;
 }
 
-/*  Turns a finished transfer into stats and moves its user on. */
-static void on_done(engine_t *e, CURL *easy, CURLcode res)
-{
-    eng_xfer_t *x;
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
-    eng_user_t *u = x->user;
-    uint64_t now = util_now_ns();
-    curl_multi_remove_handle(e->multi, easy);
-    e->in_flight--;
+static void tlist_remove(engine_t *e, eng_xfer_t *x);
 
-    long code = 0, hdr = 0, reqsz = 0, oserr = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &hdr);
-    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &reqsz);
+/*  Turns a finished transfer into stats and moves its user on: the one
+ *  end of both paths. transport_ok false: kind and msg say why (the
+ *  response, if any, is not judged). code, hdr and reqsz: the status, the
+ *  response head's and the request head's sizes. */
+static void xfer_finish(engine_t *e, eng_xfer_t *x, uint64_t now,
+                        bool transport_ok, long code, uint64_t hdr,
+                        uint64_t reqsz, stats_fail_t kind, const char *tmsg)
+{
+    eng_user_t *u = x->user;
+    e->in_flight--;
+    if (e->native)
+        tlist_remove(e, x);
     const scen_request_t *r = x->req_set;
     size_t ep = r->endpoint;
     uint64_t lat = (now - u->intended_ns) / 1000;
     uint64_t raw = (now - u->start_ns) / 1000;
-    stats_fail_t kind = STATS_FAIL_OTHER;
     char msg[STATS_ERRMSG_MAX];
     bool failed;
-    if (res != CURLE_OK) {
-        curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
-        classify_curl(res, (int)oserr, x->errbuf, &kind, msg, sizeof msg);
+    if (!transport_ok) {
+        snprintf(msg, sizeof msg, "%s", tmsg);
         failed = true;
     } else {
         failed = !judge(e, x, u, code, true, now, &kind, msg, sizeof msg);
@@ -1069,10 +1152,9 @@ static void on_done(engine_t *e, CURL *easy, CURLcode res)
         uint64_t v = lat;
         fwrite(&v, sizeof v, 1, e->dump);
     }
-    stats_record(e->stats, ep, res == CURLE_OK ? (int)code : 0, lat, raw,
-                 x->body_bytes + (uint64_t)hdr,
-                 (uint64_t)reqsz + (res == CURLE_OK ? x->out_bytes : 0),
-                 failed);
+    stats_record(e->stats, ep, transport_ok ? (int)code : 0, lat, raw,
+                 x->body_bytes + hdr,
+                 reqsz + (transport_ok ? x->out_bytes : 0), failed);
     if (failed)
         stats_record_error(e->stats, ep, kind, msg, 1);
 
@@ -1090,6 +1172,476 @@ static void on_done(engine_t *e, CURL *easy, CURLcode res)
         return;
     }
     user_iteration_done(e, u, now);
+}
+
+/*  A transfer libcurl finished. */
+static void on_done(engine_t *e, CURL *easy, CURLcode res)
+{
+    eng_xfer_t *x;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    uint64_t now = util_now_ns();
+    curl_multi_remove_handle(e->multi, easy);
+
+    long code = 0, hdr = 0, reqsz = 0, oserr = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &hdr);
+    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &reqsz);
+    stats_fail_t kind = STATS_FAIL_OTHER;
+    char msg[STATS_ERRMSG_MAX] = "";
+    if (res != CURLE_OK) {
+        curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
+        classify_curl(res, (int)oserr, x->errbuf, &kind, msg, sizeof msg);
+    }
+    xfer_finish(e, x, now, res == CURLE_OK, code, (uint64_t)hdr,
+                (uint64_t)reqsz, kind, msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* the native path (worker/h1.h)                                        */
+
+static void tlist_push(engine_t *e, eng_xfer_t *x, uint32_t tl, uint64_t now)
+{
+    eng_tlist_t *l = &e->tlists[tl];
+    x->tlist = tl;
+    x->deadline_ns = now + l->dur_ns;
+    x->t_next = NULL;
+    x->t_prev = l->tail;
+    if (l->tail)
+        l->tail->t_next = x;
+    else
+        l->head = x;
+    l->tail = x;
+}
+
+static void tlist_remove(engine_t *e, eng_xfer_t *x)
+{
+    eng_tlist_t *l = &e->tlists[x->tlist];
+    if (!x->t_prev && l->head != x)
+        return; /* not on it */
+    if (x->t_prev)
+        x->t_prev->t_next = x->t_next;
+    else
+        l->head = x->t_next;
+    if (x->t_next)
+        x->t_next->t_prev = x->t_prev;
+    else
+        l->tail = x->t_prev;
+    x->t_prev = x->t_next = NULL;
+}
+
+static void conn_watch(engine_t *e, eng_conn_t *c, bool out)
+{
+    struct epoll_event ev = {0};
+    ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+    ev.data.fd = h1_conn_fd(c->h);
+    if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, ev.data.fd, &ev))
+        log_warn("engine %u: epoll MOD fd %d: %s", e->cfg.index, ev.data.fd,
+                 strerror(errno));
+    c->want_out = out;
+}
+
+/*  Closes c (leaving epoll with the fd) and keeps it for reuse. */
+static void conn_close(engine_t *e, eng_conn_t *c)
+{
+    int fd = h1_conn_fd(c->h);
+    if (fd >= 0 && (uint64_t)fd < e->n_fds)
+        e->conn_by_fd[fd] = NULL;
+    h1_conn_close(c->h);
+    if (c->xfer)
+        c->xfer->conn = NULL;
+    c->xfer = NULL;
+    c->idle = false;
+    c->connecting = false;
+    c->owner = NULL;
+    c->next_free = e->conn_free;
+    e->conn_free = c;
+}
+
+/*  Takes an idle connection out of where it waits (pool or user). */
+static void conn_unidle(engine_t *e, eng_conn_t *c)
+{
+    if (!c->idle)
+        return;
+    c->idle = false;
+    if (c->owner) {
+        c->owner->own_conn = NULL;
+        c->owner = NULL;
+        return;
+    }
+    eng_origin_t *o = &e->origins[c->origin];
+    eng_conn_t *last = o->idle[--o->n_idle];
+    if (last != c) {
+        o->idle[c->pool_pos] = last;
+        last->pool_pos = c->pool_pos;
+    }
+}
+
+/*  A finished request's connection: kept for the next one when it can
+ *  be, as curl's connection cache would. */
+static void conn_release(engine_t *e, eng_conn_t *c, eng_user_t *u)
+{
+    c->xfer = NULL;
+    if (!h1_conn_reusable(c->h) || e->cfg.scen->load.new_connection) {
+        conn_close(e, c);
+        return;
+    }
+    if (e->cfg.scen->conn_per_user) {
+        if (u->own_conn)
+            conn_close(e, u->own_conn);
+        u->own_conn = c;
+        c->owner = u;
+        c->idle = true;
+        return;
+    }
+    eng_origin_t *o = &e->origins[c->origin];
+    if (o->n_idle == o->cap_idle) {
+        eng_conn_t **v = util_grow(o->idle, &o->cap_idle, sizeof *v, 64);
+        if (!v) {
+            conn_close(e, c);
+            return;
+        }
+        o->idle = v;
+    }
+    c->pool_pos = o->n_idle;
+    o->idle[o->n_idle++] = c;
+    c->idle = true;
+}
+
+/*  An idle connection for u to the origin, or NULL. */
+static eng_conn_t *conn_take(engine_t *e, eng_user_t *u, uint32_t origin)
+{
+    if (e->cfg.scen->load.new_connection)
+        return NULL;
+    if (e->cfg.scen->conn_per_user) {
+        eng_conn_t *c = u->own_conn;
+        if (!c)
+            return NULL;
+        conn_unidle(e, c);
+        if (c->origin == origin)
+            return c;
+        conn_close(e, c);
+        return NULL;
+    }
+    eng_origin_t *o = &e->origins[origin];
+    if (!o->n_idle)
+        return NULL;
+    eng_conn_t *c = o->idle[o->n_idle - 1];
+    conn_unidle(e, c);
+    return c;
+}
+
+/*  A new connection to the origin, connecting; NULL with why when it
+ *  could not even start (kind and message set). */
+static eng_conn_t *conn_open(engine_t *e, uint32_t origin, stats_fail_t *kind,
+                             char *why, size_t n)
+{
+    eng_conn_t *c = e->conn_free;
+    if (c) {
+        e->conn_free = c->next_free;
+    } else {
+        if (e->n_conns == e->conns_cap) {
+            eng_conn_t **v = util_grow(e->conns, &e->conns_cap, sizeof *v, 64);
+            if (!v)
+                goto nomem;
+            e->conns = v;
+        }
+        c = calloc(1, sizeof *c);
+        if (!c)
+            goto nomem;
+        c->h = h1_conn_new();
+        if (!c->h) {
+            free(c);
+            goto nomem;
+        }
+        e->conns[e->n_conns++] = c;
+    }
+    c->origin = origin;
+    c->xfer = NULL;
+    c->idle = false;
+    c->owner = NULL;
+    const eng_origin_t *o = &e->origins[origin];
+    h1_io_t rc = h1_conn_open(c->h, &o->o);
+    if (rc == H1_ERROR) {
+        h1_classify(h1_conn_fail(c->h), h1_conn_errno(c->h), o->o.host_hdr,
+                    kind, why, n);
+        c->next_free = e->conn_free;
+        e->conn_free = c;
+        return NULL;
+    }
+    int fd = h1_conn_fd(c->h);
+    struct epoll_event ev = {0};
+    ev.events = EPOLLIN | (rc == H1_AGAIN ? EPOLLOUT : 0);
+    ev.data.fd = fd;
+    if ((uint64_t)fd >= e->n_fds || epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+        h1_conn_close(c->h);
+        c->next_free = e->conn_free;
+        e->conn_free = c;
+        *kind = STATS_FAIL_NOFILE;
+        snprintf(why, n, "too many open files");
+        return NULL;
+    }
+    e->conn_by_fd[fd] = c;
+    c->connecting = rc == H1_AGAIN;
+    c->want_out = rc == H1_AGAIN;
+    return c;
+nomem:
+    *kind = STATS_FAIL_OTHER;
+    snprintf(why, n, "out of memory");
+    return NULL;
+}
+
+/*  A failure found while starting: finished from the loop (run_due), not
+ *  here, or a refused connection would start the user's next request
+ *  from inside this one, and so on without end. */
+static void native_defer(engine_t *e, eng_xfer_t *x, stats_fail_t kind,
+                         const char *why)
+{
+    if (x->conn)
+        conn_close(e, x->conn);
+    x->fail_kind = kind;
+    snprintf(x->errbuf, sizeof x->errbuf, "%s", why);
+    x->deferred = true;
+    x->next = e->deferred;
+    e->deferred = x;
+}
+
+static void native_run_deferred(engine_t *e)
+{
+    uint64_t now = util_now_ns();
+    while (e->deferred) {
+        eng_xfer_t *x = e->deferred;
+        e->deferred = x->next;
+        x->deferred = false;
+        xfer_finish(e, x, now, false, 0, 0, 0, x->fail_kind, x->errbuf);
+    }
+}
+
+/*  A failed transfer: its connection closed, counted now. */
+static void native_fail(engine_t *e, eng_xfer_t *x, stats_fail_t kind,
+                        const char *why)
+{
+    if (x->conn)
+        conn_close(e, x->conn);
+    xfer_finish(e, x, util_now_ns(), false, 0, 0, 0, kind, why);
+}
+
+static void native_send_more(engine_t *e, eng_conn_t *c);
+
+/*  Puts x on a connection (an idle one, or a new one) and starts sending
+ *  its head (already in x->hdr_text) and body. */
+static void native_go(engine_t *e, eng_xfer_t *x, bool fresh)
+{
+    const eng_req_t *er = x->er;
+    stats_fail_t kind = STATS_FAIL_OTHER;
+    char why[STATS_ERRMSG_MAX];
+    const eng_origin_t *o = &e->origins[er->origin];
+    if (!o->o.resolved) {
+        native_defer(e, x, STATS_FAIL_DNS, o->why);
+        return;
+    }
+    eng_conn_t *c = fresh ? NULL : conn_take(e, x->user, er->origin);
+    if (!c)
+        c = conn_open(e, er->origin, &kind, why, sizeof why);
+    if (!c) {
+        native_defer(e, x, kind, why);
+        return;
+    }
+    c->xfer = x;
+    x->conn = c;
+    h1_conn_start(c->h, buf_str(&x->hdr_text), buf_len(&x->hdr_text),
+                  x->nbody, x->out_bytes, er->head,
+                  x->keep_headers ? &x->resp_headers : NULL,
+                  !x->req_set->need_headers,
+                  x->keep_body ? &x->resp_body : NULL);
+    if (!c->connecting)
+        native_send_more(e, c);
+}
+
+/*  What a failed connection means for its transfer: a reused one that
+ *  died before any byte of the answer (the server closed it while idle,
+ *  just as it was taken) is sent again once on a fresh connection, as
+ *  curl does; anything else fails the request. */
+static void native_conn_failed(engine_t *e, eng_conn_t *c)
+{
+    eng_xfer_t *x = c->xfer;
+    h1_fail_t f = h1_conn_fail(c->h);
+    int err = h1_conn_errno(c->h);
+    bool retry = !x->retried && h1_conn_uses(c->h) > 1 &&
+                 h1_conn_got_nothing(c->h) &&
+                 (f == H1_FAIL_EMPTY || f == H1_FAIL_ERRNO);
+    const char *detail = f == H1_FAIL_PROTOCOL
+                             ? h1_resp_error(h1_conn_resp(c->h))
+                             : e->origins[c->origin].o.host_hdr;
+    stats_fail_t kind;
+    char why[STATS_ERRMSG_MAX];
+    h1_classify(f, err, detail, &kind, why, sizeof why);
+    conn_close(e, c);
+    if (retry) {
+        x->retried = true;
+        native_go(e, x, true);
+        return;
+    }
+    native_fail(e, x, kind, why);
+}
+
+static void native_send_more(engine_t *e, eng_conn_t *c)
+{
+    h1_io_t rc = h1_conn_send(c->h);
+    if (rc == H1_ERROR) {
+        native_conn_failed(e, c);
+        return;
+    }
+    bool out = rc == H1_AGAIN;
+    if (out != c->want_out)
+        conn_watch(e, c, out);
+}
+
+static void native_done(engine_t *e, eng_conn_t *c)
+{
+    eng_xfer_t *x = c->xfer;
+    const h1_resp_t *r = h1_conn_resp(c->h);
+    x->body_bytes = r->body_bytes;
+    x->body_truncated = r->body_truncated;
+    long code = r->status;
+    uint64_t hdr = r->header_size, reqsz = h1_conn_head_size(c->h);
+    x->conn = NULL;
+    conn_release(e, c, x->user);
+    xfer_finish(e, x, util_now_ns(), true, code, hdr, reqsz, STATS_FAIL_OTHER,
+                "");
+}
+
+static void native_event(engine_t *e, int fd, uint32_t events)
+{
+    eng_conn_t *c = (uint64_t)fd < e->n_fds ? e->conn_by_fd[fd] : NULL;
+    if (!c)
+        return;
+    if (!c->xfer) {
+        /* idle and readable: the server closed it (or sent junk) */
+        conn_unidle(e, c);
+        conn_close(e, c);
+        return;
+    }
+    if (c->connecting) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        if (h1_conn_connected(c->h) != H1_OK) {
+            native_conn_failed(e, c);
+            return;
+        }
+        c->connecting = false;
+        native_send_more(e, c);
+        return;
+    }
+    eng_xfer_t *x = c->xfer;
+    if ((events & EPOLLOUT) && c->want_out) {
+        native_send_more(e, c);
+        if (c->xfer != x)
+            return; /* it failed */
+    }
+    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        return;
+    h1_io_t rc = h1_conn_recv(c->h);
+    if (rc == H1_OK)
+        native_done(e, c);
+    else if (rc == H1_ERROR)
+        native_conn_failed(e, c);
+}
+
+/*  Fails what ran past its timeout; returns the next deadline. */
+static uint64_t native_timeouts(engine_t *e, uint64_t now)
+{
+    uint64_t next = NEVER;
+    for (uint32_t i = 0; i < e->n_tlists; i++) {
+        eng_tlist_t *l = &e->tlists[i];
+        while (l->head && l->head->deadline_ns <= now)
+            native_fail(e, l->head, STATS_FAIL_TIMEOUT, "request timed out");
+        if (l->head && l->head->deadline_ns < next)
+            next = l->head->deadline_ns;
+    }
+    return next;
+}
+
+/*  Renders what the request needs (target, head, body) and starts it. */
+static void native_send(engine_t *e, eng_user_t *u, const eng_req_t *er,
+                        eng_xfer_t *x, uint64_t now)
+{
+    const scen_request_t *r = er->req;
+    x->er = er;
+    x->req_set = r;
+    x->keep_headers = r->need_headers || e->cfg.scen->cookies;
+    x->keep_body = r->need_body;
+    x->user = u;
+    x->conn = NULL;
+    x->body_bytes = 0;
+    x->body_truncated = false;
+    x->retried = false;
+    x->deferred = false;
+    x->t_prev = x->t_next = NULL;
+    buf_reset(&x->resp_headers);
+    buf_reset(&x->resp_body);
+    u->xfer = x;
+    user_set_state(e, u, USER_REQUESTING);
+    e->in_flight++;
+    tlist_push(e, x, er->tlist, now);
+
+    tmpl_ctx_t ctx;
+    tmpl_ctx_for(e, u, &ctx);
+    char why[STATS_ERRMSG_MAX];
+    if (er->const_url) {
+        x->target = er->target;
+        x->target_len = er->target_len;
+    } else {
+        buf_reset(&x->url);
+        h1_origin_t o;
+        size_t off, len;
+        if (tmpl_render(r->url, &ctx, &x->url) != HN_OK) {
+            native_defer(e, x, STATS_FAIL_OTHER, "URL too long");
+            return;
+        }
+        if (!h1_origin_parse(buf_str(&x->url), buf_len(&x->url), &o, &off,
+                             &len, why, sizeof why)) {
+            native_defer(e, x, STATS_FAIL_OTHER, why);
+            return;
+        }
+        if (!h1_origin_same(&o, &e->origins[er->origin].o)) {
+            native_defer(e, x, STATS_FAIL_OTHER,
+                         "the URL's host changed from the one at load");
+            return;
+        }
+        x->target = buf_str(&x->url) + off;
+        x->target_len = len;
+    }
+    const char *body = NULL;
+    size_t blen = 0;
+    if (r->raw_body) {
+        body = r->raw_body;
+        blen = r->raw_body_len;
+    } else if (r->body && tmpl_is_constant(r->body)) {
+        body = tmpl_text(r->body, &blen);
+    } else if (r->body) {
+        buf_reset(&x->body);
+        if (tmpl_render(r->body, &ctx, &x->body) != HN_OK) {
+            native_defer(e, x, STATS_FAIL_OTHER, "request body too large");
+            return;
+        }
+        body = buf_str(&x->body);
+        blen = buf_len(&x->body);
+    }
+    if (er->head) {
+        body = NULL;
+        blen = 0;
+    }
+    x->nbody = body;
+    x->out_bytes = blen;
+    bool jar = e->cfg.scen->cookies && buf_len(&u->jar);
+    buf_reset(&x->hdr_text);
+    if (h1_write_head(&er->h1, &x->hdr_text, x->target, x->target_len, &ctx,
+                      &e->hdr_tmp, jar ? buf_str(&u->jar) : NULL,
+                      jar ? buf_len(&u->jar) : 0, blen) != HN_OK) {
+        native_defer(e, x, STATS_FAIL_OTHER, "request headers too large");
+        return;
+    }
+    native_go(e, x, false);
 }
 
 static void drain_done(engine_t *e)
@@ -1139,7 +1691,7 @@ static int users_ensure(engine_t *e, uint32_t n)
         for (size_t k = 0; k < nv; k++)
             buf_init(&u->var_bufs[k], (size_t)16 << 20);
         buf_init(&u->jar, 1 << 16);
-        if (e->cfg.scen->conn_per_user) {
+        if (e->cfg.scen->conn_per_user && !e->native) {
             /* a share with only the connection cache: the user's
              * connections stay its own and are reused by it alone */
             u->share = curl_share_init();
@@ -1303,12 +1855,20 @@ static void send_stats(engine_t *e, bool final)
 
 static void cut_off_in_flight(engine_t *e, uint64_t now)
 {
+    if (e->native)
+        native_run_deferred(e); /* they are done: not cut off */
     for (uint32_t i = 0; i < e->n_users; i++) {
         eng_user_t *u = e->users[i];
         if (!u->xfer)
             continue;
         eng_xfer_t *x = u->xfer;
-        curl_multi_remove_handle(e->multi, x->easy);
+        if (e->native) {
+            if (x->conn)
+                conn_close(e, x->conn);
+            tlist_remove(e, x);
+        } else {
+            curl_multi_remove_handle(e->multi, x->easy);
+        }
         e->in_flight--;
         record_failure(e, u, STATS_FAIL_CUT_OFF,
                        "cut off: still in flight at the stop timeout", now);
@@ -1418,6 +1978,13 @@ static void drain_pipe(engine_t *e)
 /*  Runs everything that is due; returns the next deadline. */
 static uint64_t run_due(engine_t *e, uint64_t now)
 {
+    uint64_t native_next = NEVER;
+    if (e->native) {
+        native_run_deferred(e);
+        native_next = native_timeouts(e, now);
+        queue_pump(e);
+        now = util_now_ns();
+    }
     if (e->curl_deadline <= now) {
         int running;
         e->curl_deadline = NEVER;
@@ -1475,6 +2042,10 @@ static uint64_t run_due(engine_t *e, uint64_t now)
     }
 
     uint64_t next = e->curl_deadline;
+    if (native_next < next)
+        next = native_next;
+    if (e->deferred)
+        next = now; /* failures started since: finish them next turn */
     if (e->started && e->next_tick_ns < next)
         next = e->next_tick_ns;
     if (e->stopping && e->stop_deadline_ns < next)
@@ -1493,6 +2064,11 @@ static uint64_t run_due(engine_t *e, uint64_t now)
 
 static void on_fd_event(engine_t *e, int fd, uint32_t events)
 {
+    if (e->native) {
+        native_event(e, fd, events);
+        queue_pump(e);
+        return;
+    }
     eng_fd_t *f = fd_ent(e, fd);
     if (f && !f->want) {
         /* an idle kept-alive socket became readable: the server closed
@@ -1575,7 +2151,7 @@ static void engine_free(engine_t *e)
 {
     if (e->multi) {
         for (uint32_t i = 0; i < e->n_xfers; i++) {
-            if (e->xfers[i]->user)
+            if (e->xfers[i]->user && e->xfers[i]->easy)
                 curl_multi_remove_handle(e->multi, e->xfers[i]->easy);
         }
     }
@@ -1590,11 +2166,24 @@ static void engine_free(engine_t *e)
         free(x);
     }
     free(e->xfers);
+    for (uint32_t i = 0; i < e->n_conns; i++) {
+        h1_conn_destroy(&e->conns[i]->h);
+        free(e->conns[i]);
+    }
+    free(e->conns);
+    for (uint32_t i = 0; i < e->n_origins; i++)
+        free(e->origins[i].idle);
+    free(e->origins);
+    free(e->tlists);
+    free(e->conn_by_fd);
+    buf_free(&e->hdr_tmp);
     if (e->multi)
         curl_multi_cleanup(e->multi);
     for (size_t i = 0; i < e->n_reqs; i++) {
         curl_url_cleanup(e->reqs[i].url);
         curl_slist_free_all(e->reqs[i].headers);
+        if (e->reqs[i].h1_ready)
+            h1_req_free(&e->reqs[i].h1);
     }
     free(e->reqs);
     if (e->classes) {
@@ -1620,11 +2209,59 @@ static void engine_free(engine_t *e)
         close(e->epfd);
 }
 
+/*  The native path's view of one request: its origin (one entry per
+ *  distinct scheme, host and port), its timeout list, the part of its
+ *  head that never changes and, for a constant URL, its target. */
+static int build_native(engine_t *e, eng_req_t *er, const scen_request_t *r)
+{
+    char why[STATS_ERRMSG_MAX];
+    size_t end = h1_origin_prefix(r->url_text), off, len;
+    h1_origin_t o;
+    if (!end || !h1_origin_parse(r->url_text, end, &o, &off, &len, why,
+                                 sizeof why))
+        return -1; /* h1_supports said yes: cannot happen */
+    uint32_t i = 0;
+    while (i < e->n_origins && !h1_origin_same(&e->origins[i].o, &o))
+        i++;
+    if (i == e->n_origins) {
+        e->origins[i].o = o;
+        e->n_origins++;
+    }
+    er->origin = i;
+    er->head = !strcmp(r->method, "HEAD");
+    if (tmpl_is_constant(r->url)) {
+        size_t ul;
+        const char *u = tmpl_text(r->url, &ul);
+        if (!h1_origin_parse(u, ul, &o, &off, &len, why, sizeof why))
+            return -1;
+        er->const_url = true;
+        er->target = u + off;
+        er->target_len = len;
+    }
+    double t = r->timeout_s > 0 ? r->timeout_s : e->cfg.scen->load.timeout_s;
+    uint64_t dur = (uint64_t)(t * 1e9);
+    uint32_t k = 0;
+    while (k < e->n_tlists && e->tlists[k].dur_ns != dur)
+        k++;
+    if (k == e->n_tlists)
+        e->tlists[e->n_tlists++].dur_ns = dur;
+    er->tlist = k;
+    if (h1_req_init(&er->h1, r, e->origins[i].o.host_hdr,
+                    UA_HEADER + strlen("User-Agent: ")) != HN_OK)
+        return -1;
+    er->h1_ready = true;
+    return 0;
+}
+
 /*  Prepares what never changes for one request: a parsed URL and the
  *  header list, when they have no templates. */
-static int build_one(eng_req_t *er, const scen_request_t *r)
+static int build_native(engine_t *e, eng_req_t *er, const scen_request_t *r);
+
+static int build_one(engine_t *e, eng_req_t *er, const scen_request_t *r)
 {
     er->req = r;
+    if (e->native && build_native(e, er, r))
+        return -1;
     if (tmpl_is_constant(r->url)) {
         er->url = curl_url();
         if (!er->url || curl_url_set(er->url, CURLUPART_URL,
@@ -1681,7 +2318,7 @@ static int build_requests(engine_t *e)
         e->class_weight_sum += k->weight;
         ek->on_start_first = e->n_reqs;
         for (size_t i = 0; i < k->n_on_start; i++)
-            if (build_one(&e->reqs[e->n_reqs++], &k->on_start[i]))
+            if (build_one(e, &e->reqs[e->n_reqs++], &k->on_start[i]))
                 return -1;
         ek->task_first = calloc(k->n_tasks, sizeof *ek->task_first);
         ek->task_cum = calloc(k->n_tasks, sizeof *ek->task_cum);
@@ -1693,7 +2330,8 @@ static int build_requests(engine_t *e)
             cum += k->tasks[t].weight;
             ek->task_cum[t] = cum;
             for (size_t st = 0; st < k->tasks[t].n_steps; st++)
-                if (build_one(&e->reqs[e->n_reqs++], &k->tasks[t].steps[st]))
+                if (build_one(e, &e->reqs[e->n_reqs++],
+                              &k->tasks[t].steps[st]))
                     return -1;
         }
     }
@@ -1730,8 +2368,28 @@ static int engine_init(engine_t *e)
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
     curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+    char why[STATS_ERRMSG_MAX + 64];
+    e->native = h1_choose(s, getenv("HORNET_ENGINE"), why, sizeof why) ==
+                SCEN_ENGINE_NATIVE;
+    if (!e->native && s->engine == SCEN_ENGINE_NATIVE && e->cfg.index == 0)
+        log_warn("%s", why); /* native asked for, and it cannot */
+    if (e->native) {
+        size_t nr = scen_n_requests(s) + 1;
+        e->origins = calloc(nr, sizeof *e->origins);
+        e->tlists = calloc(nr, sizeof *e->tlists);
+        e->conn_by_fd = calloc(e->n_fds, sizeof *e->conn_by_fd);
+        buf_init(&e->hdr_tmp, 1 << 20);
+        if (!e->origins || !e->tlists || !e->conn_by_fd)
+            return -1;
+    }
     if (build_requests(e))
         return -1;
+    /*  Once per thread, before the run: a name that does not resolve
+     *  fails its requests as `dns`, as curl's would. */
+    for (uint32_t i = 0; i < e->n_origins; i++) {
+        eng_origin_t *o = &e->origins[i];
+        (void)h1_origin_resolve(&o->o, o->why, sizeof o->why);
+    }
     const char *dump = getenv("HORNET_DUMP_LATENCY");
     if (dump && *dump) {
         char path[512];

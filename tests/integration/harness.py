@@ -8,6 +8,12 @@ it raises, and is skipped (not counted) when it appends a reason to SKIPPED.
 
 HORNET_BIN and HORNET_TARGET_BIN name the hornet and target binaries to test
 (default: build/hornet and build/target of this tree).
+
+HORNET_ENGINE=native|curl|auto picks the HTTP engine (worker/engine.c) of
+every hornet process the tests start (they inherit it; unset: hornet's own
+default), so the same tests run on either path:
+  HORNET_ENGINE=native python3 tests/integration/run.py NAME...
+hornet(..., engine=E) sets it for one run (the differential tests).
 """
 import json
 import os
@@ -75,16 +81,23 @@ class Target:
         self.close()
 
 
-def hornet(*args, timeout=60):
-    """Runs hornet; returns (exit code, stdout, stderr)."""
-    p = subprocess.run([HORNET, *args], capture_output=True, text=True, timeout=timeout)
+ENGINE = os.environ.get("HORNET_ENGINE", "")
+
+
+def hornet(*args, timeout=60, engine=None):
+    """Runs hornet (on `engine` when given, else HORNET_ENGINE's); returns
+    (exit code, stdout, stderr)."""
+    env = None if engine is None else dict(os.environ, HORNET_ENGINE=engine)
+    p = subprocess.run([HORNET, *args], capture_output=True, text=True, timeout=timeout,
+                       env=env)
     return p.returncode, p.stdout, p.stderr
 
 
-def hornet_json(*args, timeout=60):
+def hornet_json(*args, timeout=60, engine=None):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "out.json")
-        rc, out, err = hornet(*args, "--json", path, "-q", timeout=timeout)
+        rc, out, err = hornet(*args, "--json", path, "-q", timeout=timeout,
+                              engine=engine)
         assert rc == 0, "hornet exit %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err)
         with open(path) as f:
             return json.load(f), out, err

@@ -18,6 +18,7 @@ the API client); the tests are in test_<area>.py, by area:
   test_api.py       the HTTP API, Locust's endpoints, the web UI page
   test_faults.py    bad input, closed connections, killed or restarted processes
   test_results.py   thresholds, baselines, --out DIR, hornet report and compare
+  test_newuser.py   help, check, piping JSON, asked rates, exit codes, env, completion
 They run in that order; a test_*.py not listed here runs after them.
 """
 import glob
@@ -27,7 +28,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AREAS = ["test_run", "test_scenario", "test_fleet", "test_api", "test_faults",
-         "test_results"]
+         "test_results", "test_newuser"]
 
 if __name__ == "__main__":
     sys.path.insert(0, HERE)

@@ -201,3 +201,103 @@ def api_bad_input_changes_nothing():
         rc, out, err = hornet("run", "--url", t.url + "/", "-t", "1s", "--web", "0.0.0.0:%d" % port)
         eq(rc, 2, err)
         assert "--web-token" in err, err
+
+
+def _swarm(base, form, timeout=15):
+    """POST /swarm with a form; returns (status, JSON)."""
+    req = urllib.request.Request(base + "/swarm", data=form.encode(), method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@test
+def api_start_host_model_and_profile_do_not_leak():
+    """Issue 13: /swarm's host reaches a --url master's workers; a start
+    with no fields runs the master's own profile and host, not the last
+    run's; a users schedule runs users even when the profile is a rate."""
+    with Target() as t1, Target() as t2, Fleet() as f:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        f.master_bg("--url", t1.url + "/delay?ms=5", "--rate", "20", "-t", "2s",
+                    "--expect-workers", "1", "--web", "127.0.0.1:%d" % port, "-q",
+                    headless=False)
+        f.worker("a")
+        wait_state(base, ("ready",))
+        st, sw = _swarm(base, "user_count=2&spawn_rate=100&run_time=2s&host=" + t2.url)
+        eq((st, sw["success"], sw["host"], sw["run_time"]), (200, True, t2.url, 2), sw)
+        wait_state(base, ("running",))
+        wait_state(base, ("stopped",))
+        c1, c2 = t1.counts()["total"], t2.counts()["total"]
+        assert c2 > 0 and c1 == 0, ("the new host got no requests", c1, c2)
+        # empty start: the profile (2 s at 20/s, open) on the --url host
+        st, j = api(base, "POST", "/api/v1/start", {})
+        eq((st, j["model"], j["host"], j["duration_s"]), (200, "open", "", 2.0), j)
+        wait_state(base, ("stopped",))
+        assert t1.counts()["total"] > 0, "the profile's host got nothing"
+        eq(t2.counts()["total"], c2, "the last run's host got more")
+        # a users schedule on a rate profile runs users
+        st, j = api(base, "POST", "/api/v1/start", {"stages": [{"duration": 2, "users": 3, "ramp": "step"}]})
+        eq((st, j["model"]), (200, "closed"), j)
+        time.sleep(1.5)
+        st, s = api(base, "GET", "/api/v1/state")
+        eq((s["model"], s["target_users"]), ("closed", 3), s)
+        wait_state(base, ("stopped",))
+
+
+@test
+def api_killed_worker_current_rates_and_swarm_after_stop():
+    """Issue 13: a killed worker is "missing" with 0 users (the users
+    column sums to the run's); /api/v1/stats has each row's current
+    req/s beside the header's; /swarm right after /stop starts (no 409);
+    the event stream tells proxies not to buffer it."""
+    with Target() as t, Fleet() as f:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        f.master_bg("--url", t.url + "/delay?ms=20", "--expect-workers", "2",
+                    "--web", "127.0.0.1:%d" % port, "-q", headless=False)
+        a = f.worker("a")
+        f.worker("b")
+        wait_state(base, ("ready",))
+        st, sw = _swarm(base, "user_count=4&spawn_rate=100")
+        eq(st, 200, sw)
+        time.sleep(3)
+        st, s = api(base, "GET", "/api/v1/stats")
+        agg_cur, cur = s["current_rps"], s["current"]["rps"]
+        eq(agg_cur, cur, "Aggregated current req/s vs the header's")
+        assert cur > 0, s["current"]
+        eq(sum(e["current_rps"] for e in s["endpoints"]), cur, "rows' current req/s")
+        assert "current_fail_per_s" in s["endpoints"][0], s["endpoints"][0]
+        a.kill()
+        end = time.time() + 10
+        while time.time() < end:
+            st, ws = api(base, "GET", "/api/v1/workers")
+            wa = [w for w in ws if w["id"] == "a"][0]
+            if wa["missing"]:
+                break
+            time.sleep(0.3)
+        eq((wa["state"], wa["users"]), ("missing", 0), wa)
+        assert wa["last_seen_s"] > 3, wa
+        time.sleep(1.5)
+        st, ws = api(base, "GET", "/api/v1/workers")
+        st, s = api(base, "GET", "/api/v1/state")
+        eq(sum(w["users"] for w in ws), s["users"], "users column vs the run's")
+        st, lr = api(base, "GET", "/stats/requests")
+        lw = {w["id"]: w for w in lr["workers"]}
+        eq((lw["a"]["state"], lw["a"]["user_count"]), ("missing", 0), lw)
+        eq(lr["worker_count"], 1, "Locust worker_count")
+        st, sp = api(base, "GET", "/stop")
+        t0 = time.time()
+        st, sw = _swarm(base, "user_count=2&spawn_rate=100")
+        eq((st, sw["success"]), (200, True), sw)
+        assert time.time() - t0 < 9, time.time() - t0
+        st, s = api(base, "GET", "/api/v1/state")
+        eq(s["state"], "running", s)
+        sk = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sk.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = sk.recv(4096).decode(errors="replace")
+        sk.close()
+        assert "X-Accel-Buffering: no" in head, head
+        api(base, "GET", "/stop")

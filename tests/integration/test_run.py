@@ -52,7 +52,8 @@ def json_summary_has_documented_fields():
 @test
 def server_errors_are_failures():
     with Target() as t:
-        j, out, _ = hornet_json("run", "--url", t.url + "/status/500", "-u", "4", "-t", "2s")
+        j, out, _ = hornet_json("run", "--url", t.url + "/status/500", "-u", "4", "-t", "2s",
+                                "--max-error-rate", "100%")
         c = t.counts()
         assert j["requests"] > 0
         eq(j["failures"], j["requests"], "every 500 is a failure")
@@ -67,7 +68,8 @@ def server_errors_are_failures():
 @test
 def refused_port_shows_connection_errors():
     port = free_port()
-    j, out, _ = hornet_json("run", "--url", "http://127.0.0.1:%d/" % port, "-u", "2", "-t", "1s")
+    j, out, _ = hornet_json("run", "--url", "http://127.0.0.1:%d/" % port, "-u", "2", "-t", "1s",
+                            "--max-error-rate", "100%")
     assert j["requests"] > 0
     eq(j["failures"], j["requests"], "all refused")
     kinds = {e["kind"] for e in j["errors"]}
@@ -156,7 +158,8 @@ def open_model_cap_counts_unstarted_iterations():
 def stop_timeout_cuts_off_and_counts():
     with Target() as t:
         j, out, _ = hornet_json("run", "--url", t.url + "/delay?ms=5000", "-u", "3",
-                                "-t", "1s", "--stop-timeout", "1s")
+                                "-t", "1s", "--stop-timeout", "1s",
+                                "--max-error-rate", "100%")
         eq(j["requests"], 3, "three users, one request each")
         kinds = [e["kind"] for e in j["errors"]]
         eq(kinds, ["cut_off"], "error kinds")
@@ -216,7 +219,7 @@ def interrupt_stops_early_and_reports_everything():
         assert "Aggregated" in so, so
         # twice: requests stuck for 5 s are cut off at once, not awaited
         p = subprocess.Popen([HORNET, "run", "--url", t.url + "/delay?ms=5000", "-u", "5",
-                              "-t", "60s", "-q"],
+                              "-t", "60s", "-q", "--max-error-rate", "100%"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
         t0 = time.time()
@@ -258,7 +261,8 @@ def tls_with_and_without_verification():
             j, _, _ = hornet_json("run", "--url", t.url + "/status", "-u", "2", "-t", "1s", "-k")
             eq(j["failures"], 0, "insecure TLS works")
             assert j["requests"] > 0
-            j, _, _ = hornet_json("run", "--url", t.url + "/status", "-u", "2", "-t", "1s")
+            j, _, _ = hornet_json("run", "--url", t.url + "/status", "-u", "2", "-t", "1s",
+                                  "--max-error-rate", "100%")
             assert j["requests"] > 0 and j["failures"] == j["requests"], j
             eq({e["kind"] for e in j["errors"]}, {"tls"}, "untrusted certificate is a TLS error")
 

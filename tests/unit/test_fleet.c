@@ -66,11 +66,73 @@ static void silent_workers_are_lost_and_come_back(void **state)
     fleet_destroy(&f);
 }
 
+/*  A worker id belongs to one connection, one process and one CURVE key:
+ *  a second process with the same id is refused while the first is alive
+ *  and takes over once it is lost; the same process on a new connection
+ *  is a reconnect; a connection speaks for one id only. */
+static void ids_are_bound_to_connection_session_and_key(void **state)
+{
+    (void)state;
+    fleet_t *f = fleet_new();
+    fleet_worker_t *w = NULL;
+    const uint8_t r1[5] = {0, 1, 2, 3, 4}, r2[5] = {0, 1, 2, 3, 5},
+                  r3[5] = {0, 9, 9, 9, 9};
+    assert_int_equal(fleet_hello(f, "w1", r1, 5, 11, "", &w), FLEET_HELLO_NEW);
+    assert_null(w);
+    w = fleet_join(f, "w1", 0);
+    assert_true(fleet_bind(f, w, r1, 5, 11, ""));
+    assert_ptr_equal(fleet_find_route(f, r1, 5), w);
+    assert_null(fleet_find_route(f, r2, 5));
+    assert_null(fleet_find_route(f, r1, 4));
+    fleet_worker_t *got = NULL;
+    assert_int_equal(fleet_hello(f, "w1", r1, 5, 11, "", &got),
+                     FLEET_HELLO_SAME);
+    assert_ptr_equal(got, w);
+    /*  the same process on a new connection */
+    assert_int_equal(fleet_hello(f, "w1", r2, 5, 11, "", &got),
+                     FLEET_HELLO_RECONNECT);
+    /*  another process (a duplicate --id, a spoofer) while w1 lives */
+    assert_int_equal(fleet_hello(f, "w1", r3, 5, 12, "", &got),
+                     FLEET_HELLO_DUPLICATE);
+    assert_ptr_equal(got, w);
+    assert_non_null(strstr(fleet_hello_name(FLEET_HELLO_DUPLICATE), "in use"));
+    /*  w1's connection claiming another id */
+    assert_int_equal(fleet_hello(f, "w2", r1, 5, 11, "", &got),
+                     FLEET_HELLO_ROUTE);
+    assert_ptr_equal(got, w);
+    /*  once w1 is lost, a new process with its id is a restart */
+    assert_int_equal(fleet_expire(f, 10000, 3500), 1);
+    assert_int_equal(fleet_hello(f, "w1", r3, 5, 12, "", &got),
+                     FLEET_HELLO_RESTART);
+    assert_true(fleet_bind(f, w, r3, 5, 12, ""));
+    assert_null(fleet_find_route(f, r1, 5));
+    assert_int_equal(fleet_hello(f, "w1", r3, 5, 12, "", &got),
+                     FLEET_HELLO_SAME);
+    /*  with CURVE, the id is also its key's */
+    fleet_worker_t *k = fleet_join(f, "k", 0);
+    const uint8_t rk[5] = {0, 7, 7, 7, 7}, rk2[5] = {0, 7, 7, 7, 8};
+    const char *key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    assert_true(fleet_bind(f, k, rk, 5, 5, key));
+    assert_int_equal(fleet_hello(f, "k", rk2, 5, 5, key, &got),
+                     FLEET_HELLO_RECONNECT);
+    assert_int_equal(fleet_hello(f, "k", rk2, 5, 5, "other", &got),
+                     FLEET_HELLO_KEY);
+    assert_int_equal(fleet_expire(f, 20000, 3500), 1);
+    assert_int_equal(fleet_hello(f, "k", rk2, 5, 6, "other", &got),
+                     FLEET_HELLO_KEY);
+    /*  routes that do not fit are not bound */
+    uint8_t big[FLEET_ROUTE_MAX + 1] = {0};
+    assert_false(fleet_bind(f, k, big, sizeof big, 5, key));
+    assert_false(fleet_bind(f, k, big, 0, 5, key));
+    fleet_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(workers_join_get_ready_and_are_found),
         cmocka_unit_test(silent_workers_are_lost_and_come_back),
+        cmocka_unit_test(ids_are_bound_to_connection_session_and_key),
     };
     return cmocka_run_group_tests_name("fleet", tests, NULL, NULL);
 }

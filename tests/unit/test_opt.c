@@ -127,12 +127,44 @@ static void help_lists_every_option_of_the_table(void **state)
     free(text);
 }
 
+static void the_environment_sets_options_and_argv_wins(void **state)
+{
+    (void)state;
+    seen_t s;
+    int rest;
+    setenv("HORNET_COUNT", "5", 1);
+    setenv("HORNET_FLAG", "true", 1);
+    assert_int_equal(s_parse(&s, &rest, "tst", (char *)NULL), OPT_OK);
+    assert_int_equal(s.count, 5);
+    assert_int_equal(s.flags, 1);
+    assert_int_equal(s_parse(&s, &rest, "tst", "-n", "9", (char *)NULL),
+                     OPT_OK);
+    assert_int_equal(s.count, 9); /* the command line comes after */
+    setenv("HORNET_FLAG", "0", 1);
+    assert_int_equal(s_parse(&s, &rest, "tst", (char *)NULL), OPT_OK);
+    assert_int_equal(s.flags, 0);
+    setenv("HORNET_FLAG", "maybe", 1);
+    assert_int_equal(s_parse(&s, &rest, "tst", (char *)NULL), OPT_DONE_USAGE);
+    unsetenv("HORNET_FLAG");
+    setenv("HORNET_COUNT", "x", 1);
+    assert_int_equal(s_parse(&s, &rest, "tst", (char *)NULL), OPT_DONE_USAGE);
+    /*  --help works whatever the environment says */
+    assert_int_equal(s_parse(&s, &rest, "tst", "--help", (char *)NULL),
+                     OPT_DONE_HELP);
+    unsetenv("HORNET_COUNT");
+    char name[80];
+    opt_t o = {T_COUNT, 0, "spawn-rate", "R", ""};
+    opt_env_name(&o, name, sizeof name);
+    assert_string_equal(name, "HORNET_SPAWN_RATE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(short_long_and_operands),
         cmocka_unit_test(errors_are_usage_errors),
         cmocka_unit_test(help_lists_every_option_of_the_table),
+        cmocka_unit_test(the_environment_sets_options_and_argv_wins),
     };
     return cmocka_run_group_tests_name("opt", tests, NULL, NULL);
 }

@@ -263,7 +263,8 @@ static const char s_bundle5[5] = {'a', '\0', 'b', '\0', '\xff'};
 
 static const field_t s_hello[] = {
     FU(PROTO_VERSION), FU(PROTO_HELLO), FS("worker-1"), FS("host-a"),
-    FU(4242),          FU(8),           FS("0.1.0")};
+    FU(4242),          FU(8),           FS("0.1.0"),    FU(77),
+    FU(5),             FI(-9),          FB("", 0)};
 static const field_t s_welcome[] = {FU(PROTO_VERSION),
                                     FU(PROTO_WELCOME),
                                     FU(99),
@@ -273,7 +274,7 @@ static const field_t s_welcome[] = {FU(PROTO_VERSION),
                                     FT(0)};
 static const field_t s_load[] = {
     FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
-    FU(100),           FA(2),          FU(4), FU(6),  FU(0)};
+    FU(100),           FA(2),          FU(4), FU(6),  FU(0),  FB("", 0)};
 static const field_t s_stop[] = {FU(PROTO_VERSION), FU(PROTO_STOP), FU(1),
                                  FD(30)};
 static const field_t s_quit[] = {FU(PROTO_VERSION), FU(PROTO_QUIT)};
@@ -331,6 +332,107 @@ static void round_trip_hello(void **state)
     assert_string_equal(m.u.hello.version, HN_VERSION);
     assert_int_equal(m.u.hello.pid, 1);
     assert_int_equal(m.u.hello.threads, 1);
+    assert_true(m.u.hello.session == 0 && m.u.hello.run == 0);
+    assert_int_equal(m.u.hello.profile_len, 0);
+    free(copy);
+
+    /*  the process's session, and the run it is in with its profile */
+    in.session = UINT64_MAX;
+    in.run = (UINT64_C(1) << 52) - 1;
+    in.start_unix_ns = -3;
+    in.profile = "\x01\x00p";
+    in.profile_len = 3;
+    buf_reset(&b);
+    assert_int_equal(proto_encode_hello(&in, &b), HN_OK);
+    copy = decode_ok(&b, PROTO_HELLO, &m);
+    assert_true(m.u.hello.session == UINT64_MAX);
+    assert_true(m.u.hello.run == in.run);
+    assert_true(m.u.hello.start_unix_ns == -3);
+    assert_int_equal(m.u.hello.profile_len, 3);
+    assert_memory_equal(m.u.hello.profile, in.profile, 3);
+    free(copy);
+    buf_free(&b);
+}
+
+/*  The fleet's load profile a LOAD carries and a hello gives back: every
+ *  field and every stage survives, and bad bytes are refused by name. */
+static void round_trip_profile(void **state)
+{
+    (void)state;
+    sched_t *sc = sched_new();
+    assert_non_null(sc);
+    assert_int_equal(sched_add(sc, 10, 50, SCHED_LINEAR), HN_OK);
+    assert_int_equal(sched_add(sc, 2.5, 100, SCHED_STEP), HN_OK);
+    proto_profile_t in = {.open = true,
+                          .base = 12.5,
+                          .spawn = 3,
+                          .max_inflight = 777,
+                          .duration_s = 60,
+                          .stop_timeout_s = 4,
+                          .sched_t0 = 7.25,
+                          .sched = sc};
+    buf_t b;
+    buf_init(&b, BUF_LIMIT);
+    assert_int_equal(proto_encode_profile(&in, &b), HN_OK);
+    proto_profile_t out;
+    sched_t *got = NULL;
+    char err[HN_ERRLEN];
+    assert_int_equal(proto_decode_profile(buf_str(&b), buf_len(&b), &out,
+                                          &got, err),
+                     HN_OK);
+    assert_true(out.open && out.base == 12.5 && out.spawn == 3);
+    assert_int_equal(out.max_inflight, 777);
+    assert_true(out.duration_s == 60 && out.stop_timeout_s == 4);
+    assert_true(out.sched_t0 == 7.25);
+    assert_non_null(got);
+    assert_ptr_equal(out.sched, got);
+    assert_int_equal(sched_len(got), 2);
+    assert_true(sched_stage(got, 1)->ramp == SCHED_STEP);
+    assert_true(sched_stage(got, 1)->duration_s == 2.5);
+    assert_true(sched_stage(got, 0)->target == 50);
+    sched_destroy(&got);
+    /*  not a profile: a control message, a truncated one */
+    proto_msg_t m;
+    assert_int_equal(proto_decode(buf_str(&b), buf_len(&b), &m, err),
+                     HN_ERR_CORRUPT);
+    for (size_t cut = 0; cut < buf_len(&b); cut++) {
+        assert_int_not_equal(
+            proto_decode_profile(buf_str(&b), cut, &out, &got, err), HN_OK);
+        assert_null(got);
+    }
+    buf_t q;
+    buf_init(&q, 64);
+    assert_int_equal(proto_encode_quit(&q), HN_OK);
+    assert_int_equal(
+        proto_decode_profile(buf_str(&q), buf_len(&q), &out, &got, err),
+        HN_ERR_CORRUPT);
+    assert_non_null(strstr(err, "profile"));
+    buf_free(&q);
+    /*  constant load, no schedule */
+    in.sched = NULL;
+    in.open = false;
+    buf_reset(&b);
+    assert_int_equal(proto_encode_profile(&in, &b), HN_OK);
+    assert_int_equal(proto_decode_profile(buf_str(&b), buf_len(&b), &out,
+                                          &got, err),
+                     HN_OK);
+    assert_null(got);
+    assert_false(out.open);
+    buf_free(&b);
+    sched_destroy(&sc);
+}
+
+static void round_trip_refuse(void **state)
+{
+    (void)state;
+    proto_refuse_t in;
+    snprintf(in.reason, sizeof in.reason, "worker id 'w1' refused: in use");
+    buf_t b;
+    buf_init(&b, BUF_LIMIT);
+    assert_int_equal(proto_encode_refuse(&in, &b), HN_OK);
+    proto_msg_t m;
+    uint8_t *copy = decode_ok(&b, PROTO_REFUSE, &m);
+    assert_string_equal(m.u.refuse.reason, in.reason);
     free(copy);
     buf_free(&b);
 }
@@ -401,6 +503,9 @@ static void load_case(const proto_load_t *in)
     assert_true(l->rate == in->rate);
     assert_int_equal(l->max_inflight, in->max_inflight);
     assert_int_equal(l->n_classes, in->n_classes);
+    assert_int_equal(l->profile_len, in->profile_len);
+    if (in->profile_len)
+        assert_memory_equal(l->profile, in->profile, in->profile_len);
     for (uint32_t i = 0; i < 64; i++)
         assert_int_equal(l->class_users[i],
                          i < in->n_classes ? in->class_users[i] : 0);
@@ -438,6 +543,8 @@ static void round_trip_load(void **state)
     in.n_classes = 64; /* the most */
     for (uint32_t i = 0; i < 64; i++)
         in.class_users[i] = i * 10;
+    in.profile = "prof";
+    in.profile_len = 4;
     load_case(&in);
 }
 
@@ -887,15 +994,18 @@ static void bad_field_types(void **state)
         /*  class_users as a map: replace FA(2), FU(4), FU(6) by {1: 1} */
         static const field_t f[] = {
             FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
-            FD(2.5),           FD(0),          FU(100), FMAP,   FU(0)};
+            FD(2.5),           FD(0),          FU(100), FMAP,   FU(0),
+            FB("", 0)};
         fields_bad(f, NF(f), "class_users", "class_users map");
         static const field_t g[] = {
             FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
-            FD(2.5),           FD(0),          FU(100), FU(2),  FU(0)};
+            FD(2.5),           FD(0),          FU(100), FU(2),  FU(0),
+            FB("", 0)};
         fields_bad(g, NF(g), "class_users", "class_users uint");
         static const field_t h[] = {
             FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
-            FD(2.5),           FD(0),          FU(100), FNIL,   FU(0)};
+            FD(2.5),           FD(0),          FU(100), FNIL,   FU(0),
+            FB("", 0)};
         fields_bad(h, NF(h), "class_users", "class_users nil");
     }
     /*  a float32 that is in range is a number like any other */
@@ -1003,6 +1113,7 @@ static void bad_field_ranges(void **state)
         for (int i = 0; i < 65; i++)
             f[n++] = (field_t)FU(1);
         f[n++] = (field_t)FU(0);
+        f[n++] = (field_t)FB("", 0);
         fields_bad(f, n, "class_users", "65 classes");
     }
     /*  stop, heartbeat */
@@ -2042,6 +2153,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip_hello),
+        cmocka_unit_test(round_trip_profile),
+        cmocka_unit_test(round_trip_refuse),
         cmocka_unit_test(round_trip_welcome),
         cmocka_unit_test(round_trip_load),
         cmocka_unit_test(round_trip_stop_quit_ack),

@@ -1,0 +1,229 @@
+"""Reliability (issue 15, docs/reliability.md): duplicate and spoofed worker
+ids, a worker restarted with its id, a master restarted after or during a
+run, each checked against what the target itself served.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from harness import Fleet, HORNET, SKIPPED, Target, api, eq, free_port, test, wait_state
+
+
+def wait_for(path, needle, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        with open(path) as fh:
+            text = fh.read()
+        if needle in text:
+            return text
+        time.sleep(0.1)
+    raise AssertionError("%r never appeared in %s:\n%s" % (needle, path, text[-2000:]))
+
+
+def spawn(f, name, args):
+    """A hornet process of the fleet with its own log file."""
+    log = open(os.path.join(f.dir, name + ".log"), "w")
+    p = subprocess.Popen([HORNET, *args], stdout=log, stderr=subprocess.STDOUT)
+    f.procs.append(p)
+    return p, os.path.join(f.dir, name + ".log")
+
+
+def master_cmd(f, *args, js="m.json", headless=True):
+    return ["master", *(["--headless"] if headless else []), *args, "--bind", f.endpoint,
+            "--json", os.path.join(f.dir, js), "--start-timeout", "20s"]
+
+
+# A stranger on the master's port (python3-zmq, python3-msgpack: Debian's,
+# so run with the system python, which may not be the one running tests).
+SPOOF = r"""
+import sys, time
+import msgpack, zmq
+endpoint, wid, seconds = sys.argv[1], sys.argv[2].encode(), float(sys.argv[3])
+ctx = zmq.Context()
+s = ctx.socket(zmq.DEALER)
+s.setsockopt(zmq.IDENTITY, wid)          # the real worker's id as routing id
+s.setsockopt(zmq.LINGER, 0)
+s.connect(endpoint)
+v = 3
+hello = msgpack.packb([v, 1, wid.decode(), "evil", 1, 1, "0.1.0", 4242, 0, 0, b""],
+                      use_bin_type=True)
+beat = msgpack.packb([v, 8, 0, 1, 999, 0.0, 1, 0], use_bin_type=True)
+end = time.time() + seconds
+while time.time() < end:
+    s.send(hello)
+    s.send(beat)
+    s.send(b"\x93\x03\x06\xc1")      # not msgpack
+    time.sleep(0.05)
+s.close()
+ctx.term()
+"""
+
+
+def spoofer_python(name):
+    for py in ("/usr/bin/python3", "python3"):
+        try:
+            r = subprocess.run([py, "-c", "import zmq, msgpack"], capture_output=True,
+                               timeout=10)
+        except OSError:
+            continue
+        if r.returncode == 0:
+            return py
+    SKIPPED.append("%s: needs python3-zmq and python3-msgpack" % name)
+    return None
+
+
+@test
+def duplicate_worker_id_is_refused_and_logged():
+    """A second worker started with an id in use must not take the first
+    one's route over (it did: the first was cut off and 29% of the counts
+    were lost, with no warning): it is refused, both sides log it, and the
+    totals still equal what the target served."""
+    with Target() as t, Fleet() as f:
+        f.worker("d0")
+        f.worker("d1")
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "-u", "10", "-t", "7s",
+                                   "--expect-workers", "2", "-q")
+        wait_for(mlog, "starting 10 users")
+        time.sleep(1.5)
+        dup, dlog = spawn(f, "dup", ["worker", "--master", f.endpoint, "--threads", "1",
+                                     "--id", "d1"])
+        eq(mp.wait(60), 0, "master exit")
+        text = open(mlog).read()
+        assert "refused a hello claiming worker id 'd1'" in text, text[-2000:]
+        assert "in use" in text, text[-2000:]
+        assert "refused this worker" in open(dlog).read(), open(dlog).read()[-1500:]
+        j = json.load(open(js))
+        eq(j["requests"], t.counts()["total"], "hornet's total vs the target's")
+        dup.kill()
+
+
+@test
+def spoofed_worker_frames_change_nothing():
+    """A stranger that connects with a real worker's id as its ZeroMQ
+    routing id, says hello with that id and floods heartbeats and garbage:
+    the real worker keeps its route and its counts, the stranger is
+    refused and logged."""
+    py = spoofer_python("spoofed_worker_frames_change_nothing")
+    if not py:
+        return
+    with Target() as t, Fleet() as f:
+        f.worker("s0")
+        f.worker("s1")
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "-u", "10", "-t", "6s",
+                                   "--expect-workers", "2", "-q")
+        wait_for(mlog, "starting 10 users")
+        time.sleep(1.0)
+        r = subprocess.run([py, "-c", SPOOF, f.endpoint, "s0", "3"], capture_output=True,
+                           text=True, timeout=30)
+        eq(r.returncode, 0, "spoofer: " + r.stderr)
+        eq(mp.wait(60), 0, "master exit")
+        text = open(mlog).read()
+        assert "refused a hello claiming worker id 's0'" in text, text[-2000:]
+        j = json.load(open(js))
+        eq(j["requests"], t.counts()["total"], "hornet's total vs the target's")
+        assert "bad message from an unknown peer" in text, text[-2000:]
+
+
+@test
+def worker_restarted_with_its_id_after_sigkill_gets_load():
+    """A worker SIGKILLed and started again with the same --id is a new
+    process: it used to inherit the dead one's state and never get load
+    again (400 of 600/s, then a 15 s stall at the end). Now it is refused
+    while the old one still looks alive, gets in as a new session once the
+    old one is missing, and gets its share; the run ends on time."""
+    with Target() as t, Fleet() as f:
+        f.worker("r0")
+        f.worker("r1")
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "--rate", "200", "-t", "12s",
+                                   "--expect-workers", "2", "-q")
+        wait_for(mlog, "starting 200.0 iterations/s")
+        started = time.time()
+        time.sleep(2.0)
+        f.procs[1].kill()
+        f.procs[1].wait()
+        again, rlog = spawn(f, "r1-again", ["worker", "--master", f.endpoint, "--threads", "1",
+                                            "--id", "r1"])
+        eq(mp.wait(60), 0, "master exit")
+        took = time.time() - started
+        text = open(mlog).read()
+        assert "worker r1 restarted" in text, text[-2500:]
+        after = text.split("worker r1 restarted", 1)[1]
+        assert "r1 gets 100.0 iterations/s" in after, after[-2000:]
+        assert took < 12 + 6, "the run took %.1f s for 12 s" % took
+        j = json.load(open(js))
+        lost = t.counts()["total"] - j["requests"]
+        # only the killed process's unsent last interval is unknowable
+        assert 0 <= lost <= 200 * 1.5, (lost, j["requests"])
+        # r1's share is missing from the kill until the master calls the
+        # old process missing (3.5 s) and the new one has loaded (< 2 s)
+        assert j["requests"] >= 200 * 12 - 100 * 5.5, j["requests"]
+        assert "open model" in open(rlog).read(), open(rlog).read()[-1500:]
+
+
+@test
+def restarted_master_never_merges_an_old_runs_intervals():
+    """A master killed mid-run and started again after that run would have
+    ended starts a new run. Run ids used to be a counter, so the new run
+    was 'run 1' again and the workers' kept intervals of the old run 1 were
+    merged into it (8,779 counted vs 3,428 served). Now run ids are random
+    and the new run counts exactly what it served."""
+    with Target() as t, Fleet() as f:
+        for i in range(2):
+            f.worker("o%d" % i, "--grace", "2s")
+        args = ["--url", t.url + "/", "-u", "4", "-t", "4s", "--expect-workers", "2", "-q"]
+        p1, l1 = spawn(f, "m1", master_cmd(f, *args, js="m1.json"))
+        wait_for(l1, "starting 4 users")
+        time.sleep(2.5)
+        p1.kill()
+        p1.wait()
+        time.sleep(4.5)            # the workers stop after 2 s; the run is over
+        before = t.counts()["total"]
+        p2, l2 = spawn(f, "m2", master_cmd(f, *args, js="m2.json"))
+        eq(p2.wait(60), 0, "second master: " + open(l2).read()[-2000:])
+        text = open(l2).read()
+        assert "taking it over" not in text, text[-2000:]
+        j = json.load(open(os.path.join(f.dir, "m2.json")))
+        eq(j["requests"], t.counts()["total"] - before, "the new run vs what it served")
+
+
+@test
+def master_takeover_resumes_the_model_and_load_that_ran():
+    """An interactive master whose run was started through the API with
+    another model than its command line (open, 40/s, against -u 3) is
+    killed and started again with the same command: the take-over must
+    run what was running (it ran the command line's load instead and
+    logged 'uncorrected histogram missing' for every interval), keep the
+    run's clock, and count every request."""
+    with Target() as t, Fleet() as f:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        for i in range(2):
+            f.worker("t%d" % i, "--grace", "30s")
+        args = ["--url", t.url + "/", "-u", "3", "--expect-workers", "2",
+                "--web", "127.0.0.1:%d" % port]
+        p1, l1 = spawn(f, "m1", master_cmd(f, *args, js="m1.json", headless=False))
+        wait_state(base, ("ready",))
+        st, j = api(base, "POST", "/api/v1/start", {"rate": 40, "duration": 9})
+        eq(st, 200, j)
+        wait_state(base, ("running",))
+        time.sleep(3.0)
+        p1.kill()
+        p1.wait()
+        time.sleep(1.0)
+        p2, l2 = spawn(f, "m2", master_cmd(f, *args, js="m2.json", headless=False))
+        text = wait_for(l2, "taking it over")
+        assert "open model, rate 40.0" in text, text[-2000:]
+        j = wait_state(base, ("running",))
+        eq(j["model"], "open", "model after the take-over")
+        assert j["elapsed_s"] > 3.5, j
+        j = wait_state(base, ("stopped",), timeout=30)
+        st, stats = api(base, "GET", "/api/v1/stats")
+        eq(stats["requests"], t.counts()["total"], "API stats after a take-over vs target")
+        assert 40 * 9 * 0.85 <= stats["requests"] <= 40 * 9 * 1.1, stats["requests"]
+        text = open(l2).read()
+        assert "uncorrected histogram missing" not in text, text[-2000:]
+        assert "bad stats" not in text, [l for l in text.splitlines() if "bad" in l][:5]
+        p2.send_signal(signal.SIGTERM)
+        p2.wait(20)

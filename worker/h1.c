@@ -1,0 +1,826 @@
+/*  worker/h1.c - see h1.h. */
+#include "h1.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/*  One read per readiness event, as wrk does: a short read means the
+ *  socket is drained, and level-triggered epoll reports what comes later,
+ *  so a response that fits costs one read() and no EAGAIN round. */
+#define H1_RBUF 8192
+
+/*  Messages are cut to the caller's buffer on purpose. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+/*  ------------------------------------------------------------------ */
+/*  origins                                                              */
+
+static bool field(const struct http_parser_url *u, int f)
+{
+    return (u->field_set & (1u << f)) != 0;
+}
+
+bool h1_origin_parse(const char *url, size_t len, h1_origin_t *o,
+                     size_t *path_off, size_t *path_len, char *why, size_t n)
+{
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    memset(o, 0, sizeof *o);
+    if (http_parser_parse_url(url, len, 0, &u) || !field(&u, UF_SCHEMA) ||
+        !field(&u, UF_HOST)) {
+        snprintf(why, n, "'%.*s' is not an absolute http(s) URL",
+                 (int)(len > 120 ? 120 : len), url);
+        return false;
+    }
+    const char *sch = url + u.field_data[UF_SCHEMA].off;
+    size_t sl = u.field_data[UF_SCHEMA].len;
+    if (sl == 5 && !strncasecmp(sch, "https", 5)) {
+        o->tls = true;
+    } else if (!(sl == 4 && !strncasecmp(sch, "http", 4))) {
+        snprintf(why, n, "scheme '%.*s' is not http or https", (int)sl, sch);
+        return false;
+    }
+    if (field(&u, UF_USERINFO)) {
+        snprintf(why, n, "user:password in the URL");
+        return false;
+    }
+    size_t hl = u.field_data[UF_HOST].len;
+    if (hl == 0 || hl >= sizeof o->host) {
+        snprintf(why, n, "host name too long or empty");
+        return false;
+    }
+    memcpy(o->host, url + u.field_data[UF_HOST].off, hl);
+    o->host[hl] = '\0';
+    uint16_t dflt = o->tls ? 443 : 80;
+    o->port = field(&u, UF_PORT) ? u.port : dflt;
+    bool v6 = memchr(o->host, ':', hl) != NULL;
+    if (o->port == dflt)
+        snprintf(o->host_hdr, sizeof o->host_hdr, v6 ? "[%s]" : "%s",
+                 o->host);
+    else
+        snprintf(o->host_hdr, sizeof o->host_hdr, v6 ? "[%s]:%u" : "%s:%u",
+                 o->host, o->port);
+    if (field(&u, UF_PATH)) {
+        size_t off = u.field_data[UF_PATH].off;
+        size_t end = off + u.field_data[UF_PATH].len;
+        if (field(&u, UF_QUERY))
+            end = u.field_data[UF_QUERY].off + u.field_data[UF_QUERY].len;
+        *path_off = off;
+        *path_len = end - off;
+    } else {
+        *path_off = len;
+        *path_len = 0;
+    }
+    return true;
+}
+
+size_t h1_origin_prefix(const char *url_text)
+{
+    const char *s = strstr(url_text, "://");
+    if (!s)
+        return 0;
+    size_t end = (size_t)(s - url_text) + 3;
+    while (url_text[end] && !strchr("/?#", url_text[end]))
+        end++;
+    const char *t = strstr(url_text, "${");
+    if (t && (size_t)(t - url_text) < end)
+        return 0;
+    return end;
+}
+
+bool h1_origin_same(const h1_origin_t *a, const h1_origin_t *b)
+{
+    return a->tls == b->tls && a->port == b->port &&
+           !strcasecmp(a->host, b->host);
+}
+
+bool h1_origin_resolve(h1_origin_t *o, char *why, size_t n)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_family = AF_UNSPEC};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(o->host, NULL, &hints, &res);
+    if (rc || !res) {
+        snprintf(why, n, "Could not resolve host: %s", o->host);
+        return false;
+    }
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    memcpy(&o->addr, pick->ai_addr, pick->ai_addrlen);
+    o->addr_len = pick->ai_addrlen;
+    if (o->addr.ss_family == AF_INET)
+        ((struct sockaddr_in *)&o->addr)->sin_port = htons(o->port);
+    else
+        ((struct sockaddr_in6 *)&o->addr)->sin6_port = htons(o->port);
+    freeaddrinfo(res);
+    o->resolved = true;
+    return true;
+}
+
+static bool req_supported(const scen_request_t *r, char *why, size_t n)
+{
+    if (r->follow_redirects) {
+        snprintf(why, n, "redirects (line %d)", r->line);
+        return false;
+    }
+    size_t end = h1_origin_prefix(r->url_text);
+    if (!end) {
+        snprintf(why, n, "a templated host in '%.80s'", r->url_text);
+        return false;
+    }
+    h1_origin_t o;
+    size_t off, len;
+    if (!h1_origin_parse(r->url_text, end, &o, &off, &len, why, n))
+        return false;
+    if (o.tls) {
+        snprintf(why, n, "https (TLS)");
+        return false;
+    }
+    return true;
+}
+
+bool h1_supports(const scen_t *s, char *why, size_t n)
+{
+    if (s->http == SCEN_HTTP_2) {
+        snprintf(why, n, "HTTP/2");
+        return false;
+    }
+    for (size_t c = 0; c < s->n_classes; c++) {
+        const scen_class_t *k = &s->classes[c];
+        for (size_t i = 0; i < k->n_on_start; i++)
+            if (!req_supported(&k->on_start[i], why, n))
+                return false;
+        for (size_t t = 0; t < k->n_tasks; t++)
+            for (size_t i = 0; i < k->tasks[t].n_steps; i++)
+                if (!req_supported(&k->tasks[t].steps[i], why, n))
+                    return false;
+    }
+    return true;
+}
+
+scen_engine_t h1_choose(const scen_t *s, const char *env, char *why,
+                        size_t n)
+{
+    scen_engine_t want = s->engine;
+    if (env && !strcmp(env, "native"))
+        want = SCEN_ENGINE_NATIVE;
+    else if (env && !strcmp(env, "curl"))
+        want = SCEN_ENGINE_CURL;
+    else if (env && !strcmp(env, "auto"))
+        want = SCEN_ENGINE_AUTO;
+    why[0] = '\0';
+    if (want == SCEN_ENGINE_CURL)
+        return SCEN_ENGINE_CURL;
+    char because[200];
+    if (h1_supports(s, because, sizeof because))
+        return SCEN_ENGINE_NATIVE;
+    if (want == SCEN_ENGINE_NATIVE)
+        snprintf(why, n, "native engine asked, but it does not do %s: "
+                         "libcurl runs",
+                 because);
+    else
+        snprintf(why, n, "%s", because);
+    return SCEN_ENGINE_CURL;
+}
+
+/*  ------------------------------------------------------------------ */
+/*  the request writer                                                   */
+
+static bool named(const char *name, const char *want)
+{
+    return !strcasecmp(name, want);
+}
+
+static bool own(const scen_request_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (named(r->headers[i].name, name))
+            return true;
+    return false;
+}
+
+/*  curl sends no header whose value is empty or blank. */
+static bool blank(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (v[i] != ' ' && v[i] != '\t')
+            return false;
+    return true;
+}
+
+static hn_err_t add_line(buf_t *out, const char *name, size_t nl,
+                         const char *val, size_t vl)
+{
+    hn_err_t rc = buf_append(out, name, nl);
+    if (rc == HN_OK)
+        rc = buf_append(out, ": ", 2);
+    if (rc == HN_OK)
+        rc = buf_append(out, val, vl);
+    if (rc == HN_OK)
+        rc = buf_append(out, "\r\n", 2);
+    return rc;
+}
+
+hn_err_t h1_req_init(h1_req_t *self, const scen_request_t *r,
+                     const char *host_hdr, const char *user_agent)
+{
+    memset(self, 0, sizeof *self);
+    self->req = r;
+    self->method = r->method;
+    self->method_len = strlen(r->method);
+    bool body = r->body || r->raw_body;
+    bool head = !strcmp(r->method, "HEAD");
+    /*  As req_setup_request: HEAD never has a body; POST always sends a
+     *  length (0 without a body), other methods when they have a body. */
+    self->has_body = !head && (body || !strcmp(r->method, "POST"));
+    self->add_ctype = self->has_body && !own(r, "Content-Type");
+    if (own(r, "Content-Length"))
+        self->has_body = false; /* theirs is sent instead */
+    self->user_agent = own(r, "User-Agent") ? NULL : user_agent;
+    buf_init(&self->fixed, 1 << 20);
+    hn_err_t rc = HN_OK;
+    /*  curl's order: Host, Accept, then its header list (our User-Agent
+     *  first, then the request's), which is what the target sees from the
+     *  libcurl path too. A request's own Host takes the first place. */
+    for (size_t i = 0; i < r->n_headers && rc == HN_OK; i++) {
+        const scen_header_t *h = &r->headers[i];
+        size_t vl;
+        const char *v = tmpl_is_constant(h->value) ? tmpl_text(h->value, &vl)
+                                                   : NULL;
+        if (named(h->name, "Host") && v && !blank(v, vl))
+            rc = add_line(&self->fixed, "Host", 4, v, vl);
+    }
+    if (rc == HN_OK && !own(r, "Host"))
+        rc = add_line(&self->fixed, "Host", 4, host_hdr, strlen(host_hdr));
+    if (rc == HN_OK && !own(r, "Accept"))
+        rc = add_line(&self->fixed, "Accept", 6, "*/*", 3);
+    if (rc == HN_OK && self->user_agent)
+        rc = add_line(&self->fixed, "User-Agent", 10, self->user_agent,
+                      strlen(self->user_agent));
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (!tmpl_is_constant(r->headers[i].value))
+            self->dyn_headers = true;
+    /*  Without templates every header is part of the one copy. */
+    for (size_t i = 0; !self->dyn_headers && i < r->n_headers && rc == HN_OK;
+         i++) {
+        const scen_header_t *h = &r->headers[i];
+        size_t vl;
+        const char *v = tmpl_text(h->value, &vl);
+        if (!named(h->name, "Host") && !blank(v, vl))
+            rc = add_line(&self->fixed, h->name, strlen(h->name), v, vl);
+    }
+    if (rc != HN_OK)
+        buf_free(&self->fixed);
+    return rc;
+}
+
+void h1_req_free(h1_req_t *self)
+{
+    buf_free(&self->fixed);
+}
+
+/*  Decimal digits of v into out (no printf on the request path). */
+static size_t u64_text(uint64_t v, char out[24])
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+hn_err_t h1_write_head(const h1_req_t *self, buf_t *out, const char *target,
+                       size_t target_len, const tmpl_ctx_t *ctx, buf_t *tmp,
+                       const char *cookie, size_t cookie_len, size_t body_len)
+{
+    const scen_request_t *r = self->req;
+    hn_err_t rc = buf_append(out, self->method, self->method_len);
+    if (rc == HN_OK)
+        rc = buf_append(out, " ", 1);
+    if (rc == HN_OK)
+        rc = target_len ? buf_append(out, target, target_len)
+                        : buf_append(out, "/", 1);
+    if (rc == HN_OK)
+        rc = buf_append(out, " HTTP/1.1\r\n", 11);
+    if (rc == HN_OK)
+        rc = buf_append(out, buf_str(&self->fixed), buf_len(&self->fixed));
+    for (size_t i = 0; self->dyn_headers && i < r->n_headers && rc == HN_OK;
+         i++) {
+        const scen_header_t *h = &r->headers[i];
+        if (named(h->name, "Host"))
+            continue; /* a constant one is in fixed; see h1_req_init */
+        const char *v;
+        size_t vl;
+        if (tmpl_is_constant(h->value)) {
+            v = tmpl_text(h->value, &vl);
+        } else {
+            /*  Rendered aside first: an empty value sends no header. */
+            buf_reset(tmp);
+            rc = tmpl_render(h->value, ctx, tmp);
+            v = buf_str(tmp);
+            vl = buf_len(tmp);
+        }
+        if (rc == HN_OK && !blank(v, vl))
+            rc = add_line(out, h->name, strlen(h->name), v, vl);
+    }
+    if (rc == HN_OK && cookie_len)
+        rc = add_line(out, "Cookie", 6, cookie, cookie_len);
+    if (rc == HN_OK && self->has_body) {
+        char num[24];
+        size_t nl = u64_text(body_len, num);
+        rc = add_line(out, "Content-Length", 14, num, nl);
+    }
+    if (rc == HN_OK && self->add_ctype)
+        rc = add_line(out, "Content-Type", 12,
+                      "application/x-www-form-urlencoded", 33);
+    if (rc == HN_OK)
+        rc = buf_append(out, "\r\n", 2);
+    return rc;
+}
+
+/*  ------------------------------------------------------------------ */
+/*  the response parser                                                  */
+
+static void keep(h1_resp_t *r, const char *p, size_t n)
+{
+    if (r->headers && buf_append(r->headers, p, n) != HN_OK)
+        r->headers = NULL; /* too large: rules then see what there is */
+}
+
+/*  The status line, written once its reason phrase (if any) is known. */
+static void status_line_start(h1_resp_t *r)
+{
+    char line[16] = "HTTP/1.1 000 ";
+    line[5] = (char)('0' + r->parser.http_major % 10);
+    line[7] = (char)('0' + r->parser.http_minor % 10);
+    unsigned s = r->parser.status_code;
+    line[9] = (char)('0' + s / 100 % 10);
+    line[10] = (char)('0' + s / 10 % 10);
+    line[11] = (char)('0' + s % 10);
+    keep(r, line, 13);
+    r->header_size += 13;
+    r->status = (int)s;
+}
+
+enum { ST_NONE = 0, ST_REASON = 1, ST_HEADERS = 2 };
+
+static int on_begin(http_parser *p)
+{
+    h1_resp_t *r = p->data;
+    r->in_value = false;
+    r->keep_line = false;
+    r->name_len = 0;
+    r->line = ST_NONE;
+    return 0;
+}
+
+static int on_status(http_parser *p, const char *at, size_t n)
+{
+    h1_resp_t *r = p->data;
+    if (r->line == ST_NONE) {
+        status_line_start(r);
+        r->line = ST_REASON;
+    }
+    keep(r, at, n);
+    r->header_size += n;
+    return 0;
+}
+
+/*  Ends the status line when the first header (or the end of the
+ *  headers) comes: a response may have no reason phrase at all. */
+static void headers_begin(h1_resp_t *r)
+{
+    if (r->line != ST_HEADERS) {
+        if (r->line == ST_NONE)
+            status_line_start(r);
+        keep(r, "\r\n", 2);
+        r->header_size += 2;
+        r->line = ST_HEADERS;
+    }
+}
+
+static void header_end(h1_resp_t *r)
+{
+    if (r->in_value) {
+        if (r->keep_line)
+            keep(r, "\r\n", 2);
+        r->header_size += 2;
+        r->in_value = false;
+        r->keep_line = false;
+        r->name_len = 0;
+    }
+}
+
+static int on_field(http_parser *p, const char *at, size_t n)
+{
+    h1_resp_t *r = p->data;
+    headers_begin(r);
+    header_end(r);
+    if (r->headers && !r->cookies_only)
+        keep(r, at, n);
+    size_t room = sizeof r->name - r->name_len;
+    memcpy(r->name + r->name_len, at, n < room ? n : room);
+    r->name_len += n < room ? n : room;
+    r->header_size += n;
+    return 0;
+}
+
+static int on_value(http_parser *p, const char *at, size_t n)
+{
+    h1_resp_t *r = p->data;
+    if (!r->in_value) {
+        r->in_value = true;
+        r->keep_line = r->headers != NULL;
+        if (r->cookies_only) {
+            r->keep_line = r->name_len == 10 &&
+                           !strncasecmp(r->name, "Set-Cookie", 10);
+            if (r->keep_line)
+                keep(r, r->name, r->name_len);
+        }
+        if (r->keep_line)
+            keep(r, ": ", 2);
+        r->header_size += 2;
+    }
+    if (r->keep_line)
+        keep(r, at, n);
+    r->header_size += n;
+    return 0;
+}
+
+static int on_headers_done(http_parser *p)
+{
+    h1_resp_t *r = p->data;
+    headers_begin(r);
+    header_end(r);
+    keep(r, "\r\n", 2);
+    r->header_size += 2;
+    r->status = (int)p->status_code;
+    /*  1: no body follows, whatever the length says (RFC 9112 6.3: an
+     *  answer to HEAD, a 1xx, 204 or 304; the parser only knows some). */
+    unsigned s = p->status_code;
+    return r->head || s / 100 == 1 || s == 204 || s == 304 ? 1 : 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    h1_resp_t *r = p->data;
+    r->body_bytes += n;
+    if (r->body && !r->body_truncated && buf_append(r->body, at, n) != HN_OK)
+        r->body_truncated = true;
+    return 0;
+}
+
+static int on_complete(http_parser *p)
+{
+    h1_resp_t *r = p->data;
+    header_end(r); /* a trailer's last line */
+    if (p->status_code / 100 == 1 && p->status_code != 101)
+        return 0; /* 100 Continue and friends: the answer follows */
+    r->done = true;
+    r->keep_alive = http_should_keep_alive(p) != 0;
+    http_parser_pause(p, 1); /* stop here: later bytes are not ours */
+    return 0;
+}
+
+static const http_parser_settings k_settings = {
+    .on_message_begin = on_begin,
+    .on_status = on_status,
+    .on_header_field = on_field,
+    .on_header_value = on_value,
+    .on_headers_complete = on_headers_done,
+    .on_body = on_body,
+    .on_message_complete = on_complete,
+};
+
+void h1_resp_begin(h1_resp_t *r, bool head, buf_t *headers, bool cookies_only,
+                   buf_t *body)
+{
+    memset(r, 0, sizeof *r);
+    http_parser_init(&r->parser, HTTP_RESPONSE);
+    r->parser.data = r;
+    r->head = head;
+    r->headers = headers;
+    r->cookies_only = cookies_only;
+    r->body = body;
+}
+
+h1_resp_state_t h1_resp_feed(h1_resp_t *r, const char *data, size_t len,
+                             size_t *used)
+{
+    size_t n = http_parser_execute(&r->parser, &k_settings, data, len);
+    r->fed += n;
+    *used = n;
+    if (r->done)
+        return H1_RESP_DONE;
+    if (HTTP_PARSER_ERRNO(&r->parser) != HPE_OK)
+        return H1_RESP_BAD;
+    return H1_RESP_MORE;
+}
+
+h1_resp_state_t h1_resp_eof(h1_resp_t *r)
+{
+    if (r->done)
+        return H1_RESP_DONE;
+    if (HTTP_PARSER_ERRNO(&r->parser) == HPE_OK)
+        http_parser_execute(&r->parser, &k_settings, NULL, 0);
+    if (r->done) {
+        r->keep_alive = false;
+        return H1_RESP_DONE;
+    }
+    return H1_RESP_BAD;
+}
+
+const char *h1_resp_error(const h1_resp_t *r)
+{
+    return http_errno_description(HTTP_PARSER_ERRNO(&r->parser));
+}
+
+/*  ------------------------------------------------------------------ */
+/*  connections                                                          */
+
+struct h1_conn {
+    int fd;
+    uint64_t uses;
+    const char *head;
+    const char *body;
+    size_t body_len;
+    size_t sent; /* of head + body */
+    size_t head_size;
+    h1_resp_t resp;
+    h1_fail_t fail;
+    int err;
+    bool leftover; /* bytes came after the response */
+    char rbuf[H1_RBUF];
+};
+
+h1_conn_t *h1_conn_new(void)
+{
+    h1_conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->fd = -1;
+    return c;
+}
+
+void h1_conn_destroy(h1_conn_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    h1_conn_close(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static h1_io_t failed(h1_conn_t *c, h1_fail_t why, int err)
+{
+    c->fail = why;
+    c->err = err;
+    return H1_ERROR;
+}
+
+h1_io_t h1_conn_open(h1_conn_t *self, const h1_origin_t *o)
+{
+    h1_conn_close(self);
+    self->uses = 0;
+    self->fail = H1_FAIL_NONE;
+    self->err = 0;
+    int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+                                           SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return failed(self, H1_FAIL_CONNECT, errno);
+    /*  As curl does by default: a request head is one segment, and
+     *  waiting for an ACK before the next one only adds latency. */
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    self->fd = fd;
+    if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) == 0)
+        return H1_OK;
+    if (errno == EINPROGRESS)
+        return H1_AGAIN;
+    int err = errno;
+    h1_conn_close(self);
+    return failed(self, H1_FAIL_CONNECT, err);
+}
+
+h1_io_t h1_conn_connected(h1_conn_t *self)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(self->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err)
+        return failed(self, H1_FAIL_CONNECT, err);
+    return H1_OK;
+}
+
+int h1_conn_fd(const h1_conn_t *self)
+{
+    return self->fd;
+}
+
+void h1_conn_close(h1_conn_t *self)
+{
+    if (self->fd >= 0)
+        close(self->fd); /* also leaves the engine's epoll */
+    self->fd = -1;
+}
+
+uint64_t h1_conn_uses(const h1_conn_t *self)
+{
+    return self->uses;
+}
+
+void h1_conn_start(h1_conn_t *self, const char *head, size_t head_len,
+                   const char *body, size_t body_len, bool is_head,
+                   buf_t *headers, bool cookies_only, buf_t *kept)
+{
+    self->head = head;
+    self->head_size = head_len;
+    self->body = body;
+    self->body_len = body_len;
+    self->sent = 0;
+    self->fail = H1_FAIL_NONE;
+    self->err = 0;
+    self->leftover = false;
+    self->uses++;
+    h1_resp_begin(&self->resp, is_head, headers, cookies_only, kept);
+}
+
+h1_io_t h1_conn_send(h1_conn_t *self)
+{
+    size_t total = self->head_size + self->body_len;
+    while (self->sent < total) {
+        struct iovec iov[2];
+        int k = 0;
+        if (self->sent < self->head_size) {
+            iov[k].iov_base = (char *)self->head + self->sent;
+            iov[k++].iov_len = self->head_size - self->sent;
+        }
+        if (self->body_len) {
+            size_t off = self->sent > self->head_size
+                             ? self->sent - self->head_size
+                             : 0;
+            iov[k].iov_base = (char *)self->body + off;
+            iov[k++].iov_len = self->body_len - off;
+        }
+        /*  sendmsg for MSG_NOSIGNAL: a peer that closed must not raise
+         *  SIGPIPE in a process that load-tests it. */
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)k};
+        ssize_t n = sendmsg(self->fd, &m, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return H1_AGAIN;
+            return failed(self, H1_FAIL_ERRNO, errno);
+        }
+        self->sent += (size_t)n;
+    }
+    return H1_OK;
+}
+
+h1_io_t h1_conn_recv(h1_conn_t *self)
+{
+    for (;;) {
+        ssize_t n = recv(self->fd, self->rbuf, sizeof self->rbuf, 0);
+        if (n > 0) {
+            size_t used;
+            h1_resp_state_t st = h1_resp_feed(&self->resp, self->rbuf,
+                                              (size_t)n, &used);
+            if (st == H1_RESP_DONE) {
+                self->leftover = used < (size_t)n;
+                return H1_OK;
+            }
+            if (st == H1_RESP_BAD)
+                return failed(self, H1_FAIL_PROTOCOL, 0);
+            if ((size_t)n < sizeof self->rbuf)
+                return H1_AGAIN; /* drained: see H1_RBUF */
+            continue;
+        }
+        if (n == 0) {
+            if (self->resp.fed == 0)
+                return failed(self, H1_FAIL_EMPTY, 0);
+            if (h1_resp_eof(&self->resp) == H1_RESP_DONE)
+                return H1_OK;
+            return failed(self, H1_FAIL_PARTIAL, 0);
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return H1_AGAIN;
+        return failed(self, H1_FAIL_ERRNO, errno);
+    }
+}
+
+const h1_resp_t *h1_conn_resp(const h1_conn_t *self)
+{
+    return &self->resp;
+}
+
+bool h1_conn_reusable(const h1_conn_t *self)
+{
+    return self->fd >= 0 && self->resp.done && self->resp.keep_alive &&
+           !self->leftover;
+}
+
+size_t h1_conn_head_size(const h1_conn_t *self)
+{
+    return self->head_size;
+}
+
+h1_fail_t h1_conn_fail(const h1_conn_t *self)
+{
+    return self->fail;
+}
+
+int h1_conn_errno(const h1_conn_t *self)
+{
+    return self->err;
+}
+
+bool h1_conn_got_nothing(const h1_conn_t *self)
+{
+    return self->resp.fed == 0;
+}
+
+/*  ------------------------------------------------------------------ */
+/*  failures                                                             */
+
+void h1_classify(h1_fail_t fail, int err, const char *detail,
+                 stats_fail_t *kind, char *out, size_t n)
+{
+    switch (fail) {
+    case H1_FAIL_CONNECT:
+        switch (err) {
+        case ECONNREFUSED:
+            *kind = STATS_FAIL_REFUSED;
+            snprintf(out, n, "connection refused");
+            return;
+        case EADDRNOTAVAIL:
+        case EADDRINUSE:
+            *kind = STATS_FAIL_PORTS;
+            snprintf(out, n, "%s (local ephemeral ports exhausted?)",
+                     strerror(err));
+            return;
+        case EMFILE:
+        case ENFILE:
+            *kind = STATS_FAIL_NOFILE;
+            snprintf(out, n, "too many open files");
+            return;
+        case ETIMEDOUT:
+            *kind = STATS_FAIL_TIMEOUT;
+            snprintf(out, n, "connect timed out");
+            return;
+        default:
+            *kind = STATS_FAIL_CONNECT;
+            snprintf(out, n, "Failed to connect to %s: %s",
+                     detail ? detail : "host", strerror(err));
+            return;
+        }
+    case H1_FAIL_ERRNO:
+        if (err == ECONNRESET || err == EPIPE) {
+            *kind = STATS_FAIL_RESET;
+            snprintf(out, n, "connection reset by peer");
+            return;
+        }
+        *kind = STATS_FAIL_PROTOCOL;
+        snprintf(out, n, "Recv failure: %s", strerror(err));
+        return;
+    case H1_FAIL_EMPTY:
+        *kind = STATS_FAIL_RESET;
+        snprintf(out, n, "empty reply from server (connection closed)");
+        return;
+    case H1_FAIL_PARTIAL:
+        *kind = STATS_FAIL_PROTOCOL;
+        snprintf(out, n, "transfer closed with outstanding read data "
+                         "remaining");
+        return;
+    case H1_FAIL_PROTOCOL:
+        *kind = STATS_FAIL_PROTOCOL;
+        snprintf(out, n, "bad response: %s", detail ? detail : "?");
+        return;
+    case H1_FAIL_TOO_LARGE:
+        *kind = STATS_FAIL_OTHER;
+        snprintf(out, n, "request headers too large");
+        return;
+    case H1_FAIL_NONE: break;
+    }
+    *kind = STATS_FAIL_OTHER;
+    snprintf(out, n, "%s", detail ? detail : "failed");
+}

@@ -1,0 +1,253 @@
+/*  worker/h1.h - hornet's own HTTP/1.1 client pieces (issue 17): what the
+ *  engine's native path needs besides its epoll loop.
+ *
+ *  - h1_origin_*: where a request goes (scheme, host, port, Host header),
+ *    parsed once from the URL's text with libhttp-parser's URL parser and
+ *    resolved once per engine thread.
+ *  - h1_req_t / h1_write_head: a request head written in one pass from the
+ *    scenario's compiled templates into a connection's output buffer; the
+ *    part that never changes is laid out once, at load time.
+ *  - h1_resp_t: a response parsed with libhttp-parser (status, headers,
+ *    Content-Length, chunked, keep-alive, Connection: close), delivered in
+ *    pieces of any size; headers and body kept only when a rule reads them.
+ *  - h1_conn_t: a non-blocking TCP connection with its read buffer:
+ *    connect, one sendmsg (head and body as two iovecs) per request,
+ *    reads fed to the parser. No allocation per
+ *    request: connections are made once and reused (STYLE.md rule 8).
+ *  - h1_classify: a failure mapped onto the stats_fail_t kinds with the
+ *    messages the libcurl path gives, so reports do not show which ran.
+ *
+ *  Nothing here knows users, stats or epoll; the engine drives it.
+ */
+#ifndef HN_H1_H
+#define HN_H1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <http_parser.h>
+
+#include "buf.h"
+#include "scen.h"
+#include "stats.h"
+#include "tmpl.h"
+
+#define H1_HOST_MAX 256
+
+/*  The three outcomes of an I/O step (wrk's OK / ERROR / RETRY). */
+typedef enum {
+    H1_OK = 0,    /* done: connected, all sent, response complete */
+    H1_AGAIN = 1, /* wait for the socket, then call again */
+    H1_ERROR = 2  /* failed: see h1_conn_fail */
+} h1_io_t;
+
+/*  Why a connection step failed. */
+typedef enum {
+    H1_FAIL_NONE = 0,
+    H1_FAIL_ERRNO = 1,    /* a syscall failed; h1_conn_errno says which */
+    H1_FAIL_CONNECT = 2,  /* connect failed; h1_conn_errno says why */
+    H1_FAIL_EMPTY = 3,    /* closed before any response byte */
+    H1_FAIL_PARTIAL = 4,  /* closed in the middle of a response */
+    H1_FAIL_PROTOCOL = 5, /* the parser refused the response */
+    H1_FAIL_TOO_LARGE = 6 /* the request head did not fit its buffer */
+} h1_fail_t;
+
+/*  ------------------------------------------------------------------ */
+/*  origins                                                              */
+
+typedef struct {
+    bool tls;               /* https (not served natively yet) */
+    char host[H1_HOST_MAX]; /* as in the URL, without [] */
+    uint16_t port;
+    char host_hdr[H1_HOST_MAX + 8]; /* "host" or "host:port", [v6] */
+    struct sockaddr_storage addr;   /* after h1_origin_resolve */
+    socklen_t addr_len;
+    bool resolved;
+} h1_origin_t;
+
+/*  Parses the scheme, host and port of an absolute URL of len bytes.
+ *  Sets *path_off to where the request target starts (len when the URL
+ *  has no path: the target is then "/"), and *path_len to its length
+ *  without a fragment. False with a reason in why when the URL is not
+ *  http(s)://host[:port][/...] or carries user:password. */
+bool h1_origin_parse(const char *url, size_t len, h1_origin_t *o,
+                     size_t *path_off, size_t *path_len, char *why, size_t n);
+
+/*  The origin part (scheme://host:port) of a request's URL as written, if
+ *  it has no template in it: only then can it be known at load time.
+ *  Returns its length, or 0. */
+size_t h1_origin_prefix(const char *url_text);
+
+/*  Same scheme, host and port. */
+bool h1_origin_same(const h1_origin_t *a, const h1_origin_t *b);
+
+/*  Resolves o->host (blocking; once per engine thread at start). IPv4 is
+ *  preferred when the name has both, as a target on 127.0.0.1 expects.
+ *  False with the resolver's message in why. */
+bool h1_origin_resolve(h1_origin_t *o, char *why, size_t n);
+
+/*  Whether the native path can send every request of s (its on_start
+ *  steps and tasks; the before/after hooks always use libcurl). False
+ *  with the first reason in why: "HTTP/2", "https (TLS)", "redirects",
+ *  "a templated host". */
+bool h1_supports(const scen_t *s, char *why, size_t n);
+
+/*  The engine that runs s: env (HORNET_ENGINE's value, NULL or "" when
+ *  unset) wins over the scenario's http: {engine: ...}; auto takes
+ *  native when h1_supports. Returns SCEN_ENGINE_NATIVE or
+ *  SCEN_ENGINE_CURL, and says why in why: what made auto pick libcurl,
+ *  or that native was asked and cannot run (then libcurl runs). */
+scen_engine_t h1_choose(const scen_t *s, const char *env, char *why,
+                        size_t n);
+
+/*  ------------------------------------------------------------------ */
+/*  the request writer                                                   */
+
+/*  A scenario request as the writer needs it, built once by h1_req_init
+ *  (owns `fixed`; free with h1_req_free). */
+typedef struct {
+    const scen_request_t *req;
+    const char *method;
+    size_t method_len;
+    const char *user_agent; /* added unless the request sets its own */
+    bool has_body;          /* a body or a POST: Content-Length is sent */
+    bool add_ctype;         /* the form type curl adds to a POST body */
+    bool dyn_headers;       /* some header value is a template */
+    /*  Host, Accept and every constant header: written with one copy. */
+    buf_t fixed;
+} h1_req_t;
+
+/*  Lays out what never changes of r's head. host_hdr is the Host value;
+ *  user_agent (NULL = none) is sent unless r sets User-Agent. As curl
+ *  does: Host and Accept: * / * first unless r sets them, then the
+ *  request's headers in order, a header whose value is empty is not sent
+ *  (and removes the default of that name), a POST body without a
+ *  Content-Type gets application/x-www-form-urlencoded. */
+hn_err_t h1_req_init(h1_req_t *self, const scen_request_t *r,
+                     const char *host_hdr, const char *user_agent) HN_WUR;
+void h1_req_free(h1_req_t *self);
+
+/*  Appends the whole head of one request to out: request line (target of
+ *  target_len bytes, "/" when 0), the fixed headers, the templated ones
+ *  rendered with ctx (tmp is work space for a value), the cookie line when
+ *  cookie_len > 0, Content-Length when the request has a body, and the
+ *  blank line. HN_ERR_TOO_LARGE (out reset) when it does not fit. */
+hn_err_t h1_write_head(const h1_req_t *self, buf_t *out, const char *target,
+                       size_t target_len, const tmpl_ctx_t *ctx, buf_t *tmp,
+                       const char *cookie, size_t cookie_len,
+                       size_t body_len) HN_WUR;
+
+/*  ------------------------------------------------------------------ */
+/*  the response parser                                                  */
+
+typedef enum {
+    H1_RESP_MORE = 0, /* needs more bytes */
+    H1_RESP_DONE = 1, /* the response is complete */
+    H1_RESP_BAD = 2   /* not HTTP, or broken framing */
+} h1_resp_state_t;
+
+typedef struct {
+    http_parser parser;
+    buf_t *headers; /* "HTTP/1.1 200 OK\r\nName: value\r\n...\r\n" or NULL */
+    buf_t *body;    /* body kept for rules, or NULL */
+    bool cookies_only;    /* keep only Set-Cookie lines in headers */
+    bool head;            /* answer to HEAD: no body whatever it says */
+    int status;           /* 0 until the status line is read */
+    uint64_t header_size; /* bytes of the (last) header block */
+    uint64_t body_bytes;  /* decoded body bytes received */
+    uint64_t fed;         /* bytes given to h1_resp_feed */
+    bool body_truncated;  /* more body than `body` may hold */
+    bool done;
+    bool keep_alive; /* valid once done */
+    /* private */
+    bool in_value;  /* the last callback was a header value */
+    bool keep_line; /* the current header is being kept */
+    char name[32];  /* the current header's name (cut), for cookies_only */
+    size_t name_len;
+    uint8_t line; /* where in the status line */
+} h1_resp_t;
+
+/*  Gets r ready for one response. headers/body may be NULL (then nothing
+ *  is kept); cookies_only keeps only Set-Cookie lines (what the cookie jar
+ *  reads). */
+void h1_resp_begin(h1_resp_t *r, bool head, buf_t *headers, bool cookies_only,
+                   buf_t *body);
+
+/*  Feeds len bytes; *used says how many belong to this response (bytes
+ *  after a complete response are left over). */
+h1_resp_state_t h1_resp_feed(h1_resp_t *r, const char *data, size_t len,
+                             size_t *used);
+
+/*  The peer closed: completes a response framed by the close, else BAD. */
+h1_resp_state_t h1_resp_eof(h1_resp_t *r);
+
+/*  The parser's reason for BAD ("invalid character in header", ...). */
+const char *h1_resp_error(const h1_resp_t *r);
+
+/*  ------------------------------------------------------------------ */
+/*  connections                                                          */
+
+typedef struct h1_conn h1_conn_t;
+
+/*  A closed connection with its read buffer. NULL when out of memory. */
+h1_conn_t *h1_conn_new(void);
+void h1_conn_destroy(h1_conn_t **self_p);
+
+/*  Opens a non-blocking socket and starts connecting. H1_OK when already
+ *  connected, H1_AGAIN when in progress (wait for writable, then call
+ *  h1_conn_connected), H1_ERROR (nothing left open). */
+h1_io_t h1_conn_open(h1_conn_t *self, const h1_origin_t *o);
+
+/*  After writable: H1_OK connected, H1_ERROR refused or failed. */
+h1_io_t h1_conn_connected(h1_conn_t *self);
+
+int h1_conn_fd(const h1_conn_t *self); /* -1 when closed */
+void h1_conn_close(h1_conn_t *self);   /* keeps the buffers */
+
+/*  Requests sent on it since it was opened (> 0: it is being reused). */
+uint64_t h1_conn_uses(const h1_conn_t *self);
+
+/*  Starts a request: head_len bytes of head (h1_write_head's output),
+ *  then body_len bytes of body, sent from where they are (not copied:
+ *  both must stay until sent, and a retry on a fresh connection sends the
+ *  same bytes without rendering again). The response parser is set up as
+ *  h1_resp_begin says. */
+void h1_conn_start(h1_conn_t *self, const char *head, size_t head_len,
+                   const char *body, size_t body_len, bool is_head,
+                   buf_t *headers, bool cookies_only, buf_t *kept);
+
+/*  Writes what is left of the request: one writev when the socket takes
+ *  it all. H1_OK sent, H1_AGAIN wait for writable, H1_ERROR. */
+h1_io_t h1_conn_send(h1_conn_t *self);
+
+/*  Reads and parses until the response is complete (H1_OK), the socket
+ *  is drained (H1_AGAIN) or it failed (H1_ERROR). */
+h1_io_t h1_conn_recv(h1_conn_t *self);
+
+/*  After H1_OK: the response, and whether the connection may carry the
+ *  next request (keep-alive, and nothing was sent past the response). */
+const h1_resp_t *h1_conn_resp(const h1_conn_t *self);
+bool h1_conn_reusable(const h1_conn_t *self);
+
+/*  Bytes of the request head, of the last request. */
+size_t h1_conn_head_size(const h1_conn_t *self);
+
+/*  After H1_ERROR: what failed and the errno that said so (0 if none). */
+h1_fail_t h1_conn_fail(const h1_conn_t *self);
+int h1_conn_errno(const h1_conn_t *self);
+
+/*  True when nothing of a response arrived yet (a reused connection that
+ *  dies then is retried once on a fresh one, as curl does). */
+bool h1_conn_got_nothing(const h1_conn_t *self);
+
+/*  ------------------------------------------------------------------ */
+/*  failures                                                             */
+
+/*  Maps a failure onto a kind and the libcurl path's message for it (see
+ *  worker/classify.c), so errors group the same whichever engine ran. */
+void h1_classify(h1_fail_t fail, int err, const char *detail,
+                 stats_fail_t *kind, char *out, size_t n);
+
+#endif
