@@ -41,7 +41,7 @@ AOBJ     := $(LIB_SRC:%.c=build/asan/%.o) build/asan/gen/webui_data.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 UNIT_ASAN:= $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all deps test unit unit-asan integration demo bench clean help check-style deb deb-clean
+.PHONY: install all deps test unit unit-asan integration demo bench clean help check-style deb deb-clean
 
 all: build/hornet build/target
 
@@ -135,6 +135,17 @@ bench:
 	    build/bench/bench_curlloop
 	@bash bench/run.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, its bash
+# completion and the examples. A worker VM needs the runtime libraries too
+# (README, "Install on a load generator"); the .deb (make deb) pulls them.
+PREFIX ?= /usr/local
+install: build/hornet
+	install -D -m 0755 build/hornet $(DESTDIR)$(PREFIX)/bin/hornet
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	build/hornet completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hornet
+	install -d $(DESTDIR)$(PREFIX)/share/hornet
+	cp -r examples $(DESTDIR)$(PREFIX)/share/hornet/
+
 clean:
 	rm -rf build
 
@@ -148,3 +159,49 @@ deb:
 
 deb-clean:
 	rm -rf build/deb
+
+# ---- fuzzing (issue 15): libFuzzer targets in tests/fuzz/, clang with
+# ASan+UBSan over the proto/ and common/ layers. `make fuzz` runs each
+# target for FUZZ_SECONDS with new inputs in build/fuzz/new-NAME (the seed
+# corpus in tests/fuzz/corpus/NAME is read, not written); make test runs
+# each over its corpus once (tests/run.sh). `make fuzz-seed` rewrites the
+# seed corpora from hornet's own encoders.
+FUZZ_CC      := clang
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DHN_VERSION='"$(VERSION)"' -O1 -g \
+                -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_SRC     := $(wildcard common/*.c proto/*.c)
+FUZZ_OBJ     := $(FUZZ_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+
+.PHONY: fuzz fuzz-bins fuzz-seed
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Icommon -Iproto \
+	    $(PKG_CFLAGS) -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@echo "  FUZZ    $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Icommon -Iproto $(PKG_CFLAGS) \
+	    -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+
+build/fuzz/seed: tests/fuzz/seed.c $(FUZZ_OBJ)
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -Icommon -Iproto $(PKG_CFLAGS) -o $@ $< \
+	    $(FUZZ_OBJ) $(PKG_LIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz-seed: build/fuzz/seed
+	@mkdir -p tests/fuzz/corpus/wire tests/fuzz/corpus/hist
+	build/fuzz/seed tests/fuzz/corpus/wire tests/fuzz/corpus/hist
+
+fuzz: fuzz-bins
+	@for n in $(FUZZ_NAMES); do \
+	    mkdir -p build/fuzz/new-$$n; \
+	    echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
+	    build/fuzz/fuzz_$$n build/fuzz/new-$$n tests/fuzz/corpus/$$n \
+	        -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	        -print_final_stats=1 2>&1 | tail -12 || exit 1; \
+	done

@@ -126,7 +126,14 @@ def bench_hey(url, d, c):
     return n, rps, cpu
 
 
+def engine_env(engine, **more):
+    """The environment of a hornet run on one HTTP engine (worker/h1.h)."""
+    return dict(os.environ, HORNET_ENGINE=engine, **more)
+
+
 def bench_hornet(url, d, c, env=None):
+    """hornet on its native HTTP/1.1 path (issue 17), unless env says."""
+    env = env or engine_env("native")
     with tempfile.TemporaryDirectory() as tmp:
         js = os.path.join(tmp, "out.json")
         out, cpu = run_measured(taskset(1, [HORNET, "run", "--url", url, "-u", str(c),
@@ -142,7 +149,12 @@ def bench_hornet(url, d, c, env=None):
 def bench_hornet_kernel_poll(url, d, c):
     """hornet with every poll() left to the kernel (worker/pollshim.h):
     what the shortcut saves."""
-    return bench_hornet(url, d, c, env=dict(os.environ, HORNET_CURL_POLL="1"))
+    return bench_hornet(url, d, c, env=engine_env("curl", HORNET_CURL_POLL="1"))
+
+
+def bench_hornet_curl(url, d, c):
+    """hornet on its libcurl path: what the native path gains."""
+    return bench_hornet(url, d, c, env=engine_env("curl"))
 
 
 def bench_curl_loop(url, d, c):
@@ -210,7 +222,7 @@ tasks:
 """
 
 
-def bench_flow(url, d, c):
+def bench_flow(url, d, c, engine="native"):
     """The scenario language's cost: a 3-step flow with captures and
     templates, on one core, 50 users."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -220,7 +232,8 @@ def bench_flow(url, d, c):
         js = os.path.join(tmp, "out.json")
         out, cpu = run_measured(taskset(1, [HORNET, "run", sc, "--host", url.rstrip("/"),
                                             "-u", str(c), "-t", "%ds" % d, "--threads",
-                                            "1", "--json", js, "-q"]), d + 30)
+                                            "1", "--json", js, "-q"]), d + 30,
+                                env=engine_env(engine))
         with open(js) as f:
             j = json.load(f)
     if j["failures"]:
@@ -228,14 +241,20 @@ def bench_flow(url, d, c):
     return j["requests"], j["rps"], cpu
 
 
+def bench_flow_curl(url, d, c):
+    return bench_flow(url, d, c, engine="curl")
+
+
 TOOLS = [
     ("hornet", None, bench_hornet),
+    ("hornet-curl", None, bench_hornet_curl),
     ("hornet-kpoll", None, bench_hornet_kernel_poll),
     ("curl-loop", None, bench_curl_loop),
     ("wrk", "wrk", bench_wrk),
     ("hey", "hey", bench_hey),
     ("locust", "locust", bench_locust),
     ("flow", None, bench_flow),
+    ("flow-curl", None, bench_flow_curl),
 ]
 
 
@@ -391,7 +410,7 @@ def main():
     print("%-12s %12s %14s %12s %16s" % ("tool", "req/s", "CPU us/req", "hornet is",
                                           "req/s range"))
     for name in runs:
-        if name == "flow":
+        if name.startswith("flow"):
             continue
         q = ratio(name)
         rs = [x[2] for x in runs[name]]
@@ -403,9 +422,12 @@ def main():
         print()
         print("scenario language: a 3-step flow (JSON body template, JSON and header")
         print("captures, captured values in path and header) vs the plain GET above:")
-        q = ratio("flow")
-        print("%-12s %12.0f %14.2f %11.0f%%" % ("flow", med_rps("flow"), med_cpu("flow"),
-                                               100.0 / q if q else 0))
+        for name in ("flow", "flow-curl"):
+            if name not in runs:
+                continue
+            q = ratio(name)
+            print("%-12s %12.0f %14.2f %11.0f%%" % (name, med_rps(name), med_cpu(name),
+                                                   100.0 / q if q else 0))
     if not only or "scale" in only:
         ng = Nginx(cpu=0)
         try:

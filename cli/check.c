@@ -1,10 +1,12 @@
 /*  cli/check.c - see check.h. */
 #include "check.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmds.h"
 #include "exit.h"
+#include "h1.h"
 #include "opt.h"
 
 static void s_think(const scen_think_t *t, FILE *out)
@@ -59,6 +61,13 @@ void check_print(const scen_t *s, FILE *out)
     if (l->duration_s > 0)
         fprintf(out, ", duration %gs", l->duration_s);
     fprintf(out, ", timeout %gs\n", l->timeout_s);
+    /*  The engine the workers will pick (worker/engine.c asks the same
+     *  question), and why when it is libcurl. */
+    char why[320];
+    bool native = h1_choose(s, getenv("HORNET_ENGINE"), why, sizeof why) ==
+                  SCEN_ENGINE_NATIVE;
+    fprintf(out, "engine: %s%s%s%s\n", native ? "native HTTP/1.1" : "libcurl",
+            why[0] ? " (" : "", why, why[0] ? ")" : "");
     double wsum = 0;
     for (size_t i = 0; i < s->n_classes; i++)
         wsum += s->classes[i].weight;

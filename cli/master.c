@@ -2,11 +2,24 @@
  *  fleet's (bind address, workers to wait for, keys, headless). */
 #include "cmds.h"
 
+#include <czmq.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "exit.h"
 #include "runopts.h"
+
+enum { MO_NO_CURVE = 900 }; /* master-only options, after runopts' */
+
+/*  runopts_t first: runopts_set takes this as its own context. */
+typedef struct {
+    runopts_t o;
+    bool no_curve;
+} master_cli_t;
 
 static const opt_t s_opts[] = {
     {OPT_HEADING, 0, NULL, NULL, "Fleet:"},
@@ -22,6 +35,9 @@ static const opt_t s_opts[] = {
      "CURVE encryption: DIR/master.key_secret\n(make it with 'hornet keys DIR')"},
     {RO_ALLOW, 0, "allow", "DIR",
      "accept the worker public keys in DIR\n(default: the --keys DIR)"},
+    {MO_NO_CURVE, 0, "no-curve", NULL,
+     "plain TCP on a non-loopback --bind (default:\nCURVE, with keys made in "
+     "$HOME/.local/state/\nhornet/keys when --keys is not given)"},
     RUNOPTS_LOAD,
     RUNOPTS_TARGET,
     RUNOPTS_WEB(" (default 127.0.0.1:8089\nunless --headless)"),
@@ -65,52 +81,152 @@ int cmd_run_master(const scen_t *scen, const scen_load_t *load,
     return HN_EXIT_ERROR;
 }
 
+static hn_err_t s_set(void *ctx, int id, const char *arg, char *err)
+{
+    master_cli_t *c = ctx;
+    if (id == MO_NO_CURVE) {
+        c->no_curve = true;
+        return HN_OK;
+    }
+    return runopts_set(&c->o, id, arg, err);
+}
+
+/*  Whether workers from other hosts can reach this endpoint. */
+static bool s_beyond_loopback(const char *bind)
+{
+    if (strncmp(bind, "tcp://", 6))
+        return false; /* ipc://, inproc:// */
+    const char *h = bind + 6;
+    return strncmp(h, "127.", 4) && strncmp(h, "localhost:", 10) &&
+           strncmp(h, "[::1]:", 6);
+}
+
+/*  Makes DIR/name.key(_secret) unless they exist; the public key goes
+ *  into pub (41 bytes). */
+static int s_key_pair(const char *dir, const char *name, char *pub)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s.key_secret", dir, name);
+    zcert_t *c = zcert_load(path);
+    if (!c) {
+        c = zcert_new();
+        if (!c)
+            return -1;
+        zcert_set_meta(c, "role", "%s", name);
+        snprintf(path, sizeof path, "%s/%s.key", dir, name);
+        if (zcert_save(c, path) != 0) {
+            zcert_destroy(&c);
+            return -1;
+        }
+    }
+    snprintf(pub, 41, "%s", zcert_public_txt(c));
+    zcert_destroy(&c);
+    return 0;
+}
+
+/*  CURVE by default beyond loopback: keys from $HORNET_KEYS_DIR or
+ *  $HOME/.local/state/hornet/keys (made once, then reused, so a restarted
+ *  master keeps its workers), and the worker command to copy. */
+static int s_default_keys(const char *bind, char *dir, size_t n)
+{
+    const char *env = getenv("HORNET_KEYS_DIR");
+    const char *home = getenv("HOME");
+    if (env && env[0]) {
+        snprintf(dir, n, "%s", env);
+    } else {
+        snprintf(dir, n, "%s/.local/state/hornet/keys",
+                 home && home[0] ? home : ".");
+        char sub[600];
+        const char *parts[] = {"/.local", "/.local/state",
+                               "/.local/state/hornet"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(sub, sizeof sub, "%s%s", home && home[0] ? home : ".",
+                     parts[i]);
+            if (mkdir(sub, 0700) != 0 && errno != EEXIST)
+                break;
+        }
+    }
+    char mpub[41], wpub[41];
+    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+        s_key_pair(dir, "master", mpub) || s_key_pair(dir, "worker", wpub)) {
+        fprintf(stderr,
+                "hornet master: %s is beyond loopback, so the link must be "
+                "encrypted, but keys cannot be made in %s: %s (give --keys "
+                "DIR, or --no-curve on a network you trust)\n",
+                bind, dir, strerror(errno));
+        return -1;
+    }
+    char host[256] = "HOST";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    const char *port = strrchr(bind, ':');
+    fprintf(stderr,
+            "hornet master: %s is beyond loopback: the link is encrypted and "
+            "only workers with the key get in (CURVE; --no-curve for plain "
+            "TCP).\nKeys: %s. On each worker host, copy %s/worker.key_secret "
+            "into a directory (here /etc/hornet/keys) and run:\n"
+            "  hornet worker --master tcp://%s%s --keys /etc/hornet/keys "
+            "--curve-server-key '%s'\n",
+            bind, dir, dir, host, port ? port : ":5557", mpub);
+    return 0;
+}
+
 int master_main(int argc, char **argv)
 {
-    runopts_t o;
-    memset(&o, 0, sizeof o);
-    o.is_master = true;
+    master_cli_t cli;
+    memset(&cli, 0, sizeof cli);
+    cli.o.is_master = true;
     int rest = 0, rc;
-    switch (opt_parse(&cmd_master_opts, argc, argv, runopts_set, &o,
-                      &cmd_run_opts, &rest)) {
+    switch (opt_parse(&cmd_master_opts, argc, argv, s_set, &cli, &cmd_run_opts,
+                      &rest)) {
     case OPT_OK: break;
     case OPT_DONE_HELP: return HN_EXIT_OK;
     case OPT_DONE_USAGE: return HN_EXIT_USAGE;
     }
-    rc = runopts_finish(&cmd_master_opts, &o, argc, argv, rest);
+    rc = runopts_finish(&cmd_master_opts, &cli.o, argc, argv, rest);
     if (rc)
         return rc;
     json_t *baseline = NULL;
-    scen_t *scen = runopts_scenario(&cmd_master_opts, &o, &baseline, &rc);
+    scen_t *scen = runopts_scenario(&cmd_master_opts, &cli.o, &baseline, &rc);
     if (!scen)
         return rc;
-    if (runopts_hooks(&cmd_master_opts, scen, true, &o)) {
+    if (runopts_hooks(&cmd_master_opts, scen, true, &cli.o)) {
         scen_destroy(&scen);
         json_decref(baseline);
         return HN_EXIT_ERROR;
     }
     master_opts_t mo = {
-        .interactive = !o.headless,
-        .web = o.web        ? o.web
-               : o.headless ? NULL
-                            : "127.0.0.1:8089",
-        .web_token = o.web_token,
-        .web_insecure = o.web_insecure,
-        .web_cert = o.web_cert,
-        .web_key = o.web_key,
-        .bind = o.bind ? o.bind : "tcp://*:5557",
-        .expect_workers = o.expect_workers ? (unsigned)o.expect_workers : 1,
-        .quiet = o.quiet,
-        .insecure = o.insecure,
-        .host = o.host,
-        .curve_keys = o.keys,
-        .curve_allow = o.allow,
-        .start_timeout_s = o.start_timeout_s,
+        .interactive = !cli.o.headless,
+        .web = cli.o.web        ? cli.o.web
+               : cli.o.headless ? NULL
+                                : "127.0.0.1:8089",
+        .web_token = cli.o.web_token,
+        .web_insecure = cli.o.web_insecure,
+        .web_cert = cli.o.web_cert,
+        .web_key = cli.o.web_key,
+        .bind = cli.o.bind ? cli.o.bind : "tcp://*:5557",
+        .expect_workers = cli.o.expect_workers ? (unsigned)cli.o.expect_workers
+                                               : 1,
+        .quiet = cli.o.quiet,
+        .insecure = cli.o.insecure,
+        .host = cli.o.host,
+        .curve_keys = cli.o.keys,
+        .curve_allow = cli.o.allow,
+        .start_timeout_s = cli.o.start_timeout_s,
     };
-    runopts_results(&o, baseline, argc, argv, &mo);
+    char keydir[512];
+    if (!cli.o.keys && !cli.no_curve && s_beyond_loopback(mo.bind)) {
+        if (s_default_keys(mo.bind, keydir, sizeof keydir)) {
+            scen_destroy(&scen);
+            json_decref(baseline);
+            return HN_EXIT_ERROR;
+        }
+        mo.curve_keys = keydir;
+    }
+    runopts_results(&cli.o, baseline, argc, argv, &mo);
     rc = cmd_run_master(scen, &scen->load, &mo);
     json_decref(baseline);
-    if (runopts_hooks(&cmd_master_opts, scen, false, &o))
+    if (runopts_hooks(&cmd_master_opts, scen, false, &cli.o))
         rc = HN_EXIT_ERROR;
     scen_destroy(&scen);
     return rc;

@@ -1,6 +1,7 @@
 /*  cli/runopts.c - see runopts.h. */
 #include "runopts.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -135,6 +136,14 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
             FAIL("--stop-timeout: expected a duration, got '%s'", a);
         return HN_OK;
     case RO_NEWCONN: o->new_connection = true; return HN_OK;
+    case RO_ENGINE:
+        if (strcmp(a, "auto") && strcmp(a, "native") && strcmp(a, "curl"))
+            FAIL("--engine: expected auto, native or curl, got '%s'", a);
+        /*  The engines read it when they start (worker/h1.h h1_choose):
+         *  set once here, before any thread, like the log level. */
+        if (setenv("HORNET_ENGINE", a, 1))
+            FAIL("--engine: %s", strerror(errno));
+        return HN_OK;
     case RO_MAXCONN:
         if (util_parse_u64(a, 10000000, &o->max_connections) ||
             o->max_connections == 0)

@@ -30,6 +30,7 @@ enum {
     RO_STOP,
     RO_NEWCONN,
     RO_MAXCONN,
+    RO_ENGINE,
     RO_STAGES,
     RO_SHAPE,
     RO_RAMP_DOWN,
@@ -143,7 +144,8 @@ typedef struct {
     { RO_HEADER, 'H', "header", "'K: V'", "request header with --url (repeatable)" }, \
     { RO_DATA, 'd', "data", "BODY", "request body with --url" }, \
     { RO_BODYFILE, 0, "body-file", "F", "request body read from a file with --url" }, \
-    { RO_INSECURE, 'k', "insecure", NULL, "do not verify TLS certificates" }
+    { RO_INSECURE, 'k', "insecure", NULL, "do not verify TLS certificates" }, \
+    { RO_ENGINE, 0, "engine", "E", "HTTP engine: auto (hornet's own HTTP/1.1 for\nhttp://, libcurl for the rest), native or curl\n(default auto; sets HORNET_ENGINE, which the\nworkers of a fleet read from their own environment)" }
 
 #define RUNOPTS_WEB(default_note) \
     { OPT_HEADING, 0, NULL, NULL, "Web UI and HTTP API (docs/api.md):" }, \

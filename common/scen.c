@@ -54,6 +54,7 @@ typedef struct {
     pending_t *pending;
     size_t n_pending, cap_pending;
     bool hook;                 /* parsing before/after: no statistics */
+    yaml_node_t *top_headers;  /* the top-level `headers` map, for messages */
     const scen_file_t *bundle; /* files of a bundle being loaded */
     size_t n_bundle;
 } ctx_t;
@@ -1088,9 +1089,18 @@ static bool s_request(ctx_t *c, yaml_node_t *n, scen_request_t *r,
     yaml_node_t *query_node = NULL;
     const char *path = NULL;
     r->line = (int)n->start_mark.line + 1;
-    for (size_t i = 0; i < s->n_headers; i++)
-        if (!s_add_header(c, n, r, s->headers[i].name, s->headers[i].value))
+    for (size_t i = 0; i < s->n_headers; i++) {
+        /*  a default header's template errors point at its own line */
+        yaml_node_t *where = n;
+        if (c->top_headers)
+            EACH_PAIR(c, c->top_headers, key, knode, v) {
+                (void)knode;
+                if (!strcmp(key, s->headers[i].name))
+                    where = v;
+            }
+        if (!s_add_header(c, where, r, s->headers[i].name, s->headers[i].value))
             return false;
+    }
     EACH_PAIR(c, n, key, knode, v) {
         (void)knode;
         bool ok = true;
@@ -2192,6 +2202,7 @@ static bool s_document(ctx_t *c, const char *host_override)
     }
     if (headers && !s_headers(c, headers, &s->headers, &s->n_headers))
         return false;
+    c->top_headers = headers;
     if (load && !s_load(c, load))
         return false;
     if (tls && !s_tls(c, tls))

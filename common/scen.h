@@ -255,7 +255,8 @@ typedef struct {
     size_t n_after;
     scen_tls_t tls;
     scen_http_t http;
-    scen_engine_t engine; /* http: {engine: auto|native|curl} */
+    /* http: {engine: auto|native|curl} */
+    scen_engine_t engine;
     bool cookies;        /* keep cookies per user (default true) */
     bool conn_per_user;  /* each user keeps its own connections, as a
                           * browser would; default: a shared pool */

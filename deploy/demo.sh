@@ -36,8 +36,17 @@ WEB=${HORNET_DEMO_WEB:-127.0.0.1:$(web_port)}
 echo "demo: hornet run examples/demo.yaml --host http://$addr -t $DURATION --web $WEB"
 echo "demo: live web UI while it runs: http://$WEB/"
 echo
+rc=0
 build/hornet run examples/demo.yaml --host "http://$addr" -t "$DURATION" \
-  --json build/demo-summary.json --web "$WEB"
+  --out build/demo --web "$WEB" || rc=$?
 echo
-echo "demo: the target's own count of what it served: $(curl -s "http://$addr/__counts" | head -c 300)"
-echo "demo: JSON summary written to build/demo-summary.json"
+served=$(curl -s "http://$addr/__counts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+counted=$(python3 -c 'import json; print(json.load(open("build/demo/summary.json"))["requests"])')
+if [[ "$served" == "$counted" ]]; then
+  echo "demo: hornet counted $counted requests and the target says it served $served: the same."
+else
+  echo "demo: hornet counted $counted requests but the target served $served."
+  rc=1
+fi
+echo "demo: results in build/demo/ (summary.json, Locust CSVs, report.html; hornet report build/demo)"
+exit "$rc"

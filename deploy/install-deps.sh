@@ -33,6 +33,7 @@ fi
 PKGS=(
   gcc make pkg-config              # build
   libcurl4-openssl-dev             # HTTP engine (libcurl multi, OpenSSL, nghttp2)
+  libhttp-parser-dev               # native HTTP/1.1 engine: response parser (worker/h1.c)
   libczmq-dev libzmq3-dev          # master <-> worker transport, engine actors
   libmsgpack-dev                   # wire encoding of master <-> worker messages
   libmicrohttpd-dev                # master HTTP API / web UI, stand-in target
@@ -52,6 +53,7 @@ PKGS=(
   iproute2                         # fleet test: network namespaces, a bridge
   systemd                          # deploy checks: systemd-analyze verify of the units
   shellcheck python3-yaml          # deploy checks: shell scripts, rendered k8s manifests
+  prometheus                       # /metrics test: promtool check metrics, a real scraper
 )
 # kubectl kustomize renders deploy/k8s; Debian's kubectl is kubernetes-client
 # (skipped when a kubectl from elsewhere is installed: they share the file).

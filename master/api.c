@@ -201,8 +201,8 @@ static enum MHD_Result s_forward(api_t *a, struct MHD_Connection *c,
 {
     const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                     "since");
-    const char *download = MHD_lookup_connection_value(
-        c, MHD_GET_ARGUMENT_KIND, "download");
+    const char *download = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                       "download");
     zsock_t *req = zsock_new_req(a->cmd_endpoint);
     if (!req)
         return s_error(c, 503, NULL, "the master is not answering");

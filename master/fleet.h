@@ -48,6 +48,8 @@ typedef struct {
     char key[FLEET_KEY_LEN]; /* "" without CURVE */
     int64_t refused_log_ms;  /* last refusal logged for its id */
     uint64_t refused;        /* hellos refused for its id */
+    uint64_t summary_run;    /* run whose summary (PROTO_SEQ_SUMMARY) this
+                              * session merged, 0 = none */
 } fleet_worker_t;
 
 /*  What a hello may do to the registry (fleet_hello). */

@@ -334,8 +334,7 @@ static void s_adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
     int64_t ago_ms = ((int64_t)(util_wall_s() * 1e9) - start_unix_ns) / 1000000;
     bool known = m->adopt_run == run;
     double duration = known ? m->adopt.duration_s : m->load->duration_s;
-    if (ago_ms < 0 ||
-        (duration > 0 && ago_ms > (int64_t)(duration * 1000)))
+    if (ago_ms < 0 || (duration > 0 && ago_ms > (int64_t)(duration * 1000)))
         return; /* not a run we could be the master of */
     if (known) {
         /*  the run as the workers were told it: its model, its users or
@@ -376,7 +375,10 @@ static void s_adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
            "master: workers are in run %" PRIu64 ", started %.1f s ago: "
            "taking it over (%s model, %s %.1f%s)",
            run, (double)ago_ms / 1000.0, m->open ? "open" : "closed",
-           m->sched ? "schedule from" : m->open ? "rate" : "users", m->base,
+           m->sched  ? "schedule from"
+           : m->open ? "rate"
+                     : "users",
+           m->base,
            known ? "" : "; the workers did not say, so this master's own");
     master_plan(m, zclock_mono(), true);
     /*  a welcome from the same session makes each worker send every
@@ -415,7 +417,19 @@ static void s_on_stats(master_t *m, fleet_worker_t *w, zframe_t *f)
     if (h.run != m->run)
         return; /* an old run's leftovers */
     stats_t *into = NULL;
-    switch (ival_accept(m->ival, w->src, h.seq, h.users, h.final, &into)) {
+    ival_verdict_t v = IVAL_LATE;
+    if (h.seq == PROTO_SEQ_SUMMARY) {
+        /*  what earlier masters merged of this worker's run, as one set:
+         *  the totals get it once */
+        if (w->summary_run == h.run) {
+            m->duplicates++;
+            return;
+        }
+        w->summary_run = h.run;
+    } else {
+        v = ival_accept(m->ival, w->src, h.seq, h.users, h.final, &into);
+    }
+    switch (v) {
     case IVAL_NEW:
     case IVAL_FOLDED: break;
     case IVAL_DUPLICATE: m->duplicates++; return;
@@ -462,8 +476,8 @@ static void s_refuse(master_t *m, const void *route, size_t len,
                      fleet_hello_t v)
 {
     proto_refuse_t r;
-    snprintf(r.reason, sizeof r.reason, "worker id '%.64s' refused: %s",
-             hm->id, fleet_hello_name(v));
+    snprintf(r.reason, sizeof r.reason, "worker id '%.64s' refused: %s", hm->id,
+             fleet_hello_name(v));
     buf_t b;
     buf_init(&b, 1 << 10);
     if (proto_encode_refuse(&r, &b) == HN_OK)
@@ -493,9 +507,8 @@ static void s_note_run(master_t *m, const proto_hello_t *hm)
     sched_t *sch = NULL;
     proto_profile_t p;
     char err[HN_ERRLEN];
-    if (!hm->profile_len ||
-        proto_decode_profile(hm->profile, hm->profile_len, &p, &sch, err) !=
-            HN_OK) {
+    if (!hm->profile_len || proto_decode_profile(hm->profile, hm->profile_len,
+                                                 &p, &sch, err) != HN_OK) {
         if (hm->profile_len)
             log_warn("master: %s's load profile does not decode: %s", hm->id,
                      err);
@@ -546,6 +559,7 @@ static void s_on_hello(master_t *m, const void *route, size_t len,
         ival_set_active(m->ival, src, false);
         w->in_run = false;
         w->has_scenario = false;
+        w->summary_run = 0;
         M_INFO(m, "master: worker %s restarted (%s, pid %u): a new session",
                w->id, hm->hostname, hm->pid);
         break;
@@ -570,8 +584,8 @@ static void s_on_heartbeat(master_t *m, fleet_worker_t *w,
     bool became_ready = fleet_heartbeat(m->fleet, w, hb->state, hb->users,
                                         hb->cpu);
     if ((m->phase == M_WAITING || (m->phase == M_IDLE && !m->run)) &&
-        w->state == FLEET_READY && hb->run &&
-        hb->start_unix_ns && hb->state == PROTO_W_RUNNING)
+        w->state == FLEET_READY && hb->run && hb->start_unix_ns &&
+        hb->state == PROTO_W_RUNNING)
         s_adopt(m, hb->run, hb->start_unix_ns);
     else if (became_ready && m->phase == M_RUNNING)
         s_distribute(m); /* a worker joining mid-run */
@@ -806,8 +820,23 @@ static json_t *s_meta(const master_t *m)
                       "requests", (json_int_t)w->requests, "state",
                       w->state == FLEET_LOST ? "missing" : "ok"));
     }
+    /*  the load as it was asked: the schedule run last, or the constant */
+    json_t *stages = json_array();
+    for (size_t i = 0; stages && m->sched && i < sched_len(m->sched); i++) {
+        const sched_stage_t *st = sched_stage(m->sched, i);
+        json_array_append_new(
+            stages, json_pack("{s:f,s:f,s:s}", "duration_s", st->duration_s,
+                              "target", st->target, "ramp",
+                              st->ramp == SCHED_STEP ? "step" : "linear"));
+    }
     /* clang-format off */
-    return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o,s:I}",
+    json_t *load = json_pack("{s:s,s:o,s:f,s:f,s:f,s:o}",
+        "model", m->open ? "open" : "closed",
+        m->open ? "rate" : "users",
+        m->sched ? json_null() : json_real(m->base),
+        "spawn_rate", m->spawn, "duration_s", m->duration_s,
+        "schedule_start_s", m->sched_t0, "schedule", stages);
+    return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o,s:I,s:o}",
         "hornet_version", HN_VERSION,
         "command_line", argv,
         "scenario", m->scen->file ? m->scen->file : "(--url)",
@@ -816,7 +845,8 @@ static json_t *s_meta(const master_t *m)
         "host", master_current_host(m),
         "workers", (json_int_t)fleet_size(m->fleet),
         "workers_list", workers,
-        "run", (json_int_t)m->run);
+        "run", (json_int_t)m->run,
+        "load", load);
     /* clang-format on */
 }
 
@@ -1027,9 +1057,9 @@ master_t *master_new(const scen_t *scen, const scen_load_t *load,
                      opts->curve_keys, opts->curve_keys);
             return s_fail(m, why, MASTER_ERR_INPUT);
         }
+        /*  not VERBOSE: zauth writes its lines to stdout, into the report
+         *  (and past -q) */
         m->auth = zactor_new(zauth, NULL);
-        zstr_sendx(m->auth, "VERBOSE", NULL);
-        zsock_wait(m->auth);
         zstr_sendx(m->auth, "CURVE",
                    opts->curve_allow ? opts->curve_allow : opts->curve_keys,
                    NULL);
@@ -1131,11 +1161,17 @@ static bool s_interrupted(master_t *m)
         return false; /* interactive, nothing running: done */
     if (m->phase == M_RUNNING) {
         log_warn("interrupted: stopping (again to cut off requests in flight)");
+        m->exit_when_stopped = true; /* interactive too: one signal */
         M_PHASE(m, M_STOPPING);
-    } else if (m->phase == M_STOPPING && m->stop_deadline_ms) {
+    } else if (m->phase == M_STOPPING && m->exit_when_stopped &&
+               m->stop_deadline_ms) {
         log_warn("second interrupt: cutting off requests in flight");
         for (size_t i = 0; i < fleet_size(m->fleet); i++)
             s_send_stop(m, fleet_at(m->fleet, i), 0);
+    } else if (m->phase == M_STOPPING) {
+        log_warn("interrupted: exiting once the run has stopped (again to "
+                 "cut off requests in flight)");
+        m->exit_when_stopped = true;
     }
     return true;
 }
@@ -1198,7 +1234,7 @@ static void s_stopping(master_t *m, int64_t now)
     if (!unstarted && !s_all_final(m))
         log_warn("master: some workers never sent their last interval; their "
                  "report is incomplete");
-    if (m->o.interactive) {
+    if (m->o.interactive && !m->exit_when_stopped) {
         M_PHASE(m, M_IDLE);
         s_finish_run(m);
         routes_publish(m);

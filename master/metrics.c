@@ -46,7 +46,7 @@ struct metrics {
 
 /*  One (method, name, tag) series, all parts added up. */
 typedef struct {
-    uint64_t requests, failures, bytes_in, bytes_out;
+    uint64_t bytes_in, bytes_out;
     uint64_t by_class[N_CLASSES];
     uint64_t by_kind[STATS_FAIL_LAST];
     uint64_t buckets[N_BOUNDS + 1]; /* per bucket; the last above them */
@@ -314,8 +314,6 @@ static hn_err_t s_series(const metrics_view_t *v, series_t *out)
         for (size_t i = 0; i < v->n_endpoints && rc == HN_OK; i++) {
             const stats_endpoint_t *ep = stats_endpoint(st, i);
             series_t *s = &out[i];
-            s->requests = s_sat_add(s->requests, ep->requests);
-            s->failures = s_sat_add(s->failures, ep->failures);
             s->bytes_in = s_sat_add(s->bytes_in, ep->bytes_in);
             s->bytes_out = s_sat_add(s->bytes_out, ep->bytes_out);
             uint64_t answered = 0;
@@ -404,12 +402,12 @@ static void w_run(w_t *w, const metrics_view_t *v)
 
 static void w_fleet(w_t *w, const metrics_view_t *v)
 {
-    size_t ready = 0, missing = 0;
+    size_t missing = 0;
     for (size_t i = 0; i < v->n_workers; i++)
         missing += v->workers[i].missing;
-    ready = v->n_workers - missing;
     w_gauge(w, "hornet_workers_connected",
-            "Workers that joined and are not missing.", (double)ready);
+            "Workers that joined and are not missing.",
+            (double)(v->n_workers - missing));
     w_gauge(w, "hornet_workers_missing",
             "Workers silent for more than 3 heartbeats (their share of the "
             "load went to the others).",

@@ -77,17 +77,18 @@ struct master {
     zsock_t *api_sock;
     zsock_t *pub;
     const report_point_t *last_published;
-    scen_t *own_scen; /* uploaded through the API, or NULL */
+    scen_t *own_scen;        /* uploaded through the API, or NULL */
     const scen_t *base_scen; /* the one the master was started with */
-    scen_t *url_scen; /* a --url scenario rewritten for the API's host */
-    scen_t *old_scen; /* replaced, freed once the report moves on */
-    zmsg_t *deferred; /* a start that waits for the stop to end */
+    scen_t *url_scen;        /* a --url scenario rewritten for the API's host */
+    scen_t *old_scen;        /* replaced, freed once the report moves on */
+    zmsg_t *deferred;        /* a start that waits for the stop to end */
     int64_t deferred_ms;
-    scen_load_t cur;  /* the profile of the current run */
-    char host[512];   /* --host or the API's, "" = the file's */
+    scen_load_t cur; /* the profile of the current run */
+    char host[512];  /* --host or the API's, "" = the file's */
     master_err_t result;
-    bool reported; /* the current run's report is out */
-    uint64_t refused; /* hellos refused (duplicate or spoofed ids) */
+    bool reported;          /* the current run's report is out */
+    uint64_t refused;       /* hellos refused (duplicate or spoofed ids) */
+    bool exit_when_stopped; /* a signal: finish the run, then exit */
     /*  The run a worker said it is in (its hello), for a take-over */
     uint64_t adopt_run;
     proto_profile_t adopt;

@@ -286,25 +286,31 @@ const stats_t *report_totals(const report_t *self)
     return self->totals;
 }
 
-static void print_row(FILE *out, int w, const char *method, const char *name,
-                      uint64_t req, uint64_t fail, const hist_t *h, double dur,
-                      uint64_t bytes_in)
+/*  The results are two tables of at most 100 columns, as Locust splits
+ *  its own: the counts, then the response times. */
+static void print_counts(FILE *out, int w, const char *method, const char *name,
+                         uint64_t req, uint64_t fail, const hist_t *h,
+                         double dur, uint64_t bytes_in)
 {
-    char p[7][16], avg[16], bytes[16];
+    char bytes[16], fails[32], avg[16];
+    util_fmt_bytes((double)bytes_in, bytes, sizeof bytes);
+    util_fmt_ms(hist_mean(h), avg, sizeof avg);
+    snprintf(fails, sizeof fails, "%" PRIu64 " (%.2f%%)", fail,
+             req ? 100.0 * (double)fail / (double)req : 0.0);
+    fprintf(out, "%-7s %-*.*s %9" PRIu64 " %16s %10.1f %8s %9s\n", method, w, w,
+            name, req, fails, dur > 0 ? (double)req / dur : 0.0, avg, bytes);
+}
+
+static void print_times(FILE *out, int w, const char *method, const char *name,
+                        const hist_t *h)
+{
+    char p[6][16];
     static const double pct[] = {50, 90, 95, 99, 99.9};
     for (int i = 0; i < 5; i++)
         util_fmt_ms((double)hist_percentile(h, pct[i]), p[i], sizeof p[i]);
     util_fmt_ms((double)hist_max(h), p[5], sizeof p[5]);
-    util_fmt_ms(hist_mean(h), avg, sizeof avg);
-    util_fmt_bytes((double)bytes_in, bytes, sizeof bytes);
-    char fails[32];
-    snprintf(fails, sizeof fails, "%" PRIu64 "(%.2f%%)", fail,
-             req ? 100.0 * (double)fail / (double)req : 0.0);
-    fprintf(out,
-            "%-7s %-*.*s %9" PRIu64 " %14s %8s %8s %8s %8s %8s %8s %8s "
-            "%9.1f %9s\n",
-            method, w, w, name, req, fails, p[0], p[1], p[2], p[3], p[4], p[5],
-            avg, dur > 0 ? (double)req / dur : 0.0, bytes);
+    fprintf(out, "%-7s %-*.*s %8s %8s %8s %8s %8s %8s\n", method, w, w, name,
+            p[0], p[1], p[2], p[3], p[4], p[5]);
 }
 
 /*  Figures per tag value (e.g. tenant=A vs tenant=B), merged over the
@@ -391,24 +397,21 @@ void report_print(const report_t *self, const report_info_t *info, FILE *out)
 {
     const stats_t *t = self->totals;
     double dur = info->duration_s;
-    int w = 30;
+    /*  names up to 35 columns keep both tables within 100 */
+    int w = 20;
     for (size_t i = 0; i < self->scen->n_endpoints; i++) {
         const scen_endpoint_t *se = &self->scen->endpoints[i];
         int len = (int)strlen(se->name) +
                   (se->tag ? (int)strlen(se->tag) + 3 : 0);
         if (len > w)
-            w = len > 70 ? 70 : len;
+            w = len > 35 ? 35 : len;
     }
-    fprintf(out,
-            "\n%-7s %-*s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
-            "%9s\n",
-            "Method", w, "Name", "Requests", "Fails", "Median", "p90", "p95",
-            "p99", "p99.9", "Max", "Avg", "req/s", "Bytes in");
-    fprintf(out,
-            "%-7s %-*s %9s %14s %8s %8s %8s %8s %8s %8s %8s %9s "
-            "%9s\n",
-            "", w, "", "", "", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)", "(ms)",
-            "(ms)", "", "");
+    static const char rule[] = "----------------------------------------"
+                               "----------------------------------------"
+                               "--------------------";
+    int width = 7 + 1 + w + 10 + 17 + 11 + 9 + 10;
+    fprintf(out, "\n%-7s %-*s %9s %16s %10s %8s %9s\n", "Method", w, "Name",
+            "Requests", "Fails", "req/s", "Avg ms", "Bytes in");
     for (size_t i = 0; i < self->scen->n_endpoints; i++) {
         const stats_endpoint_t *ep = stats_endpoint(t, i);
         const scen_endpoint_t *se = &self->scen->endpoints[i];
@@ -417,19 +420,29 @@ void report_print(const report_t *self, const report_info_t *info, FILE *out)
             snprintf(label, sizeof label, "%s [%s]", se->name, se->tag);
         else
             snprintf(label, sizeof label, "%s", se->name);
-        print_row(out, w, se->method, label, ep->requests, ep->failures,
-                  ep->latency, dur, ep->bytes_in);
+        print_counts(out, w, se->method, label, ep->requests, ep->failures,
+                     ep->latency, dur, ep->bytes_in);
     }
     uint64_t req, fail, bin, bout;
     hist_t *all = hist_new();
     if (!all)
         return;
     stats_totals(t, &req, &fail, &bin, &bout, all);
-    fprintf(out, "%.*s\n", 160,
-            "------------------------------------------------------------"
-            "------------------------------------------------------------"
-            "----------------------------------------");
-    print_row(out, w, "", "Aggregated", req, fail, all, dur, bin);
+    fprintf(out, "%.*s\n", width, rule);
+    print_counts(out, w, "", "Aggregated", req, fail, all, dur, bin);
+    fprintf(out, "\nResponse times (ms):\n%-7s %-*s %8s %8s %8s %8s %8s %8s\n",
+            "Method", w, "Name", "Median", "p90", "p95", "p99", "p99.9", "Max");
+    for (size_t i = 0; i < self->scen->n_endpoints; i++) {
+        const scen_endpoint_t *se = &self->scen->endpoints[i];
+        char label[256];
+        if (se->tag)
+            snprintf(label, sizeof label, "%s [%s]", se->name, se->tag);
+        else
+            snprintf(label, sizeof label, "%s", se->name);
+        print_times(out, w, se->method, label, stats_endpoint(t, i)->latency);
+    }
+    fprintf(out, "%.*s\n", 7 + 1 + w + 6 * 9, rule);
+    print_times(out, w, "", "Aggregated", all);
 
     char sent[16], recv[16];
     fprintf(out,

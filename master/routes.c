@@ -200,10 +200,10 @@ static scen_t *url_rehost(const scen_t *s, const char *host, char *err)
     }
     if (rc == HN_OK)
         rc = buf_append(&b, rest, s->source_len - (size_t)(rest - src));
-    scen_t *ns = rc == HN_OK ? scen_load_files(buf_str(&b), buf_len(&b),
-                                               "--url", s->files, s->n_files,
-                                               NULL, err)
-                             : NULL;
+    scen_t *ns = rc == HN_OK
+                     ? scen_load_files(buf_str(&b), buf_len(&b), "--url",
+                                       s->files, s->n_files, NULL, err)
+                     : NULL;
     if (rc != HN_OK)
         snprintf(err, HN_ERRLEN, "out of memory");
     buf_free(&b);
@@ -574,25 +574,13 @@ static json_t *locust_row(const char *method, const char *name, uint64_t req,
 
 /*  The run's state as Locust names it: "spawning" while users ramp up,
  *  "cleanup" while in-flight requests finish. */
-/*  The users the present workers say they run now (their heartbeats,
- *  ahead of the timeline, as Locust's user_count). */
-static uint32_t reported_users(const master_t *m)
-{
-    uint32_t n = 0;
-    if (m->phase != M_RUNNING && m->phase != M_STOPPING)
-        return 0;
-    for (size_t i = 0; i < fleet_size(m->fleet); i++) {
-        const fleet_worker_t *w = fleet_at_const(m->fleet, i);
-        if (w->state != FLEET_LOST)
-            n += w->users;
-    }
-    return n;
-}
-
 static const char *locust_state(const master_t *m, bool *spawning)
 {
+    uint32_t want = m->sched ? m->tg.users : (uint32_t)m->base;
+    /*  the timeline's users are the ones running (a heartbeat says how
+     *  many a worker was given) */
     *spawning = m->phase == M_RUNNING && !m->open &&
-                reported_users(m) < m->tg.users;
+                master_current_users(m) < want;
     if (*spawning)
         return "spawning";
     if (m->phase == M_STOPPING)
@@ -659,7 +647,7 @@ static json_t *locust_stats(const master_t *m)
         "current_response_time_percentiles",
             "response_time_percentile_0.5", p50,
             "response_time_percentile_0.95", p95,
-        "user_count", (json_int_t)reported_users(m),
+        "user_count", (json_int_t)master_current_users(m),
         "state", state,
         "workers", locust_workers(m, spawning),
         "worker_count", (json_int_t)fleet_ready(m->fleet));
@@ -784,9 +772,8 @@ static void api_stop(master_t *m)
 }
 
 static void api_call(master_t *m, const char *method, const char *path,
-                     const char *since, const char *download,
-                     const char *body, size_t len,
-                     api_resp_t *r)
+                     const char *since, const char *download, const char *body,
+                     size_t len, api_resp_t *r)
 {
     bool get = !strcmp(method, "GET"), put = !strcmp(method, "PUT");
     char field[CTL_FIELDLEN], err[HN_ERRLEN];
@@ -972,8 +959,7 @@ static void api_call(master_t *m, const char *method, const char *path,
             rc = csv_exceptions(&b);
         } else {
             what = "requests_history";
-            rc = csv_history(m->rep, (double)m->start_wall_ns / 1e9, false,
-                             &b);
+            rc = csv_history(m->rep, (double)m->start_wall_ns / 1e9, false, &b);
         }
         if (rc) {
             r_error(r, 500, NULL, "the CSV does not fit in 64 MiB of memory");

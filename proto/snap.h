@@ -18,6 +18,11 @@
 #include "err.h"
 #include "stats.h"
 
+/*  The seq of a worker's summary: every interval of the run that an
+ *  earlier master session acknowledged, as one set (a worker keeps the sum,
+ *  not each second). The master adds it to the run's totals once. */
+#define PROTO_SEQ_SUMMARY UINT64_MAX
+
 typedef struct {
     uint64_t run;
     uint64_t seq; /* interval number from the run's start */

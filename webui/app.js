@@ -209,7 +209,7 @@
       cap,
       get size() { return buf.length; },
       push(p) {
-        if (buf.length >= cap) buf = buf.filter((x, i) => i % 2 === 1 || i === buf.length - 1);
+        if (buf.length >= cap) buf = buf.filter((x, i) => i % 2 === 0 || i === buf.length - 1);
         buf.push(p);
       },
       last() { return buf[buf.length - 1]; },
@@ -628,12 +628,14 @@
         r.cells.forEach((c, j) => {
           const td = tr.cells[j] || tr.insertCell();
           if (td.className !== (c.cls || '')) td.className = c.cls || '';
-          if (c.span && td.colSpan !== c.span) td.colSpan = c.span;
+          if (td.colSpan !== (c.span || 1)) td.colSpan = c.span || 1;
           if (td.dataset.v === c.text) return;
           td.dataset.v = c.text;
           if (c.path) {
             td.replaceChildren();
             pathPieces(c.text).forEach((p, k) => { if (k) td.append(document.createElement('wbr')); td.append(p); });
+          } else if (td.childNodes.length === 1 && td.firstChild.nodeType === 3) {
+            td.firstChild.data = c.text; // the same text node: a selection holds
           } else {
             td.textContent = c.text;
           }
@@ -683,7 +685,7 @@
         cls: w.missing ? 'missing' : '',
         cells: WORKER_COLS.map(([k]) => ({
           text: k === 'memory' ? C.fmtBytes(w.memory) : k === 'last_seen_s' ? (isNum(w.last_seen_s) ? fmtDuration(Math.round(w.last_seen_s)) + ' ago' : DASH)
-            : k === 'state' && w.missing ? 'missing \u26a0' : typeof w[k] === 'number' ? fmtNum(w[k]) : String(w[k] ?? DASH),
+            : k === 'state' && w.missing ? 'missing \u26a0' : k === 'pid' ? String(w.pid ?? DASH) : typeof w[k] === 'number' ? fmtNum(w[k]) : String(w[k] ?? DASH),
           cls: typeof w[k] === 'number' ? '' : 'text',
         })),
       }));
@@ -760,10 +762,13 @@
       const sc = ui.schedule || {};
       const stages = listOf(sc, ['stages']);
       const cur = isNum(sc.stage) ? sc.stage : -1;
-      const rows = stages.map((s, i) => el('tr', { className: i === cur ? 'current' : i < cur ? 'past' : '' },
-        el('td', null, String(i + 1)), el('td', null, fmtDuration(s.start_s)), el('td', null, fmtDuration(s.duration_s)),
-        el('td', null, fmtNum(s.target)), el('td', { className: 'text' }, s.ramp || DASH)));
-      fillTable($('sched-table'), ['#', 'Starts at', 'Duration', sc.model === 'open' ? 'Rate (/s)' : 'Users', 'Ramp'], rows);
+      const rows = stages.map((s, i) => ({
+        cls: i === cur ? 'current' : i < cur ? 'past' : '',
+        cells: [{ text: String(i + 1) }, { text: fmtDuration(s.start_s) }, { text: fmtDuration(s.duration_s) },
+          { text: fmtNum(s.target) }, { text: s.ramp || DASH, cls: 'text' }],
+      }));
+      syncTable($('sched-table'), [['n', '#'], ['start_s', 'Starts at'], ['duration_s', 'Duration'],
+        ['target', sc.model === 'open' ? 'Rate (/s)' : 'Users'], ['ramp', 'Ramp']], rows);
       setText('sched-progress', isNum(sc.total_s) && sc.total_s > 0
         ? `${fmtDuration(sc.elapsed_s)} of ${fmtDuration(sc.total_s)}` : '');
     }

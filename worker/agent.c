@@ -30,10 +30,19 @@
 #define HEARTBEAT_MS 1000
 #define RESEND_AFTER_MS 3000
 #define DRAIN_MS 15000 /* the longest a signalled worker waits for its acks */
+#define KEEP_ACKED 60  /* acknowledged intervals kept one by one */
 
-/*  Every interval of the current run is kept, acknowledged or not: a
- *  master that restarts mid-run has lost what the old one merged, and gets
- *  it all again (it drops what it already has). */
+/*  What a master that restarts mid-run needs: everything the old one
+ *  merged, which it has lost. Unacknowledged intervals are kept one by one;
+ *  of the acknowledged ones only the last KEEP_ACKED (so a new master's
+ *  timeline has the seconds around its restart), the older ones are added
+ *  into one summary. So memory stays flat however long the run.
+ *
+ *  The summary comes in two parts: sum_old, what sessions before the
+ *  current one acknowledged (sent to the current session once, as one
+ *  PROTO_SEQ_SUMMARY message, which it merges once), and sum_new, what the
+ *  current session acknowledged (it has those already). A new master
+ *  session folds sum_new into sum_old and gets the result. */
 typedef struct {
     uint64_t run;
     uint64_t seq;
@@ -75,6 +84,12 @@ struct agent {
     int64_t start_unix_ns;
     unacked_t *q;
     size_t nq, capq;
+    size_t keep_acked;
+    stats_t *sum_old, *sum_new; /* NULL when empty */
+    char *sum_msg;              /* sum_old encoded, NULL when none */
+    size_t sum_len;
+    bool sum_acked;
+    int64_t sum_sent_ms;
     uint32_t users;
     struct rusage ru_prev;
     int64_t ru_prev_ms;
@@ -157,6 +172,13 @@ static void send_heartbeat(agent_t *a)
 static void resend(agent_t *a, bool force)
 {
     int64_t now = zclock_mono();
+    if (a->sum_msg &&
+        (force || (!a->sum_acked && now - a->sum_sent_ms >= RESEND_AFTER_MS))) {
+        zframe_t *f = zframe_new(a->sum_msg, a->sum_len);
+        if (f)
+            zframe_send(&f, a->sock, ZFRAME_DONTWAIT);
+        a->sum_sent_ms = now;
+    }
     for (size_t i = 0; i < a->nq; i++) {
         unacked_t *u = &a->q[i];
         if (!force && (u->acked || now - u->sent_ms < RESEND_AFTER_MS))
@@ -204,8 +226,105 @@ static void queue_snapshot(agent_t *a, uint64_t seq, bool final, uint32_t users,
     buf_free(&b);
 }
 
+/*  The shape of this run's stats, for the summaries. */
+static stats_t *new_sum(const agent_t *a)
+{
+    return stats_new(a->scen->n_endpoints, a->scen->n_counters, a->w_open);
+}
+
+/*  Adds interval i (acknowledged by this session) into sum_new and drops
+ *  it. False (and it stays) when out of memory. */
+static bool fold(agent_t *a, size_t i)
+{
+    unacked_t *u = &a->q[i];
+    char err[HN_ERRLEN];
+    proto_snap_head_t h;
+    stats_t *st = NULL;
+    if (!a->sum_new)
+        a->sum_new = new_sum(a);
+    if (!a->sum_new)
+        return false;
+    bool raw = stats_keeps_raw(a->sum_new);
+    if (proto_decode_stats(u->data, u->len, a->scen->n_endpoints,
+                           a->scen->n_counters, raw, &h, &st, err) != HN_OK) {
+        log_error("worker: interval %" PRIu64 " does not decode (%s); kept",
+                  u->seq, err);
+        return false;
+    }
+    stats_merge(a->sum_new, st);
+    stats_destroy(&st);
+    free(u->data);
+    memmove(u, u + 1, (a->nq - i - 1) * sizeof *u);
+    a->nq--;
+    return true;
+}
+
+/*  Keeps at most keep_acked acknowledged intervals one by one. */
+static void fold_old_acked(agent_t *a)
+{
+    size_t acked = 0;
+    for (size_t i = 0; i < a->nq; i++)
+        acked += a->q[i].acked && a->q[i].run == a->run;
+    while (acked > a->keep_acked) {
+        size_t oldest = SIZE_MAX;
+        for (size_t i = 0; i < a->nq; i++)
+            if (a->q[i].acked && a->q[i].run == a->run &&
+                (oldest == SIZE_MAX || a->q[i].seq < a->q[oldest].seq))
+                oldest = i;
+        if (oldest == SIZE_MAX || !fold(a, oldest))
+            return;
+        acked--;
+    }
+}
+
+/*  A new master session: what the last ones acknowledged becomes the
+ *  summary it gets once; every kept interval must be acknowledged anew. */
+static void new_session(agent_t *a)
+{
+    for (size_t i = 0; i < a->nq; i++)
+        a->q[i].acked = false;
+    if (!a->sum_new)
+        return;
+    if (!a->sum_old) {
+        a->sum_old = a->sum_new;
+        a->sum_new = NULL;
+    } else {
+        stats_merge(a->sum_old, a->sum_new);
+        stats_destroy(&a->sum_new);
+    }
+    proto_snap_head_t h = {.run = a->run, .seq = PROTO_SEQ_SUMMARY};
+    buf_t b;
+    buf_init(&b, PROTO_MAX_MSG);
+    if (proto_encode_stats(&h, a->sum_old, &b) != HN_OK) {
+        log_error("worker: could not encode the run's summary (out of "
+                  "memory)");
+        buf_free(&b);
+        return;
+    }
+    free(a->sum_msg);
+    a->sum_len = buf_len(&b);
+    a->sum_msg = buf_take(&b, NULL);
+    a->sum_acked = false;
+    buf_free(&b);
+}
+
+static void drop_sums(agent_t *a)
+{
+    stats_destroy(&a->sum_old);
+    stats_destroy(&a->sum_new);
+    free(a->sum_msg);
+    a->sum_msg = NULL;
+    a->sum_len = 0;
+    a->sum_acked = false;
+}
+
 static void on_ack(agent_t *a, const proto_ack_t *m)
 {
+    if (m->seq == PROTO_SEQ_SUMMARY) {
+        if (m->run == a->run)
+            a->sum_acked = true;
+        return;
+    }
     for (size_t i = 0; i < a->nq; i++)
         if (a->q[i].run == m->run && a->q[i].seq == m->seq) {
             a->q[i].acked = true;
@@ -214,6 +333,8 @@ static void on_ack(agent_t *a, const proto_ack_t *m)
             if (a->o.embedded) {
                 free(a->q[i].data);
                 a->q[i] = a->q[--a->nq];
+            } else if (a->scen) {
+                fold_old_acked(a);
             }
             return;
         }
@@ -222,6 +343,7 @@ static void on_ack(agent_t *a, const proto_ack_t *m)
 /*  A new run: the last one's intervals are of no use to anyone now. */
 static void forget_runs_before(agent_t *a, uint64_t run)
 {
+    drop_sums(a);
     size_t k = 0;
     for (size_t i = 0; i < a->nq; i++) {
         if (a->q[i].run == run)
@@ -237,7 +359,7 @@ static size_t unacked_count(const agent_t *a)
     size_t n = 0;
     for (size_t i = 0; i < a->nq; i++)
         n += !a->q[i].acked;
-    return n;
+    return n + (a->sum_msg && !a->sum_acked);
 }
 
 static void drop_worker(agent_t *a)
@@ -252,9 +374,11 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
     bool same = a->scen && a->bundle_len == m->bundle_len &&
                 !memcmp(a->bundle, m->bundle, m->bundle_len) &&
                 !strcmp(a->host, m->host);
-    if (a->session != m->session && a->welcomed)
-        A_INFO(a, "worker: a new master session; sending unacknowledged "
+    if (a->session != m->session && a->welcomed) {
+        A_INFO(a, "worker: a new master session; sending the run's "
                   "intervals again");
+        new_session(a);
+    }
     a->session = m->session;
     a->welcomed = true;
     a->interval_ms = m->interval_ms;
@@ -429,6 +553,11 @@ agent_t *agent_new(const agent_opts_t *opts, zsock_t *pipe, char *err)
         snprintf(a->id, sizeof a->id, "%s", opts->id);
     else
         default_id(a->id, sizeof a->id);
+    a->keep_acked = KEEP_ACKED;
+    const char *keep = getenv("HORNET_KEEP_ACKED"); /* tests: a short tail */
+    uint64_t k;
+    if (keep && util_parse_u64(keep, 1000000, &k) == HN_OK)
+        a->keep_acked = (size_t)k;
     a->fd_limit = 1024;
     if (util_raise_nofile(&a->fd_limit))
         log_warn("worker: could not raise the file-descriptor limit");
@@ -499,6 +628,7 @@ void agent_destroy(agent_t **self_p)
                  left);
     free(a->q);
     free(a->profile);
+    drop_sums(a);
     scen_destroy(&a->scen);
     free(a->bundle);
     zsock_destroy(&a->sock);
@@ -634,6 +764,7 @@ int agent_run(agent_t *a)
             now - a->last_hello_ms >= HELLO_EVERY_MS)
             send_hello(a); /* the master may have restarted */
     }
-    A_INFO(a, "worker %s: exit", a->id);
+    A_INFO(a, "worker %s: exit (%zu intervals held one by one%s)", a->id, a->nq,
+           a->sum_old || a->sum_new ? ", older ones in a summary" : "");
     return rc;
 }

@@ -114,29 +114,29 @@ struct eng_xfer {
     char errbuf[CURL_ERROR_SIZE];
     /* native path */
     const struct eng_req *er;
-    eng_conn_t *conn;        /* the connection it is on */
-    const char *target;      /* request target (in er or url) */
+    eng_conn_t *conn;   /* the connection it is on */
+    const char *target; /* request target (in er or url) */
     size_t target_len;
-    const char *nbody;       /* body to send (not copied) */
-    uint64_t deadline_ns;    /* request timeout */
-    eng_xfer_t *t_prev;      /* its timeout list (by deadline) */
+    const char *nbody;    /* body to send (not copied) */
+    uint64_t deadline_ns; /* request timeout */
+    eng_xfer_t *t_prev;   /* its timeout list (by deadline) */
     eng_xfer_t *t_next;
     uint32_t tlist;
-    bool retried;            /* already re-sent once on a fresh connection */
-    bool deferred;           /* failed at once: finished from the loop */
-    stats_fail_t fail_kind;  /* why, when deferred */
+    bool retried;           /* already re-sent once on a fresh connection */
+    bool deferred;          /* failed at once: finished from the loop */
+    stats_fail_t fail_kind; /* why, when deferred */
 };
 
 /*  A native connection: h1's socket and parser, and where it is. */
 struct eng_conn {
     h1_conn_t *h;
     uint32_t origin;
-    uint32_t pool_pos;   /* in its origin's idle stack (shared, idle) */
-    eng_user_t *owner;   /* per_user: the user holding it while idle */
-    eng_xfer_t *xfer;    /* the request on it; NULL while idle */
-    bool idle;           /* kept alive, waiting for the next request */
-    bool connecting;     /* waiting for connect() to finish */
-    bool want_out;       /* EPOLLOUT registered */
+    uint32_t pool_pos; /* in its origin's idle stack (shared, idle) */
+    eng_user_t *owner; /* per_user: the user holding it while idle */
+    eng_xfer_t *xfer;  /* the request on it; NULL while idle */
+    bool idle;         /* kept alive, waiting for the next request */
+    bool connecting;   /* waiting for connect() to finish */
+    bool want_out;     /* EPOLLOUT registered */
     eng_conn_t *next_free;
 };
 
@@ -1153,8 +1153,8 @@ static void xfer_finish(engine_t *e, eng_xfer_t *x, uint64_t now,
         fwrite(&v, sizeof v, 1, e->dump);
     }
     stats_record(e->stats, ep, transport_ok ? (int)code : 0, lat, raw,
-                 x->body_bytes + hdr,
-                 reqsz + (transport_ok ? x->out_bytes : 0), failed);
+                 x->body_bytes + hdr, reqsz + (transport_ok ? x->out_bytes : 0),
+                 failed);
     if (failed)
         stats_record_error(e->stats, ep, kind, msg, 1);
 
@@ -1372,7 +1372,8 @@ static eng_conn_t *conn_open(engine_t *e, uint32_t origin, stats_fail_t *kind,
     struct epoll_event ev = {0};
     ev.events = EPOLLIN | (rc == H1_AGAIN ? EPOLLOUT : 0);
     ev.data.fd = fd;
-    if ((uint64_t)fd >= e->n_fds || epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+    if ((uint64_t)fd >= e->n_fds ||
+        epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev)) {
         h1_conn_close(c->h);
         c->next_free = e->conn_free;
         e->conn_free = c;
@@ -1448,11 +1449,10 @@ static void native_go(engine_t *e, eng_xfer_t *x, bool fresh)
     }
     c->xfer = x;
     x->conn = c;
-    h1_conn_start(c->h, buf_str(&x->hdr_text), buf_len(&x->hdr_text),
-                  x->nbody, x->out_bytes, er->head,
-                  x->keep_headers ? &x->resp_headers : NULL,
-                  !x->req_set->need_headers,
-                  x->keep_body ? &x->resp_body : NULL);
+    h1_conn_start(
+        c->h, buf_str(&x->hdr_text), buf_len(&x->hdr_text), x->nbody,
+        x->out_bytes, er->head, x->keep_headers ? &x->resp_headers : NULL,
+        !x->req_set->need_headers, x->keep_body ? &x->resp_body : NULL);
     if (!c->connecting)
         native_send_more(e, c);
 }
@@ -1598,8 +1598,8 @@ static void native_send(engine_t *e, eng_user_t *u, const eng_req_t *er,
             native_defer(e, x, STATS_FAIL_OTHER, "URL too long");
             return;
         }
-        if (!h1_origin_parse(buf_str(&x->url), buf_len(&x->url), &o, &off,
-                             &len, why, sizeof why)) {
+        if (!h1_origin_parse(buf_str(&x->url), buf_len(&x->url), &o, &off, &len,
+                             why, sizeof why)) {
             native_defer(e, x, STATS_FAIL_OTHER, why);
             return;
         }
@@ -2217,8 +2217,8 @@ static int build_native(engine_t *e, eng_req_t *er, const scen_request_t *r)
     char why[STATS_ERRMSG_MAX];
     size_t end = h1_origin_prefix(r->url_text), off, len;
     h1_origin_t o;
-    if (!end || !h1_origin_parse(r->url_text, end, &o, &off, &len, why,
-                                 sizeof why))
+    if (!end ||
+        !h1_origin_parse(r->url_text, end, &o, &off, &len, why, sizeof why))
         return -1; /* h1_supports said yes: cannot happen */
     uint32_t i = 0;
     while (i < e->n_origins && !h1_origin_same(&e->origins[i].o, &o))
@@ -2330,8 +2330,7 @@ static int build_requests(engine_t *e)
             cum += k->tasks[t].weight;
             ek->task_cum[t] = cum;
             for (size_t st = 0; st < k->tasks[t].n_steps; st++)
-                if (build_one(e, &e->reqs[e->n_reqs++],
-                              &k->tasks[t].steps[st]))
+                if (build_one(e, &e->reqs[e->n_reqs++], &k->tasks[t].steps[st]))
                     return -1;
         }
     }

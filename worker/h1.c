@@ -63,8 +63,7 @@ bool h1_origin_parse(const char *url, size_t len, h1_origin_t *o,
     o->port = field(&u, UF_PORT) ? u.port : dflt;
     bool v6 = memchr(o->host, ':', hl) != NULL;
     if (o->port == dflt)
-        snprintf(o->host_hdr, sizeof o->host_hdr, v6 ? "[%s]" : "%s",
-                 o->host);
+        snprintf(o->host_hdr, sizeof o->host_hdr, v6 ? "[%s]" : "%s", o->host);
     else
         snprintf(o->host_hdr, sizeof o->host_hdr, v6 ? "[%s]:%u" : "%s:%u",
                  o->host, o->port);
@@ -170,8 +169,7 @@ bool h1_supports(const scen_t *s, char *why, size_t n)
     return true;
 }
 
-scen_engine_t h1_choose(const scen_t *s, const char *env, char *why,
-                        size_t n)
+scen_engine_t h1_choose(const scen_t *s, const char *env, char *why, size_t n)
 {
     scen_engine_t want = s->engine;
     if (env && !strcmp(env, "native"))
@@ -187,8 +185,9 @@ scen_engine_t h1_choose(const scen_t *s, const char *env, char *why,
     if (h1_supports(s, because, sizeof because))
         return SCEN_ENGINE_NATIVE;
     if (want == SCEN_ENGINE_NATIVE)
-        snprintf(why, n, "native engine asked, but it does not do %s: "
-                         "libcurl runs",
+        snprintf(why, n,
+                 "native engine asked, but it does not do %s: "
+                 "libcurl runs",
                  because);
     else
         snprintf(why, n, "%s", because);
@@ -600,8 +599,8 @@ h1_io_t h1_conn_open(h1_conn_t *self, const h1_origin_t *o)
     self->uses = 0;
     self->fail = H1_FAIL_NONE;
     self->err = 0;
-    int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-                                           SOCK_CLOEXEC, 0);
+    int fd = socket(o->addr.ss_family,
+                    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return failed(self, H1_FAIL_CONNECT, errno);
     /*  As curl does by default: a request head is one segment, and
@@ -808,8 +807,9 @@ void h1_classify(h1_fail_t fail, int err, const char *detail,
         return;
     case H1_FAIL_PARTIAL:
         *kind = STATS_FAIL_PROTOCOL;
-        snprintf(out, n, "transfer closed with outstanding read data "
-                         "remaining");
+        snprintf(out, n,
+                 "transfer closed with outstanding read data "
+                 "remaining");
         return;
     case H1_FAIL_PROTOCOL:
         *kind = STATS_FAIL_PROTOCOL;

@@ -99,8 +99,7 @@ bool h1_supports(const scen_t *s, char *why, size_t n);
  *  native when h1_supports. Returns SCEN_ENGINE_NATIVE or
  *  SCEN_ENGINE_CURL, and says why in why: what made auto pick libcurl,
  *  or that native was asked and cannot run (then libcurl runs). */
-scen_engine_t h1_choose(const scen_t *s, const char *env, char *why,
-                        size_t n);
+scen_engine_t h1_choose(const scen_t *s, const char *env, char *why, size_t n);
 
 /*  ------------------------------------------------------------------ */
 /*  the request writer                                                   */
@@ -150,11 +149,11 @@ typedef enum {
 
 typedef struct {
     http_parser parser;
-    buf_t *headers; /* "HTTP/1.1 200 OK\r\nName: value\r\n...\r\n" or NULL */
-    buf_t *body;    /* body kept for rules, or NULL */
-    bool cookies_only;    /* keep only Set-Cookie lines in headers */
-    bool head;            /* answer to HEAD: no body whatever it says */
-    int status;           /* 0 until the status line is read */
+    buf_t *headers;    /* "HTTP/1.1 200 OK\r\nName: value\r\n...\r\n" or NULL */
+    buf_t *body;       /* body kept for rules, or NULL */
+    bool cookies_only; /* keep only Set-Cookie lines in headers */
+    bool head;         /* answer to HEAD: no body whatever it says */
+    int status;        /* 0 until the status line is read */
     uint64_t header_size; /* bytes of the (last) header block */
     uint64_t body_bytes;  /* decoded body bytes received */
     uint64_t fed;         /* bytes given to h1_resp_feed */

@@ -227,3 +227,122 @@ def master_takeover_resumes_the_model_and_load_that_ran():
         assert "bad stats" not in text, [l for l in text.splitlines() if "bad" in l][:5]
         p2.send_signal(signal.SIGTERM)
         p2.wait(20)
+
+
+@test
+def master_beyond_loopback_encrypts_by_default():
+    """Without keys, anyone who reached the port could join and inject
+    counts. A master that binds beyond loopback now makes CURVE keys (or
+    reuses them), prints the worker command, and admits only workers with
+    the key; on loopback nothing changes; --no-curve keeps plain TCP."""
+    import re
+    import tempfile
+    with Target() as t, Fleet() as f, tempfile.TemporaryDirectory() as home:
+        port = free_port()
+        env = dict(os.environ, HOME=home)
+        env.pop("HORNET_KEYS_DIR", None)
+        js = os.path.join(f.dir, "c.json")
+        mlog = os.path.join(f.dir, "c.log")
+        mp = subprocess.Popen([HORNET, "master", "--headless", "--url", t.url + "/", "-u", "2",
+                               "-t", "2s", "--bind", "tcp://0.0.0.0:%d" % port,
+                               "--json", js, "--start-timeout", "20s"],
+                              stdout=open(mlog, "w"), stderr=subprocess.STDOUT, env=env)
+        f.procs.append(mp)
+        text = wait_for(mlog, "--curve-server-key")
+        m = re.search(r"--curve-server-key '([^']+)'", text)
+        assert m and "beyond loopback" in text, text
+        keys = os.path.join(home, ".local", "state", "hornet", "keys")
+        assert os.path.exists(os.path.join(keys, "worker.key_secret")), text
+        # a worker without the key never gets in; one with it runs the test
+        stranger, slog = spawn(f, "stranger", ["worker", "--master", "tcp://127.0.0.1:%d" % port,
+                                               "--threads", "1", "--id", "x"])
+        time.sleep(1.0)
+        spawn(f, "keyed", ["worker", "--master", "tcp://127.0.0.1:%d" % port, "--threads", "1",
+                           "--id", "k", "--keys", keys, "--curve-server-key", m.group(1)])
+        eq(mp.wait(60), 0, "master exit: " + open(mlog).read()[-1500:])
+        text = open(mlog).read()
+        assert "worker x joined" not in text, text[-1500:]
+        assert "worker k joined" in text, text[-1500:]
+        eq(json.load(open(js))["requests"], t.counts()["total"], "total vs target")
+        stranger.kill()
+        # restarted, it reuses the keys: the same public key
+        p = subprocess.run([HORNET, "master", "--headless", "--url", t.url + "/", "-t", "1s",
+                            "--bind", "tcp://0.0.0.0:%d" % port, "--start-timeout", "1s"],
+                           capture_output=True, text=True, timeout=30, env=env)
+        assert m.group(1) in p.stderr, p.stderr[-1500:]
+        # loopback and --no-curve: plain TCP, no key talk
+        for bind, extra in (("tcp://127.0.0.1:%d" % port, []),
+                            ("tcp://0.0.0.0:%d" % port, ["--no-curve"])):
+            p = subprocess.run([HORNET, "master", "--headless", "--url", t.url + "/", "-t", "1s",
+                                "--bind", bind, "--start-timeout", "1s", *extra],
+                               capture_output=True, text=True, timeout=30, env=env)
+            assert "curve-server-key" not in p.stderr, (bind, p.stderr[-1500:])
+        assert "WITHOUT encryption" in p.stderr, p.stderr[-1500:]
+
+
+@test
+def interactive_master_exits_on_one_sigterm():
+    """systemctl stop of an interactive master mid-run: one SIGTERM must
+    stop the run, let requests in flight finish, write the outputs and
+    exit 0 (it needed two: the first only went back to idle)."""
+    with Target("--delay-ms", "20") as t, Fleet() as f:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        f.worker("i0")
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "--expect-workers", "1",
+                                   "--web", "127.0.0.1:%d" % port, "-q", headless=False)
+        wait_state(base, ("ready",))
+        st, j = api(base, "POST", "/api/v1/start", {"users": 5, "duration": 60})
+        eq(st, 200, j)
+        wait_state(base, ("running",))
+        time.sleep(2.0)
+        mp.send_signal(signal.SIGTERM)
+        try:
+            rc = mp.wait(15)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("still running 15 s after one SIGTERM: "
+                                 + open(mlog).read()[-1500:])
+        eq(rc, 0, "exit code")
+        j = json.load(open(js))
+        eq(j["requests"], t.counts()["total"], "the summary written vs the target")
+        assert j["requests"] > 50, j["requests"]
+
+
+@test
+def workers_keep_a_summary_not_every_interval():
+    """Workers kept every interval of a run (RSS grew 1.5-14 KB/s). Now
+    they keep the last few acknowledged ones and add the older ones into
+    one summary (HORNET_KEEP_ACKED=2 here, 60 by default); a master
+    restarted mid-run gets the summary once plus the rest, and still
+    counts every request of the run, twice restarted."""
+    with Target() as t, Fleet() as f:
+        env = dict(os.environ, HORNET_KEEP_ACKED="2")
+        for i in range(2):
+            f.worker("q%d" % i, "--grace", "30s", env=env)
+        args = ["--url", t.url + "/", "-u", "6", "-t", "14s", "--expect-workers", "2", "-q"]
+        p1, l1 = spawn(f, "m1", master_cmd(f, *args, js="m1.json"))
+        wait_for(l1, "starting 6 users")
+        time.sleep(5.0)
+        p1.kill()
+        p1.wait()
+        time.sleep(1.0)
+        p2, l2 = spawn(f, "m2", master_cmd(f, *args, js="m2.json"))
+        wait_for(l2, "taking it over")
+        time.sleep(3.0)
+        p2.kill()
+        p2.wait()
+        time.sleep(1.0)
+        p3, l3 = spawn(f, "m3", master_cmd(f, *args, js="m3.json"))
+        eq(p3.wait(60), 0, "third master: " + open(l3).read()[-2000:])
+        text = open(l3).read()
+        assert "taking it over" in text, text[-2000:]
+        j = json.load(open(os.path.join(f.dir, "m3.json")))
+        eq(j["requests"], t.counts()["total"], "totals after two restarts vs target")
+        for w in f.procs[:2]:
+            w.wait(15)
+        import re
+        for i in range(2):
+            wlog = open(os.path.join(f.dir, "q%d.log" % i)).read()
+            m = re.search(r"exit \((\d+) intervals held one by one, older ones in a summary",
+                          wlog)
+            assert m and int(m.group(1)) <= 2 + 2, wlog[-1500:]

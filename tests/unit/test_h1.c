@@ -53,7 +53,8 @@ static void origins_parse(void **state)
     u = "/relative";
     assert_false(h1_origin_parse(u, strlen(u), &o, &off, &len, why, 256));
 
-    assert_int_equal(h1_origin_prefix("http://h:1/a/${x}"), strlen("http://h:1"));
+    assert_int_equal(h1_origin_prefix("http://h:1/a/${x}"),
+                     strlen("http://h:1"));
     assert_int_equal(h1_origin_prefix("http://h:1"), strlen("http://h:1"));
     assert_int_equal(h1_origin_prefix("http://${host}/a"), 0);
     assert_int_equal(h1_origin_prefix("${base}/a"), 0);
@@ -431,8 +432,8 @@ static void broken_responses(void **state)
     (void)state;
     outcome_t o = both("garbage\r\n\r\n", false, false, false);
     assert_int_equal(o.st, H1_RESP_BAD);
-    o = both("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", false,
-             false, true);
+    o = both("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", false, false,
+             true);
     assert_int_equal(o.st, H1_RESP_BAD);
     o = both("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
              false, false, false);

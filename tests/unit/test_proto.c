@@ -261,10 +261,17 @@ static void variant_bad(const field_t *base, size_t n, size_t idx, field_t repl,
 /*  Valid hand-made control messages (version and type first). */
 static const char s_bundle5[5] = {'a', '\0', 'b', '\0', '\xff'};
 
-static const field_t s_hello[] = {
-    FU(PROTO_VERSION), FU(PROTO_HELLO), FS("worker-1"), FS("host-a"),
-    FU(4242),          FU(8),           FS("0.1.0"),    FU(77),
-    FU(5),             FI(-9),          FB("", 0)};
+static const field_t s_hello[] = {FU(PROTO_VERSION),
+                                  FU(PROTO_HELLO),
+                                  FS("worker-1"),
+                                  FS("host-a"),
+                                  FU(4242),
+                                  FU(8),
+                                  FS("0.1.0"),
+                                  FU(77),
+                                  FU(5),
+                                  FI(-9),
+                                  FB("", 0)};
 static const field_t s_welcome[] = {FU(PROTO_VERSION),
                                     FU(PROTO_WELCOME),
                                     FU(99),
@@ -273,7 +280,7 @@ static const field_t s_welcome[] = {FU(PROTO_VERSION),
                                     FU(1000),
                                     FT(0)};
 static const field_t s_load[] = {
-    FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5), FD(0),
+    FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5),  FD(0),
     FU(100),           FA(2),          FU(4), FU(6),  FU(0),  FB("", 0)};
 static const field_t s_stop[] = {FU(PROTO_VERSION), FU(PROTO_STOP), FU(1),
                                  FD(30)};
@@ -377,9 +384,8 @@ static void round_trip_profile(void **state)
     proto_profile_t out;
     sched_t *got = NULL;
     char err[HN_ERRLEN];
-    assert_int_equal(proto_decode_profile(buf_str(&b), buf_len(&b), &out,
-                                          &got, err),
-                     HN_OK);
+    assert_int_equal(
+        proto_decode_profile(buf_str(&b), buf_len(&b), &out, &got, err), HN_OK);
     assert_true(out.open && out.base == 12.5 && out.spawn == 3);
     assert_int_equal(out.max_inflight, 777);
     assert_true(out.duration_s == 60 && out.stop_timeout_s == 4);
@@ -413,9 +419,8 @@ static void round_trip_profile(void **state)
     in.open = false;
     buf_reset(&b);
     assert_int_equal(proto_encode_profile(&in, &b), HN_OK);
-    assert_int_equal(proto_decode_profile(buf_str(&b), buf_len(&b), &out,
-                                          &got, err),
-                     HN_OK);
+    assert_int_equal(
+        proto_decode_profile(buf_str(&b), buf_len(&b), &out, &got, err), HN_OK);
     assert_null(got);
     assert_false(out.open);
     buf_free(&b);

@@ -1381,9 +1381,42 @@ static void garbage_never_crashes(void **state)
     assert_true(rejected >= 100);
 }
 
+/*  Issue 14: a default header's template error was reported at the first
+ *  task's line. Thresholds and baseline gates are checked where written. */
+static void errors_point_at_their_own_line(void **state)
+{
+    (void)state;
+    expect_error("host: http://h\nheaders:\n  X-Token: ${nope}\n"
+                 "tasks:\n  - path: /\n",
+                 "t.yaml:3:", "nope");
+    expect_error("host: http://h\ntasks:\n  - path: /\nthresholds:\n"
+                 "  - p95 < 1s\n  - 'p95 < 500'\n",
+                 "t.yaml:6:", "unit");
+    expect_error("host: http://h\ntasks:\n  - path: /\nbaseline:\n"
+                 "  p95: ten\n",
+                 "t.yaml:5:", "percentage");
+    expect_error("host: http://h\ntasks:\n  - path: /\nbaseline:\n"
+                 "  p90: 10%\n",
+                 "t.yaml:5:", "unknown metric");
+    char err[HN_ERRLEN];
+    const char *ok = "host: http://h\ntasks:\n  - path: /\nthresholds:\n"
+                     "  - p95 < 1s\nbaseline:\n  p95: 10%\n  endpoints:\n"
+                     "    \"GET /\": {rps: 20%}\n";
+    scen_t *sc = scen_load_buffer(ok, strlen(ok), "t.yaml", NULL, NULL, err);
+    assert_non_null(sc);
+    assert_int_equal(sc->n_thresholds, 1);
+    assert_string_equal(sc->thresholds[0].expr, "p95 < 1s");
+    assert_int_equal(sc->thresholds[0].line, 5);
+    assert_int_equal(sc->n_baseline_gates, 2);
+    assert_string_equal(sc->baseline_gates[0], "p95=10%");
+    assert_string_equal(sc->baseline_gates[1], "GET /: rps=20%");
+    scen_destroy(&sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(errors_point_at_their_own_line),
         cmocka_unit_test(full_scenario),
         cmocka_unit_test(load_defaults),
         cmocka_unit_test(open_model),

@@ -209,6 +209,7 @@ test('withToken and the download links', () => {
   const links = ui.downloadLinks('s3cret');
   assert.deepEqual(links.map((l) => l.href), [
     'stats/requests/csv?token=s3cret', 'stats/failures/csv?token=s3cret', 'api/v1/stats?token=s3cret',
+    'api/v1/summary?download=1&token=s3cret', 'api/v1/timeseries/csv?token=s3cret', 'stats/report?download=1&token=s3cret',
   ]);
   // relative, so they work on any host:port or under a path prefix
   for (const l of ui.downloadLinks('')) assert.ok(!/^\/|:\/\/|token/.test(l.href), l.href);
@@ -453,4 +454,81 @@ test('embed.py fails cleanly on bad arguments', (t) => {
   assert.equal(twice.status, 1);
   assert.match(twice.stderr, /two files named app\.js/);
   assert.ok(!existsSync(out) && !existsSync(out + '.tmp'), 'no output file after a failure');
+});
+
+// ---- issue 13 -------------------------------------------------------------
+
+test('statsRows: current req/s and failures/s from the API, run average beside (issue 13)', () => {
+  // what GET /api/v1/stats sends: the row's current_rps / current_fail_per_s
+  // are the last second's, rps the run's average
+  const stats = {
+    requests: 430, failures: 4, rps: 43, current_rps: 72, current_fail_per_s: 2,
+    endpoints: [{ method: 'POST', name: '/a', requests: 430, failures: 4, rps: 43, current_rps: 72, current_fail_per_s: 2 }],
+  };
+  const [ep, agg] = ui.statsRows(stats);
+  assert.deepEqual([ep.rps, ep.total_rps, ep.fails_per_s], [72, 43, 2]);
+  assert.deepEqual([agg.rps, agg.total_rps, agg.fails_per_s], [72, 43, 2]);
+  // no current figure: a dash, not the run's average passed off as current
+  const [a2] = ui.statsRows({ rps: 43 });
+  assert.deepEqual([a2.rps, a2.total_rps, a2.fails_per_s], [null, 43, null]);
+});
+
+test('sortRows sorts by a column and keeps Aggregated last', () => {
+  const rows = [{ name: '/b', method: 'GET', requests: 5 }, { name: '/a', method: 'GET', requests: null },
+    { name: '/c', method: 'POST', requests: 9 }, { name: 'Aggregated', method: '', requests: 14 }];
+  assert.deepEqual(ui.sortRows(rows, 'requests', -1).map((r) => r.name), ['/c', '/b', '/a', 'Aggregated']);
+  assert.deepEqual(ui.sortRows(rows, 'requests', 1).map((r) => r.name), ['/b', '/c', '/a', 'Aggregated']);
+  assert.deepEqual(ui.sortRows(rows, 'name', 1).map((r) => r.name), ['/a', '/b', '/c', 'Aggregated']);
+  assert.deepEqual(ui.sortRows(rows, null).map((r) => r.name), rows.map((r) => r.name));
+  assert.notEqual(ui.sortRows(rows, 'name'), rows);
+});
+
+test('tagRows reads the stats tags', () => {
+  const t = ui.tagRows({ tags: { api: { requests: 3, failures: 1, rps: 1.5, latency_ms: { p50: 2, p95: 4 } } } });
+  assert.deepEqual(t, [{ tag: 'api', requests: 3, failures: 1, total_rps: 1.5, p50: 2, p95: 4, p99: undefined, mean: undefined, max: undefined }]);
+  assert.deepEqual(ui.tagRows({}), []);
+  assert.deepEqual(ui.tagRows(null), []);
+});
+
+test('pathPieces: paths wrap after / ? & =, not inside words (issue 13)', () => {
+  assert.deepEqual(ui.pathPieces('/api/v1/items?id=3&x=y'), ['/', 'api/', 'v1/', 'items?', 'id=', '3&', 'x=', 'y']);
+  assert.deepEqual(ui.pathPieces('POST'), ['POST']);
+  assert.equal(ui.pathPieces('/a/b').join(''), '/a/b');
+  assert.deepEqual(ui.pathPieces(undefined), []);
+});
+
+test('offlineText says how old the last update is (issue 13)', () => {
+  assert.equal(ui.offlineText(1000, 13600), 'The master is not answering: last update 13s ago. Actions are off until it is back.');
+  assert.equal(ui.offlineText(null, 5), 'The master is not answering.');
+});
+
+test('workerRows: a missing worker is flagged with no users (issue 13)', () => {
+  const rows = ui.workerRows([
+    { id: 'a', state: 'running', users: 5, missing: true, cpu: 3, memory_bytes: 1024, last_seen_s: 4.2 },
+    { id: 'b', state: 'running', users: 10, missing: false },
+  ]);
+  assert.deepEqual(rows.map((w) => [w.id, w.state, w.users, w.missing]), [['a', 'missing', 0, true], ['b', 'running', 10, false]]);
+  assert.equal(rows[0].memory, 1024);
+});
+
+test('askedAt: the target of the last stage started', () => {
+  const st = [{ start_s: 0, target: 5 }, { start_s: 10, target: 20 }];
+  assert.equal(ui.askedAt(st, 1), 5);
+  assert.equal(ui.askedAt(st, 10), 5); // the point at t covers t-1..t
+  assert.equal(ui.askedAt(st, 11), 20);
+  assert.equal(ui.askedAt([], 3), null);
+});
+
+test('makeSeries keeps the whole run, thinned, with the newest point', () => {
+  const r = ui.makeSeries(4);
+  for (let t = 1; t <= 9; t++) r.push({ t });
+  const ts = r.toArray().map((p) => p.t);
+  assert.ok(r.size <= 4, ts);
+  assert.equal(ts[ts.length - 1], 9);
+  assert.ok(ts[0] <= 4, ts); // still reaches back near the start
+  assert.deepEqual(ts, [...ts].sort((a, b) => a - b));
+  assert.equal(ui.addPoint(r, { t: 9, rps: 3 }), 'replaced');
+  assert.equal(ui.addPoint(r, { t: 2 }), 'reset');
+  assert.equal(r.size, 1);
+  assert.throws(() => ui.makeSeries(1), RangeError);
 });
