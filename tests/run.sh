@@ -32,6 +32,23 @@ export UBSAN_OPTIONS=print_stacktrace=1
 for b in build/asan/tests/test_*; do run_cmocka "asan/$(basename "$b")" "$b"; done
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
+echo "== fuzz targets over their corpora (clang, ASan+UBSan; make fuzz runs them)"
+if make --no-print-directory fuzz-bins >build/fuzz.log 2>&1; then
+  fp=0; ff=0
+  for b in build/fuzz/fuzz_*; do
+    n=${b##*/fuzz_}
+    if out=$(timeout 60 "$b" -runs=0 "tests/fuzz/corpus/$n" 2>&1); then
+      fp=$((fp + 1))
+    else
+      ff=$((ff + 1)); failed_names+=("fuzz/$n"); echo "$out" | tail -30
+    fi
+  done
+else
+  fp=0; ff=1; failed_names+=("fuzz-build"); tail -20 build/fuzz.log
+fi
+passed=$((passed + fp)); failed=$((failed + ff))
+printf '%-34s %4d passed, %d failed\n' "fuzz" "$fp" "$ff"
+
 echo "== style check"
 if bash tests/check-style.sh; then
   passed=$((passed + 1)); echo "style                               1 passed, 0 failed"

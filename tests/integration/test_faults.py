@@ -76,7 +76,9 @@ tasks:
   - {path: /, weight: 1}
   - {method: HEAD, path: /, weight: 1}
 """)
-        for env in ({}, {"HORNET_CURL_POLL": "1"}):
+        # the native path, and libcurl with and without the poll shortcut
+        for env in ({"HORNET_ENGINE": "native"}, {"HORNET_ENGINE": "curl"},
+                    {"HORNET_ENGINE": "curl", "HORNET_CURL_POLL": "1"}):
             with Target("--idle-timeout", "1") as t:
                 old = dict(os.environ)
                 os.environ.update(env)
