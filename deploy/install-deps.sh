@@ -55,6 +55,10 @@ PKGS=(
   shellcheck python3-yaml          # deploy checks: shell scripts, rendered k8s manifests
   prometheus                       # /metrics test: promtool check metrics, a real scraper
 )
+# Test-only, like libcmocka-dev (not build dependencies of the package):
+# libFuzzer targets (make fuzz, tests/run.sh) and the spoofing client of
+# tests/integration/test_reliability.py.
+PKGS+=(clang libclang-rt-14-dev python3-zmq python3-msgpack)
 # kubectl kustomize renders deploy/k8s; Debian's kubectl is kubernetes-client
 # (skipped when a kubectl from elsewhere is installed: they share the file).
 if ! command -v kubectl >/dev/null; then

@@ -24,9 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     buf_init(&b, (size_t)16 << 20);
     if (rc == HN_OK && hist_encode(h, &b) == HN_OK) {
         hist_t *again = hist_new();
-        if (again && (hist_decode_merge(again, buf_str(&b), buf_len(&b)) !=
-                          HN_OK ||
-                      hist_count(again) != count))
+        if (again &&
+            (hist_decode_merge(again, buf_str(&b), buf_len(&b)) != HN_OK ||
+             hist_count(again) != count))
             __builtin_trap(); /* what we encode decodes to the same count */
         hist_destroy(&again);
     }

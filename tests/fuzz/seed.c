@@ -39,16 +39,21 @@ int main(int argc, char **argv)
     if (proto_encode_hello(&h, &b) == HN_OK)
         s_put(wd, "hello", &b);
     buf_reset(&b);
-    proto_welcome_t w = {.session = 3, .bundle = "xyz", .bundle_len = 3,
-                         .interval_ms = 1000};
+    proto_welcome_t w = {
+        .session = 3, .bundle = "xyz", .bundle_len = 3, .interval_ms = 1000};
     if (proto_encode_welcome(&w, &b) == HN_OK)
         s_put(wd, "welcome", &b);
     sched_t *sc = sched_new();
     if (sc && sched_add(sc, 10, 50, SCHED_LINEAR) == HN_OK &&
         sched_add(sc, 5, 20, SCHED_STEP) == HN_OK) {
-        proto_profile_t p = {.open = true, .base = 10, .spawn = 2,
-                             .max_inflight = 100, .duration_s = 30,
-                             .stop_timeout_s = 5, .sched_t0 = 1, .sched = sc};
+        proto_profile_t p = {.open = true,
+                             .base = 10,
+                             .spawn = 2,
+                             .max_inflight = 100,
+                             .duration_s = 30,
+                             .stop_timeout_s = 5,
+                             .sched_t0 = 1,
+                             .sched = sc};
         buf_reset(&b);
         if (proto_encode_profile(&p, &b) == HN_OK)
             s_put(wd, "profile", &b);
@@ -57,9 +62,14 @@ int main(int argc, char **argv)
     buf_init(&prof, 1 << 16);
     if (buf_append(&prof, buf_str(&b), buf_len(&b)) != HN_OK)
         buf_reset(&prof);
-    proto_load_t l = {.run = 5, .start_unix_ns = 1, .users = 3, .rate = 0,
-                      .n_classes = 2, .class_users = {1, 2},
-                      .profile = buf_str(&prof), .profile_len = buf_len(&prof)};
+    proto_load_t l = {.run = 5,
+                      .start_unix_ns = 1,
+                      .users = 3,
+                      .rate = 0,
+                      .n_classes = 2,
+                      .class_users = {1, 2},
+                      .profile = buf_str(&prof),
+                      .profile_len = buf_len(&prof)};
     buf_reset(&b);
     if (proto_encode_load(&l, &b) == HN_OK)
         s_put(wd, "load", &b);
@@ -91,8 +101,10 @@ int main(int argc, char **argv)
         for (uint64_t us = 1; us < 100000; us = us * 3 + 1)
             stats_record(s, 0, 200, us, raw ? us / 2 + 1 : 0, 100, 10, false);
         stats_record_error(s, 0, STATS_FAIL_LAST - 1, "boom", 1);
-        proto_snap_head_t hd = {.run = 5, .seq = raw ? PROTO_SEQ_SUMMARY : 3,
-                                .final = raw, .users = 2};
+        proto_snap_head_t hd = {.run = 5,
+                                .seq = raw ? PROTO_SEQ_SUMMARY : 3,
+                                .final = raw,
+                                .users = 2};
         buf_reset(&b);
         if (proto_encode_stats(&hd, s, &b) == HN_OK)
             s_put(wd, raw ? "stats-raw" : "stats", &b);

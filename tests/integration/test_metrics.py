@@ -387,6 +387,7 @@ def metrics_stay_monotonic_when_a_worker_dies_and_rejoins():
             b.kill()
             b.wait()
             _wait_metric(base, "hornet_workers_missing", 1.0)
+            prom.wait_for("max(hornet_workers_missing)", 1.0)  # scraped, then back
             f.worker("b")
             _wait_metric(base, "hornet_workers_connected", 2.0)
             wait_state(base, ("stopped",), timeout=40)
