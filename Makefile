@@ -171,7 +171,10 @@ FUZZ_SECONDS ?= 30
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DHN_VERSION='"$(VERSION)"' -O1 -g \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
-FUZZ_SRC     := $(wildcard common/*.c proto/*.c)
+# master/ctl.c (API bodies) is pure JSON parsing over common/, so the ctl
+# target links it in too.
+FUZZ_SRC     := $(wildcard common/*.c proto/*.c) master/ctl.c
+FUZZ_INC     := -Icommon -Iproto -Imaster
 FUZZ_OBJ     := $(FUZZ_SRC:%.c=build/fuzz/obj/%.o)
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
@@ -179,12 +182,12 @@ FUZZ_BINS    := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 .PHONY: fuzz fuzz-bins fuzz-seed
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Icommon -Iproto \
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(FUZZ_INC) \
 	    $(PKG_CFLAGS) -c $< -o $@
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@echo "  FUZZ    $@"
-	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Icommon -Iproto $(PKG_CFLAGS) \
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(FUZZ_INC) $(PKG_CFLAGS) \
 	    -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
 
 build/fuzz/seed: tests/fuzz/seed.c $(FUZZ_OBJ)

@@ -56,6 +56,7 @@ struct agent {
     agent_opts_t o;
     zsock_t *sock;
     zsock_t *pipe; /* the actor's pipe (hornet run), or NULL */
+    zsock_t *mon;  /* handshake failures of sock (libzmq's monitor) */
     zpoller_t *poller;
     char id[64];
     uint64_t self_session; /* this process: random, in every hello */
@@ -577,7 +578,26 @@ agent_t *agent_new(const agent_opts_t *opts, zsock_t *pipe, char *err)
     zsock_set_sndhwm(a->sock, 100000);
     zsock_set_reconnect_ivl(a->sock, 200);
     zsock_set_reconnect_ivl_max(a->sock, 5000); /* backoff */
-    if (opts->curve_server_key) {
+    /*  `--keys DIR` alone: the master's public key is DIR/master.key, as
+     *  'hornet keys DIR' wrote it (README's set-up, copied to both sides). */
+    char server_key[64] = "";
+    if (!opts->curve_server_key && opts->curve_dir) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/master.key", opts->curve_dir);
+        zcert_t *mc = zcert_load(path);
+        if (!mc) {
+            snprintf(err, HN_ERRLEN,
+                     "--keys %s: no master.key there (the master's public "
+                     "key, from 'hornet keys DIR'), and no --curve-server-key",
+                     opts->curve_dir);
+            agent_destroy(&a);
+            return NULL;
+        }
+        snprintf(server_key, sizeof server_key, "%s", zcert_public_txt(mc));
+        zcert_destroy(&mc);
+        a->o.curve_server_key = server_key;
+    }
+    if (a->o.curve_server_key) {
         zcert_t *cert = NULL;
         if (opts->curve_dir) {
             char path[512];
@@ -593,15 +613,30 @@ agent_t *agent_new(const agent_opts_t *opts, zsock_t *pipe, char *err)
             return NULL;
         }
         zcert_apply(cert, a->sock);
-        zsock_set_curve_serverkey(a->sock, opts->curve_server_key);
+        zsock_set_curve_serverkey(a->sock, a->o.curve_server_key);
         zcert_destroy(&cert);
+        a->o.curve_server_key = NULL; /* server_key lives on this stack */
     }
+    /*  A master that refuses our keys (or wants keys we do not have) shows
+     *  only as a failed handshake: watch for it, so the worker says so
+     *  and exits instead of retrying silently for ever. */
+    char mon_ep[96];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://hornet-mon-%p", (void *)a);
+    if (zmq_socket_monitor(zsock_resolve(a->sock), mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0)
+        a->mon = zsock_new_pair(mon_ep);
     if (zsock_connect(a->sock, "%s", opts->master) != 0) {
         snprintf(err, HN_ERRLEN, "cannot connect to '%s'", opts->master);
         agent_destroy(&a);
         return NULL;
     }
-    a->poller = zpoller_new(a->sock, pipe, NULL);
+    a->poller = zpoller_new(a->sock, NULL);
+    if (a->poller && pipe)
+        zpoller_add(a->poller, pipe);
+    if (a->poller && a->mon)
+        zpoller_add(a->poller, a->mon);
     if (!a->poller) {
         snprintf(err, HN_ERRLEN, "out of memory");
         agent_destroy(&a);
@@ -631,6 +666,7 @@ void agent_destroy(agent_t **self_p)
     drop_sums(a);
     scen_destroy(&a->scen);
     free(a->bundle);
+    zsock_destroy(&a->mon);
     zsock_destroy(&a->sock);
     free(a);
     *self_p = NULL;
@@ -700,6 +736,23 @@ int agent_run(agent_t *a)
             break;
         }
         zsock_t *which = zpoller_wait(a->poller, a->w && a->running ? 20 : 100);
+        if (a->mon && which == a->mon) {
+            zmsg_t *ev = zmsg_recv(a->mon);
+            zframe_t *f = ev ? zmsg_first(ev) : NULL;
+            uint16_t what = 0;
+            if (f && zframe_size(f) >= 2)
+                memcpy(&what, zframe_data(f), 2);
+            zmsg_destroy(&ev);
+            log_error("worker: the master at %s refused the connection's "
+                      "security handshake (%s): its CURVE keys and ours do "
+                      "not match (--keys DIR with the master's master.key, "
+                      "or --curve-server-key), or one side has none",
+                      a->o.master,
+                      what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "not allowed"
+                                                              : "mismatch");
+            rc = 1;
+            break;
+        }
         if (a->pipe && which == a->pipe) {
             char *cmd = zstr_recv(a->pipe);
             quit = !cmd || !strcmp(cmd, "$TERM");

@@ -183,3 +183,27 @@ def master_workers_in_network_namespaces():
         for ns, host in made:
             sh("ip", "link", "del", host)
             sh("ip", "netns", "del", ns)
+
+
+@test
+def keys_dir_on_both_sides_works_and_a_keyless_worker_says_so():
+    """README's set-up, `hornet keys DIR` then `--keys DIR` on both sides,
+    made a worker that never joined and said nothing (issue 14); a worker
+    without keys now says so and exits 1 within seconds."""
+    with Target() as t, Fleet() as f:
+        keys = os.path.join(f.dir, "keys")
+        p = subprocess.run([HORNET, "keys", keys], capture_output=True, text=True, timeout=10)
+        eq(p.returncode, 0, "hornet keys: " + p.stderr)
+        t0 = time.time()
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "-u", "2", "-t", "2s", "--keys", keys,
+                                   "-q")
+        time.sleep(0.5)
+        bad = subprocess.run([HORNET, "worker", "--master", f.endpoint, "--threads", "1"],
+                             capture_output=True, text=True, timeout=30)
+        eq(bad.returncode, 1, "a worker without keys")
+        assert time.time() - t0 < 15, "it took %.1f s to give up" % (time.time() - t0)
+        assert "security handshake" in bad.stderr + bad.stdout, bad.stderr
+        f.worker("kd", "--keys", keys)
+        eq(mp.wait(60), 0, "master exit: " + open(mlog).read()[-1500:])
+        j = json.load(open(js))
+        eq(j["requests"], t.counts()["total"], "total vs server")
