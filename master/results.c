@@ -53,7 +53,7 @@ json_t *results_record(const report_info_t *info, json_t *meta,
                        size_t n_gates)
 {
     /* clang-format off */
-    json_t *r = json_pack("{s:b,s:{s:f,s:I,s:f,s:I,s:I},s:O,s:o,s:o}",
+    json_t *r = json_pack("{s:b,s:{s:f,s:I,s:f,s:I,s:I},s:o,s:o,s:o}",
         "open_model", info->open_model,
         "info", "rate", info->rate, "users", (json_int_t)info->users,
                 "duration_s", info->duration_s,
