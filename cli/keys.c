@@ -15,12 +15,12 @@
 #include "exit.h"
 #include "opt.h"
 
-static int s_make(const char *dir, const char *name)
+int keys_pair(const char *dir, const char *name, char *pub, bool *made)
 {
-    char path[512];
+    char path[600];
     snprintf(path, sizeof path, "%s/%s.key_secret", dir, name);
     zcert_t *c = zcert_load(path);
-    bool made = false;
+    *made = false;
     if (!c) {
         c = zcert_new();
         if (!c)
@@ -31,11 +31,20 @@ static int s_make(const char *dir, const char *name)
             zcert_destroy(&c);
             return -1;
         }
-        made = true;
+        *made = true;
     }
-    printf("%s public key: %s%s\n", name, zcert_public_txt(c),
-           made ? "" : " (existing)");
+    snprintf(pub, 41, "%s", zcert_public_txt(c));
     zcert_destroy(&c);
+    return 0;
+}
+
+static int s_make(const char *dir, const char *name)
+{
+    char pub[41];
+    bool made;
+    if (keys_pair(dir, name, pub, &made))
+        return -1;
+    printf("%s public key: %s%s\n", name, pub, made ? "" : " (existing)");
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "exit.h"
+#include "keys.h"
 #include "runopts.h"
 
 enum { MO_NO_CURVE = 900 }; /* master-only options, after runopts' */
@@ -101,29 +102,6 @@ static bool s_beyond_loopback(const char *bind)
            strncmp(h, "[::1]:", 6);
 }
 
-/*  Makes DIR/name.key(_secret) unless they exist; the public key goes
- *  into pub (41 bytes). */
-static int s_key_pair(const char *dir, const char *name, char *pub)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s.key_secret", dir, name);
-    zcert_t *c = zcert_load(path);
-    if (!c) {
-        c = zcert_new();
-        if (!c)
-            return -1;
-        zcert_set_meta(c, "role", "%s", name);
-        snprintf(path, sizeof path, "%s/%s.key", dir, name);
-        if (zcert_save(c, path) != 0) {
-            zcert_destroy(&c);
-            return -1;
-        }
-    }
-    snprintf(pub, 41, "%s", zcert_public_txt(c));
-    zcert_destroy(&c);
-    return 0;
-}
-
 /*  CURVE by default beyond loopback: keys from $HORNET_KEYS_DIR or
  *  $HOME/.local/state/hornet/keys (made once, then reused, so a restarted
  *  master keeps its workers), and the worker command to copy. */
@@ -147,8 +125,10 @@ static int s_default_keys(const char *bind, char *dir, size_t n)
         }
     }
     char mpub[41], wpub[41];
+    bool made;
     if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
-        s_key_pair(dir, "master", mpub) || s_key_pair(dir, "worker", wpub)) {
+        keys_pair(dir, "master", mpub, &made) ||
+        keys_pair(dir, "worker", wpub, &made)) {
         fprintf(stderr,
                 "hornet master: %s is beyond loopback, so the link must be "
                 "encrypted, but keys cannot be made in %s: %s (give --keys "

@@ -41,6 +41,14 @@ struct feed {
     size_t n_cols;
     feed_order_t order;
     uint64_t next; /* atomic: SEQUENTIAL and UNIQUE counter */
+    /*  Grants: ranges only ever appended, or the last one grown, and the
+     *  total published last (release), so a reader that saw the total
+     *  sees every range it covers. */
+    bool granted;      /* picks only granted rows */
+    uint64_t total;    /* atomic: rows granted */
+    uint32_t n_ranges; /* atomic */
+    uint64_t first[FEED_MAX_RANGES];
+    uint64_t count[FEED_MAX_RANGES]; /* atomic */
 };
 
 /*  Parser state shared with the libcsv callbacks. */
@@ -340,6 +348,93 @@ int feed_col_index(const feed_t *self, const char *name, size_t len)
     return -1;
 }
 
+/*  The k-th granted row (k below a total read with acquire). */
+static size_t s_granted_row(const feed_t *self, uint64_t k)
+{
+    uint32_t n = __atomic_load_n(&self->n_ranges, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t c = __atomic_load_n(&self->count[i], __ATOMIC_ACQUIRE);
+        if (k < c)
+            return (size_t)(self->first[i] + k);
+        k -= c;
+    }
+    assert(!"granted row out of range");
+    return 0;
+}
+
+/*  A compare-and-swap, not an add: a pick that finds no row must not use
+ *  up a row granted later. */
+static bool s_pick_granted(feed_t *self, size_t *row_p)
+{
+    uint64_t k = __atomic_load_n(&self->next, __ATOMIC_RELAXED);
+    for (;;) {
+        if (k >= __atomic_load_n(&self->total, __ATOMIC_ACQUIRE))
+            return false;
+        if (__atomic_compare_exchange_n(&self->next, &k, k + 1, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            break;
+    }
+    *row_p = s_granted_row(self, k);
+    return true;
+}
+
+void feed_grant_reset(feed_t *self)
+{
+    assert(self);
+    self->granted = true;
+    self->next = 0;
+    self->total = 0;
+    self->n_ranges = 0;
+}
+
+bool feed_grant(feed_t *self, uint64_t first, uint64_t count)
+{
+    assert(self && self->granted);
+    if (first > self->n_rows || count > self->n_rows - first)
+        return false;
+    uint64_t end = first + count;
+    uint32_t n = self->n_ranges;
+    /*  A range seen before: only the rows it grew by, which may in turn
+     *  be a range added before (its tail). */
+    for (uint32_t i = 0; i < n; i++) {
+        if (self->first[i] != first)
+            continue;
+        uint64_t had = self->first[i] + self->count[i];
+        if (end <= had)
+            return true;
+        first = had;
+        count = end - had;
+        i = UINT32_MAX; /* search again from the first range */
+    }
+    if (count == 0)
+        return true;
+    if (n && self->first[n - 1] + self->count[n - 1] == first) {
+        __atomic_store_n(&self->count[n - 1], self->count[n - 1] + count,
+                         __ATOMIC_RELEASE);
+    } else {
+        if (n == FEED_MAX_RANGES)
+            return false;
+        self->first[n] = first;
+        self->count[n] = count;
+        __atomic_store_n(&self->n_ranges, n + 1, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&self->total, self->total + count, __ATOMIC_RELEASE);
+    return true;
+}
+
+uint64_t feed_granted(const feed_t *self)
+{
+    assert(self);
+    return __atomic_load_n(&self->total, __ATOMIC_ACQUIRE);
+}
+
+uint64_t feed_picked(const feed_t *self)
+{
+    assert(self);
+    uint64_t k = __atomic_load_n(&self->next, __ATOMIC_RELAXED);
+    return self->granted || k < self->n_rows ? k : self->n_rows;
+}
+
 bool feed_pick(feed_t *self, util_rng_t *rng, size_t *row_p)
 {
     assert(self && row_p);
@@ -355,6 +450,8 @@ bool feed_pick(feed_t *self, util_rng_t *rng, size_t *row_p)
         *row_p = (size_t)(((unsigned __int128)util_rng_next(rng) * n) >> 64);
         return true;
     case FEED_UNIQUE:
+        if (self->granted)
+            return s_pick_granted(self, row_p);
         /*  Reading first keeps the counter from creeping up forever once
          *  the feed is exhausted (it could never wrap anyway). */
         if (__atomic_load_n(&self->next, __ATOMIC_RELAXED) >= n)

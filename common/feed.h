@@ -43,8 +43,29 @@ const char *feed_col_name(const feed_t *self, size_t col);
 int feed_col_index(const feed_t *self, const char *name, size_t len);
 
 /*  Picks the row for the next user (or iteration): thread safe. Returns
- *  false only for FEED_UNIQUE once every row has been handed out. */
+ *  false only for FEED_UNIQUE once every row has been handed out (with
+ *  grants: every granted row). */
 bool feed_pick(feed_t *self, util_rng_t *rng, size_t *row_p);
+
+/*  Grants (FEED_UNIQUE in a fleet): the master hands each worker process
+ *  disjoint ranges of rows, so no row is used twice fleet-wide. */
+#define FEED_MAX_RANGES 64
+
+/*  From now on feed_pick takes only granted rows, none yet, counted from
+ *  the first again (a new run). Not thread safe: call while no thread
+ *  picks. */
+void feed_grant_reset(feed_t *self);
+
+/*  Adds rows [first, first + count) to the grant: safe while other threads
+ *  pick. Ranges are told by their first row: a range seen before adds only
+ *  what it has grown by, so the same grant may come any number of times.
+ *  Returns false (adding nothing) when the rows are past the end or
+ *  FEED_MAX_RANGES ranges are held. */
+bool feed_grant(feed_t *self, uint64_t first, uint64_t count);
+
+/*  Rows granted so far, and rows picked of them. */
+uint64_t feed_granted(const feed_t *self);
+uint64_t feed_picked(const feed_t *self);
 
 /*  The cell's bytes (not NUL terminated; may be empty). */
 const char *feed_cell(const feed_t *self, size_t row, size_t col,

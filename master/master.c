@@ -850,13 +850,19 @@ static json_t *s_meta(const master_t *m)
     /* clang-format on */
 }
 
+/*  The run's record (results.h) as it stands, or NULL without memory. */
+static json_t *s_record(const master_t *m, const report_info_t *info)
+{
+    return results_record(info, s_meta(m), m->o.max_error_rate,
+                          m->o.thresholds, m->o.n_thresholds,
+                          m->o.baseline_file, m->o.baseline, m->o.gates,
+                          m->o.n_gates);
+}
+
 json_t *master_summary(const master_t *m)
 {
     report_info_t info = master_run_info(m);
-    json_t *record = results_record(&info, s_meta(m), m->o.max_error_rate,
-                                    m->o.thresholds, m->o.n_thresholds,
-                                    m->o.baseline_file, m->o.baseline,
-                                    m->o.gates, m->o.n_gates);
+    json_t *record = s_record(m, &info);
     bool ok = true;
     json_t *sum = record ? results_summary(m->rep, record, m->judge, &ok)
                          : NULL;
@@ -874,10 +880,7 @@ static void s_finish_run(master_t *m)
         fprintf(stderr, "\n");
     report_info_t info = master_run_info(m);
     judge_finish(m->judge, m->rep, info.duration_s);
-    json_t *record = results_record(&info, s_meta(m), m->o.max_error_rate,
-                                    m->o.thresholds, m->o.n_thresholds,
-                                    m->o.baseline_file, m->o.baseline,
-                                    m->o.gates, m->o.n_gates);
+    json_t *record = s_record(m, &info);
     bool ok = true;
     json_t *sum = record ? results_summary(m->rep, record, m->judge, &ok)
                          : NULL;

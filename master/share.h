@@ -62,4 +62,47 @@ hn_err_t share_plan(const share_targets_t *tg, const scen_t *scen, bool open,
                     double spawn, uint32_t max_inflight, const double *threads,
                     size_t n, proto_load_t *out) HN_WUR;
 
+/*  ---- rows of `order: unique` feeds and global_counter() blocks ------
+
+    The master is the one place that knows every worker, so it hands out
+    the rows: each worker process is granted disjoint ranges of each
+    unique feed's rows (proto_load_t.rows) and its own block of
+    global_counter() values (SHARE_COUNTER_BLOCK from counter_base). Rows
+    are handed out from the front, never back: rows granted to a worker
+    that died stay used, whatever it did with them. A worker that comes
+    back as the same process keeps its grant; a new process of the same
+    id starts with none and a new counter block. */
+
+#define SHARE_COUNTER_BLOCK UINT64_C(1000000000000) /* 10^12 per process */
+
+typedef struct share_rows share_rows_t;
+
+/*  Returns an empty ledger, or NULL when out of memory. */
+share_rows_t *share_rows_new(void);
+
+/*  Frees the ledger. NULL is fine. */
+void share_rows_destroy(share_rows_t **self_p);
+
+/*  A new run: every row is free again, counter blocks start from 0. */
+void share_rows_reset(share_rows_t *self);
+
+/*  Splits pool free rows over n workers that need need[i] more, having
+    been granted granted[i] already: doubling each grant when the pool
+    allows it (so a worker growing a user at a time holds few ranges),
+    else exactly the need, else the pool in proportion to the needs. */
+void share_rows_split(uint64_t pool, const uint64_t *need,
+                      const uint64_t *granted, size_t n, uint64_t *out);
+
+/*  Fills rows and counter_base of out[n], the LOAD messages share_plan
+    made for workers ids[i] (process sessions[i]). Closed model: a worker
+    needs a row for each user it is asked to start (ups in its users of
+    the feed's classes, counted over the run); open model: every row left
+    is shared in proportion to the rates. HN_ERR_NOMEM. */
+hn_err_t share_rows_plan(share_rows_t *self, const scen_t *scen, bool open,
+                         const char *const *ids, const uint64_t *sessions,
+                         size_t n, proto_load_t *out) HN_WUR;
+
+/*  Rows of feed f handed out so far in the run. */
+uint64_t share_rows_used(const share_rows_t *self, size_t f);
+
 #endif

@@ -54,9 +54,13 @@ hn_err_t proto_encode_welcome(const proto_welcome_t *m, buf_t *out)
 hn_err_t proto_encode_load(const proto_load_t *m, buf_t *out)
 {
     wire_w_t w;
-    if (m->n_classes > 64 || m->profile_len > PROTO_MAX_PROFILE)
+    if (m->n_classes > 64 || m->profile_len > PROTO_MAX_PROFILE ||
+        m->n_feeds > PROTO_MAX_FEEDS)
         return HN_ERR_INVALID;
-    wire_begin(&w, out, PROTO_LOAD, 9);
+    for (uint32_t f = 0; f < m->n_feeds; f++)
+        if (m->rows[f].n > PROTO_MAX_RANGES)
+            return HN_ERR_INVALID;
+    wire_begin(&w, out, PROTO_LOAD, 11);
     wire_uint(&w, m->run);
     wire_int(&w, m->start_unix_ns);
     wire_uint(&w, m->users);
@@ -68,6 +72,19 @@ hn_err_t proto_encode_load(const proto_load_t *m, buf_t *out)
         wire_uint(&w, m->class_users[i]);
     wire_uint(&w, m->flags);
     wire_bin(&w, m->profile, m->profile_len);
+    wire_uint(&w, m->counter_base);
+    uint32_t n = 0;
+    for (uint32_t f = 0; f < m->n_feeds; f++)
+        n += m->rows[f].n;
+    wire_array(&w, 3 * n); /* flat triples: feed, first, count */
+    for (uint32_t f = 0; f < m->n_feeds; f++) {
+        const proto_rows_t *r = &m->rows[f];
+        for (uint32_t i = 0; i < r->n; i++) {
+            wire_uint(&w, f);
+            wire_uint(&w, r->first[i]);
+            wire_uint(&w, r->count[i]);
+        }
+    }
     return wire_end(&w);
 }
 
@@ -253,7 +270,7 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
     }
     case PROTO_LOAD: {
         proto_load_t *m = &out->u.load;
-        wire_need(&r, 9);
+        wire_need(&r, 11);
         wire_get_uint(&r, "run", UINT64_MAX, &m->run);
         wire_get_int(&r, "start", &m->start_unix_ns);
         wire_get_uint(&r, "users", 10000000, &u);
@@ -274,6 +291,27 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
         wire_get_bin(&r, "profile", &m->profile, &m->profile_len);
         if (r.ok && m->profile_len > PROTO_MAX_PROFILE)
             wire_fail(&r, "load: profile too large");
+        wire_get_uint(&r, "counter_base", UINT64_MAX, &m->counter_base);
+        wire_get_array(&r, "rows", 3 * PROTO_MAX_FEEDS * PROTO_MAX_RANGES,
+                       &n);
+        if (r.ok && n % 3)
+            wire_fail(&r, "rows: not triples");
+        for (size_t i = 0; r.ok && i < n / 3; i++) {
+            uint64_t f, first, count;
+            wire_get_uint(&r, "rows[].feed", PROTO_MAX_FEEDS - 1, &f);
+            wire_get_uint(&r, "rows[].first", UINT32_MAX, &first);
+            wire_get_uint(&r, "rows[].count", UINT32_MAX, &count);
+            if (!r.ok)
+                break;
+            proto_rows_t *rw = &m->rows[f];
+            if (rw->n == PROTO_MAX_RANGES || f + 1 < m->n_feeds) {
+                wire_fail(&r, "rows: too many ranges, or feeds out of order");
+                break;
+            }
+            rw->first[rw->n] = first;
+            rw->count[rw->n++] = count;
+            m->n_feeds = (uint32_t)f + 1;
+        }
         break;
     }
     case PROTO_STOP:

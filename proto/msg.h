@@ -21,7 +21,7 @@
 #include "err.h"
 #include "schedule.h"
 
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 #define PROTO_MAX_MSG ((size_t)256 << 20) /* a bundle with its data files */
 
 typedef enum {
@@ -75,6 +75,19 @@ typedef struct {
     bool insecure;        /* -k */
 } proto_welcome_t;
 
+#define PROTO_MAX_FEEDS 16  /* data feeds whose rows LOAD grants */
+#define PROTO_MAX_RANGES 64 /* ranges per feed and worker (FEED_MAX_RANGES) */
+
+/*  The rows of one `order: unique` feed a worker process may use: ranges
+ *  [first, first + count), disjoint from every other worker's. The list
+ *  only grows during a run (new ranges, or the last one longer), so the
+ *  same LOAD may arrive twice. */
+typedef struct {
+    uint32_t n;
+    uint64_t first[PROTO_MAX_RANGES];
+    uint64_t count[PROTO_MAX_RANGES];
+} proto_rows_t;
+
 typedef struct {
     uint64_t run;             /* run number; a new run resets the worker */
     int64_t start_unix_ns;    /* wall-clock start, the same for every worker */
@@ -91,6 +104,11 @@ typedef struct {
                           * bytes, borrowed), opaque to the worker, which
                           * sends it back in its hello */
     size_t profile_len;
+    uint64_t counter_base; /* global_counter() starts here: a block of
+                            * values no other worker process is given */
+    uint32_t n_feeds;      /* rows[f] for the scenario's feed f (only
+                            * `order: unique` ones hold ranges) */
+    proto_rows_t rows[PROTO_MAX_FEEDS];
 } proto_load_t;
 
 #define PROTO_MAX_PROFILE ((size_t)64 << 10)

@@ -1,6 +1,7 @@
 /*  worker/h1.c - see h1.h. */
 #include "h1.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,6 +12,13 @@
 #include <strings.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "util.h"
 
 /*  One read per readiness event, as wrk does: a short read means the
  *  socket is drained, and level-triggered epoll reports what comes later,
@@ -128,6 +136,13 @@ bool h1_origin_resolve(h1_origin_t *o, char *why, size_t n)
     return true;
 }
 
+void h1_origin_clear(h1_origin_t *o)
+{
+    if (o->tls_session)
+        SSL_SESSION_free(o->tls_session);
+    o->tls_session = NULL;
+}
+
 static bool req_supported(const scen_request_t *r, char *why, size_t n)
 {
     if (r->follow_redirects) {
@@ -143,10 +158,6 @@ static bool req_supported(const scen_request_t *r, char *why, size_t n)
     size_t off, len;
     if (!h1_origin_parse(r->url_text, end, &o, &off, &len, why, n))
         return false;
-    if (o.tls) {
-        snprintf(why, n, "https (TLS)");
-        return false;
-    }
     return true;
 }
 

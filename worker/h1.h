@@ -14,6 +14,14 @@
  *    connect, one sendmsg (head and body as two iovecs) per request,
  *    reads fed to the parser. No allocation per
  *    request: connections are made once and reused (STYLE.md rule 8).
+ *  - h1_tls_t: TLS with OpenSSL, one SSL_CTX per engine thread set up as
+ *    the libcurl path sets its handles (worker/request.c): verify on/off,
+ *    CA, client certificate and key from the scenario's in-memory files,
+ *    ALPN http/1.1, SNI, and the last session of each origin offered
+ *    again on its next connection, as curl's session cache does. The
+ *    handshake, SSL_read and SSL_write are non-blocking: a step that must
+ *    wait says which way (h1_conn_want_write) and the engine's epoll
+ *    calls again.
  *  - h1_classify: a failure mapped onto the stats_fail_t kinds with the
  *    messages the libcurl path gives, so reports do not show which ran.
  *
@@ -51,20 +59,26 @@ typedef enum {
     H1_FAIL_EMPTY = 3,    /* closed before any response byte */
     H1_FAIL_PARTIAL = 4,  /* closed in the middle of a response */
     H1_FAIL_PROTOCOL = 5, /* the parser refused the response */
-    H1_FAIL_TOO_LARGE = 6 /* the request head did not fit its buffer */
+    H1_FAIL_TOO_LARGE = 6, /* the request head did not fit its buffer */
+    H1_FAIL_TLS = 7,       /* set-up or handshake: h1_conn_error says why */
+    H1_FAIL_TLS_IO = 8     /* SSL_read/SSL_write failed: h1_conn_error
+                            * says why, h1_conn_errno the socket's errno */
 } h1_fail_t;
 
 /*  ------------------------------------------------------------------ */
 /*  origins                                                              */
 
 typedef struct {
-    bool tls;               /* https (not served natively yet) */
+    bool tls;               /* https */
     char host[H1_HOST_MAX]; /* as in the URL, without [] */
     uint16_t port;
     char host_hdr[H1_HOST_MAX + 8]; /* "host" or "host:port", [v6] */
     struct sockaddr_storage addr;   /* after h1_origin_resolve */
     socklen_t addr_len;
     bool resolved;
+    /*  https: the SSL_SESSION the server gave last (owned; freed by
+     *  h1_origin_clear), offered on the next connection to resume. */
+    void *tls_session;
 } h1_origin_t;
 
 /*  Parses the scheme, host and port of an absolute URL of len bytes.
@@ -88,10 +102,13 @@ bool h1_origin_same(const h1_origin_t *a, const h1_origin_t *b);
  *  False with the resolver's message in why. */
 bool h1_origin_resolve(h1_origin_t *o, char *why, size_t n);
 
+/*  Frees what o holds (its TLS session); o can be parsed again. */
+void h1_origin_clear(h1_origin_t *o);
+
 /*  Whether the native path can send every request of s (its on_start
  *  steps and tasks; the before/after hooks always use libcurl). False
- *  with the first reason in why: "HTTP/2", "https (TLS)", "redirects",
- *  "a templated host". */
+ *  with the first reason in why: "HTTP/2", "redirects", "a templated
+ *  host". */
 bool h1_supports(const scen_t *s, char *why, size_t n);
 
 /*  The engine that runs s: env (HORNET_ENGINE's value, NULL or "" when
@@ -186,6 +203,28 @@ h1_resp_state_t h1_resp_eof(h1_resp_t *r);
 const char *h1_resp_error(const h1_resp_t *r);
 
 /*  ------------------------------------------------------------------ */
+/*  TLS                                                                  */
+
+typedef struct h1_tls h1_tls_t;
+
+/*  One engine thread's TLS context for s's https origins: peer and host
+ *  verification unless insecure or s->tls.verify is false, s->tls.ca_file
+ *  (else the system's CAs), the client certificate and key, all read from
+ *  s->files as the libcurl path reads them (s must outlive it). NULL only
+ *  when out of memory. A CA, certificate or key that does not load is
+ *  kept as a message: every connection then fails with it as "tls", as
+ *  every transfer of the libcurl path would. Free with h1_tls_destroy. */
+h1_tls_t *h1_tls_new(const scen_t *s, bool insecure);
+void h1_tls_destroy(h1_tls_t **self_p);
+
+/*  The set-up's error message, or NULL when it loaded. */
+const char *h1_tls_error(const h1_tls_t *self);
+
+/*  Handshakes completed with it, and how many resumed a session. */
+uint64_t h1_tls_handshakes(const h1_tls_t *self);
+uint64_t h1_tls_resumed(const h1_tls_t *self);
+
+/*  ------------------------------------------------------------------ */
 /*  connections                                                          */
 
 typedef struct h1_conn h1_conn_t;
@@ -194,13 +233,47 @@ typedef struct h1_conn h1_conn_t;
 h1_conn_t *h1_conn_new(void);
 void h1_conn_destroy(h1_conn_t **self_p);
 
-/*  Opens a non-blocking socket and starts connecting. H1_OK when already
- *  connected, H1_AGAIN when in progress (wait for writable, then call
+/*  Opens a non-blocking socket and starts connecting; for an https
+ *  origin, tls (not NULL) then runs the handshake, and o keeps the
+ *  session the server gives (o must outlive the connection). H1_OK when
+ *  already connected (and through the handshake), H1_AGAIN when in
+ *  progress (wait as h1_conn_want_write says, then call
  *  h1_conn_connected), H1_ERROR (nothing left open). */
-h1_io_t h1_conn_open(h1_conn_t *self, const h1_origin_t *o);
+h1_io_t h1_conn_open(h1_conn_t *self, h1_origin_t *o, h1_tls_t *tls);
 
-/*  After writable: H1_OK connected, H1_ERROR refused or failed. */
+/*  After an event while connecting: H1_OK connected and, for https,
+ *  through the handshake; H1_AGAIN not yet (see h1_conn_want_write);
+ *  H1_ERROR refused or failed. */
 h1_io_t h1_conn_connected(h1_conn_t *self);
+
+/*  While TCP connect is still in progress (no TLS step yet): only a
+ *  writable, error or hang-up event can move it on. */
+bool h1_conn_tcp_pending(const h1_conn_t *self);
+
+/*  After H1_AGAIN from any step: whether to wait for writable (besides
+ *  readable, which the engine always watches). */
+bool h1_conn_want_write(const h1_conn_t *self);
+
+/*  An idle kept-alive connection turned readable: false when it must be
+ *  closed (the server closed it or sent junk), true when that was only
+ *  TLS housekeeping (a session ticket) and it can stay in the pool. */
+bool h1_conn_idle_ok(h1_conn_t *self);
+
+/*  Times of the last connection set-up and request (CLOCK_MONOTONIC ns,
+ *  util_now_ns), for timings with the meaning of curl's
+ *  CURLINFO_CONNECT_TIME, _APPCONNECT_TIME and _STARTTRANSFER_TIME:
+ *  connect done, TLS handshake done (0 for http), first response byte
+ *  (0 before it). reused is true when the request went on a connection
+ *  that was already open (connect and tls are then of that earlier
+ *  set-up). */
+typedef struct {
+    uint64_t connect_ns;
+    uint64_t tls_ns;
+    uint64_t first_byte_ns;
+    bool reused;
+    bool resumed; /* the handshake resumed a TLS session */
+} h1_times_t;
+void h1_conn_times(const h1_conn_t *self, h1_times_t *out);
 
 int h1_conn_fd(const h1_conn_t *self); /* -1 when closed */
 void h1_conn_close(h1_conn_t *self);   /* keeps the buffers */
@@ -237,6 +310,12 @@ size_t h1_conn_head_size(const h1_conn_t *self);
 h1_fail_t h1_conn_fail(const h1_conn_t *self);
 int h1_conn_errno(const h1_conn_t *self);
 
+/*  After H1_FAIL_TLS or H1_FAIL_TLS_IO: the message, worded as the
+ *  libcurl path words it ("SSL certificate problem: ...", "OpenSSL
+ *  SSL_connect: ... in connection to host:port", "OpenSSL SSL_read: ...");
+ *  "" otherwise. Valid until the connection is opened again. */
+const char *h1_conn_error(const h1_conn_t *self);
+
 /*  True when nothing of a response arrived yet (a reused connection that
  *  dies then is retried once on a fresh one, as curl does). */
 bool h1_conn_got_nothing(const h1_conn_t *self);
@@ -245,7 +324,12 @@ bool h1_conn_got_nothing(const h1_conn_t *self);
 /*  failures                                                             */
 
 /*  Maps a failure onto a kind and the libcurl path's message for it (see
- *  worker/classify.c), so errors group the same whichever engine ran. */
+ *  worker/classify.c), so errors group the same whichever engine ran.
+ *  detail: the host for connect failures, the parser's reason for
+ *  H1_FAIL_PROTOCOL, h1_conn_error for the TLS ones (H1_FAIL_TLS is
+ *  "tls", as curl's handshake and certificate errors are; H1_FAIL_TLS_IO
+ *  is "reset" or "protocol" by err, as curl's SSL_read/SSL_write errors
+ *  are, being CURLE_RECV_ERROR/CURLE_SEND_ERROR). */
 void h1_classify(h1_fail_t fail, int err, const char *detail,
                  stats_fail_t *kind, char *out, size_t n);
 

@@ -72,13 +72,10 @@ static size_t read_request(int fd, char *buf, size_t cap, size_t *have,
     }
     size_t head = (size_t)(end - buf) + 4;
     size_t body = 0;
-    for (const char *p = buf; p && p < end; p = strstr(p, "\r\n")) {
-        p += (p == buf) ? 0 : 2;
-        if (!strncasecmp(p, "Content-Length:", 15))
-            body = strtoul(p + 15, NULL, 10);
-        if (p == buf)
-            p++;
-    }
+    for (const char *p = strstr(buf, "\r\n"); p && p < end;
+         p = strstr(p + 2, "\r\n"))
+        if (!strncasecmp(p + 2, "Content-Length:", 15))
+            body = strtoul(p + 17, NULL, 10);
     *counts = !strncmp(buf, "GET /__counts", 13);
     *clear = !strncmp(buf, "DELETE /__counts", 16);
     size_t need = head + body;

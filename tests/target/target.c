@@ -41,6 +41,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "hostile.h"
+
 #define MAX_BODY (16u * 1024u * 1024u)
 #define MAX_BYTES_N (64ull * 1024ull * 1024ull)
 #define MAX_DELAY_MS 600000LL
@@ -67,6 +69,7 @@ static struct {
     const char *token;
     unsigned long long rate_limit_every;
     int verbose;
+    int hostile; /* a --hostile mode, or -1 */
 } cfg = {
     .port = 0,
     .bind = "127.0.0.1",
@@ -75,6 +78,7 @@ static struct {
     .idle_timeout_s = 120,
     .token = "test-token",
     .rate_limit_every = 10,
+    .hostile = -1,
 };
 
 /* gnutls_certificate_verify_peers2, looked up at run time from the gnutls
@@ -1774,7 +1778,8 @@ static void usage(FILE *f)
         "usage: target [--port N] [--bind ADDR] [--threads N] [--delay-ms N]\n"
         "              [--idle-timeout S]\n"
         "              [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE]\n"
-        "              [--token T] [--rate-limit-every N] [--verbose]\n");
+        "              [--token T] [--rate-limit-every N] [--verbose]\n"
+        "              [--hostile reset-2nd|close|garbage]\n");
 }
 
 static _Noreturn void bad_flag(const char *flag, const char *fmt, ...)
@@ -1834,7 +1839,7 @@ static void parse_args(int argc, char **argv)
             "--port",          "--bind",     "--threads",
             "--delay-ms",      "--tls-cert", "--tls-key",
             "--tls-client-ca", "--token",    "--rate-limit-every",
-            "--idle-timeout",
+            "--idle-timeout",  "--hostile",
         };
         int ok = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
@@ -1866,14 +1871,24 @@ static void parse_args(int argc, char **argv)
             if (!*val)
                 bad_flag(name, "must not be empty");
             cfg.token = val;
-        } else if (strcmp(name, "--rate-limit-every") == 0)
+        } else if (strcmp(name, "--rate-limit-every") == 0) {
             cfg.rate_limit_every = num_arg(name, val, 0, 1000000000ull);
+        } else if (strcmp(name, "--hostile") == 0) {
+            cfg.hostile = hostile_mode(val);
+            if (cfg.hostile < 0)
+                bad_flag(name,
+                         "expected reset-2nd, close or garbage, got "
+                         "\"%s\"",
+                         val);
+        }
     }
     if (!!cfg.tls_cert != !!cfg.tls_key)
         bad_flag(cfg.tls_cert ? "--tls-key" : "--tls-cert",
                  "--tls-cert and --tls-key must be given together");
     if (cfg.tls_client_ca && !cfg.tls_cert)
         bad_flag("--tls-client-ca", "needs --tls-cert and --tls-key");
+    if (cfg.hostile >= 0 && cfg.tls_cert)
+        bad_flag("--hostile", "serves plain HTTP only");
 }
 
 static char *read_file(const char *flag, const char *path)
@@ -1962,6 +1977,9 @@ int main(int argc, char **argv)
     } else {
         bad_flag("--bind", "not an IPv4 or IPv6 address: \"%s\"", cfg.bind);
     }
+    if (cfg.hostile >= 0)
+        return hostile_run(cfg.hostile, (const struct sockaddr *)&sa,
+                           ipv6 ? sizeof sa.v6 : sizeof sa.v4, &stop_set);
 
     char *cert = NULL, *key = NULL, *ca = NULL;
     if (cfg.tls_cert) {
