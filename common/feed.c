@@ -325,6 +325,12 @@ size_t feed_n_rows(const feed_t *self)
     return self->n_rows;
 }
 
+feed_order_t feed_order(const feed_t *self)
+{
+    assert(self);
+    return self->order;
+}
+
 size_t feed_n_cols(const feed_t *self)
 {
     assert(self);

@@ -37,6 +37,7 @@ feed_t *feed_load(const char *path, feed_order_t order, char *err);
 void feed_destroy(feed_t **self_p);
 
 size_t feed_n_rows(const feed_t *self);
+feed_order_t feed_order(const feed_t *self);
 size_t feed_n_cols(const feed_t *self);
 const char *feed_col_name(const feed_t *self, size_t col);
 /*  Column index by name, or -1. */

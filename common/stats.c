@@ -204,9 +204,18 @@ void stats_record_error(stats_t *self, size_t endpoint, stats_fail_t kind,
     e->count += count;
 }
 
+static bool s_ctr_is_max(int which)
+{
+    return which == STATS_CTR_LAG_MAX_US || which == STATS_CTR_ARRIVAL_MAX_US ||
+           which == STATS_CTR_FD_OPEN || which == STATS_CTR_FD_LIMIT;
+}
+
 void stats_count(stats_t *self, stats_ctr_t which, uint64_t n)
 {
-    self->ctr[which] += n;
+    if (s_ctr_is_max(which))
+        self->ctr[which] = n > self->ctr[which] ? n : self->ctr[which];
+    else
+        self->ctr[which] += n;
 }
 
 uint64_t stats_counter(const stats_t *self, stats_ctr_t which)
@@ -249,7 +258,7 @@ void stats_merge(stats_t *self, const stats_t *src)
             hist_merge(d->latency_raw, s->latency_raw);
     }
     for (int c = 0; c < STATS_CTR_LAST; c++)
-        self->ctr[c] += src->ctr[c];
+        stats_count(self, (stats_ctr_t)c, src->ctr[c]);
     for (size_t i = 0; i < self->n_named && i < src->n_named; i++)
         self->named[i] += src->named[i];
     for (size_t i = 0; i < src->n_errors; i++) {

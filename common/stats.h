@@ -99,9 +99,20 @@ typedef enum {
                                * data feed ran out of rows */
     STATS_CTR_CONN_WAITS = 4, /* requests that waited for a free
                                * connection (connection cap) */
-    STATS_CTR_LAST
+    /*  Generator health (common/health.h), wire version 4. */
+    STATS_CTR_CPU_NS = 5,         /* engine threads' CPU time */
+    STATS_CTR_WALL_NS = 6,        /* wall time that CPU time covers */
+    STATS_CTR_LATE = 7,           /* open model: arrivals sent late */
+    STATS_CTR_LAG_MAX_US = 8,     /* max: worst loop lag */
+    STATS_CTR_ARRIVAL_MAX_US = 9, /* max: latest arrival */
+    STATS_CTR_FD_OPEN = 10,       /* max: open fds of the worker */
+    STATS_CTR_FD_LIMIT = 11,      /* max: its RLIMIT_NOFILE */
+    STATS_CTR_LAG_0 = 12,         /* loop lag buckets, 12 of them */
+    STATS_CTR_LAST = 24
 } stats_ctr_t;
 
+/*  Adds n to a counter; for the max counters above (STATS_CTR_*_MAX_US,
+ *  STATS_CTR_FD_*), keeps the larger instead, here and in stats_merge. */
 void stats_count(stats_t *self, stats_ctr_t which, uint64_t n);
 uint64_t stats_counter(const stats_t *self, stats_ctr_t which);
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "health.h"
 
 typedef enum {
     FLEET_JOINED = 0, /* said hello, no scenario loaded yet */
@@ -50,6 +51,9 @@ typedef struct {
     uint64_t refused;        /* hellos refused for its id */
     uint64_t summary_run;    /* run whose summary (PROTO_SEQ_SUMMARY) this
                               * session merged, 0 = none */
+    health_run_t gen;        /* generator health in the run (issue 18) */
+    bool gen_fd_warned;      /* said so once in the run */
+    bool gen_ports_warned;
 } fleet_worker_t;
 
 /*  What a hello may do to the registry (fleet_hello). */

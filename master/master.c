@@ -153,17 +153,25 @@ static void s_distribute(master_t *m)
     fleet_worker_t **ws = calloc(n, sizeof *ws);
     double *thr = calloc(n, sizeof *thr);
     proto_load_t *lm = calloc(n, sizeof *lm);
+    const char **ids = calloc(n, sizeof *ids);
+    uint64_t *sessions = calloc(n, sizeof *sessions);
     size_t k = 0;
-    for (size_t i = 0; ws && thr && i < fleet_size(m->fleet); i++) {
+    for (size_t i = 0; ws && thr && ids && sessions && i < fleet_size(m->fleet);
+         i++) {
         fleet_worker_t *w = fleet_at(m->fleet, i);
         if (w->state == FLEET_READY) {
             ws[k] = w;
+            ids[k] = w->id;
+            sessions[k] = w->session;
             thr[k++] = w->threads;
         }
     }
-    if (!ws || !thr || !lm ||
+    /*  then the rows of unique feeds and the global_counter() blocks */
+    if (!ws || !thr || !lm || !ids || !sessions ||
         share_plan(&m->tg, m->scen, m->open, m->spawn, m->max_inflight, thr, n,
-                   lm) != HN_OK) {
+                   lm) != HN_OK ||
+        share_rows_plan(m->rows, m->scen, m->open, ids, sessions, n, lm) !=
+            HN_OK) {
         log_error("master: out of memory splitting the load");
         goto done;
     }
@@ -176,7 +184,11 @@ static void s_distribute(master_t *m)
                             .duration_s = m->duration_s,
                             .stop_timeout_s = m->cur.stop_timeout_s,
                             .sched_t0 = m->sched_t0,
-                            .sched = m->sched};
+                            .sched = m->sched,
+                            .n_feeds = PROTO_MAX_FEEDS,
+                            .counter_blocks = share_rows_blocks(m->rows)};
+    for (size_t f = 0; f < PROTO_MAX_FEEDS; f++)
+        prof.rows_used[f] = share_rows_used(m->rows, f);
     buf_t pb;
     buf_init(&pb, PROTO_MAX_PROFILE);
     if (proto_encode_profile(&prof, &pb) != HN_OK)
@@ -209,6 +221,8 @@ done:
     free(ws);
     free(thr);
     free(lm);
+    free(ids);
+    free(sessions);
 }
 
 /*  Records stage boundaries (global schedule and each class's) so the
@@ -305,6 +319,12 @@ static uint64_t s_new_run_id(master_t *m)
 void master_start_run(master_t *m)
 {
     m->run = s_new_run_id(m);
+    for (size_t i = 0; i < fleet_size(m->fleet); i++) {
+        fleet_worker_t *w = fleet_at(m->fleet, i);
+        memset(&w->gen, 0, sizeof w->gen);
+        w->gen_fd_warned = w->gen_ports_warned = false;
+    }
+    share_rows_reset(m->rows); /* every row is free again */
     s_init_load(m, &m->cur);
     int64_t delay = m->o.start_delay_ms ? m->o.start_delay_ms : START_DELAY_MS;
     m->start_wall_ns = (int64_t)(util_wall_s() * 1e9) + delay * 1000000LL;
@@ -370,6 +390,8 @@ static void s_adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
         m->base = m->adopt.base;
         m->max_inflight = m->adopt.max_inflight ? m->adopt.max_inflight
                                                 : m->max_inflight;
+        share_rows_resume(m->rows, m->adopt.rows_used, m->adopt.n_feeds,
+                          m->adopt.counter_blocks);
     }
     M_INFO(m,
            "master: workers are in run %" PRIu64 ", started %.1f s ago: "
@@ -388,6 +410,45 @@ static void s_adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
 }
 
 /*  ---- statistics ------------------------------------------------------- */
+
+/*  Generator health of one worker's second (in m->scratch): accumulated,
+ *  and said on the log when it starts to saturate (then every 10 s of a
+ *  stretch), when its fds near the limit and when ports run out. */
+static void s_generator(master_t *m, fleet_worker_t *w, uint64_t seq)
+{
+    health_run_t *g = &w->gen;
+    unsigned why = health_run_add(g, seq, m->scratch);
+    if (why) {
+        const uint64_t *r = g->n_ranges ? g->range[g->n_ranges - 1] : NULL;
+        bool in_r = r && seq >= r[0] && seq <= r[1];
+        bool say = in_r ? (seq - r[0]) % 10 == 0 : g->saturated_s % 10 == 1;
+        if (say) {
+            char d[256];
+            health_describe(&g->last, why, d, sizeof d);
+            log_warn("generator: worker %s is saturated in second %" PRIu64
+                     " of the run (seconds %" PRIu64 "-%" PRIu64
+                     " so far, %" PRIu64 " in all): %s; latencies in those "
+                     "seconds include the generator's own delay",
+                     w->id, seq, in_r ? r[0] : seq, seq, g->saturated_s, d);
+        }
+    }
+    if (g->fd_near && !w->gen_fd_warned) {
+        w->gen_fd_warned = true;
+        log_warn("generator: worker %s is near its file descriptor limit: "
+                 "%" PRIu64 " of %" PRIu64 " open (second %" PRIu64 ")",
+                 w->id, g->fd_open_max, g->fd_limit, seq);
+    }
+    if ((g->ports_failed || g->nofile_failed) && !w->gen_ports_warned) {
+        w->gen_ports_warned = true;
+        log_warn("generator: worker %s ran out of %s: %" PRIu64
+                 " requests failed so far (second %" PRIu64 "; %" PRIu64
+                 " fds open of %" PRIu64 ")",
+                 w->id,
+                 g->ports_failed ? "ephemeral ports" : "file descriptors",
+                 g->ports_failed ? g->ports_failed : g->nofile_failed, seq,
+                 g->fd_open_max, g->fd_limit);
+    }
+}
 
 /*  One pass over the message into the scratch set, then one merge where
  *  the second belongs: its interval, or the totals if that second is
@@ -444,6 +505,8 @@ static void s_on_stats(master_t *m, fleet_worker_t *w, zframe_t *f)
     }
     uint64_t req = 0;
     stats_totals(m->scratch, &req, NULL, NULL, NULL, NULL);
+    if (h.seq != PROTO_SEQ_SUMMARY)
+        s_generator(m, w, h.seq);
     stats_merge(into, m->scratch);
     w->requests += req;
     m->merged++;
@@ -502,7 +565,7 @@ static void s_refuse(master_t *m, const void *route, size_t len,
  *  ready: a master that restarted takes it over as it was. */
 static void s_note_run(master_t *m, const proto_hello_t *hm)
 {
-    if (!hm->run || !hm->start_unix_ns || m->adopt_run == hm->run)
+    if (!hm->run || !hm->start_unix_ns)
         return;
     sched_t *sch = NULL;
     proto_profile_t p;
@@ -512,6 +575,19 @@ static void s_note_run(master_t *m, const proto_hello_t *hm)
         if (hm->profile_len)
             log_warn("master: %s's load profile does not decode: %s", hm->id,
                      err);
+        return;
+    }
+    if (m->adopt_run == hm->run) {
+        /*  the same run: a worker told of later grants says how far the
+         *  rows and counter blocks went */
+        for (uint32_t f = 0; f < p.n_feeds; f++)
+            if (f >= m->adopt.n_feeds || p.rows_used[f] > m->adopt.rows_used[f])
+                m->adopt.rows_used[f] = p.rows_used[f];
+        if (p.n_feeds > m->adopt.n_feeds)
+            m->adopt.n_feeds = p.n_feeds;
+        if (p.counter_blocks > m->adopt.counter_blocks)
+            m->adopt.counter_blocks = p.counter_blocks;
+        sched_destroy(&sch);
         return;
     }
     sched_destroy(&m->adopt_sched);
@@ -836,7 +912,7 @@ static json_t *s_meta(const master_t *m)
         m->sched ? json_null() : json_real(m->base),
         "spawn_rate", m->spawn, "duration_s", m->duration_s,
         "schedule_start_s", m->sched_t0, "schedule", stages);
-    return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o,s:I,s:o}",
+    json_t *meta = json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:f,s:s,s:I,s:o,s:I,s:o}",
         "hornet_version", HN_VERSION,
         "command_line", argv,
         "scenario", m->scen->file ? m->scen->file : "(--url)",
@@ -848,6 +924,73 @@ static json_t *s_meta(const master_t *m)
         "run", (json_int_t)m->run,
         "load", load);
     /* clang-format on */
+    if (meta && m->run)
+        json_object_set_new(meta, "generator", master_generator_json(m));
+    return meta;
+}
+
+/*  One worker's generator health over the run. */
+json_t *master_gen_worker_json(const fleet_worker_t *w)
+{
+    const health_run_t *g = &w->gen;
+    json_t *sec = json_array();
+    for (size_t i = 0; sec && i < g->n_ranges; i++)
+        json_array_append_new(sec,
+                              json_pack("[I,I]", (json_int_t)g->range[i][0],
+                                        (json_int_t)g->range[i][1]));
+    json_t *why = json_array();
+    if (why && (g->why & HEALTH_CPU))
+        json_array_append_new(why, json_string("cpu"));
+    if (why && (g->why & HEALTH_LAG))
+        json_array_append_new(why, json_string("loop_lag"));
+    if (why && (g->why & HEALTH_LATE))
+        json_array_append_new(why, json_string("late_arrivals"));
+    const health_fig_t *t = &g->total;
+    /* clang-format off */
+    return json_pack(
+        "{s:s,s:I,s:b,s:b,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:f,s:I,s:o,s:b,s:o,"
+        "s:{s:I,s:I,s:b},s:I,s:I}",
+        "worker", w->id,
+        "threads", (json_int_t)w->threads,
+        "saturated", g->saturated_s > 0,
+        "saturated_now", g->last_why != 0,
+        "cpu_pct", 100.0 * health_cpu_share(t),
+        "lag_p50_ms", (double)health_lag_us(t, 0.5) / 1000.0,
+        "lag_p99_ms", (double)health_lag_us(t, 0.99) / 1000.0,
+        "lag_max_ms", (double)t->lag_max_us / 1000.0,
+        "lag_samples", (json_int_t)health_lag_samples(t),
+        "arrivals", (json_int_t)t->scheduled,
+        "arrivals_late", (json_int_t)t->late,
+        "arrival_max_late_ms", (double)t->arrival_max_us / 1000.0,
+        "saturated_seconds", (json_int_t)g->saturated_s,
+        "seconds", sec ? sec : json_array(),
+        "seconds_cut", g->ranges_cut,
+        "reasons", why ? why : json_array(),
+        "fds", "open_max", (json_int_t)g->fd_open_max,
+               "limit", (json_int_t)g->fd_limit, "near_limit", g->fd_near,
+        "ports_failed", (json_int_t)g->ports_failed,
+        "nofile_failed", (json_int_t)g->nofile_failed);
+    /* clang-format on */
+}
+
+json_t *master_generator_json(const master_t *m)
+{
+    json_t *ws = json_array();
+    bool sat = false, fd = false;
+    for (size_t i = 0; ws && i < fleet_size(m->fleet); i++) {
+        const fleet_worker_t *w = fleet_at_const(m->fleet, i);
+        sat |= w->gen.saturated_s > 0;
+        fd |= w->gen.fd_near || w->gen.ports_failed || w->gen.nofile_failed;
+        json_array_append_new(ws, master_gen_worker_json(w));
+    }
+    return json_pack(
+        "{s:b,s:b,s:s,s:o}", "saturated", sat, "fd_pressure", fd, "note",
+        sat ? "a worker was saturated (CPU > 90% of its threads, loop lag "
+              "p99 > 10 ms, or more than 1% of a second's open-model "
+              "arrivals sent > 10 ms late): latencies in its saturated "
+              "seconds include the generator's own delay"
+            : "no worker was saturated",
+        "workers", ws ? ws : json_array());
 }
 
 /*  The run's record (results.h) as it stands, or NULL without memory. */
@@ -965,6 +1108,8 @@ bool master_reset_run(master_t *m)
         }
         w->src = src;
         w->requests = 0;
+        memset(&w->gen, 0, sizeof w->gen);
+        w->gen_fd_warned = w->gen_ports_warned = false;
         w->in_run = false;
         ival_set_active(iv, src, false);
     }
@@ -1036,8 +1181,9 @@ master_t *master_new(const scen_t *scen, const scen_load_t *load,
         return s_fail(m, why, MASTER_ERR_RUN);
     }
     m->fleet = fleet_new();
+    m->rows = share_rows_new();
     m->sock = zsock_new(ZMQ_ROUTER);
-    if (!m->fleet || !m->sock || !master_reset_run(m)) {
+    if (!m->fleet || !m->rows || !m->sock || !master_reset_run(m)) {
         snprintf(err, HN_ERRLEN, "out of memory");
         return s_fail(m, why, MASTER_ERR_RUN);
     }
@@ -1138,6 +1284,7 @@ void master_destroy(master_t **self_p)
     stats_destroy(&m->scratch);
     judge_destroy(&m->judge);
     fleet_destroy(&m->fleet);
+    share_rows_destroy(&m->rows);
     report_destroy(&m->rep);
     metrics_destroy(&m->metrics);
     sched_destroy(&m->sched);

@@ -423,6 +423,23 @@ static void w_fleet(w_t *w, const metrics_view_t *v)
         {"hornet_worker_users", "Virtual users the worker runs now."},
         {"hornet_worker_threads", "The worker's engine threads."},
         {"hornet_worker_missing", "1 when the worker is missing, else 0."},
+        {"hornet_generator_saturated",
+         "1 when the worker's latest second was saturated (CPU > 90% of its "
+         "engine threads, loop lag p99 > 10 ms or arrivals sent late): "
+         "latencies then include the generator's own delay."},
+        {"hornet_generator_cpu_ratio",
+         "CPU its engine threads used in the latest second, as a share of "
+         "their time (1 = every thread busy)."},
+        {"hornet_generator_loop_lag_p99_seconds",
+         "p99 of how late the engine loops ran their deadlines, latest "
+         "second (upper bound of a fixed bucket)."},
+        {"hornet_generator_loop_lag_max_seconds",
+         "The latest deadline of the latest second, in seconds."},
+        {"hornet_generator_saturated_seconds",
+         "Seconds of the run in which the worker was saturated."},
+        {"hornet_generator_open_fds", "File descriptors the worker has open."},
+        {"hornet_generator_fd_limit",
+         "The worker's file descriptor limit (RLIMIT_NOFILE)."},
     };
     char num[40];
     for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
@@ -432,7 +449,14 @@ static void w_fleet(w_t *w, const metrics_view_t *v)
             double x = f == 0   ? wk->cpu / 100.0
                        : f == 1 ? wk->users
                        : f == 2 ? wk->threads
-                                : wk->missing;
+                       : f == 3 ? wk->missing
+                       : f == 4 ? wk->gen_saturated
+                       : f == 5 ? wk->gen_cpu
+                       : f == 6 ? wk->gen_lag_p99_s
+                       : f == 7 ? wk->gen_lag_max_s
+                       : f == 8 ? (double)wk->gen_saturated_s
+                       : f == 9 ? (double)wk->gen_fd_open
+                                : (double)wk->gen_fd_limit;
             w_sample(
                 w, fams[f].name,
                 (label_t[]){{"worker", wk->id ? wk->id : ""},
@@ -828,12 +852,20 @@ hn_err_t metrics_render(master_t *m, buf_t *out)
     }
     for (size_t i = 0; i < nw; i++) {
         const fleet_worker_t *fw = fleet_at_const(m->fleet, i);
-        ws[i] = (metrics_worker_t){.id = fw->id,
-                                   .hostname = fw->hostname,
-                                   .threads = fw->threads,
-                                   .users = fw->users,
-                                   .cpu = fw->cpu,
-                                   .missing = fw->state == FLEET_LOST};
+        ws[i] = (metrics_worker_t){
+            .id = fw->id,
+            .hostname = fw->hostname,
+            .threads = fw->threads,
+            .users = fw->users,
+            .cpu = fw->cpu,
+            .missing = fw->state == FLEET_LOST,
+            .gen_saturated = fw->gen.last_why != 0,
+            .gen_cpu = health_cpu_share(&fw->gen.last),
+            .gen_lag_p99_s = (double)health_lag_us(&fw->gen.last, 0.99) / 1e6,
+            .gen_lag_max_s = (double)fw->gen.last.lag_max_us / 1e6,
+            .gen_saturated_s = fw->gen.saturated_s,
+            .gen_fd_open = fw->gen.last.fd_open,
+            .gen_fd_limit = fw->gen.last.fd_limit};
     }
     size_t stage = 0;
     if (m->sched)

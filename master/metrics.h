@@ -53,6 +53,13 @@ typedef struct {
     uint32_t users;
     double cpu; /* percent of one core, as its last heartbeat said */
     bool missing;
+    /*  Generator health (issue 18), of its latest second */
+    bool gen_saturated;
+    double gen_cpu;       /* engine threads' CPU share, 0..1 */
+    double gen_lag_p99_s; /* loop lag p99 */
+    double gen_lag_max_s;
+    uint64_t gen_saturated_s; /* seconds flagged in the run */
+    uint64_t gen_fd_open, gen_fd_limit;
 } metrics_worker_t;
 
 /*  Everything one exposition shows. Pointers are borrowed. */

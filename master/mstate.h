@@ -41,6 +41,7 @@ struct master {
     util_rng_t rng; /* session and run ids */
     buf_t bundle;
     fleet_t *fleet;
+    share_rows_t *rows; /* unique feeds' rows and counter blocks given */
     ival_t *ival;
     stats_t *scratch; /* one snapshot decoded, then merged */
     mphase_t phase;   /* written only by master_set_phase */
@@ -115,6 +116,11 @@ const char *master_current_host(const master_t *m);
 /*  The run's summary as --json writes it, so far (new reference, NULL
  *  when out of memory). */
 json_t *master_summary(const master_t *m);
+/*  Generator health of the run so far (issue 18): {saturated, note,
+ *  workers: [...]}, new reference (NULL when out of memory). */
+json_t *master_generator_json(const master_t *m);
+/*  One worker's part of it (new reference). */
+json_t *master_gen_worker_json(const fleet_worker_t *w);
 
 /*  The API (routes.c): one call from api.c, and the event stream. */
 void routes_on_api(master_t *m);

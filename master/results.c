@@ -143,6 +143,9 @@ json_t *results_summary(const report_t *rep, const json_t *record,
     const json_t *workers = json_object_get(meta, "workers_list");
     if (workers)
         json_object_set(sum, "workers", (json_t *)workers);
+    const json_t *gen = json_object_get(meta, "generator");
+    if (gen) /* generator health (issue 18), kept in the run's meta */
+        json_object_set(sum, "generator", (json_t *)gen);
     json_object_set_new(sum, "thresholds", judge_json(judge));
     const json_t *tags = json_object_get(sum, "tags");
     if (json_object_size(tags) >= 2)

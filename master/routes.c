@@ -43,7 +43,7 @@ static json_t *state_json(const master_t *m)
     if (m->sched)
         sched_value(m->sched, master_elapsed_s(m) - m->sched_t0, &stage);
     /* clang-format off */
-    return json_pack("{s:s,s:I,s:s,s:f,s:I,s:I,s:f,s:f,s:I,s:I,s:s,s:s,s:f}",
+    json_t *o = json_pack("{s:s,s:I,s:s,s:f,s:I,s:I,s:f,s:f,s:I,s:I,s:s,s:s,s:f}",
         "state", master_state_name(m), "run", (json_int_t)m->run,
         "model", m->open ? "open" : "closed", "elapsed_s", master_elapsed_s(m),
         "users", (json_int_t)master_current_users(m),
@@ -56,6 +56,9 @@ static json_t *state_json(const master_t *m)
         "scenario", m->scen->file ? m->scen->file : "(scenario)",
         "duration_s", m->duration_s);
     /* clang-format on */
+    if (o && m->run) /* generator health (issue 18): the UI's banner */
+        json_object_set_new(o, "generator", master_generator_json(m));
+    return o;
 }
 
 /*  One event per new second on the timeline, for the UI. */
@@ -474,6 +477,8 @@ static json_t *workers_json(const master_t *m)
             "last_seen_s", (double)(now - w->last_seen_ms) / 1000.0,
             "memory_bytes", rss >= 0 ? json_real(rss) : json_null());
         /* clang-format on */
+        if (o && m->run) /* generator health (issue 18) */
+            json_object_set_new(o, "generator", master_gen_worker_json(w));
         json_array_append_new(a, o);
     }
     return a;

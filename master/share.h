@@ -105,4 +105,14 @@ hn_err_t share_rows_plan(share_rows_t *self, const scen_t *scen, bool open,
 /*  Rows of feed f handed out so far in the run. */
 uint64_t share_rows_used(const share_rows_t *self, size_t f);
 
+/*  Counter blocks handed out so far in the run. */
+uint64_t share_rows_blocks(const share_rows_t *self);
+
+/*  A run taken over from an earlier master: rows_used[f] rows of feed f
+    (f < n) and `blocks` counter blocks are already used (share_rows_used
+    and share_rows_blocks of that master). Nothing is handed out twice;
+    what the workers held is not known, so each is granted afresh. */
+void share_rows_resume(share_rows_t *self, const uint64_t *rows_used, size_t n,
+                       uint64_t blocks);
+
 #endif

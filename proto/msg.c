@@ -142,7 +142,9 @@ hn_err_t proto_encode_profile(const proto_profile_t *p, buf_t *out)
     if (n > MAX_STAGES)
         return HN_ERR_INVALID;
     wire_w_t w;
-    wire_begin(&w, out, PROTO_PROFILE, 8);
+    if (p->n_feeds > PROTO_MAX_FEEDS)
+        return HN_ERR_INVALID;
+    wire_begin(&w, out, PROTO_PROFILE, 10);
     wire_bool(&w, p->open);
     wire_double(&w, p->base);
     wire_double(&w, p->spawn);
@@ -157,6 +159,10 @@ hn_err_t proto_encode_profile(const proto_profile_t *p, buf_t *out)
         wire_double(&w, st->target);
         wire_uint(&w, st->ramp == SCHED_STEP);
     }
+    wire_array(&w, p->n_feeds);
+    for (uint32_t f = 0; f < p->n_feeds; f++)
+        wire_uint(&w, p->rows_used[f]);
+    wire_uint(&w, p->counter_blocks);
     hn_err_t rc = wire_end(&w);
     if (rc == HN_OK && buf_len(out) > PROTO_MAX_PROFILE) {
         buf_reset(out);
@@ -181,7 +187,7 @@ hn_err_t proto_decode_profile(const void *data, size_t len, proto_profile_t *p,
         return rc;
     if (type != PROTO_PROFILE)
         wire_fail(&r, "not a load profile");
-    wire_need(&r, 8);
+    wire_need(&r, 10);
     uint64_t u;
     wire_get_bool(&r, "open", &p->open);
     wire_get_double(&r, "base", 0, 1e9, &p->base);
@@ -206,6 +212,11 @@ hn_err_t proto_decode_profile(const void *data, size_t len, proto_profile_t *p,
         if (r.ok && sched_add(s, d, t, u ? SCHED_STEP : SCHED_LINEAR) != HN_OK)
             wire_fail(&r, "stages: not a schedule");
     }
+    wire_get_array(&r, "rows_used", PROTO_MAX_FEEDS, &n);
+    p->n_feeds = (uint32_t)n;
+    for (size_t f = 0; f < n; f++)
+        wire_get_uint(&r, "rows_used[]", UINT32_MAX, &p->rows_used[f]);
+    wire_get_uint(&r, "counter_blocks", UINT32_MAX, &p->counter_blocks);
     rc = wire_close_check(&r, err);
     if (rc) {
         sched_destroy(&s);
@@ -292,8 +303,7 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
         if (r.ok && m->profile_len > PROTO_MAX_PROFILE)
             wire_fail(&r, "load: profile too large");
         wire_get_uint(&r, "counter_base", UINT64_MAX, &m->counter_base);
-        wire_get_array(&r, "rows", 3 * PROTO_MAX_FEEDS * PROTO_MAX_RANGES,
-                       &n);
+        wire_get_array(&r, "rows", 3 * PROTO_MAX_FEEDS * PROTO_MAX_RANGES, &n);
         if (r.ok && n % 3)
             wire_fail(&r, "rows: not triples");
         for (size_t i = 0; r.ok && i < n / 3; i++) {

@@ -21,7 +21,7 @@
 #include "err.h"
 #include "schedule.h"
 
-#define PROTO_VERSION 4
+#define PROTO_VERSION 5
 #define PROTO_MAX_MSG ((size_t)256 << 20) /* a bundle with its data files */
 
 typedef enum {
@@ -152,6 +152,12 @@ typedef struct {
     double stop_timeout_s;
     double sched_t0;
     const sched_t *sched; /* NULL = constant base */
+    /*  How far the run's grants went (share_rows): rows of each feed and
+     *  global_counter() blocks handed out, so a master that takes the run
+     *  over hands out only what no earlier master did. */
+    uint32_t n_feeds;
+    uint64_t rows_used[PROTO_MAX_FEEDS];
+    uint64_t counter_blocks;
 } proto_profile_t;
 
 /*  A decoded control message. */

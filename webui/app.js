@@ -395,6 +395,21 @@
     return `The master is not answering: last update ${fmtDuration(s)} ago. Actions are off until it is back.`;
   }
 
+  // The generator banner (issue 18): which workers were saturated, in
+  // which seconds, and why that matters; '' when none was. gen is the
+  // `generator` object of GET /api/v1/state or of summary.json.
+  function generatorText(gen) {
+    const ws = (gen && Array.isArray(gen.workers) ? gen.workers : []).filter((w) => w && w.saturated_seconds > 0);
+    const fds = (gen && Array.isArray(gen.workers) ? gen.workers : []).filter((w) => w && w.fds && w.fds.near_limit);
+    const parts = ws.map((w) => {
+      const secs = (w.seconds || []).map(([a, b]) => (a === b ? `${a}` : `${a}\u2013${b}`)).join(', ');
+      return `${w.worker} (${w.saturated_seconds} s${secs ? ': ' + secs : ''}${w.seconds_cut ? ', \u2026' : ''}; ${(w.reasons || []).join(', ')})`;
+    });
+    let text = parts.length ? `Generator saturated: ${parts.join('; ')}. Latencies in those seconds include the generator's own delay.` : '';
+    for (const w of fds) text += `${text ? ' ' : ''}Worker ${w.worker} is near its file descriptor limit: ${w.fds.open_max} of ${w.fds.limit} open.`;
+    return text;
+  }
+
   // The workers table: a missing worker is flagged and has no users (they
   // moved to the others); heartbeats' age, CPU and memory as given.
   function workerRows(list) {
@@ -533,6 +548,9 @@
       const running = st === 'running', down = ui.down;
       $('offline').hidden = !down;
       if (down) setText('offline-text', offlineText(ui.lastOk, Date.now()));
+      const genText = down ? '' : generatorText(s.generator);
+      $('generator').hidden = !genText;
+      setText('generator-text', genText);
       $('btn-stop').disabled = down || !(running || st === 'stopping');
       $('btn-reset').disabled = down || !ui.state;
       $('start-form').querySelector('[type=submit]').disabled = down || running || st === 'stopping' || st === 'waiting';
@@ -934,7 +952,7 @@
   const exported = {
     fmtNum, fmtPct, fmtBytes: C.fmtBytes, fmtDuration, fmtClock: C.fmtClock, parseDuration, parseField, parseHost,
     buildStartBody, buildLoadBody, buildStages, parseScheduleText, apiErrorMessage,
-    withToken, downloadLinks, makeRing, makeSeries, normalizePoint, tagRows, sortRows, pathPieces, offlineText, workerRows, askedAt, addPoint, mergePoints, handleEvent,
+    withToken, downloadLinks, makeRing, makeSeries, normalizePoint, tagRows, sortRows, pathPieces, offlineText, generatorText, workerRows, askedAt, addPoint, mergePoints, handleEvent,
     niceTicks: C.niceTicks, timeTicks: C.timeTicks, chartScale: C.chartScale, listOf, flattenRow, columnsFor, colLabel, fmtCell, statsRows,
   };
   globalThis.hornetUI = exported;

@@ -160,6 +160,19 @@
 
   const lat = (k) => (r) => (isObj(r.latency_ms) ? fmtNum(r.latency_ms[k]) : DASH);
 
+  // The generator banner (issue 18): the saturated workers and seconds of
+  // summary.generator, or '' when none was.
+  function generatorBanner(s) {
+    const ws = list(isObj(s.generator) ? s.generator.workers : null).filter((w) => isObj(w) && w.saturated_seconds > 0);
+    if (!ws.length) return '';
+    const parts = ws.map((w) => {
+      const arr = (v) => (Array.isArray(v) ? v : []);
+      const secs = arr(w.seconds).filter(Array.isArray).map((r) => (r[0] === r[1] ? `${r[0]}` : `${r[0]}\u2013${r[1]}`)).join(', ');
+      return `${str(w.worker)} in ${fmtNum(w.saturated_seconds)} s${secs ? ' (' + secs + (w.seconds_cut ? ', \u2026' : '') + ')' : ''}: ${arr(w.reasons).map(str).join(', ')}`;
+    });
+    return `Generator saturated: ${parts.join('; ')}. Latencies in those seconds include the generator's own delay.`;
+  }
+
   function render(s, root) {
     root.replaceChildren();
     const add = (node) => root.append(node);
@@ -177,6 +190,8 @@
       document.title = 'hornet report: ' + str(m.scenario || m.host) + (m.start_utc ? ' ' + m.start_utc : '');
     }
 
+    const gb = generatorBanner(s);
+    if (gb) add(el('p', { className: 'msg error r-generator-banner', role: 'status' }, gb));
     add(el('dl', { className: 'r-figures' }, ...figures(s).map(([k, val, bad]) =>
       el('div', { className: bad ? 'bad' : '' }, el('dt', null, k), el('dd', null, val)))));
     const meta = metaRows(s);
@@ -306,6 +321,19 @@
       ], workers)));
     }
 
+    const gw = list(isObj(s.generator) ? s.generator.workers : null).filter(isObj);
+    if (gw.length) {
+      add(section('r-generator', 'Generator health', table([
+        ['Worker', (r) => str(r.worker), 'text'],
+        ['CPU', (r) => (isNum(r.cpu_pct) ? fmtNum(r.cpu_pct) + ' %' : DASH)],
+        ['Loop lag p50', (r) => ms(r.lag_p50_ms)],
+        ['Loop lag p99', (r) => ms(r.lag_p99_ms)],
+        ['Arrivals late', (r) => fmtNum(r.arrivals_late)],
+        ['Saturated s', (r) => fmtNum(r.saturated_seconds)],
+        ['FDs open / limit', (r) => (isObj(r.fds) ? `${fmtNum(r.fds.open_max)} / ${fmtNum(r.fds.limit)}` : DASH)],
+      ], gw, { rowClass: (r) => (r.saturated ? 'fail' : '') })));
+    }
+
     const ctrs = isObj(s.counters) ? Object.entries(s.counters).filter(([, n]) => isNum(n)) : [];
     if (ctrs.length) {
       add(section('r-counters', 'Counters', table([
@@ -337,7 +365,7 @@
     });
   }
 
-  globalThis.hornetReport = { tagRows, tagSkew, errorRows, statusRows, verdict, shellJoin, metaRows, figures };
+  globalThis.hornetReport = { tagRows, tagSkew, errorRows, statusRows, verdict, shellJoin, metaRows, figures, generatorBanner };
   if (typeof document !== 'undefined') {
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
     else init();

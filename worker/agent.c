@@ -2,6 +2,8 @@
 #include "agent.h"
 
 #include <czmq.h>
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "health.h"
 #include "log.h"
 #include "msg.h"
 #include "scen.h"
@@ -189,6 +192,21 @@ static void resend(agent_t *a, bool force)
             zframe_send(&f, a->sock, ZFRAME_DONTWAIT);
         u->sent_ms = now;
     }
+}
+
+/*  Open descriptors of this process, counted once a second for generator
+ *  health (issue 18): limit when there is none left to look with, 0 when
+ *  /proc cannot say. */
+static uint64_t count_fds(uint64_t limit)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return errno == EMFILE ? limit : 0;
+    uint64_t n = 0;
+    for (struct dirent *de = readdir(d); de; de = readdir(d))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n > 0 ? n - 1 : 0; /* not the one opendir holds */
 }
 
 static void queue_snapshot(agent_t *a, uint64_t seq, bool final, uint32_t users,
@@ -413,6 +431,27 @@ static void on_welcome(agent_t *a, const proto_welcome_t *m)
            s->n_classes, s->n_endpoints);
 }
 
+/*  The rows of unique feeds this process may use: ranges it has are
+ *  skipped, grown ones add what they grew by (feed_grant). */
+static void grant_rows(agent_t *a, const proto_load_t *m)
+{
+    for (size_t f = 0; f < m->n_feeds && f < a->scen->n_feeds; f++) {
+        feed_t *fd = a->scen->feeds[f].feed;
+        if (feed_order(fd) != FEED_UNIQUE)
+            continue;
+        const proto_rows_t *r = &m->rows[f];
+        for (uint32_t i = 0; i < r->n; i++)
+            if (!feed_grant(fd, r->first[i], r->count[i]))
+                log_warn("worker: rows %" PRIu64 "+%" PRIu64
+                         " of data feed '%s' refused (past its end, or "
+                         "too many ranges)",
+                         r->first[i], r->count[i], a->scen->feeds[f].name);
+        log_debug("worker: data feed '%s': %" PRIu64 " rows granted, %" PRIu64
+                  " taken",
+                  a->scen->feeds[f].name, feed_granted(fd), feed_picked(fd));
+    }
+}
+
 /*  Applies a LOAD whose start time has come. */
 static void apply_load(agent_t *a, const proto_load_t *m)
 {
@@ -436,11 +475,18 @@ static void apply_load(agent_t *a, const proto_load_t *m)
             return;
         }
         a->w_open = open;
+        worker_set_counter(a->w, m->counter_base);
+        /*  no engine runs now: a new run's unique feeds start with no
+         *  rows but those the master grants */
+        for (size_t f = 0; new_run && f < a->scen->n_feeds; f++)
+            if (feed_order(a->scen->feeds[f].feed) == FEED_UNIQUE)
+                feed_grant_reset(a->scen->feeds[f].feed);
         a->run = m->run;
         forget_runs_before(a, m->run);
         worker_start(a->w, (uint64_t)a->start_mono_ns,
                      (uint64_t)a->interval_ms * 1000000u);
     }
+    grant_rows(a, m);
     worker_set_load_classes(a->w, m->users, m->spawn_rate, m->rate,
                             m->max_inflight,
                             m->n_classes ? m->class_users : NULL, m->n_classes);
@@ -790,6 +836,7 @@ int agent_run(agent_t *a)
                     break;
                 if (a->running)
                     a->users = users;
+                health_record_fds(st, count_fds(a->fd_limit), a->fd_limit);
                 queue_snapshot(a, seq, final, users, st);
                 stats_destroy(&st);
                 if (final) {

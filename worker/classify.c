@@ -95,12 +95,30 @@ const char *classify_curl(CURLcode res, int os_errno, const char *errbuf,
             snprintf(out, n, "connection reset by peer");
             return out;
         }
+        /*  poll gave POLLERR: the socket holds an error, a reset that
+         *  came before curl read it (curl does not say which). */
+        if (errbuf && strstr(errbuf, "select/poll returned error")) {
+            *kind = STATS_FAIL_RESET;
+            snprintf(out, n, "connection error (reset?) seen by poll");
+            return out;
+        }
         *kind = STATS_FAIL_PROTOCOL;
         break;
     case CURLE_GOT_NOTHING:
         *kind = STATS_FAIL_RESET;
         snprintf(out, n, "empty reply from server (connection closed)");
         return out;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        /*  curl 7.88 says "Received HTTP/0.9 when not allowed" for any
+         *  reply that does not start with a status line: garbage, or
+         *  another protocol, on the wire. (hornet refuses other schemes
+         *  at load, so nothing else reaches here.) */
+        if (errbuf && strstr(errbuf, "HTTP/0.9")) {
+            *kind = STATS_FAIL_PROTOCOL;
+            snprintf(out, n, "not an HTTP response (no status line)");
+            return out;
+        }
+        break;
     case CURLE_PARTIAL_FILE:
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:

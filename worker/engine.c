@@ -15,8 +15,8 @@
  *    different request.
  *  - Virtual users are small state machines; thinking users wait in a
  *    binary heap of wake-up times. Nothing on the request path allocates.
- *  - The native path (issue 17, worker/h1.h) replaces libcurl for plain
- *    HTTP/1.1 when h1_choose says so: the engine then owns its
+ *  - The native path (issue 17, worker/h1.h) replaces libcurl for
+ *    HTTP/1.1, http and https, when h1_choose says so: the engine owns its
  *    connections (a pool per origin, or one per user), registers them in
  *    this same epoll, writes each request head once into the transfer's
  *    buffer and sends it with one sendmsg, and keeps a deadline list per
@@ -28,12 +28,15 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -41,6 +44,7 @@
 #include "check.h"
 #include "classify.h"
 #include "h1.h"
+#include "health.h"
 #include "log.h"
 #include "pollshim.h"
 #include "request.h"
@@ -56,6 +60,14 @@
  *  before every request. */
 #define UA_HEADER "User-Agent: hornet/" HN_VERSION
 #define CATCH_UP_MAX_NS 500000000ull /* see apply_load */
+/*  The master calls a worker missing after 3.5 s of silence and moves its
+ *  load (master.c MISSING_AFTER_MS): arrivals later than that in a gap
+ *  (a stopped process) were covered by others, see run_arrivals. */
+#define MISSED_ARRIVALS_MAX_NS 3500000000ull
+/*  Closed model: a user whose connection could not be made waits before
+ *  trying again, 10 ms doubling to 1 s (see user_iteration_done). */
+#define BACKOFF_MIN_NS 10000000ull
+#define BACKOFF_MAX_NS 1000000000ull
 #define NO_USER UINT32_MAX /* end of the free list and the wait queue */
 
 typedef enum {
@@ -92,6 +104,7 @@ typedef struct {
     buf_t jar;               /* cookies: "a=1; b=2" */
     CURLSH *share;           /* own connection cache (connections: per_user) */
     eng_conn_t *own_conn;    /* native, per_user: its idle connection */
+    uint8_t conn_fails;      /* connects failed in a row (back-off) */
 } eng_user_t;
 
 struct eng_xfer {
@@ -123,6 +136,9 @@ struct eng_xfer {
     eng_xfer_t *t_next;
     uint32_t tlist;
     bool retried;           /* already re-sent once on a fresh connection */
+    uint32_t attempts;      /* libcurl: times it sent the request */
+    uint32_t resets;        /* of them, sends again after a reset */
+    uint64_t resend_ns;     /* when it was first sent again */
     bool deferred;          /* failed at once: finished from the loop */
     stats_fail_t fail_kind; /* why, when deferred */
 };
@@ -155,6 +171,21 @@ typedef struct {
     uint64_t dur_ns;
     eng_xfer_t *head, *tail;
 } eng_tlist_t;
+
+/*  The native path's connection timings, with the meaning of curl's
+ *  CURLINFO_CONNECT_TIME, _APPCONNECT_TIME and _STARTTRANSFER_TIME (from
+ *  the request's start, in us), summed over a run. Kept in the engine,
+ *  not reported yet: the wire (proto/) has no field for them; logged at
+ *  debug level when a run ends. */
+typedef struct {
+    uint64_t responses;     /* first_byte_us is over these */
+    uint64_t first_byte_us; /* to the first response byte */
+    uint64_t connects;      /* new connections the responses came on */
+    uint64_t connect_us;    /* to TCP connected, over connects */
+    uint64_t tls_us;        /* to the handshake's end, over connects
+                             * to https origins (tls_connects) */
+    uint64_t tls_connects;
+} eng_timing_t;
 
 /*  Per scenario request, built once per thread. */
 typedef struct eng_req {
@@ -249,6 +280,9 @@ typedef struct {
     uint64_t interval_ns;
     uint64_t seq;
     uint64_t next_tick_ns;
+    uint64_t cpu_mark_ns;    /* thread CPU time at the last snapshot */
+    uint64_t wall_mark_ns;   /* and the monotonic time then */
+    uint64_t health_from_ns; /* arrivals due from here count as late */
 
     bool stopping;
     uint64_t stop_deadline_ns;
@@ -275,6 +309,13 @@ typedef struct {
     uint32_t n_tlists;
     eng_xfer_t *deferred; /* failed at once; finished from the loop */
     buf_t hdr_tmp;        /* a templated header value */
+    h1_tls_t *tls;        /* https origins: the thread's SSL_CTX */
+    eng_timing_t timing;  /* connect/TLS/first byte, this run */
+    bool say_timing;      /* HORNET_NATIVE_TIMINGS=1: log it at info */
+
+    int socket_errno;  /* why our last socket() failed (libcurl loses it) */
+    bool backoff_said; /* logged that users back off, this run */
+    bool fd_short;     /* a request found no fd left, this run */
 } engine_t;
 
 /* ------------------------------------------------------------------ */
@@ -429,7 +470,12 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
  *
  *  Real poll: any write interest, a socket we do not watch for reading,
  *  one reported in this batch, or a batch that filled the event array
- *  (events may be left unreported). */
+ *  (events may be left unreported), and an idle kept-alive connection
+ *  (curl checks it before reusing it): a server that closes after each
+ *  answer without saying so closes it just after the last epoll_wait as
+ *  a rule, not by a rare race, and every reuse of it would be a send on a
+ *  dead connection, a send again, up to curl's 5 times and a failure
+ *  (14% of requests in the closed model, issue 15). */
 static int poll_answer(void *ctx, struct pollfd *fds, nfds_t n)
 {
     engine_t *e = ctx;
@@ -441,6 +487,8 @@ static int poll_answer(void *ctx, struct pollfd *fds, nfds_t n)
         const eng_fd_t *f = fd_ent(e, fds[i].fd);
         if (!f || !f->ours || !(f->reg & EPOLLIN) || f->reported)
             return -1;
+        if (!f->want)
+            return -1; /* idle: curl asks whether it is alive to reuse */
     }
     for (nfds_t i = 0; i < n; i++)
         fds[i].revents = 0;
@@ -454,8 +502,11 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
     engine_t *e = clientp;
     curl_socket_t s = socket(addr->family, addr->socktype | SOCK_CLOEXEC,
                              addr->protocol);
-    if (s < 0)
+    if (s < 0) {
+        e->socket_errno = errno; /* EMFILE: on_done files it as nofile */
         return CURL_SOCKET_BAD;
+    }
+    e->socket_errno = 0;
     eng_fd_t *f = fd_ent(e, s);
     if (f) {
         f->ours = 1;
@@ -496,6 +547,27 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *userdata)
     size_t len = size * n;
     (void)!buf_append(&x->resp_headers, ptr, len);
     return len;
+}
+
+/*  libcurl is about to send the request: once per attempt, as it sends a
+ *  request again by itself when a reused connection dies before any
+ *  answer byte. A send again after a reset (curl's first error, in
+ *  errbuf, says so) follows a request the server may have read: on_done
+ *  counts it (count_resent). After a close (EOF: no error) the server had
+ *  shut the idle connection before reading it: not a request. */
+static int on_prereq(void *clientp, char *primary_ip, char *local_ip,
+                     int primary_port, int local_port)
+{
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    eng_xfer_t *x = clientp;
+    if (x->attempts++ && strstr(x->errbuf, "reset by peer")) {
+        if (!x->resets++)
+            x->resend_ns = util_now_ns();
+    }
+    return CURL_PREREQFUNC_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -543,6 +615,8 @@ static eng_xfer_t *xfer_get(engine_t *e)
     curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, e);
     curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, e);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, x);
     /*  A load generator talks to its target directly: without this curl
      *  reads the *_proxy environment on every request (getenv + parse). */
     curl_easy_setopt(c, CURLOPT_PROXY, "");
@@ -889,6 +963,13 @@ static void queue_pump(engine_t *e)
 static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
 {
     uint64_t now = util_now_ns();
+    /*  Generator health: how late an open-model request leaves against
+     *  its intended start (a busy loop, or a wait for a connection). The
+     *  run's first arrivals, due before this engine had its load, are late
+     *  by design (apply_load) and not counted. */
+    if (e->rate > 0 && intended_ns >= e->health_from_ns)
+        health_record_arrival(e->stats,
+                              now > intended_ns ? now - intended_ns : 0);
     u->intended_ns = intended_ns;
     u->start_ns = now;
     const eng_req_t *er = current_req(e, u);
@@ -923,6 +1004,8 @@ static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
     buf_reset(&x->resp_headers);
     buf_reset(&x->resp_body);
     x->errbuf[0] = '\0';
+    x->attempts = 0;
+    x->resets = 0;
     u->xfer = x;
     user_set_state(e, u, USER_REQUESTING);
     CURLMcode mc = curl_multi_add_handle(e->multi, x->easy);
@@ -992,6 +1075,18 @@ static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now)
         return;
     }
     uint64_t wait = was_on_start ? 0 : think_ns(e, u, now);
+    if (u->conn_fails) {
+        /*  Back off, as a Locust user does by the time its exception is
+         *  handled: retrying a refused port (or with no fd left) at once
+         *  spins a core at tens of thousands of attempts per second and
+         *  measures nothing. 10 ms doubling per failure, at most 1 s. */
+        unsigned sh = u->conn_fails > 7 ? 7 : u->conn_fails - 1u;
+        uint64_t b = BACKOFF_MIN_NS << sh;
+        if (b > BACKOFF_MAX_NS)
+            b = BACKOFF_MAX_NS;
+        if (wait < b)
+            wait = b;
+    }
     if (wait == 0) {
         user_start_iteration(e, u, now, now);
         return;
@@ -1123,6 +1218,52 @@ static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
 
 static void tlist_remove(engine_t *e, eng_xfer_t *x);
 
+/*  Keeps count of a user's connects that failed in a row: refused, no
+ *  file descriptor or port, other connect errors. Any other outcome means
+ *  a connection was made and resets it. */
+static void note_connect_result(engine_t *e, eng_user_t *u, bool failed,
+                                stats_fail_t kind)
+{
+    bool conn = failed &&
+                (kind == STATS_FAIL_REFUSED || kind == STATS_FAIL_NOFILE ||
+                 kind == STATS_FAIL_PORTS || kind == STATS_FAIL_CONNECT);
+    if (!conn) {
+        u->conn_fails = 0;
+        return;
+    }
+    if (u->conn_fails < 255)
+        u->conn_fails++;
+    if (kind == STATS_FAIL_NOFILE)
+        e->fd_short = true;
+    if (!e->backoff_said && !open_model(e)) {
+        e->backoff_said = true;
+        log_warn("engine %u: connections fail (%s): users wait 10 ms, "
+                 "doubling to 1 s, before trying again",
+                 e->cfg.index, stats_fail_name(kind));
+    }
+}
+
+/*  Counts n sends of x's request that ended when its reused connection
+ *  was reset before any answer byte, and that were then sent again (both
+ *  paths do it once the same way; libcurl up to 5 times): each one left
+ *  hornet and may have reached the server, so each is a request of its
+ *  own, failed as `reset`, its latency up to the resend at. The send
+ *  that follows is counted as usual. */
+static void count_resent(engine_t *e, eng_xfer_t *x, uint64_t at, uint64_t n,
+                         uint64_t reqsz)
+{
+    eng_user_t *u = x->user;
+    size_t ep = x->req_set->endpoint;
+    uint64_t lat = at > u->intended_ns ? (at - u->intended_ns) / 1000 : 0;
+    uint64_t raw = at > u->start_ns ? (at - u->start_ns) / 1000 : 0;
+    for (uint64_t i = 0; i < n; i++)
+        stats_record(e->stats, ep, 0, lat, raw, 0, reqsz + x->out_bytes, true);
+    stats_record_error(e->stats, ep, STATS_FAIL_RESET,
+                       "connection reset before any response byte "
+                       "(the request was sent again)",
+                       n);
+}
+
 /*  Turns a finished transfer into stats and moves its user on: the one
  *  end of both paths. transport_ok false: kind and msg say why (the
  *  response, if any, is not judged). code, hdr and reqsz: the status, the
@@ -1157,6 +1298,7 @@ static void xfer_finish(engine_t *e, eng_xfer_t *x, uint64_t now,
                  failed);
     if (failed)
         stats_record_error(e->stats, ep, kind, msg, 1);
+    note_connect_result(e, u, failed, kind);
 
     x->user = NULL;
     x->next = e->xfer_free;
@@ -1186,10 +1328,14 @@ static void on_done(engine_t *e, CURL *easy, CURLcode res)
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &hdr);
     curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &reqsz);
+    if (x->resets)
+        count_resent(e, x, x->resend_ns, x->resets, (uint64_t)reqsz);
     stats_fail_t kind = STATS_FAIL_OTHER;
     char msg[STATS_ERRMSG_MAX] = "";
     if (res != CURLE_OK) {
         curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
+        if (res == CURLE_COULDNT_CONNECT && !oserr && e->socket_errno)
+            oserr = e->socket_errno; /* socket() failed in on_open_socket */
         classify_curl(res, (int)oserr, x->errbuf, &kind, msg, sizeof msg);
     }
     xfer_finish(e, x, now, res == CURLE_OK, code, (uint64_t)hdr,
@@ -1359,18 +1505,21 @@ static eng_conn_t *conn_open(engine_t *e, uint32_t origin, stats_fail_t *kind,
     c->xfer = NULL;
     c->idle = false;
     c->owner = NULL;
-    const eng_origin_t *o = &e->origins[origin];
-    h1_io_t rc = h1_conn_open(c->h, &o->o);
+    eng_origin_t *o = &e->origins[origin];
+    h1_io_t rc = h1_conn_open(c->h, &o->o, e->tls);
     if (rc == H1_ERROR) {
-        h1_classify(h1_conn_fail(c->h), h1_conn_errno(c->h), o->o.host_hdr,
+        h1_fail_t f = h1_conn_fail(c->h);
+        h1_classify(f, h1_conn_errno(c->h),
+                    f == H1_FAIL_TLS ? h1_conn_error(c->h) : o->o.host_hdr,
                     kind, why, n);
         c->next_free = e->conn_free;
         e->conn_free = c;
         return NULL;
     }
     int fd = h1_conn_fd(c->h);
+    bool out = rc == H1_AGAIN && h1_conn_want_write(c->h);
     struct epoll_event ev = {0};
-    ev.events = EPOLLIN | (rc == H1_AGAIN ? EPOLLOUT : 0);
+    ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
     ev.data.fd = fd;
     if ((uint64_t)fd >= e->n_fds ||
         epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev)) {
@@ -1383,7 +1532,7 @@ static eng_conn_t *conn_open(engine_t *e, uint32_t origin, stats_fail_t *kind,
     }
     e->conn_by_fd[fd] = c;
     c->connecting = rc == H1_AGAIN;
-    c->want_out = rc == H1_AGAIN;
+    c->want_out = out;
     return c;
 nomem:
     *kind = STATS_FAIL_OTHER;
@@ -1471,17 +1620,34 @@ static void native_conn_failed(engine_t *e, eng_conn_t *c)
                  (f == H1_FAIL_EMPTY || f == H1_FAIL_ERRNO);
     const char *detail = f == H1_FAIL_PROTOCOL
                              ? h1_resp_error(h1_conn_resp(c->h))
+                         : f == H1_FAIL_TLS || f == H1_FAIL_TLS_IO
+                             ? h1_conn_error(c->h)
                              : e->origins[c->origin].o.host_hdr;
     stats_fail_t kind;
     char why[STATS_ERRMSG_MAX];
     h1_classify(f, err, detail, &kind, why, sizeof why);
+    size_t head = h1_conn_head_size(c->h);
     conn_close(e, c);
     if (retry) {
+        /*  A close (EOF, or EPIPE on send) means the server had shut the
+         *  idle connection before it read this: not a request to it. A
+         *  reset may come after it read it: a request, failed. */
+        if (!(f == H1_FAIL_EMPTY || err == EPIPE))
+            count_resent(e, x, util_now_ns(), 1, head);
         x->retried = true;
         native_go(e, x, true);
         return;
     }
     native_fail(e, x, kind, why);
+}
+
+/*  Watches for writable when the connection's last step waits for it
+ *  (a send that would block, a TLS step that must write). */
+static void conn_sync(engine_t *e, eng_conn_t *c)
+{
+    bool out = h1_conn_want_write(c->h);
+    if (out != c->want_out)
+        conn_watch(e, c, out);
 }
 
 static void native_send_more(engine_t *e, eng_conn_t *c)
@@ -1491,9 +1657,29 @@ static void native_send_more(engine_t *e, eng_conn_t *c)
         native_conn_failed(e, c);
         return;
     }
-    bool out = rc == H1_AGAIN;
-    if (out != c->want_out)
-        conn_watch(e, c, out);
+    conn_sync(e, c);
+}
+
+/*  Adds what the connection measured for x's response to the run's
+ *  timings (see eng_timing_t). */
+static void note_times(engine_t *e, eng_conn_t *c, const eng_xfer_t *x)
+{
+    h1_times_t t;
+    h1_conn_times(c->h, &t);
+    uint64_t start = x->user->start_ns;
+    eng_timing_t *m = &e->timing;
+    if (t.first_byte_ns > start) {
+        m->responses++;
+        m->first_byte_us += (t.first_byte_ns - start) / 1000;
+    }
+    if (!t.reused && t.connect_ns > start) {
+        m->connects++;
+        m->connect_us += (t.connect_ns - start) / 1000;
+        if (t.tls_ns > start) {
+            m->tls_connects++;
+            m->tls_us += (t.tls_ns - start) / 1000;
+        }
+    }
 }
 
 static void native_done(engine_t *e, eng_conn_t *c)
@@ -1504,6 +1690,7 @@ static void native_done(engine_t *e, eng_conn_t *c)
     x->body_truncated = r->body_truncated;
     long code = r->status;
     uint64_t hdr = r->header_size, reqsz = h1_conn_head_size(c->h);
+    note_times(e, c, x);
     x->conn = NULL;
     conn_release(e, c, x->user);
     xfer_finish(e, x, util_now_ns(), true, code, hdr, reqsz, STATS_FAIL_OTHER,
@@ -1516,16 +1703,25 @@ static void native_event(engine_t *e, int fd, uint32_t events)
     if (!c)
         return;
     if (!c->xfer) {
-        /* idle and readable: the server closed it (or sent junk) */
+        /* idle and readable: the server closed it (or sent junk), or
+         * for https maybe only a late session ticket */
+        if (h1_conn_idle_ok(c->h))
+            return;
         conn_unidle(e, c);
         conn_close(e, c);
         return;
     }
     if (c->connecting) {
-        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+        if (h1_conn_tcp_pending(c->h) &&
+            !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
             return;
-        if (h1_conn_connected(c->h) != H1_OK) {
+        h1_io_t rc = h1_conn_connected(c->h);
+        if (rc == H1_ERROR) {
             native_conn_failed(e, c);
+            return;
+        }
+        if (rc == H1_AGAIN) { /* the TLS handshake goes on */
+            conn_sync(e, c);
             return;
         }
         c->connecting = false;
@@ -1545,6 +1741,8 @@ static void native_event(engine_t *e, int fd, uint32_t events)
         native_done(e, c);
     else if (rc == H1_ERROR)
         native_conn_failed(e, c);
+    else if (h1_conn_want_write(c->h) != c->want_out)
+        conn_sync(e, c); /* TLS: a read that must write first */
 }
 
 /*  Fails what ran past its timeout; returns the next deadline. */
@@ -1831,8 +2029,24 @@ static void apply_load(engine_t *e, uint32_t users, uint64_t spawn_milli,
         retire_users(e, users);
 }
 
+/*  Generator health: this thread's CPU time and the wall time since the
+ *  last mark into st (when not NULL); then marks now. Once an interval. */
+static void cpu_mark(engine_t *e, stats_t *st)
+{
+    struct timespec ts;
+    uint64_t cpu = e->cpu_mark_ns;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        cpu = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    uint64_t wall = util_now_ns();
+    if (st && wall > e->wall_mark_ns && cpu >= e->cpu_mark_ns)
+        health_record_cpu(st, cpu - e->cpu_mark_ns, wall - e->wall_mark_ns);
+    e->cpu_mark_ns = cpu;
+    e->wall_mark_ns = wall;
+}
+
 static void send_stats(engine_t *e, bool final)
 {
+    cpu_mark(e, e->stats);
     stats_t *full = e->stats;
     e->stats = stats_new(e->cfg.scen->n_endpoints, e->cfg.scen->n_counters,
                          e->cfg.open_model);
@@ -1881,8 +2095,64 @@ static void cut_off_in_flight(engine_t *e, uint64_t now)
 }
 
 /*  Ends the run: final stats out, back to idle waiting for a new LOAD. */
+/*  Once a run ends: what the native path measured and did not report
+ *  (eng_timing_t), at debug level, or on stderr when
+ *  HORNET_NATIVE_TIMINGS=1 (tests read the handshake counts there). */
+static void log_timing(engine_t *e)
+{
+    const eng_timing_t *m = &e->timing;
+    if (!e->native || !m->responses)
+        return;
+    log_msg(e->say_timing ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+            "engine %u: native timings: %llu responses, first byte "
+            "%.0f us mean; %llu new connections, connect %.0f us, TLS "
+            "%.0f us mean; %llu TLS handshakes, %llu resumed",
+            e->cfg.index, (unsigned long long)m->responses,
+            (double)m->first_byte_us / (double)m->responses,
+            (unsigned long long)m->connects,
+            m->connects ? (double)m->connect_us / (double)m->connects : 0.0,
+            m->tls_connects ? (double)m->tls_us / (double)m->tls_connects : 0.0,
+            (unsigned long long)(e->tls ? h1_tls_handshakes(e->tls) : 0),
+            (unsigned long long)(e->tls ? h1_tls_resumed(e->tls) : 0));
+    memset(&e->timing, 0, sizeof e->timing);
+}
+
+/*  Closes the run's idle kept-alive connections. Done at its end when it
+ *  ran out of file descriptors: they are what holds them, and the report
+ *  (JSON, CSV, HTML) is written after the last stats, by this process
+ *  in `hornet run`, which would otherwise find no fd to open it with. */
+static void release_idle_connections(engine_t *e)
+{
+    for (uint32_t i = 0; i < e->n_conns; i++) {
+        eng_conn_t *c = e->conns[i];
+        if (c->idle) {
+            conn_unidle(e, c);
+            conn_close(e, c);
+        }
+    }
+    if (e->native || e->in_flight)
+        return;
+    /*  curl 7.88 has no call to empty a multi's connection cache but its
+     *  cleanup (every easy handle has left it: none is in flight). */
+    CURLM *m = curl_multi_init();
+    if (!m)
+        return;
+    curl_multi_cleanup(e->multi);
+    e->multi = m;
+    e->curl_deadline = NEVER;
+    curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(m, CURLMOPT_SOCKETDATA, e);
+    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(m, CURLMOPT_TIMERDATA, e);
+}
+
 static void finish_stop(engine_t *e)
 {
+    log_timing(e);
+    if (e->fd_short) {
+        release_idle_connections(e);
+        e->fd_short = false;
+    }
     send_stats(e, true);
     e->stopping = false;
     e->loaded = false;
@@ -1890,6 +2160,7 @@ static void finish_stop(engine_t *e)
     e->target_users = 0;
     e->rate = 0;
     e->seq++;
+    e->backoff_said = false;
 }
 
 /*  CZMQ pictures send numbers as decimal text frames; a missing or bad
@@ -1923,6 +2194,7 @@ static void handle_command(engine_t *e)
         e->seq = 0;
         e->next_tick_ns = epoch + e->interval_ns;
         e->started = true;
+        cpu_mark(e, NULL);
     } else if (!strcmp(cmd, "LOAD")) {
         uint64_t users = pop_u64(msg), spawn = pop_u64(msg);
         uint64_t rate = pop_u64(msg), cap = pop_u64(msg);
@@ -1944,6 +2216,10 @@ static void handle_command(engine_t *e)
         if (changed && rate)
             for (size_t i = 0; i < e->cfg.scen->n_classes; i++)
                 e->classes[i].started = 0;
+        if (!e->loaded) {
+            cpu_mark(e, NULL); /* idle time before the load is not use */
+            e->health_from_ns = util_now_ns();
+        }
         apply_load(e, (uint32_t)users, spawn, rate, (uint32_t)cap, offset);
     } else if (!strcmp(cmd, "STOP")) {
         uint64_t timeout = pop_u64(msg);
@@ -1973,6 +2249,47 @@ static void drain_pipe(engine_t *e)
 {
     while (!e->terminated && (zsock_events(e->pipe) & ZMQ_POLLIN))
         handle_command(e);
+}
+
+/*  Starts the open model's due arrivals. After a gap longer than the
+ *  master waits before it calls a worker missing (SIGSTOP, a VM paused,
+ *  a machine suspended), only the arrivals of the gap's first 3.5 s are
+ *  sent, late and measured from when they were due: the master had moved
+ *  this worker's share to the others after that, and they sent the rest.
+ *  The later ones are counted as not started, never sent in a burst. */
+static void run_arrivals(engine_t *e, uint64_t now)
+{
+    uint64_t first = e->next_arrival_ns;
+    uint64_t late_end = NEVER;
+    if (first <= now && now - first > MISSED_ARRIVALS_MAX_NS)
+        late_end = first + MISSED_ARRIVALS_MAX_NS;
+    while (e->next_arrival_ns <= now) {
+        if (e->next_arrival_ns >= late_end) {
+            /* the first arrival after now, and those skipped to it */
+            uint64_t upto = (uint64_t)(floor((double)(now - e->rate_epoch_ns) *
+                                             e->rate / 1e9)) +
+                            1;
+            uint64_t skipped = upto > e->arrivals ? upto - e->arrivals : 0;
+            stats_count(e->stats, STATS_CTR_SCHEDULED, skipped);
+            stats_count(e->stats, STATS_CTR_DROPPED, skipped);
+            log_warn("engine %u: stopped for %.1f s: %llu arrivals due "
+                     "after the first %.1f s not started (the master "
+                     "moved this worker's share)",
+                     e->cfg.index, (double)(now - first) / 1e9,
+                     (unsigned long long)skipped, MISSED_ARRIVALS_MAX_NS / 1e9);
+            e->arrivals = upto;
+            e->next_arrival_ns = e->rate_epoch_ns +
+                                 (uint64_t)((double)e->arrivals * 1e9 /
+                                            e->rate);
+            if (e->next_arrival_ns <= now) /* rounding */
+                e->next_arrival_ns = now + 1;
+            break;
+        }
+        arrive(e, e->next_arrival_ns, now);
+        e->arrivals++;
+        e->next_arrival_ns = e->rate_epoch_ns +
+                             (uint64_t)((double)e->arrivals * 1e9 / e->rate);
+    }
 }
 
 /*  Runs everything that is due; returns the next deadline. */
@@ -2013,13 +2330,7 @@ static uint64_t run_due(engine_t *e, uint64_t now)
             if (e->spawned == e->target_users)
                 e->next_spawn_ns = now; /* ramp restarts from now */
         } else {
-            while (e->next_arrival_ns <= now) {
-                arrive(e, e->next_arrival_ns, now);
-                e->arrivals++;
-                e->next_arrival_ns = e->rate_epoch_ns +
-                                     (uint64_t)((double)e->arrivals * 1e9 /
-                                                e->rate);
-            }
+            run_arrivals(e, now);
         }
     }
     if (e->stopping) {
@@ -2093,6 +2404,7 @@ static void loop(engine_t *e)
 {
     struct epoll_event evs[MAX_EVENTS];
     bool skipped = false;
+    uint64_t due = NEVER; /* the deadline the loop last set itself */
     while (!e->terminated) {
         /*  ZMQ_FD only signals edges, and any send or getsockopt on the
          *  pipe may consume one; checking every turn (no syscall, zmq
@@ -2101,10 +2413,17 @@ static void loop(engine_t *e)
         if (e->terminated)
             break;
         uint64_t now = util_now_ns();
+        /*  Generator health: how late the loop came back to its own
+         *  deadline (one sample per late wake-up, a few compares) */
+        if (due != NEVER && now > due && e->loaded)
+            health_record_lag(e->stats, now - due);
         uint64_t next = run_due(e, now);
+        due = next;
         int timeout = -1;
         if (next != NEVER) {
             now = util_now_ns();
+            if (due < now) /* already past when set: late from now on */
+                due = now;
             if (next <= now) {
                 /* Due already: run it again without a syscall, but only
                  * once in a row, or a saturated engine that always has
@@ -2171,9 +2490,12 @@ static void engine_free(engine_t *e)
         free(e->conns[i]);
     }
     free(e->conns);
-    for (uint32_t i = 0; i < e->n_origins; i++)
+    for (uint32_t i = 0; i < e->n_origins; i++) {
         free(e->origins[i].idle);
+        h1_origin_clear(&e->origins[i].o);
+    }
     free(e->origins);
+    h1_tls_destroy(&e->tls);
     free(e->tlists);
     free(e->conn_by_fd);
     buf_free(&e->hdr_tmp);
@@ -2388,7 +2710,17 @@ static int engine_init(engine_t *e)
     for (uint32_t i = 0; i < e->n_origins; i++) {
         eng_origin_t *o = &e->origins[i];
         (void)h1_origin_resolve(&o->o, o->why, sizeof o->why);
+        if (o->o.tls && !e->tls) {
+            e->tls = h1_tls_new(s, e->cfg.insecure);
+            if (!e->tls)
+                return -1;
+            const char *te = h1_tls_error(e->tls);
+            if (te && e->cfg.index == 0)
+                log_warn("%s", te); /* every https request fails with it */
+        }
     }
+    const char *say = getenv("HORNET_NATIVE_TIMINGS");
+    e->say_timing = say && !strcmp(say, "1");
     const char *dump = getenv("HORNET_DUMP_LATENCY");
     if (dump && *dump) {
         char path[512];
@@ -2413,6 +2745,13 @@ void engine_actor(zsock_t *pipe, void *args)
     e.curl_deadline = NEVER;
     e.free_head = e.q_head = e.q_tail = NO_USER;
     util_rng_seed(&e.rng, e.cfg.seed ^ ((uint64_t)e.cfg.index << 32));
+    /*  OpenSSL writes with write(), not send(MSG_NOSIGNAL): a server that
+     *  closed must not kill the process with SIGPIPE. Blocked for this
+     *  thread only, so the write fails with EPIPE instead. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    (void)pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     if (engine_init(&e)) {
         log_error("engine %u: could not start: %s", e.cfg.index,
                   strerror(errno));

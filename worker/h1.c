@@ -25,8 +25,11 @@
  *  so a response that fits costs one read() and no EAGAIN round. */
 #define H1_RBUF 8192
 
-/*  Messages are cut to the caller's buffer on purpose. */
+/*  Messages are cut to the caller's buffer on purpose (clang, which the
+ *  fuzz build uses, has no such warning). */
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 /*  ------------------------------------------------------------------ */
 /*  origins                                                              */
@@ -562,10 +565,261 @@ const char *h1_resp_error(const h1_resp_t *r)
 }
 
 /*  ------------------------------------------------------------------ */
+/*  TLS                                                                  */
+
+#define H1_MSG_MAX 256
+
+struct h1_tls {
+    SSL_CTX *ctx;
+    bool verify;
+    uint64_t handshakes;
+    uint64_t resumed;
+    char err[H1_MSG_MAX]; /* set-up failed: every connection fails so */
+};
+
+/*  A key or certificate that asks for a pass phrase fails instead of
+ *  prompting on the terminal of a load generator. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0;
+}
+
+/*  OpenSSL's reason for e, prefixed as curl 7.88 prefixes it
+ *  ("OpenSSL/3.0.11: error:0A000086:SSL routines::...", ossl_strerror). */
+static void ossl_text(unsigned long e, char *out, size_t n)
+{
+    int k = snprintf(out, n,
+                     "OpenSSL/%s: ", OpenSSL_version(OPENSSL_VERSION_STRING));
+    if (k < 0 || (size_t)k >= n)
+        return;
+    ERR_error_string_n(e, out + k, n - (size_t)k);
+}
+
+static const char *ssl_error_name(int e)
+{
+    switch (e) {
+    case SSL_ERROR_NONE: return "SSL_ERROR_NONE";
+    case SSL_ERROR_SSL: return "SSL_ERROR_SSL";
+    case SSL_ERROR_WANT_READ: return "SSL_ERROR_WANT_READ";
+    case SSL_ERROR_WANT_WRITE: return "SSL_ERROR_WANT_WRITE";
+    case SSL_ERROR_WANT_X509_LOOKUP: return "SSL_ERROR_WANT_X509_LOOKUP";
+    case SSL_ERROR_SYSCALL: return "SSL_ERROR_SYSCALL";
+    case SSL_ERROR_ZERO_RETURN: return "SSL_ERROR_ZERO_RETURN";
+    case SSL_ERROR_WANT_CONNECT: return "SSL_ERROR_WANT_CONNECT";
+    case SSL_ERROR_WANT_ACCEPT: return "SSL_ERROR_WANT_ACCEPT";
+    default: return "SSL_ERROR unknown";
+    }
+}
+
+static const scen_file_t *file_named(const scen_t *s, const char *path)
+{
+    for (size_t i = 0; path && i < s->n_files; i++)
+        if (!strcmp(s->files[i].path, path))
+            return &s->files[i];
+    return NULL;
+}
+
+static BIO *blob_bio(const scen_file_t *f)
+{
+    return BIO_new_mem_buf(f->data, f->len > INT32_MAX ? -1 : (int)f->len);
+}
+
+/*  The CAs of a PEM bundle into the context's store; false when none. */
+static bool load_ca(SSL_CTX *ctx, const scen_file_t *f)
+{
+    BIO *b = blob_bio(f);
+    if (!b)
+        return false;
+    STACK_OF(X509_INFO) *inf = PEM_X509_INFO_read_bio(b, NULL, no_passphrase,
+                                                      NULL);
+    BIO_free(b);
+    if (!inf)
+        return false;
+    X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+    int n = 0;
+    for (int i = 0; i < sk_X509_INFO_num(inf); i++) {
+        X509_INFO *it = sk_X509_INFO_value(inf, i);
+        if (it->x509 && X509_STORE_add_cert(st, it->x509))
+            n++;
+        if (it->crl)
+            (void)X509_STORE_add_crl(st, it->crl);
+    }
+    sk_X509_INFO_pop_free(inf, X509_INFO_free);
+    return n > 0;
+}
+
+/*  The client certificate (and the chain after it) of a PEM blob. */
+static bool load_cert(SSL_CTX *ctx, const scen_file_t *f)
+{
+    BIO *b = blob_bio(f);
+    if (!b)
+        return false;
+    bool ok = false;
+    X509 *x = PEM_read_bio_X509_AUX(b, NULL, no_passphrase, NULL);
+    if (x && SSL_CTX_use_certificate(ctx, x) == 1) {
+        ok = true;
+        (void)SSL_CTX_clear_chain_certs(ctx);
+        for (;;) {
+            X509 *ca = PEM_read_bio_X509(b, NULL, no_passphrase, NULL);
+            if (!ca)
+                break;
+            if (!SSL_CTX_add0_chain_cert(ctx, ca)) {
+                X509_free(ca);
+                ok = false;
+                break;
+            }
+        }
+        ERR_clear_error(); /* the end of the blob reads as an error */
+    }
+    X509_free(x);
+    BIO_free(b);
+    return ok;
+}
+
+static bool load_key(SSL_CTX *ctx, const scen_file_t *f)
+{
+    BIO *b = blob_bio(f);
+    if (!b)
+        return false;
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
+    BIO_free(b);
+    bool ok = k && SSL_CTX_use_PrivateKey(ctx, k) == 1;
+    EVP_PKEY_free(k);
+    return ok;
+}
+
+/*  curl's session cache keeps the last session per host and port; here
+ *  it is the origin's one slot. The callback runs inside SSL_connect or
+ *  SSL_read (TLS 1.3 tickets come after the handshake). */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    h1_origin_t *o = SSL_get_app_data(ssl);
+    if (!o)
+        return 0;
+    if (o->tls_session)
+        SSL_SESSION_free(o->tls_session);
+    o->tls_session = sess;
+    return 1; /* we keep the reference */
+}
+
+/*  What curl 7.88's OpenSSL back-end does with the same options
+ *  (lib/vtls/openssl.c ossl_connect_step1): TLS_client_method, ALPN,
+ *  peer verification with the CA blob or the system's store, the client
+ *  certificate chain and key from blobs, client-side session caching by
+ *  callback only. */
+h1_tls_t *h1_tls_new(const scen_t *s, bool insecure)
+{
+    h1_tls_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    if (!t->ctx) {
+        free(t);
+        return NULL;
+    }
+    SSL_CTX *ctx = t->ctx;
+    t->verify = !insecure && s->tls.verify;
+    (void)SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /*  A response framed by the close may end without close_notify; curl
+     *  reads SSL_R_UNEXPECTED_EOF_WHILE_READING as the end, too. */
+    (void)SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    static const unsigned char alpn[] = "\x08http/1.1";
+    (void)SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+    (void)SSL_CTX_set_session_cache_mode(
+        ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+    SSL_CTX_set_verify(ctx, t->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+                       NULL);
+    char e[160];
+    const scen_file_t *ca = file_named(s, s->tls.ca_file);
+    if (ca) {
+        if (!load_ca(ctx, ca))
+            snprintf(t->err, sizeof t->err,
+                     "error importing CA certificate blob from %s",
+                     s->tls.ca_file);
+    } else if (t->verify) {
+        (void)SSL_CTX_set_default_verify_paths(ctx);
+    }
+    const scen_file_t *cert = file_named(s, s->tls.cert_file);
+    const scen_file_t *key = file_named(s, s->tls.key_file);
+    if (cert && !t->err[0]) {
+        ERR_clear_error();
+        if (!load_cert(ctx, cert)) {
+            ossl_text(ERR_get_error(), e, sizeof e);
+            snprintf(t->err, sizeof t->err,
+                     "could not load PEM client certificate from %s, %s, "
+                     "(no key found, wrong pass phrase, or wrong file "
+                     "format?)",
+                     s->tls.cert_file, e);
+        } else if (!load_key(ctx, key ? key : cert)) {
+            /*  As curl: no key file means the key is in the cert's. */
+            snprintf(t->err, sizeof t->err,
+                     "unable to set private key file: '%s' type PEM",
+                     key ? s->tls.key_file : s->tls.cert_file);
+        } else if (SSL_CTX_check_private_key(ctx) != 1) {
+            snprintf(t->err, sizeof t->err,
+                     "Private key does not match the certificate public "
+                     "key");
+        }
+    }
+    ERR_clear_error();
+    return t;
+}
+
+void h1_tls_destroy(h1_tls_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    SSL_CTX_free((*self_p)->ctx);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const char *h1_tls_error(const h1_tls_t *self)
+{
+    return self->err[0] ? self->err : NULL;
+}
+
+uint64_t h1_tls_handshakes(const h1_tls_t *self)
+{
+    return self->handshakes;
+}
+
+uint64_t h1_tls_resumed(const h1_tls_t *self)
+{
+    return self->resumed;
+}
+
+/*  ------------------------------------------------------------------ */
 /*  connections                                                          */
 
+enum {
+    CS_CLOSED = 0,
+    CS_TCP = 1, /* connect() in progress */
+    CS_TLS = 2, /* handshake in progress */
+    CS_READY = 3
+};
+
+/*  What a TLS step that returned "again" waits for. */
+enum { WAIT_NONE = 0, WAIT_WRITE = 1, WAIT_READ = 2 };
+
 struct h1_conn {
+    h1_origin_t *origin;
     int fd;
+    uint8_t state;
+    uint8_t hs_wait;   /* handshake */
+    uint8_t send_wait; /* SSL_write, or a plain write that would block */
+    bool read_wait_write;
+    bool ssl_ok; /* no fatal TLS error: close_notify may be sent */
+    SSL *ssl;
+    h1_tls_t *tls;
     uint64_t uses;
     const char *head;
     const char *body;
@@ -576,6 +830,9 @@ struct h1_conn {
     h1_fail_t fail;
     int err;
     bool leftover; /* bytes came after the response */
+    bool resumed;
+    uint64_t t_connect, t_tls, t_first;
+    char msg[H1_MSG_MAX]; /* the TLS failures' message */
     char rbuf[H1_RBUF];
 };
 
@@ -604,12 +861,155 @@ static h1_io_t failed(h1_conn_t *c, h1_fail_t why, int err)
     return H1_ERROR;
 }
 
-h1_io_t h1_conn_open(h1_conn_t *self, const h1_origin_t *o)
+static bool is_ip(const char *host)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, host, a) == 1 ||
+           inet_pton(AF_INET6, host, a) == 1;
+}
+
+/*  A handshake that failed, worded as curl 7.88's ossl_connect_step2. */
+static h1_io_t tls_connect_failed(h1_conn_t *c, int e, int sockerr)
+{
+    c->ssl_ok = false;
+    unsigned long d = ERR_get_error();
+    int lib = ERR_GET_LIB(d), reason = ERR_GET_REASON(d);
+    const char *host = c->origin->host;
+    if (lib == ERR_LIB_SSL &&
+        (reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
+         reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED)) {
+        long v = SSL_get_verify_result(c->ssl);
+        if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
+            v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+            snprintf(c->msg, sizeof c->msg,
+                     "SSL: no alternative certificate subject name matches "
+                     "target host name '%s'",
+                     host);
+        else if (v != X509_V_OK)
+            snprintf(c->msg, sizeof c->msg, "SSL certificate problem: %s",
+                     X509_verify_cert_error_string(v));
+        else
+            snprintf(c->msg, sizeof c->msg,
+                     "SSL certificate verification failed");
+    } else if (d) {
+        ossl_text(d, c->msg, sizeof c->msg);
+    } else {
+        /*  The peer closed in the middle: curl (without
+         *  SSL_OP_IGNORE_UNEXPECTED_EOF) sees SSL_ERROR_SYSCALL there. */
+        if (e == SSL_ERROR_ZERO_RETURN)
+            e = SSL_ERROR_SYSCALL;
+        snprintf(c->msg, sizeof c->msg,
+                 "OpenSSL SSL_connect: %s in connection to %s:%u ",
+                 sockerr && e == SSL_ERROR_SYSCALL ? strerror(sockerr)
+                                                   : ssl_error_name(e),
+                 host, c->origin->port);
+    }
+    ERR_clear_error();
+    return failed(c, H1_FAIL_TLS, sockerr);
+}
+
+/*  SSL_read/SSL_write failed, worded as curl 7.88's ossl_recv/ossl_send. */
+static h1_io_t tls_io_failed(h1_conn_t *c, const char *op, int e, int sockerr)
+{
+    c->ssl_ok = false;
+    unsigned long d = ERR_get_error();
+    char why[200];
+    if (d)
+        ossl_text(d, why, sizeof why);
+    else if (sockerr && e == SSL_ERROR_SYSCALL)
+        snprintf(why, sizeof why, "%s", strerror(sockerr));
+    else
+        snprintf(why, sizeof why, "%s", ssl_error_name(e));
+    snprintf(c->msg, sizeof c->msg, "OpenSSL %s: %s, errno %d", op, why,
+             sockerr);
+    ERR_clear_error();
+    return failed(c, H1_FAIL_TLS_IO, sockerr);
+}
+
+static h1_io_t tls_begin(h1_conn_t *c)
+{
+    c->ssl = SSL_new(c->tls->ctx);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+        snprintf(c->msg, sizeof c->msg, "SSL: couldn't create a handle");
+        return failed(c, H1_FAIL_TLS, 0);
+    }
+    c->ssl_ok = true;
+    SSL_set_app_data(c->ssl, c->origin); /* see on_new_session */
+    const char *host = c->origin->host;
+    bool ip = is_ip(host);
+    /*  No SNI for an address (RFC 6066 3), as curl. */
+    if (!ip)
+        (void)SSL_set_tlsext_host_name(c->ssl, host);
+    if (c->tls->verify) {
+        int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
+                                                    host)
+                    : SSL_set1_host(c->ssl, host);
+        if (ok != 1) {
+            snprintf(c->msg, sizeof c->msg,
+                     "SSL: cannot check the certificate against '%s'", host);
+            return failed(c, H1_FAIL_TLS, 0);
+        }
+    }
+    if (c->origin->tls_session)
+        (void)SSL_set_session(c->ssl, c->origin->tls_session);
+    SSL_set_connect_state(c->ssl);
+    c->state = CS_TLS;
+    return H1_OK;
+}
+
+static h1_io_t tls_handshake(h1_conn_t *c)
+{
+    ERR_clear_error();
+    errno = 0; /* SSL_ERROR_SYSCALL with errno 0 is the peer's EOF */
+    int rc = SSL_connect(c->ssl);
+    if (rc == 1) {
+        c->state = CS_READY;
+        c->hs_wait = WAIT_NONE;
+        c->t_tls = util_now_ns();
+        c->resumed = SSL_session_reused(c->ssl) == 1;
+        c->tls->handshakes++;
+        c->tls->resumed += c->resumed;
+        return H1_OK;
+    }
+    int e = SSL_get_error(c->ssl, rc);
+    int sockerr = errno;
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->hs_wait = e == SSL_ERROR_WANT_WRITE ? WAIT_WRITE : WAIT_READ;
+        return H1_AGAIN;
+    }
+    return tls_connect_failed(c, e, sockerr);
+}
+
+/*  TCP is connected: for https the handshake starts. */
+static h1_io_t tcp_done(h1_conn_t *c)
+{
+    c->t_connect = util_now_ns();
+    if (!c->tls) {
+        c->state = CS_READY;
+        return H1_OK;
+    }
+    h1_io_t rc = tls_begin(c);
+    return rc == H1_OK ? tls_handshake(c) : rc;
+}
+
+h1_io_t h1_conn_open(h1_conn_t *self, h1_origin_t *o, h1_tls_t *tls)
 {
     h1_conn_close(self);
     self->uses = 0;
     self->fail = H1_FAIL_NONE;
     self->err = 0;
+    self->msg[0] = '\0';
+    self->resumed = false;
+    self->t_connect = self->t_tls = self->t_first = 0;
+    self->hs_wait = self->send_wait = WAIT_NONE;
+    self->read_wait_write = false;
+    self->origin = o;
+    self->tls = o->tls ? tls : NULL;
+    if (o->tls && (!tls || tls->err[0])) {
+        snprintf(self->msg, sizeof self->msg, "%s",
+                 tls ? tls->err : "TLS is not set up");
+        return failed(self, H1_FAIL_TLS, 0);
+    }
     int fd = socket(o->addr.ss_family,
                     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -619,24 +1019,50 @@ h1_io_t h1_conn_open(h1_conn_t *self, const h1_origin_t *o)
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     self->fd = fd;
-    if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) == 0)
-        return H1_OK;
-    if (errno == EINPROGRESS)
-        return H1_AGAIN;
-    int err = errno;
-    h1_conn_close(self);
-    return failed(self, H1_FAIL_CONNECT, err);
+    self->state = CS_TCP;
+    h1_io_t rc = H1_AGAIN;
+    if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) == 0) {
+        rc = tcp_done(self);
+    } else if (errno != EINPROGRESS) {
+        int err = errno;
+        h1_conn_close(self);
+        return failed(self, H1_FAIL_CONNECT, err);
+    }
+    if (rc == H1_ERROR) {
+        h1_conn_close(self); /* keeps the message */
+        return H1_ERROR;
+    }
+    return rc;
 }
 
 h1_io_t h1_conn_connected(h1_conn_t *self)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(self->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err)
-        return failed(self, H1_FAIL_CONNECT, err);
+    if (self->state == CS_TCP) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(self->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            err = errno;
+        if (err)
+            return failed(self, H1_FAIL_CONNECT, err);
+        return tcp_done(self);
+    }
+    if (self->state == CS_TLS)
+        return tls_handshake(self);
     return H1_OK;
+}
+
+bool h1_conn_tcp_pending(const h1_conn_t *self)
+{
+    return self->state == CS_TCP;
+}
+
+bool h1_conn_want_write(const h1_conn_t *self)
+{
+    switch (self->state) {
+    case CS_TCP: return true;
+    case CS_TLS: return self->hs_wait == WAIT_WRITE;
+    default: return self->send_wait == WAIT_WRITE || self->read_wait_write;
+    }
 }
 
 int h1_conn_fd(const h1_conn_t *self)
@@ -646,9 +1072,18 @@ int h1_conn_fd(const h1_conn_t *self)
 
 void h1_conn_close(h1_conn_t *self)
 {
+    if (self->ssl) {
+        /*  close_notify, as curl and wrk send it; never waited for. */
+        if (self->ssl_ok && self->state == CS_READY)
+            (void)SSL_shutdown(self->ssl);
+        SSL_free(self->ssl);
+        self->ssl = NULL;
+        ERR_clear_error();
+    }
     if (self->fd >= 0)
         close(self->fd); /* also leaves the engine's epoll */
     self->fd = -1;
+    self->state = CS_CLOSED;
 }
 
 uint64_t h1_conn_uses(const h1_conn_t *self)
@@ -668,12 +1103,56 @@ void h1_conn_start(h1_conn_t *self, const char *head, size_t head_len,
     self->fail = H1_FAIL_NONE;
     self->err = 0;
     self->leftover = false;
+    self->t_first = 0;
+    self->send_wait = WAIT_NONE;
+    self->read_wait_write = false;
     self->uses++;
     h1_resp_begin(&self->resp, is_head, headers, cookies_only, kept);
 }
 
+static h1_io_t tls_send(h1_conn_t *self)
+{
+    size_t total = self->head_size + self->body_len;
+    while (self->sent < total) {
+        const char *p;
+        size_t len;
+        if (self->sent < self->head_size) {
+            p = self->head + self->sent;
+            len = self->head_size - self->sent;
+        } else {
+            size_t off = self->sent - self->head_size;
+            p = self->body + off;
+            len = self->body_len - off;
+        }
+        ERR_clear_error();
+        errno = 0;
+        int n = SSL_write(self->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
+        if (n > 0) {
+            self->sent += (size_t)n;
+            continue;
+        }
+        int e = SSL_get_error(self->ssl, n);
+        int sockerr = errno;
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+            self->send_wait = e == SSL_ERROR_WANT_WRITE ? WAIT_WRITE
+                                                        : WAIT_READ;
+            return H1_AGAIN;
+        }
+        if (e == SSL_ERROR_SYSCALL &&
+            (sockerr == ECONNRESET || sockerr == EPIPE)) {
+            self->ssl_ok = false;
+            return failed(self, H1_FAIL_ERRNO, sockerr);
+        }
+        return tls_io_failed(self, "SSL_write", e, sockerr);
+    }
+    self->send_wait = WAIT_NONE;
+    return H1_OK;
+}
+
 h1_io_t h1_conn_send(h1_conn_t *self)
 {
+    if (self->ssl)
+        return tls_send(self);
     size_t total = self->head_size + self->body_len;
     while (self->sent < total) {
         struct iovec iov[2];
@@ -696,46 +1175,136 @@ h1_io_t h1_conn_send(h1_conn_t *self)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                self->send_wait = WAIT_WRITE;
                 return H1_AGAIN;
+            }
             return failed(self, H1_FAIL_ERRNO, errno);
         }
         self->sent += (size_t)n;
     }
+    self->send_wait = WAIT_NONE;
     return H1_OK;
+}
+
+/*  The peer closed (FIN, or close_notify): the end of a response framed
+ *  by the close, else a failure. */
+static h1_io_t conn_eof(h1_conn_t *self)
+{
+    if (self->resp.fed == 0)
+        return failed(self, H1_FAIL_EMPTY, 0);
+    if (h1_resp_eof(&self->resp) == H1_RESP_DONE)
+        return H1_OK;
+    return failed(self, H1_FAIL_PARTIAL, 0);
+}
+
+/*  Bytes of the response: H1_OK when it is complete, H1_AGAIN for more,
+ *  H1_ERROR when it is not HTTP. */
+static h1_io_t conn_feed(h1_conn_t *self, size_t n, bool more)
+{
+    if (!self->t_first)
+        self->t_first = util_now_ns();
+    size_t used;
+    h1_resp_state_t st = h1_resp_feed(&self->resp, self->rbuf, n, &used);
+    if (st == H1_RESP_DONE) {
+        self->leftover = used < n || more;
+        return H1_OK;
+    }
+    if (st == H1_RESP_BAD)
+        return failed(self, H1_FAIL_PROTOCOL, 0);
+    return H1_AGAIN;
+}
+
+/*  Unlike plain reads, a short SSL_read does not mean the socket is
+ *  drained (it returns one record), and what OpenSSL has read ahead is
+ *  not seen by epoll: read until it says WANT_READ, or the response is
+ *  complete. */
+static h1_io_t tls_recv(h1_conn_t *self)
+{
+    if (self->send_wait == WAIT_READ) {
+        h1_io_t rc = tls_send(self);
+        if (rc != H1_OK)
+            return rc;
+    }
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        int n = SSL_read(self->ssl, self->rbuf, sizeof self->rbuf);
+        if (n > 0) {
+            self->read_wait_write = false;
+            h1_io_t rc = conn_feed(self, (size_t)n, SSL_pending(self->ssl) > 0);
+            if (rc != H1_AGAIN)
+                return rc;
+            continue;
+        }
+        int e = SSL_get_error(self->ssl, n);
+        int sockerr = errno;
+        switch (e) {
+        case SSL_ERROR_WANT_READ:
+            self->read_wait_write = false;
+            return H1_AGAIN;
+        case SSL_ERROR_WANT_WRITE:
+            self->read_wait_write = true;
+            return H1_AGAIN;
+        case SSL_ERROR_ZERO_RETURN: return conn_eof(self);
+        case SSL_ERROR_SYSCALL:
+            self->ssl_ok = false;
+            if (!sockerr && !ERR_peek_error())
+                return conn_eof(self);
+            if (sockerr == ECONNRESET || sockerr == EPIPE)
+                return failed(self, H1_FAIL_ERRNO, sockerr);
+            return tls_io_failed(self, "SSL_read", e, sockerr);
+        default: return tls_io_failed(self, "SSL_read", e, sockerr);
+        }
+    }
 }
 
 h1_io_t h1_conn_recv(h1_conn_t *self)
 {
+    if (self->ssl)
+        return tls_recv(self);
     for (;;) {
         ssize_t n = recv(self->fd, self->rbuf, sizeof self->rbuf, 0);
         if (n > 0) {
-            size_t used;
-            h1_resp_state_t st = h1_resp_feed(&self->resp, self->rbuf,
-                                              (size_t)n, &used);
-            if (st == H1_RESP_DONE) {
-                self->leftover = used < (size_t)n;
-                return H1_OK;
-            }
-            if (st == H1_RESP_BAD)
-                return failed(self, H1_FAIL_PROTOCOL, 0);
+            h1_io_t rc = conn_feed(self, (size_t)n, false);
+            if (rc != H1_AGAIN)
+                return rc;
             if ((size_t)n < sizeof self->rbuf)
                 return H1_AGAIN; /* drained: see H1_RBUF */
             continue;
         }
-        if (n == 0) {
-            if (self->resp.fed == 0)
-                return failed(self, H1_FAIL_EMPTY, 0);
-            if (h1_resp_eof(&self->resp) == H1_RESP_DONE)
-                return H1_OK;
-            return failed(self, H1_FAIL_PARTIAL, 0);
-        }
+        if (n == 0)
+            return conn_eof(self);
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return H1_AGAIN;
         return failed(self, H1_FAIL_ERRNO, errno);
     }
+}
+
+bool h1_conn_idle_ok(h1_conn_t *self)
+{
+    if (!self->ssl)
+        return false; /* plain: a FIN or junk, either way it is done */
+    ERR_clear_error();
+    int n = SSL_read(self->ssl, self->rbuf, sizeof self->rbuf);
+    if (n > 0)
+        return false;
+    bool ok = SSL_get_error(self->ssl, n) == SSL_ERROR_WANT_READ;
+    if (!ok)
+        self->ssl_ok = false;
+    ERR_clear_error();
+    return ok;
+}
+
+void h1_conn_times(const h1_conn_t *self, h1_times_t *out)
+{
+    out->connect_ns = self->t_connect;
+    out->tls_ns = self->t_tls;
+    out->first_byte_ns = self->t_first;
+    out->reused = self->uses > 1;
+    out->resumed = self->resumed;
 }
 
 const h1_resp_t *h1_conn_resp(const h1_conn_t *self)
@@ -762,6 +1331,12 @@ h1_fail_t h1_conn_fail(const h1_conn_t *self)
 int h1_conn_errno(const h1_conn_t *self)
 {
     return self->err;
+}
+
+const char *h1_conn_error(const h1_conn_t *self)
+{
+    return self->fail == H1_FAIL_TLS || self->fail == H1_FAIL_TLS_IO ? self->msg
+                                                                     : "";
 }
 
 bool h1_conn_got_nothing(const h1_conn_t *self)
@@ -829,6 +1404,19 @@ void h1_classify(h1_fail_t fail, int err, const char *detail,
     case H1_FAIL_TOO_LARGE:
         *kind = STATS_FAIL_OTHER;
         snprintf(out, n, "request headers too large");
+        return;
+    case H1_FAIL_TLS:
+        *kind = STATS_FAIL_TLS;
+        snprintf(out, n, "%s", detail && *detail ? detail : "TLS failed");
+        return;
+    case H1_FAIL_TLS_IO:
+        if (err == ECONNRESET || err == EPIPE) {
+            *kind = STATS_FAIL_RESET;
+            snprintf(out, n, "connection reset by peer");
+            return;
+        }
+        *kind = STATS_FAIL_PROTOCOL;
+        snprintf(out, n, "%s", detail && *detail ? detail : "TLS I/O failed");
         return;
     case H1_FAIL_NONE: break;
     }

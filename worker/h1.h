@@ -54,11 +54,11 @@ typedef enum {
 /*  Why a connection step failed. */
 typedef enum {
     H1_FAIL_NONE = 0,
-    H1_FAIL_ERRNO = 1,    /* a syscall failed; h1_conn_errno says which */
-    H1_FAIL_CONNECT = 2,  /* connect failed; h1_conn_errno says why */
-    H1_FAIL_EMPTY = 3,    /* closed before any response byte */
-    H1_FAIL_PARTIAL = 4,  /* closed in the middle of a response */
-    H1_FAIL_PROTOCOL = 5, /* the parser refused the response */
+    H1_FAIL_ERRNO = 1,     /* a syscall failed; h1_conn_errno says which */
+    H1_FAIL_CONNECT = 2,   /* connect failed; h1_conn_errno says why */
+    H1_FAIL_EMPTY = 3,     /* closed before any response byte */
+    H1_FAIL_PARTIAL = 4,   /* closed in the middle of a response */
+    H1_FAIL_PROTOCOL = 5,  /* the parser refused the response */
     H1_FAIL_TOO_LARGE = 6, /* the request head did not fit its buffer */
     H1_FAIL_TLS = 7,       /* set-up or handshake: h1_conn_error says why */
     H1_FAIL_TLS_IO = 8     /* SSL_read/SSL_write failed: h1_conn_error

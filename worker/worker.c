@@ -110,6 +110,11 @@ void worker_start(worker_t *self, uint64_t epoch_ns, uint64_t interval_ns)
         zsock_send(self->engines[i], "s88", "START", epoch_ns, interval_ns);
 }
 
+void worker_set_counter(worker_t *self, uint64_t first)
+{
+    __atomic_store_n(&self->global_counter, first, __ATOMIC_RELAXED);
+}
+
 /*  Splits `total` between n parts so the parts add up exactly. */
 static uint64_t share(uint64_t total, unsigned n, unsigned i)
 {

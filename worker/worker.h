@@ -35,6 +35,10 @@ void worker_destroy(worker_t **self_p);
 /*  Aligns the stats intervals of every engine to epoch_ns. */
 void worker_start(worker_t *self, uint64_t epoch_ns, uint64_t interval_ns);
 
+/*  global_counter() goes on from first (the block of values the master
+ *  gave this process). Call before the load starts. */
+void worker_set_counter(worker_t *self, uint64_t first);
+
 /*  Sets this worker's load: closed users with a spawn rate (users/s), or
  *  an open-model rate (iterations/s) with a cap on iterations in flight.
  *  Split between threads so the sums are exact. */

@@ -1,16 +1,21 @@
 """The two HTTP engines (worker/engine.c: libcurl, and the native HTTP/1.1
 path of worker/h1.c) side by side: the same scenario through both must
 reach the server as the same requests (method, target, headers, body hash)
-and give the same counts, captures, checks and counters.
+and give the same counts, captures, checks and counters, over http and
+https (the native path's own OpenSSL client, worker/h1.c h1_tls_*).
 """
 import hashlib
 import http.server
 import json
 import os
+import re
+import ssl
+import subprocess
 import tempfile
 import threading
+import urllib.request
 
-from harness import Target, eq, hornet_json, test, write
+from harness import HORNET, ROOT, Target, eq, hornet_json, test, write
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -27,6 +32,11 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         hdrs = sorted((k.lower(), v) for k, v in self.headers.items())
         self.server.seen.append((self.command, self.path, tuple(hdrs),
                                  hashlib.sha256(body).hexdigest()))
+        if self.server.ctx and not getattr(self, "counted", False):
+            # https: was this connection's session resumed? (one handler
+            # object per connection)
+            self.counted = True
+            self.server.conns.append(self.connection.session_reused)
         path = self.path.split("?")[0]
         if path == "/login":
             user = json.loads(body or b"{}").get("user", "?")
@@ -69,8 +79,34 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
 
 
-def _serve():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+class _TlsServer(http.server.ThreadingHTTPServer):
+    """The recorder over TLS (Python's ssl: OpenSSL, TLS 1.3 tickets, so a
+    client that offers its last session is seen resuming it). The
+    handshake runs in the connection's thread."""
+    daemon_threads = True
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        return self.ctx.wrap_socket(sock, server_side=True,
+                                    do_handshake_on_connect=False), addr
+
+    def handle_error(self, request, client_address):
+        pass   # a client that refused our certificate: not the test's business
+
+
+def _serve(certs=None):
+    """The recorder on an ephemeral port; over TLS with certs (a
+    gen-certs.sh directory)."""
+    ctx = None
+    if certs:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(certs, "server.crt"),
+                            os.path.join(certs, "server.key"))
+        srv = _TlsServer(("127.0.0.1", 0), _Recorder)
+    else:
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    srv.ctx = ctx
+    srv.conns = []
     srv.seen = []
     srv.daemon_threads = True
     th = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -108,26 +144,49 @@ classes:
 """
 
 
+def _certs(d):
+    certs = os.path.join(d, "certs")
+    subprocess.run(["bash", os.path.join(ROOT, "tests/target/gen-certs.sh"), certs],
+                   check=True, capture_output=True)
+    return certs
+
+
 @test
 def engines_send_the_same_requests():
     """Every method, templated paths, queries, headers and bodies, a
     captured token and cookie, chunked answers, Connection: close, a
     counter and a 404: what the server received is the same multiset of
     requests from both engines, and so are the figures."""
+    _same_requests(tls=False)
+
+
+@test
+def engines_send_the_same_requests_over_https():
+    """The same flow over https with the CA from the scenario's files
+    (tls.ca_file, verified against the certificate's IP address): the
+    same requests at the server, the same figures."""
+    _same_requests(tls=True)
+
+
+def _same_requests(tls):
     runs = {}
-    srv = _serve()   # one server, so the Host header is the same
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            path = write(os.path.join(d, "flow.yaml"),
-                         FLOW.format(port=srv.server_address[1]))
+    with tempfile.TemporaryDirectory() as d:
+        certs = _certs(d) if tls else None
+        srv = _serve(certs)   # one server, so the Host header is the same
+        try:
+            text = FLOW.format(port=srv.server_address[1])
+            if tls:
+                text = text.replace("host: http://", "host: https://", 1)
+                text = "tls: {ca_file: certs/ca.crt}\n" + text
+            path = write(os.path.join(d, "flow.yaml"), text)
             for engine in ("curl", "native"):
                 srv.seen = []
                 j, _, _ = hornet_json("run", path, "-t", "3s", "--threads", "1",
                                       engine=engine)
                 runs[engine] = (j, sorted(srv.seen))
-    finally:
-        srv.shutdown()
-        srv.server_close()
+        finally:
+            srv.shutdown()
+            srv.server_close()
     (jc, sc), (jn, sn) = runs["curl"], runs["native"]
     eq(len(sc), 3 * 4 * 8, "requests the server saw from curl")
     for a, b in zip(sc, sn):
@@ -156,3 +215,170 @@ def engines_count_the_same_against_the_target():
             eq(j["requests"], c["total"], "%s: requests vs server" % engine)
             eq(j["status_codes"], {"201": j["requests"]}, "%s: statuses" % engine)
             eq(c["connections"] - 1, 8, "%s: one kept-alive connection per user" % engine)
+
+
+def _run(engine, *args):
+    """hornet run on engine, with the native path's end-of-run line on
+    (HORNET_NATIVE_TIMINGS=1); returns (summary JSON, stderr). -q is not
+    passed: it would hide that line."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "out.json")
+        env = dict(os.environ, HORNET_ENGINE=engine, HORNET_NATIVE_TIMINGS="1")
+        p = subprocess.run([HORNET, "run", *args, "--json", out], capture_output=True,
+                           text=True, timeout=60, env=env)
+        assert p.returncode == 0, "hornet exit %d\n%s" % (p.returncode, p.stderr)
+        with open(out) as f:
+            return json.load(f), p.stderr
+
+
+def _native_line(err):
+    """The native path's end-of-run figures (engine.c log_timing), summed
+    over engine threads: proof that it ran, and its handshake counts."""
+    tot = {"responses": 0, "connections": 0, "handshakes": 0, "resumed": 0}
+    pat = (r"native timings: (\d+) responses.*?; (\d+) new connections.*?; "
+           r"(\d+) TLS handshakes, (\d+) resumed")
+    for m in re.finditer(pat, err):
+        for k, v in zip(("responses", "connections", "handshakes", "resumed"),
+                        m.groups()):
+            tot[k] += int(v)
+    assert tot["responses"], "the native path did not run:\n" + err
+    return tot
+
+
+def _tls_counts(t, certs):
+    """GET /__counts over the target's TLS port (with the client
+    certificate, which --tls-client-ca asks for)."""
+    ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
+    ctx.load_cert_chain(os.path.join(certs, "client.crt"),
+                        os.path.join(certs, "client.key"))
+    with urllib.request.urlopen(t.url + "/__counts", timeout=5, context=ctx) as r:
+        return json.loads(r.read())
+
+
+MUTUAL = """
+host: https://127.0.0.1:1
+tls: {ca_file: certs/ca.crt, cert_file: certs/client.crt, key_file: certs/client.key}
+tasks:
+  - {path: /status, expect: {status: 200}}
+"""
+
+
+@test
+def engines_count_the_same_over_mutual_tls():
+    """Mutual TLS (CA, client certificate and key from the scenario's
+    files) against the target, which refuses requests without a client
+    certificate: each engine's counts equal the target's, one kept-alive
+    TLS connection per user; the native path did the handshakes itself."""
+    with tempfile.TemporaryDirectory() as d:
+        certs = _certs(d)
+        path = write(os.path.join(d, "m.yaml"), MUTUAL)
+        for engine in ("curl", "native"):
+            with Target("--tls-cert", os.path.join(certs, "server.crt"),
+                        "--tls-key", os.path.join(certs, "server.key"),
+                        "--tls-client-ca", os.path.join(certs, "ca.crt")) as t:
+                j, err = _run(engine, path, "--host", t.url, "-u", "8", "-t", "2s",
+                              "--threads", "2")
+                c = _tls_counts(t, certs)
+                eq(j["failures"], 0, "%s: failures (%s)" % (engine, j["errors"]))
+                eq(j["requests"], c["total"], "%s: requests vs server" % engine)
+                eq(j["status_codes"], {"200": j["requests"]}, "%s: statuses" % engine)
+                eq(c["connections"] - 1, 8, "%s: one TLS connection per user" % engine)
+                if engine == "native":
+                    n = _native_line(err)
+                    eq(n["responses"], j["requests"], "native responses")
+                    eq(n["handshakes"], 8, "native TLS handshakes")
+
+
+@test
+def engines_fail_tls_the_same_way():
+    """An untrusted certificate, a certificate for another name, and
+    https to a plain http port: the same kind ("tls") and the same
+    message from both engines."""
+    with tempfile.TemporaryDirectory() as d:
+        certs = _certs(d)
+        tls = ("--tls-cert", os.path.join(certs, "server.crt"),
+               "--tls-key", os.path.join(certs, "server.key"))
+        cases = [("untrusted", Target(*tls), "", None),
+                 ("other name", Target("--bind", "127.0.0.2", *tls), "", certs),
+                 ("plain port", Target(), "https", None)]
+        for what, t, scheme, ca in cases:
+            with t:
+                url = (scheme + t.url[4:] if scheme else t.url) + "/status"
+                args = ["--url", url, "-u", "1", "-t", "1s", "--threads", "1",
+                        "--max-error-rate", "100%"]
+                got = {}
+                for engine in ("curl", "native"):
+                    if ca:
+                        path = write(os.path.join(d, "ca.yaml"),
+                                     "tls: {ca_file: certs/ca.crt}\n"
+                                     "tasks: [{path: /status}]\n")
+                        args = [path, "--host", t.url, "-u", "1", "-t", "1s",
+                                "--threads", "1", "--max-error-rate", "100%"]
+                    j, _ = _run(engine, *args)
+                    assert j["requests"] > 0 and j["failures"] == j["requests"], (what, j)
+                    got[engine] = {(e["kind"], e["message"]) for e in j["errors"]}
+                eq(got["native"], got["curl"], "%s: errors native vs curl" % what)
+                eq({k for k, _ in got["native"]}, {"tls"}, "%s: kind" % what)
+
+
+@test
+def new_connection_per_request_over_tls():
+    """Handshake load (case 4 of shared/scenarios with --new-connection):
+    every request on its own TLS connection, on both engines; the
+    target's connection counter equals the requests, and the native path
+    made as many handshakes. (The target's GnuTLS set-up resumes no
+    sessions; see native_resumes_tls_sessions for that.)"""
+    with tempfile.TemporaryDirectory() as d:
+        certs = _certs(d)
+        path = write(os.path.join(d, "m.yaml"), MUTUAL)
+        for engine in ("curl", "native"):
+            with Target("--tls-cert", os.path.join(certs, "server.crt"),
+                        "--tls-key", os.path.join(certs, "server.key"),
+                        "--tls-client-ca", os.path.join(certs, "ca.crt")) as t:
+                j, err = _run(engine, path, "--host", t.url, "-u", "4", "-t", "2s",
+                              "--threads", "1", "--new-connection")
+                c = _tls_counts(t, certs)
+                eq(j["failures"], 0, "%s: failures (%s)" % (engine, j["errors"]))
+                assert j["requests"] > 20, (engine, j["requests"])
+                eq(j["requests"], c["total"], "%s: requests vs server" % engine)
+                eq(c["connections"] - 1, j["requests"],
+                   "%s: one TLS connection per request" % engine)
+                if engine == "native":
+                    n = _native_line(err)
+                    eq(n["handshakes"], j["requests"], "native TLS handshakes")
+                    eq(n["connections"], j["requests"], "native new connections")
+
+
+@test
+def native_resumes_tls_sessions():
+    """With a new connection per request against a server that issues
+    session tickets (Python's ssl, OpenSSL), the native path offers the
+    origin's last session on each new connection, as curl's session cache
+    does: the server sees nearly every connection resumed."""
+    with tempfile.TemporaryDirectory() as d:
+        certs = _certs(d)
+        srv = _serve(certs)
+        try:
+            path = write(os.path.join(d, "r.yaml"),
+                         "host: https://127.0.0.1:%d\ntls: {ca_file: certs/ca.crt}\n"
+                         "tasks: [{path: /items/1}]\n" % srv.server_address[1])
+            res = {}
+            for engine in ("curl", "native"):
+                srv.conns = []
+                j, err = _run(engine, path, "-u", "2", "-t", "1s", "--threads", "1",
+                              "--new-connection")
+                conns = list(srv.conns)
+                eq(j["failures"], 0, "%s: failures (%s)" % (engine, j["errors"]))
+                eq(len(conns), j["requests"], "%s: connections at the server" % engine)
+                res[engine] = (sum(conns), len(conns))
+                if engine == "native":
+                    n = _native_line(err)
+                    eq(n["handshakes"], len(conns), "native handshakes")
+                    eq(n["resumed"], sum(conns), "native: resumed, as the server saw")
+        finally:
+            srv.shutdown()
+            srv.server_close()
+    resumed, total = res["native"]
+    assert total > 20 and resumed >= total - 2, ("native resumed", res)
+    print("    resumed/connections: native %d/%d, curl %d/%d"
+          % (res["native"] + res["curl"]))

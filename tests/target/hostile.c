@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define HOSTILE_HEAD_MAX 65536
@@ -152,8 +153,17 @@ static void *serve(void *arg)
         if (write_all(fd, ok, sizeof ok - 1))
             break;
         g_answered++;
-        if (g_mode == HOSTILE_CLOSE)
+        if (g_mode == HOSTILE_CLOSE) {
+            /*  As servers close (nginx's lingering close): FIN first, then
+             *  read and drop what still comes, so a request already on
+             *  its way gets the FIN, not a reset. Unread, uncounted. */
+            shutdown(fd, SHUT_WR);
+            struct timeval tv = {.tv_sec = 1};
+            (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            while (recv(fd, buf, HOSTILE_HEAD_MAX, 0) > 0)
+                ;
             break;
+        }
     }
     free(buf);
     close(fd);

@@ -59,6 +59,23 @@ static void timings_are_folded(void **state)
     assert_string_equal(a, "Could not resolve host: example1.invalid");
 }
 
+/*  Kinds that depend on curl's message (issue 15). */
+static void garbage_and_poll_errors(void **state)
+{
+    (void)state;
+    char out[200];
+    stats_fail_t k;
+    classify_curl(CURLE_UNSUPPORTED_PROTOCOL, 0,
+                  "Received HTTP/0.9 when not allowed", &k, out, sizeof out);
+    assert_int_equal(k, STATS_FAIL_PROTOCOL);
+    classify_curl(CURLE_UNSUPPORTED_PROTOCOL, 0,
+                  "Protocol \"gopher\" not supported", &k, out, sizeof out);
+    assert_int_equal(k, STATS_FAIL_OTHER);
+    classify_curl(CURLE_RECV_ERROR, 0, "select/poll returned error", &k, out,
+                  sizeof out);
+    assert_int_equal(k, STATS_FAIL_RESET);
+}
+
 static void small_output_buffer_is_safe(void **state)
 {
     (void)state;
@@ -75,6 +92,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kinds),
         cmocka_unit_test(timings_are_folded),
+        cmocka_unit_test(garbage_and_poll_errors),
         cmocka_unit_test(small_output_buffer_is_safe),
     };
     return cmocka_run_group_tests_name("classify", tests, NULL, NULL);

@@ -364,6 +364,152 @@ static void unique_across_threads(void **state)
     feed_destroy(&f);
 }
 
+/*  A unique feed of n rows whose cell is the row number. */
+static feed_t *s_numbered(size_t n)
+{
+    char err[HN_ERRLEN];
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(buf_append_str(&b, "id\n"), HN_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(buf_printf(&b, "%zu\n", i), HN_OK);
+    feed_t *f = feed_new(buf_str(&b), buf_len(&b), "g", FEED_UNIQUE, err);
+    assert_non_null(f);
+    buf_free(&b);
+    return f;
+}
+
+static void grants_limit_unique_picks(void **state)
+{
+    (void)state;
+    feed_t *f = s_numbered(10);
+    size_t row;
+    feed_grant_reset(f);
+    assert_false(feed_pick(f, NULL, &row)); /* nothing granted yet */
+    assert_true(feed_grant(f, 2, 3));
+    for (size_t want = 2; want < 5; want++) {
+        assert_true(feed_pick(f, NULL, &row));
+        assert_int_equal(row, want);
+    }
+    assert_false(feed_pick(f, NULL, &row));
+    assert_false(feed_pick(f, NULL, &row)); /* a miss uses up nothing */
+    /*  the same range again adds nothing; grown, only what it grew by */
+    assert_true(feed_grant(f, 2, 3));
+    assert_false(feed_pick(f, NULL, &row));
+    assert_true(feed_grant(f, 2, 5));
+    assert_int_equal(feed_granted(f), 5);
+    for (size_t want = 5; want < 7; want++) {
+        assert_true(feed_pick(f, NULL, &row));
+        assert_int_equal(row, want);
+    }
+    /*  a range elsewhere, then the first one grown again: its tail is
+     *  told by its own first row from then on */
+    assert_true(feed_grant(f, 8, 1));
+    assert_true(feed_grant(f, 2, 6)); /* row 7 */
+    assert_true(feed_grant(f, 2, 6));
+    assert_true(feed_grant(f, 8, 1));
+    assert_int_equal(feed_granted(f), 7);
+    assert_true(feed_pick(f, NULL, &row));
+    assert_int_equal(row, 8);
+    assert_true(feed_pick(f, NULL, &row));
+    assert_int_equal(row, 7);
+    assert_false(feed_pick(f, NULL, &row));
+    assert_int_equal(feed_picked(f), 7);
+    assert_false(feed_grant(f, 9, 2)); /* past the end */
+    assert_false(feed_grant(f, 11, 0));
+    assert_int_equal(feed_granted(f), 7);
+    /*  a new run: nothing granted, counted from the start */
+    feed_grant_reset(f);
+    assert_false(feed_pick(f, NULL, &row));
+    assert_true(feed_grant(f, 0, 1));
+    assert_true(feed_pick(f, NULL, &row));
+    assert_int_equal(row, 0);
+    feed_destroy(&f);
+}
+
+static void grants_stop_at_the_range_limit(void **state)
+{
+    (void)state;
+    feed_t *f = s_numbered(4 * FEED_MAX_RANGES);
+    feed_grant_reset(f);
+    for (uint64_t i = 0; i < FEED_MAX_RANGES; i++)
+        assert_true(feed_grant(f, 2 * i, 1)); /* never adjacent */
+    assert_false(feed_grant(f, 2 * FEED_MAX_RANGES + 1, 1));
+    assert_true(feed_grant(f, 2 * FEED_MAX_RANGES - 2, 2)); /* grows last */
+    assert_int_equal(feed_granted(f), FEED_MAX_RANGES + 1);
+    feed_destroy(&f);
+}
+
+#define GRANT_ROWS 20000
+#define GRANT_STEP 7
+
+typedef struct {
+    feed_t *feed;
+    size_t *rows;
+    size_t n;
+    const int *done;
+} grant_arg_t;
+
+static void *grant_picker(void *p)
+{
+    grant_arg_t *a = p;
+    size_t row;
+    for (;;) {
+        if (feed_pick(a->feed, NULL, &row))
+            a->rows[a->n++] = row;
+        else if (__atomic_load_n(a->done, __ATOMIC_ACQUIRE))
+            break;
+    }
+    while (feed_pick(a->feed, NULL, &row))
+        a->rows[a->n++] = row;
+    return NULL;
+}
+
+/*  Threads pick while ranges are granted, some grown, some appended, in
+ *  a scattered order: every granted row is picked exactly once. */
+static void grants_while_threads_pick(void **state)
+{
+    (void)state;
+    feed_t *f = s_numbered(GRANT_ROWS);
+    feed_grant_reset(f);
+    int done = 0;
+    grant_arg_t args[UNIQUE_THREADS];
+    pthread_t tids[UNIQUE_THREADS];
+    for (int t = 0; t < UNIQUE_THREADS; t++) {
+        args[t] = (grant_arg_t){.feed = f, .done = &done};
+        args[t].rows = calloc(GRANT_ROWS, sizeof(size_t));
+        assert_non_null(args[t].rows);
+        assert_int_equal(pthread_create(&tids[t], NULL, grant_picker, &args[t]),
+                         0);
+    }
+    /*  the upper half grows one range; the lower half comes in pieces */
+    uint64_t half = GRANT_ROWS / 2, grown = 0;
+    for (uint64_t lo = 0; lo < half;) {
+        uint64_t n = lo + GRANT_STEP * 100 <= half ? GRANT_STEP * 100
+                                                   : half - lo;
+        assert_true(feed_grant(f, lo, n));
+        lo += n;
+        grown = grown + GRANT_STEP * 100 <= half ? grown + GRANT_STEP * 100
+                                                 : half;
+        assert_true(feed_grant(f, half, grown));
+    }
+    __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+    unsigned char *hits = calloc(GRANT_ROWS, 1);
+    size_t total = 0;
+    for (int t = 0; t < UNIQUE_THREADS; t++) {
+        assert_int_equal(pthread_join(tids[t], NULL), 0);
+        for (size_t i = 0; i < args[t].n; i++)
+            hits[args[t].rows[i]]++;
+        total += args[t].n;
+        free(args[t].rows);
+    }
+    assert_int_equal(total, GRANT_ROWS);
+    for (size_t r = 0; r < GRANT_ROWS; r++)
+        assert_int_equal(hits[r], 1);
+    free(hits);
+    feed_destroy(&f);
+}
+
 static void ten_thousand_rows_from_a_file(void **state)
 {
     (void)state;
@@ -507,6 +653,9 @@ int main(void)
         cmocka_unit_test(sequential_wraps),
         cmocka_unit_test(random_covers_all_rows),
         cmocka_unit_test(unique_across_threads),
+        cmocka_unit_test(grants_limit_unique_picks),
+        cmocka_unit_test(grants_stop_at_the_range_limit),
+        cmocka_unit_test(grants_while_threads_pick),
         cmocka_unit_test(ten_thousand_rows_from_a_file),
         cmocka_unit_test(missing_file_names_the_path),
         cmocka_unit_test(fuzz_never_crashes),

@@ -279,9 +279,40 @@ static const field_t s_welcome[] = {FU(PROTO_VERSION),
                                     FS(""),
                                     FU(1000),
                                     FT(0)};
-static const field_t s_load[] = {
-    FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1), FI(-5), FU(10), FD(2.5),  FD(0),
-    FU(100),           FA(2),          FU(4), FU(6),  FU(0),  FB("", 0)};
+static const field_t s_load[] = {FU(PROTO_VERSION),
+                                 FU(PROTO_LOAD),
+                                 FU(1),
+                                 FI(-5),
+                                 FU(10),
+                                 FD(2.5),
+                                 FD(0),
+                                 FU(100),
+                                 FA(2),
+                                 FU(4),
+                                 FU(6),
+                                 FU(0),
+                                 FB("", 0),
+                                 FU(7),
+                                 FA(0)};
+/*  ... with rows: feed 0, rows 2 to 6 */
+static const field_t s_load_rows[] = {FU(PROTO_VERSION),
+                                      FU(PROTO_LOAD),
+                                      FU(1),
+                                      FI(-5),
+                                      FU(10),
+                                      FD(2.5),
+                                      FD(0),
+                                      FU(100),
+                                      FA(2),
+                                      FU(4),
+                                      FU(6),
+                                      FU(0),
+                                      FB("", 0),
+                                      FU(7),
+                                      FA(3),
+                                      FU(0),
+                                      FU(2),
+                                      FU(5)};
 static const field_t s_stop[] = {FU(PROTO_VERSION), FU(PROTO_STOP), FU(1),
                                  FD(30)};
 static const field_t s_quit[] = {FU(PROTO_VERSION), FU(PROTO_QUIT)};
@@ -377,7 +408,10 @@ static void round_trip_profile(void **state)
                           .duration_s = 60,
                           .stop_timeout_s = 4,
                           .sched_t0 = 7.25,
-                          .sched = sc};
+                          .sched = sc,
+                          .n_feeds = 2,
+                          .rows_used = {10, UINT32_MAX},
+                          .counter_blocks = 3};
     buf_t b;
     buf_init(&b, BUF_LIMIT);
     assert_int_equal(proto_encode_profile(&in, &b), HN_OK);
@@ -390,6 +424,9 @@ static void round_trip_profile(void **state)
     assert_int_equal(out.max_inflight, 777);
     assert_true(out.duration_s == 60 && out.stop_timeout_s == 4);
     assert_true(out.sched_t0 == 7.25);
+    assert_int_equal(out.n_feeds, 2);
+    assert_true(out.rows_used[0] == 10 && out.rows_used[1] == UINT32_MAX);
+    assert_true(out.counter_blocks == 3);
     assert_non_null(got);
     assert_ptr_equal(out.sched, got);
     assert_int_equal(sched_len(got), 2);
@@ -514,6 +551,19 @@ static void load_case(const proto_load_t *in)
     for (uint32_t i = 0; i < 64; i++)
         assert_int_equal(l->class_users[i],
                          i < in->n_classes ? in->class_users[i] : 0);
+    assert_true(l->counter_base == in->counter_base);
+    /*  feeds after the last one with ranges are not sent */
+    uint32_t nf = in->n_feeds;
+    while (nf && in->rows[nf - 1].n == 0)
+        nf--;
+    assert_int_equal(l->n_feeds, nf);
+    for (uint32_t f = 0; f < nf; f++) {
+        assert_int_equal(l->rows[f].n, in->rows[f].n);
+        for (uint32_t i = 0; i < in->rows[f].n; i++) {
+            assert_true(l->rows[f].first[i] == in->rows[f].first[i]);
+            assert_true(l->rows[f].count[i] == in->rows[f].count[i]);
+        }
+    }
     free(copy);
     buf_free(&b);
 }
@@ -551,6 +601,29 @@ static void round_trip_load(void **state)
     in.profile = "prof";
     in.profile_len = 4;
     load_case(&in);
+
+    /*  rows of unique feeds and the counter block */
+    in.counter_base = UINT64_MAX;
+    in.n_feeds = 3;
+    in.rows[0].n = 1;
+    in.rows[0].first[0] = 0;
+    in.rows[0].count[0] = 5;
+    in.rows[2].n = PROTO_MAX_RANGES; /* the most */
+    for (uint32_t i = 0; i < PROTO_MAX_RANGES; i++) {
+        in.rows[2].first[i] = UINT32_MAX - 2 * i;
+        in.rows[2].count[i] = i;
+    }
+    load_case(&in);
+    in.n_feeds = PROTO_MAX_FEEDS; /* trailing feeds without ranges */
+    load_case(&in);
+    in.rows[2].n = PROTO_MAX_RANGES + 1;
+    buf_t b;
+    buf_init(&b, BUF_LIMIT);
+    assert_int_equal(proto_encode_load(&in, &b), HN_ERR_INVALID);
+    in.rows[2].n = 1;
+    in.n_feeds = PROTO_MAX_FEEDS + 1;
+    assert_int_equal(proto_encode_load(&in, &b), HN_ERR_INVALID);
+    buf_free(&b);
 }
 
 static void round_trip_stop_quit_ack(void **state)
@@ -995,22 +1068,63 @@ static void bad_field_types(void **state)
                 "class_users item -6");
     variant_bad(s_load, NF(s_load), H + 9, (field_t)FI(-1), "flags",
                 "flags -1");
+    variant_bad(s_load, NF(s_load), H + 11, (field_t)FI(-1), "counter_base",
+                "counter_base -1");
+    variant_bad(s_load, NF(s_load), H + 12, (field_t)FU(3), "rows",
+                "rows not an array");
+    fields_ok(s_load_rows, NF(s_load_rows), PROTO_LOAD);
+    variant_bad(s_load_rows, NF(s_load_rows), H + 13,
+                (field_t)FU(PROTO_MAX_FEEDS), "rows[].feed",
+                "rows feed out of range");
+    variant_bad(s_load_rows, NF(s_load_rows), H + 14,
+                (field_t)FU((uint64_t)1 << 32), "rows[].first",
+                "rows first above 2^32-1");
+    variant_bad(s_load_rows, NF(s_load_rows), H + 15, (field_t)FS("5"),
+                "rows[].count", "rows count str");
+    {
+        /*  not triples; then feeds out of order */
+        static const field_t pairs[] = {
+            FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
+            FD(2.5),           FD(0),          FU(100), FA(0),  FU(0),
+            FB("", 0),         FU(7),          FA(2),   FU(0),  FU(2)};
+        fields_bad(pairs, NF(pairs), "rows", "rows of pairs");
+        static const field_t order[] = {FU(PROTO_VERSION),
+                                        FU(PROTO_LOAD),
+                                        FU(1),
+                                        FI(-5),
+                                        FU(10),
+                                        FD(2.5),
+                                        FD(0),
+                                        FU(100),
+                                        FA(0),
+                                        FU(0),
+                                        FB("", 0),
+                                        FU(7),
+                                        FA(6),
+                                        FU(1),
+                                        FU(2),
+                                        FU(5),
+                                        FU(0),
+                                        FU(0),
+                                        FU(1)};
+        fields_bad(order, NF(order), "rows", "rows feeds out of order");
+    }
     {
         /*  class_users as a map: replace FA(2), FU(4), FU(6) by {1: 1} */
         static const field_t f[] = {
             FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
             FD(2.5),           FD(0),          FU(100), FMAP,   FU(0),
-            FB("", 0)};
+            FB("", 0),         FU(0),          FA(0)};
         fields_bad(f, NF(f), "class_users", "class_users map");
         static const field_t g[] = {
             FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
             FD(2.5),           FD(0),          FU(100), FU(2),  FU(0),
-            FB("", 0)};
+            FB("", 0),         FU(0),          FA(0)};
         fields_bad(g, NF(g), "class_users", "class_users uint");
         static const field_t h[] = {
             FU(PROTO_VERSION), FU(PROTO_LOAD), FU(1),   FI(-5), FU(10),
             FD(2.5),           FD(0),          FU(100), FNIL,   FU(0),
-            FB("", 0)};
+            FB("", 0),         FU(0),          FA(0)};
         fields_bad(h, NF(h), "class_users", "class_users nil");
     }
     /*  a float32 that is in range is a number like any other */
@@ -1119,6 +1233,8 @@ static void bad_field_ranges(void **state)
             f[n++] = (field_t)FU(1);
         f[n++] = (field_t)FU(0);
         f[n++] = (field_t)FB("", 0);
+        f[n++] = (field_t)FU(0);
+        f[n++] = (field_t)FA(0);
         fields_bad(f, n, "class_users", "65 classes");
     }
     /*  stop, heartbeat */

@@ -532,3 +532,26 @@ test('makeSeries keeps the whole run, thinned, with the newest point', () => {
   assert.equal(r.size, 1);
   assert.throws(() => ui.makeSeries(1), RangeError);
 });
+
+test('generatorText names saturated workers and seconds, and fd pressure (issue 18)', () => {
+  assert.equal(ui.generatorText(undefined), '');
+  assert.equal(ui.generatorText({ saturated: false, workers: [{ worker: 'w1', saturated_seconds: 0, seconds: [], fds: { near_limit: false } }] }), '');
+  const t = ui.generatorText({
+    saturated: true,
+    workers: [
+      { worker: 'w1', saturated_seconds: 4, seconds: [[2, 4], [9, 9]], reasons: ['cpu', 'late_arrivals'] },
+      { worker: 'w2', saturated_seconds: 0, seconds: [], fds: { near_limit: true, open_max: 900, limit: 1024 } },
+    ],
+  });
+  assert.equal(t, "Generator saturated: w1 (4 s: 2\u20134, 9; cpu, late_arrivals). Latencies in those seconds include the generator's own delay."
+    + ' Worker w2 is near its file descriptor limit: 900 of 1024 open.');
+});
+
+test('the HTML report has a generator banner for saturated workers (issue 18)', () => {
+  vm.runInThisContext(readFileSync(join(WEBUI, 'report.js'), 'utf8'), { filename: 'report.js' });
+  const r = globalThis.hornetReport;
+  assert.equal(r.generatorBanner({}), '');
+  assert.equal(r.generatorBanner({ generator: { saturated: false, workers: [{ worker: 'a', saturated_seconds: 0 }] } }), '');
+  assert.equal(r.generatorBanner({ generator: { workers: [{ worker: 'a', saturated_seconds: 3, seconds: [[0, 2]], reasons: ['loop_lag'] }] } }),
+    "Generator saturated: a in 3 s (0\u20132): loop_lag. Latencies in those seconds include the generator's own delay.");
+});
