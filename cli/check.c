@@ -47,8 +47,7 @@ void check_print(const scen_t *s, FILE *out)
     fprintf(out, "host: %s\n", s->host ? s->host : "(absolute URLs only)");
     if (l->sched)
         fprintf(out, "load: a %zu-stage schedule of %s over %gs, peak %g",
-                sched_len(l->sched),
-                l->sched_rate ? "iterations/s" : "users",
+                sched_len(l->sched), l->sched_rate ? "iterations/s" : "users",
                 sched_total_s(l->sched), sched_max(l->sched));
     else if (s->has_load_rate)
         fprintf(out, "load: %g iterations/s (max %u in flight)", l->rate,

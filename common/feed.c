@@ -393,27 +393,12 @@ void feed_grant_reset(feed_t *self)
     self->n_ranges = 0;
 }
 
-bool feed_grant(feed_t *self, uint64_t first, uint64_t count)
+/*  Adds uncovered rows [first, first + count) to the grant: the last range
+ *  grows when they follow it (safe while threads pick: only rows past the
+ *  total they read move), else a range is appended. */
+static bool s_add_range(feed_t *self, uint64_t first, uint64_t count)
 {
-    assert(self && self->granted);
-    if (first > self->n_rows || count > self->n_rows - first)
-        return false;
-    uint64_t end = first + count;
     uint32_t n = self->n_ranges;
-    /*  A range seen before: only the rows it grew by, which may in turn
-     *  be a range added before (its tail). */
-    for (uint32_t i = 0; i < n; i++) {
-        if (self->first[i] != first)
-            continue;
-        uint64_t had = self->first[i] + self->count[i];
-        if (end <= had)
-            return true;
-        first = had;
-        count = end - had;
-        i = UINT32_MAX; /* search again from the first range */
-    }
-    if (count == 0)
-        return true;
     if (n && self->first[n - 1] + self->count[n - 1] == first) {
         __atomic_store_n(&self->count[n - 1], self->count[n - 1] + count,
                          __ATOMIC_RELEASE);
@@ -425,6 +410,37 @@ bool feed_grant(feed_t *self, uint64_t first, uint64_t count)
         __atomic_store_n(&self->n_ranges, n + 1, __ATOMIC_RELEASE);
     }
     __atomic_store_n(&self->total, self->total + count, __ATOMIC_RELEASE);
+    return true;
+}
+
+bool feed_grant(feed_t *self, uint64_t first, uint64_t count)
+{
+    assert(self && self->granted);
+    if (first > self->n_rows || count > self->n_rows - first)
+        return false;
+    /*  Only rows no range covers yet: the ranges held may have been
+     *  merged, or come from an earlier master, so ranges are compared by
+     *  the rows they cover, not by their bounds. */
+    uint64_t pos = first, end = first + count;
+    while (pos < end) {
+        uint64_t stop = end;
+        bool covered = false;
+        for (uint32_t i = 0; i < self->n_ranges; i++) {
+            uint64_t a = self->first[i], b = a + self->count[i];
+            if (a <= pos && pos < b) {
+                pos = b;
+                covered = true;
+                break;
+            }
+            if (a > pos && a < stop)
+                stop = a;
+        }
+        if (covered)
+            continue;
+        if (!s_add_range(self, pos, stop - pos))
+            return false;
+        pos = stop;
+    }
     return true;
 }
 

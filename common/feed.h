@@ -57,11 +57,11 @@ bool feed_pick(feed_t *self, util_rng_t *rng, size_t *row_p);
  *  picks. */
 void feed_grant_reset(feed_t *self);
 
-/*  Adds rows [first, first + count) to the grant: safe while other threads
- *  pick. Ranges are told by their first row: a range seen before adds only
- *  what it has grown by, so the same grant may come any number of times.
- *  Returns false (adding nothing) when the rows are past the end or
- *  FEED_MAX_RANGES ranges are held. */
+/*  Adds rows [first, first + count) to the grant, but for those already
+ *  granted: safe while other threads pick, and the same grant (or a grown
+ *  one) may come any number of times. Returns false when the rows are past
+ *  the end (adding nothing) or FEED_MAX_RANGES ranges are held (adding
+ *  what fitted). */
 bool feed_grant(feed_t *self, uint64_t first, uint64_t count);
 
 /*  Rows granted so far, and rows picked of them. */

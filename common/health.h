@@ -108,8 +108,8 @@ typedef struct {
     uint64_t last_seq;
 } health_run_t;
 
-/*  Adds one interval (second seq of the run) of one worker; returns its
- *  health_why_t bits. */
+/*  Adds one interval of one worker, numbered seq (the master uses the
+ *  timeline's t); returns its health_why_t bits. */
 unsigned health_run_add(health_run_t *r, uint64_t seq, const stats_t *st);
 
 #endif

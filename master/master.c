@@ -411,17 +411,19 @@ static void s_adopt(master_t *m, uint64_t run, int64_t start_unix_ns)
 
 /*  ---- statistics ------------------------------------------------------- */
 
-/*  Generator health of one worker's second (in m->scratch): accumulated,
+/*  Generator health of one worker's second (in m->scratch): accumulated
+ *  under the timeline's t (seq + 1, so "second 3" is the point t=3),
  *  and said on the log when it starts to saturate (then every 10 s of a
  *  stretch), when its fds near the limit and when ports run out. */
 static void s_generator(master_t *m, fleet_worker_t *w, uint64_t seq)
 {
     health_run_t *g = &w->gen;
-    unsigned why = health_run_add(g, seq, m->scratch);
+    uint64_t t = seq + 1; /* as the timeline counts: the second ending at t */
+    unsigned why = health_run_add(g, t, m->scratch);
     if (why) {
         const uint64_t *r = g->n_ranges ? g->range[g->n_ranges - 1] : NULL;
-        bool in_r = r && seq >= r[0] && seq <= r[1];
-        bool say = in_r ? (seq - r[0]) % 10 == 0 : g->saturated_s % 10 == 1;
+        bool in_r = r && t >= r[0] && t <= r[1];
+        bool say = in_r ? (t - r[0]) % 10 == 0 : g->saturated_s % 10 == 1;
         if (say) {
             char d[256];
             health_describe(&g->last, why, d, sizeof d);
@@ -429,14 +431,14 @@ static void s_generator(master_t *m, fleet_worker_t *w, uint64_t seq)
                      " of the run (seconds %" PRIu64 "-%" PRIu64
                      " so far, %" PRIu64 " in all): %s; latencies in those "
                      "seconds include the generator's own delay",
-                     w->id, seq, in_r ? r[0] : seq, seq, g->saturated_s, d);
+                     w->id, t, in_r ? r[0] : t, t, g->saturated_s, d);
         }
     }
     if (g->fd_near && !w->gen_fd_warned) {
         w->gen_fd_warned = true;
         log_warn("generator: worker %s is near its file descriptor limit: "
                  "%" PRIu64 " of %" PRIu64 " open (second %" PRIu64 ")",
-                 w->id, g->fd_open_max, g->fd_limit, seq);
+                 w->id, g->fd_open_max, g->fd_limit, t);
     }
     if ((g->ports_failed || g->nofile_failed) && !w->gen_ports_warned) {
         w->gen_ports_warned = true;
@@ -445,7 +447,7 @@ static void s_generator(master_t *m, fleet_worker_t *w, uint64_t seq)
                  " fds open of %" PRIu64 ")",
                  w->id,
                  g->ports_failed ? "ephemeral ports" : "file descriptors",
-                 g->ports_failed ? g->ports_failed : g->nofile_failed, seq,
+                 g->ports_failed ? g->ports_failed : g->nofile_failed, t,
                  g->fd_open_max, g->fd_limit);
     }
 }
@@ -996,10 +998,9 @@ json_t *master_generator_json(const master_t *m)
 /*  The run's record (results.h) as it stands, or NULL without memory. */
 static json_t *s_record(const master_t *m, const report_info_t *info)
 {
-    return results_record(info, s_meta(m), m->o.max_error_rate,
-                          m->o.thresholds, m->o.n_thresholds,
-                          m->o.baseline_file, m->o.baseline, m->o.gates,
-                          m->o.n_gates);
+    return results_record(info, s_meta(m), m->o.max_error_rate, m->o.thresholds,
+                          m->o.n_thresholds, m->o.baseline_file, m->o.baseline,
+                          m->o.gates, m->o.n_gates);
 }
 
 json_t *master_summary(const master_t *m)

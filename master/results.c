@@ -214,6 +214,41 @@ static void s_stages(const json_t *stages, FILE *out)
     }
 }
 
+/*  The generator section's saturated workers and their seconds. */
+static void s_generator(const json_t *gen, FILE *out)
+{
+    if (!json_is_true(json_object_get(gen, "saturated")))
+        return;
+    size_t i, k;
+    json_t *w, *r;
+    json_array_foreach(json_object_get(gen, "workers"), i, w) {
+        json_int_t n = json_integer_value(
+            json_object_get(w, "saturated_seconds"));
+        if (n <= 0)
+            continue;
+        fprintf(out,
+                "\nGenerator: worker %s saturated in %" JSON_INTEGER_FORMAT
+                " s (seconds",
+                json_string_value(json_object_get(w, "worker")), n);
+        json_array_foreach(json_object_get(w, "seconds"), k, r) {
+            json_int_t a = json_integer_value(json_array_get(r, 0));
+            json_int_t z = json_integer_value(json_array_get(r, 1));
+            if (a == z)
+                fprintf(out, "%s %" JSON_INTEGER_FORMAT, k ? "," : "", a);
+            else
+                fprintf(out,
+                        "%s %" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT,
+                        k ? "," : "", a, z);
+        }
+        fprintf(out,
+                "%s; cpu %.0f%%, loop lag p99 %.1f ms): latencies in "
+                "those seconds include the generator's own delay\n",
+                json_is_true(json_object_get(w, "seconds_cut")) ? ", ..." : "",
+                json_number_value(json_object_get(w, "cpu_pct")),
+                json_number_value(json_object_get(w, "lag_p99_ms")));
+    }
+}
+
 void results_print(const report_t *rep, const json_t *record,
                    const json_t *summary, const judge_t *judge, FILE *out)
 {
@@ -224,6 +259,7 @@ void results_print(const report_t *rep, const json_t *record,
         fprintf(out, "p95 skew between tags (slowest / fastest): %.2fx\n",
                 json_number_value(skew));
     s_stages(json_object_get(summary, "stages"), out);
+    s_generator(json_object_get(summary, "generator"), out);
     judge_print(judge, out);
     const json_t *ec = json_object_get(summary, "error_rate_check");
     if (ec && json_is_number(json_object_get(record, "max_error_rate")))

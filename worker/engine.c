@@ -470,12 +470,13 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
  *
  *  Real poll: any write interest, a socket we do not watch for reading,
  *  one reported in this batch, or a batch that filled the event array
- *  (events may be left unreported), and an idle kept-alive connection
- *  (curl checks it before reusing it): a server that closes after each
- *  answer without saying so closes it just after the last epoll_wait as
- *  a rule, not by a rare race, and every reuse of it would be a send on a
- *  dead connection, a send again, up to curl's 5 times and a failure
- *  (14% of requests in the closed model, issue 15). */
+ *  (events may be left unreported), and an idle kept-alive connection:
+ *  curl asks whether it is alive before it reuses it, and a server that
+ *  closes idle connections as a rule (one that closes after each answer
+ *  without saying so, an HTTP/2 server that sent GOAWAY and closed) must
+ *  not be called alive from a stale epoll answer: curl would send on the
+ *  dead connection and send again, and an HTTP/2 one can fail for good
+ *  ("Error in the HTTP2 framing layer"). One poll per reuse. */
 static int poll_answer(void *ctx, struct pollfd *fds, nfds_t n)
 {
     engine_t *e = ctx;
@@ -573,6 +574,8 @@ static int on_prereq(void *clientp, char *primary_ip, char *local_ip,
 /* ------------------------------------------------------------------ */
 /* transfers                                                            */
 
+static void xfer_setup_easy(engine_t *e, eng_xfer_t *x);
+
 static eng_xfer_t *xfer_get(engine_t *e)
 {
     eng_xfer_t *x = e->xfer_free;
@@ -604,6 +607,14 @@ static eng_xfer_t *xfer_get(engine_t *e)
         free(x);
         return NULL;
     }
+    xfer_setup_easy(e, x);
+    e->xfers[e->n_xfers++] = x;
+    return x;
+}
+
+/*  The options every easy handle has, whatever it sends. */
+static void xfer_setup_easy(engine_t *e, eng_xfer_t *x)
+{
     const scen_t *s = e->cfg.scen;
     CURL *c = x->easy;
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
@@ -622,8 +633,6 @@ static eng_xfer_t *xfer_get(engine_t *e)
     curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* or it reads no_proxy */
     req_setup_scenario(c, s, e->cfg.insecure);
-    e->xfers[e->n_xfers++] = x;
-    return x;
 }
 
 /*  Options that depend only on the request, set when the handle last ran
@@ -1316,6 +1325,21 @@ static void xfer_finish(engine_t *e, eng_xfer_t *x, uint64_t now,
     user_iteration_done(e, u, now);
 }
 
+/*  After a transfer libcurl sent again: curl 7.88 counts those sends per
+ *  handle, never per transfer (state.retrycount is only cleared when it
+ *  gives up, or by curl_easy_reset), so a pooled handle failed its 6th
+ *  ever with "Connection died, tried 5 times before giving up" (an HTTP/2
+ *  GOAWAY refuses streams every N requests; a server that closes
+ *  kept-alive connections). Reset it, and set everything again. Rare: a
+ *  send again is. */
+static void xfer_renew_easy(engine_t *e, eng_xfer_t *x)
+{
+    curl_easy_reset(x->easy);
+    xfer_setup_easy(e, x);
+    xfer_set_request(e, x, current_req(e, x->user));
+    x->share_set = NULL; /* set again by user_send_now */
+}
+
 /*  A transfer libcurl finished. */
 static void on_done(engine_t *e, CURL *easy, CURLcode res)
 {
@@ -1330,6 +1354,8 @@ static void on_done(engine_t *e, CURL *easy, CURLcode res)
     curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &reqsz);
     if (x->resets)
         count_resent(e, x, x->resend_ns, x->resets, (uint64_t)reqsz);
+    if (x->attempts > 1)
+        xfer_renew_easy(e, x);
     stats_fail_t kind = STATS_FAIL_OTHER;
     char msg[STATS_ERRMSG_MAX] = "";
     if (res != CURLE_OK) {
@@ -1729,12 +1755,15 @@ static void native_event(engine_t *e, int fd, uint32_t events)
         return;
     }
     eng_xfer_t *x = c->xfer;
+    bool readable = (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0;
     if ((events & EPOLLOUT) && c->want_out) {
         native_send_more(e, c);
         if (c->xfer != x)
             return; /* it failed */
+        /*  TLS: a read that had to write first can go on now */
+        readable = readable || c->want_out;
     }
-    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+    if (!readable)
         return;
     h1_io_t rc = h1_conn_recv(c->h);
     if (rc == H1_OK)

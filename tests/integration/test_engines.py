@@ -378,7 +378,9 @@ def native_resumes_tls_sessions():
         finally:
             srv.shutdown()
             srv.server_close()
+    # the users' first connections are full handshakes (no session yet),
+    # and a ticket can lose the race with the next connect: a few more
     resumed, total = res["native"]
-    assert total > 20 and resumed >= total - 2, ("native resumed", res)
+    assert total > 20 and resumed >= 0.8 * total, ("native resumed", res)
     print("    resumed/connections: native %d/%d, curl %d/%d"
           % (res["native"] + res["curl"]))

@@ -144,7 +144,9 @@ def fleet_unique_rows_after_a_master_takeover():
         assert "taking it over" in p.stderr, p.stderr[-2000:]
         c = t.counts()
         tenants = c.get("tenants", {})
-        eq(sorted(set(tenants.values())), [1], "each row once (%s)" % tenants)
+        said = [l for l in (open(mlog).read() + p.stderr).splitlines()
+                if " gets " in l or "taking" in l]
+        eq(sorted(set(tenants.values())), [1], "each row once (%s)\n%s" % (tenants, said))
         # users that the take-over moved between workers start again with
         # a new row each: at least 12 sign-ins, never a row twice
         eq(c["routes"].get("POST /auth/signin"), len(tenants), "sign-ins at the target")

@@ -7,12 +7,14 @@ target's own count: `total` is what reached the server, read in full.
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import tempfile
 import time
 
-from harness import HORNET, Fleet, Target, eq, free_port, test
+from harness import (HORNET, ROOT, SKIPPED, Fleet, Target, eq, free_port, test,
+                     write)
 
 ENGINES = ("native", "curl")
 
@@ -66,21 +68,16 @@ def server_closing_after_each_answer_gives_no_false_failures():
     is found closed before any answer byte is a request the server never
     read: sent again on a new connection, not counted. Before, libcurl
     failed 14% as `reset` (the poll shortcut called dead connections
-    alive). libcurl can still lose the race between its liveness check
-    and its send 5 times in a row, for a few in 10,000: allowed here, and
-    each such failure is one the server did not count either."""
+    alive), and "Connection died, tried 5 times" (curl 7.88 counts its
+    sends again per handle, not per transfer)."""
     for eng in ENGINES:
         with Target("--hostile", "close") as t:
             rc, j, err = run_json(["--url", t.url + "/x", *POST, "-u", "10", "-t", "2s",
                                    "--threads", "1"], eng)
             assert j, (eng, rc, err[-800:])
             c = t.counts()
-            ok = j["requests"] - j["failures"]
-            eq(ok, c["total"], "%s: successes vs what the server read" % eng)
-            if eng == "native":
-                eq(j["failures"], 0, "native failures %r" % j["errors"])
-            else:
-                assert j["failures"] <= j["requests"] * 0.002, (eng, j["errors"])
+            eq(j["failures"], 0, "%s: failures %r" % (eng, j["errors"]))
+            eq(j["requests"], c["total"], "%s: requests vs what the server read" % eng)
             assert c["total"] > 1000, (eng, c)
 
 
@@ -177,3 +174,65 @@ def stopped_worker_sends_no_burst_of_missed_arrivals():
         assert c["total"] <= 200 * 16 * 1.06, c["total"]
         wlog = open(os.path.join(f.dir, "p1.log")).read()
         assert "not started" in wlog, wlog[-1500:]
+
+
+NGINX_CONF = """
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/cb; proxy_temp_path {d}/px;
+    fastcgi_temp_path {d}/fc; uwsgi_temp_path {d}/uw; scgi_temp_path {d}/sc;
+    keepalive_requests 100;
+    server {{
+        listen 127.0.0.1:{port} ssl http2;
+        ssl_certificate {d}/server.crt;
+        ssl_certificate_key {d}/server.key;
+        location / {{ return 200 "ok\\n"; }}
+    }}
+}}
+"""
+
+
+@test
+def http2_goaway_at_the_stream_limit_gives_no_false_failures():
+    """nginx (TLS, ALPN h2) sends GOAWAY after keepalive_requests streams on
+    a connection (100 here, 1000 by default) and refuses the streams past
+    it; libcurl sends those again. curl 7.88 counts such sends per easy
+    handle, never per transfer, so a pooled handle failed its 6th ever with
+    "Connection died, tried 5 times before giving up" (0.7% of requests
+    here, 0.05% at nginx's default). hornet resets a handle that sent
+    again; nginx's access log is the count."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
+                                      else None)
+    if not nginx:
+        SKIPPED.append("http2_goaway: no nginx (apt-get install nginx-light)")
+        return
+    d = tempfile.mkdtemp(prefix="hornet-h2-")
+    try:
+        subprocess.run(["bash", os.path.join(ROOT, "tests", "target", "gen-certs.sh"), d],
+                       check=True, timeout=30)
+        port = free_port()
+        write(os.path.join(d, "nginx.conf"), NGINX_CONF.format(d=d, port=port))
+        subprocess.run([nginx, "-c", os.path.join(d, "nginx.conf"), "-p", d], check=True,
+                       timeout=10)
+        try:
+            s = write(os.path.join(d, "s.yaml"), "host: https://127.0.0.1:%d\n"
+                      "http: {version: \"2\"}\ntasks:\n  - path: /\n" % port)
+            rc, j, err = run_json([s, "-k", "-u", "20", "-t", "3s", "--threads", "1"], "curl")
+            assert j, (rc, err[-800:])
+            served = sum(1 for _ in open(os.path.join(d, "access.log")))
+            eq(j["failures"], 0, "failures %r" % j["errors"])
+            eq(j["requests"], served, "hornet's requests vs nginx's access log")
+            assert served > 2000, served
+        finally:
+            pid = int(open(os.path.join(d, "nginx.pid")).read())
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                if not os.path.exists(os.path.join(d, "nginx.pid")):
+                    break
+                time.sleep(0.1)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

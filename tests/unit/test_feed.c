@@ -418,6 +418,17 @@ static void grants_limit_unique_picks(void **state)
     assert_false(feed_grant(f, 9, 2)); /* past the end */
     assert_false(feed_grant(f, 11, 0));
     assert_int_equal(feed_granted(f), 7);
+    /*  the ranges held are merged ([2,7) here): a grant is told by the
+     *  rows it covers, not its bounds, so a take-over master's [4,8) and
+     *  [0,3) add only rows 0 and 1 */
+    assert_true(feed_grant(f, 4, 4));
+    assert_true(feed_grant(f, 0, 3));
+    assert_int_equal(feed_granted(f), 9);
+    assert_true(feed_pick(f, NULL, &row));
+    assert_int_equal(row, 0);
+    assert_true(feed_pick(f, NULL, &row));
+    assert_int_equal(row, 1);
+    assert_false(feed_pick(f, NULL, &row));
     /*  a new run: nothing granted, counted from the start */
     feed_grant_reset(f);
     assert_false(feed_pick(f, NULL, &row));

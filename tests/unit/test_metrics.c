@@ -243,7 +243,13 @@ static void label_values_are_escaped_and_kept_utf8(void **state)
                           .hostname = "h\xfe",
                           .threads = 2,
                           .users = 3,
-                          .cpu = 150};
+                          .cpu = 150,
+                          .gen_saturated = true,
+                          .gen_cpu = 0.5,
+                          .gen_lag_p99_s = 0.02,
+                          .gen_saturated_s = 7,
+                          .gen_fd_open = 30,
+                          .gen_fd_limit = 1024};
     v.workers = &w;
     v.n_workers = 1;
     v.elapsed_s = 0.1;
@@ -257,6 +263,17 @@ static void label_values_are_escaped_and_kept_utf8(void **state)
                            "hostname=\"h\xef\xbf\xbd\"} 1.5\n"));
     assert_true(s_has(txt, "hornet_worker_users{worker=\"w\\\"1\","
                            "hostname=\"h\xef\xbf\xbd\"} 3\n"));
+    /*  generator health (issue 18) */
+    assert_true(s_has(txt, "hornet_generator_saturated{worker=\"w\\\"1\","
+                           "hostname=\"h\xef\xbf\xbd\"} 1\n"));
+    assert_true(s_has(txt, "hornet_generator_cpu_ratio{worker=\"w\\\"1\","
+                           "hostname=\"h\xef\xbf\xbd\"} 0.5\n"));
+    assert_true(s_has(txt, "hornet_generator_loop_lag_p99_seconds{worker="
+                           "\"w\\\"1\",hostname=\"h\xef\xbf\xbd\"} 0.02\n"));
+    assert_true(s_has(txt, "hornet_generator_saturated_seconds{worker="
+                           "\"w\\\"1\",hostname=\"h\xef\xbf\xbd\"} 7\n"));
+    assert_true(s_has(txt, "hornet_generator_fd_limit{worker=\"w\\\"1\","
+                           "hostname=\"h\xef\xbf\xbd\"} 1024\n"));
     assert_true(s_has(txt, "hornet_run_elapsed_seconds 0.1\n"));
     assert_true(s_has(txt, "hornet_workers_connected 1\n"));
     assert_true(s_has(txt, "hornet_build_info{version=\"9.9.9\"} 1\n"));

@@ -724,6 +724,12 @@ static stats_t *make_stats(bool keep_raw)
     stats_count(st, STATS_CTR_DROPPED, 3);
     stats_count(st, STATS_CTR_SCHEDULED, UINT64_MAX);
     stats_count(st, STATS_CTR_NO_DATA, 0);
+    /*  generator health (wire 4): sums, maxima and a lag bucket */
+    stats_count(st, STATS_CTR_CPU_NS, 987654321);
+    stats_count(st, STATS_CTR_WALL_NS, 1000000000);
+    stats_count(st, STATS_CTR_LAG_MAX_US, 23456);
+    stats_count(st, STATS_CTR_FD_LIMIT, 1048576);
+    stats_count(st, (stats_ctr_t)(STATS_CTR_LAST - 1), 2);
     stats_bump(st, 0, 7);
     stats_bump(st, 1, UINT64_MAX - 1);
     return st;
