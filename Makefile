@@ -172,9 +172,10 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DHN_VERSION='"$(VERSION)"' -O1 -g \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
 # master/ctl.c (API bodies) is pure JSON parsing over common/, so the ctl
-# target links it in too.
+# target links it in too. Only master/*.c and fuzz_ctl.c see -Imaster
+# (master/csv.h would shadow libcsv's <csv.h> in common/feed.c).
 FUZZ_SRC     := $(wildcard common/*.c proto/*.c) master/ctl.c
-FUZZ_INC     := -Icommon -Iproto -Imaster
+FUZZ_INC      = -Icommon -Iproto $(if $(filter master/% %/fuzz_ctl.c,$<),-Imaster)
 FUZZ_OBJ     := $(FUZZ_SRC:%.c=build/fuzz/obj/%.o)
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # worker/h1.c's response parser (issue 17): tests/fuzz/h1_*.c, built with

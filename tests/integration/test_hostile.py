@@ -204,7 +204,10 @@ def http2_goaway_at_the_stream_limit_gives_no_false_failures():
     handle, never per transfer, so a pooled handle failed its 6th ever with
     "Connection died, tried 5 times before giving up" (0.7% of requests
     here, 0.05% at nginx's default). hornet resets a handle that sent
-    again; nginx's access log is the count."""
+    again, and sends once more a stream curl failed with no answer when
+    the connection closed (opened past GOAWAY's last stream id: 1 in
+    ~80,000, "Error in the HTTP2 framing layer"); nginx's access log is
+    the count."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
                                       else None)
     if not nginx:

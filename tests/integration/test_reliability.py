@@ -4,11 +4,12 @@ run, each checked against what the target itself served.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 
-from harness import Fleet, HORNET, SKIPPED, Target, api, eq, free_port, test, wait_state
+from harness import Fleet, HORNET, ROOT, SKIPPED, Target, api, eq, free_port, test, wait_state
 
 
 def wait_for(path, needle, timeout=20):
@@ -35,18 +36,26 @@ def master_cmd(f, *args, js="m.json", headless=True):
             "--json", os.path.join(f.dir, js), "--start-timeout", "20s"]
 
 
+def proto_version():
+    """PROTO_VERSION of this tree's proto/msg.h, so the spoofed frames are
+    current ones and are refused for what they claim, not their version."""
+    with open(os.path.join(ROOT, "proto", "msg.h")) as f:
+        m = re.search(r"#define PROTO_VERSION (\d+)", f.read())
+    return int(m.group(1))
+
+
 # A stranger on the master's port (python3-zmq, python3-msgpack: Debian's,
 # so run with the system python, which may not be the one running tests).
 SPOOF = r"""
 import sys, time
 import msgpack, zmq
 endpoint, wid, seconds = sys.argv[1], sys.argv[2].encode(), float(sys.argv[3])
+v = int(sys.argv[4])                     # the wire's version, proto/msg.h
 ctx = zmq.Context()
 s = ctx.socket(zmq.DEALER)
 s.setsockopt(zmq.IDENTITY, wid)          # the real worker's id as routing id
 s.setsockopt(zmq.LINGER, 0)
 s.connect(endpoint)
-v = 3
 hello = msgpack.packb([v, 1, wid.decode(), "evil", 1, 1, "0.1.0", 4242, 0, 0, b""],
                       use_bin_type=True)
 beat = msgpack.packb([v, 8, 0, 1, 999, 0.0, 1, 0], use_bin_type=True)
@@ -115,7 +124,8 @@ def spoofed_worker_frames_change_nothing():
                                    "--expect-workers", "2", "-q")
         wait_for(mlog, "starting 10 users")
         time.sleep(1.0)
-        r = subprocess.run([py, "-c", SPOOF, f.endpoint, "s0", "3"], capture_output=True,
+        r = subprocess.run([py, "-c", SPOOF, f.endpoint, "s0", "3", str(proto_version())],
+                           capture_output=True,
                            text=True, timeout=30)
         eq(r.returncode, 0, "spoofer: " + r.stderr)
         eq(mp.wait(60), 0, "master exit")

@@ -69,13 +69,16 @@ declare -A base peak
 fail=0
 start=$(date +%s)
 for m in $(seq 0 "$MINUTES"); do
-  # minute 0 is sampled 5 s in, when the workers are up and the load runs
-  target_t=$((start + (m == 0 ? 5 : m * 60)))
+  # minute 0 is sampled 5 s in, when the workers are up and the load runs,
+  # and the last minute 5 s before the run ends
+  off=$((m * 60))
+  ((m == 0)) && off=5
+  ((m == MINUTES)) && off=$((m * 60 - 5))
+  target_t=$((start + off))
   while (($(date +%s) < target_t)); do
     kill -0 "$master" 2>/dev/null || break 2
     sleep 1
   done
-  ((m == MINUTES)) && break # the run is ending; its RSS is no sample
   printf '%-6s' "$m"
   for k in "${!procs[@]}"; do
     r=$(rss_kb "${procs[$k]}")
