@@ -161,11 +161,13 @@ deb-clean:
 	rm -rf build/deb
 
 # ---- fuzzing (issue 15): libFuzzer targets in tests/fuzz/, clang with
-# ASan+UBSan over the proto/ and common/ layers. `make fuzz` runs each
-# target for FUZZ_SECONDS with new inputs in build/fuzz/new-NAME (the seed
-# corpus in tests/fuzz/corpus/NAME is read, not written); make test runs
-# each over its corpus once (tests/run.sh). `make fuzz-seed` rewrites the
-# seed corpora from hornet's own encoders.
+# ASan+UBSan over the proto/ and common/ layers (and master/ctl.c).
+# `make fuzz` runs each target for FUZZ_SECONDS with new inputs in
+# build/fuzz/new-NAME (the seed corpus in tests/fuzz/corpus/NAME is read,
+# not written) and stops at the first crash (build/fuzz/crash-NAME-*, log
+# build/fuzz/NAME.log); make test runs each over its corpus once
+# (tests/run.sh). `make fuzz-seed` rewrites the seed corpora from hornet's
+# own encoders and from the examples and docs (tests/fuzz/seed_text.py).
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -DHN_VERSION='"$(VERSION)"' -O1 -g \
@@ -221,7 +223,9 @@ fuzz: fuzz-bins
 	    echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
 	    build/fuzz/fuzz_$$n build/fuzz/new-$$n tests/fuzz/corpus/$$n \
 	        -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
-	        -print_final_stats=1 2>&1 | tail -12 || exit 1; \
+	        -artifact_prefix=build/fuzz/crash-$$n- -print_final_stats=1 \
+	        >build/fuzz/$$n.log 2>&1; rc=$$?; tail -12 build/fuzz/$$n.log; \
+	    [ $$rc -eq 0 ] || { echo "fuzz $$n failed: build/fuzz/$$n.log"; exit 1; }; \
 	done
 
 # ---- soak (issue 15; not in make test): SOAK_MINUTES (default 30) at

@@ -26,6 +26,7 @@ OUT=build/soak
 rm -rf "$OUT"; mkdir -p "$OUT"
 
 pids=()
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
