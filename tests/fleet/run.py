@@ -476,12 +476,15 @@ def fleet(tmp):
         def run(n, duration, during=None):
             sh("ip", "netns", "exec", net.ns("m"), "curl", "-s", "-X", "DELETE", counts_url)
             before = os.path.getmtime(result_json) if os.path.exists(result_json) else 0
+            # run ids are random (never reused across master restarts): the
+            # new run is the one whose id differs from the last one's
+            prev = (state() or {}).get("run")
             api.json("POST", base + "/api/v1/start", {"duration": "%ds" % duration})
             t0 = time.time()
             if during:
                 during(t0)
             wait_for("run %d to end" % n, lambda: (lambda s: s["state"] == "stopped" and
-                                                   s["run"] == n)(state()), duration + 40)
+                                                   s["run"] != prev)(state()), duration + 40)
             wait_for("the JSON report of run %d" % n,
                      lambda: os.path.exists(result_json) and
                      os.path.getmtime(result_json) > before, 10)
