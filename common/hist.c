@@ -234,7 +234,7 @@ static hn_err_t s_put_varint(buf_t *out, uint64_t v)
     return buf_append(out, tmp, n);
 }
 
-static bool s_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+bool hist_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     uint64_t r = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -283,7 +283,8 @@ static bool s_walk(const uint8_t *p, const uint8_t *end, uint64_t pairs,
     uint64_t next = 0, seen = 0;
     for (uint64_t k = 0; k < pairs; k++) {
         uint64_t delta, count;
-        if (!s_get_varint(&p, end, &delta) || !s_get_varint(&p, end, &count))
+        if (!hist_varint_get(&p, end, &delta) ||
+            !hist_varint_get(&p, end, &count))
             return false;
         if (delta >= COUNTS_LEN || next + delta >= COUNTS_LEN || count == 0)
             return false;
@@ -311,9 +312,10 @@ static hn_err_t s_decode(hist_t *self, const void *data, size_t len,
         return HN_ERR_CORRUPT;
     p += 2;
     uint64_t total, clamped, min, max, sum, pairs;
-    if (!s_get_varint(&p, end, &total) || !s_get_varint(&p, end, &clamped) ||
-        !s_get_varint(&p, end, &min) || !s_get_varint(&p, end, &max) ||
-        !s_get_varint(&p, end, &sum) || !s_get_varint(&p, end, &pairs))
+    if (!hist_varint_get(&p, end, &total) ||
+        !hist_varint_get(&p, end, &clamped) ||
+        !hist_varint_get(&p, end, &min) || !hist_varint_get(&p, end, &max) ||
+        !hist_varint_get(&p, end, &sum) || !hist_varint_get(&p, end, &pairs))
         return HN_ERR_CORRUPT;
     if (pairs > COUNTS_LEN || pairs > total || clamped > total ||
         max > HIST_MAX_US || (total && min > max) ||

@@ -68,6 +68,12 @@ hn_err_t hist_decode_merge(hist_t *self, const void *data, size_t len) HN_WUR;
 hn_err_t hist_decode_check(const void *data, size_t len,
                            uint64_t *count_p) HN_WUR;
 
+/*  Reads one unsigned varint of the encoding's format (LEB128, at most 64
+ *  bits) at *p (< end) and moves *p past it; false when it is truncated or
+ *  too long. For modules that walk an encoding's (index, count) pairs:
+ *  common/hlog.c, master/metrics.c. */
+bool hist_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
+
 /*  True when both histograms hold exactly the same counts (for tests). */
 bool hist_equal(const hist_t *a, const hist_t *b);
 

@@ -76,23 +76,6 @@ static uint8_t *s_put_zigzag(uint8_t *p, int64_t v)
     return p;
 }
 
-/*  hist.c's varint (plain LEB128, at most 10 bytes). */
-static bool s_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end)
-            return false;
-        uint8_t byte = *(*p)++;
-        r |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80)) {
-            *v = r;
-            return true;
-        }
-    }
-    return false;
-}
-
 /*  Writes the V2 (uncompressed) encoding of hist_encode's (index delta,
  *  count) pairs at p..end into raw, which has room for V2_HEADER_LEN +
  *  V2_WORD_MAX * (2 * pairs + 1) bytes (a zero run and a count a pair);
@@ -104,7 +87,8 @@ static hn_err_t s_v2_encode(const uint8_t *p, const uint8_t *end,
     uint64_t next = 0; /* the first slot not yet written */
     for (uint64_t k = 0; k < pairs; k++) {
         uint64_t delta, count;
-        if (!s_get_varint(&p, end, &delta) || !s_get_varint(&p, end, &count))
+        if (!hist_varint_get(&p, end, &delta) ||
+            !hist_varint_get(&p, end, &count))
             return HN_ERR_CORRUPT;
         if (delta >= COUNTS_LEN || next + delta >= COUNTS_LEN)
             return HN_ERR_CORRUPT;
@@ -181,7 +165,7 @@ hn_err_t hlog_encode_base64(const hist_t *h, buf_t *out)
         goto done;
     p += 2;
     for (int i = 0; i < 6; i++)
-        if (!s_get_varint(&p, end, &head[i]))
+        if (!hist_varint_get(&p, end, &head[i]))
             goto done;
     uint64_t pairs = head[5];
     if (pairs > COUNTS_LEN)

@@ -235,22 +235,6 @@ static void w_gauge(w_t *w, const char *name, const char *help, double v)
 
 /*  ---- the figures of each series ------------------------------------ */
 
-static bool s_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end)
-            return false;
-        uint8_t byte = *(*p)++;
-        r |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80)) {
-            *v = r;
-            return true;
-        }
-    }
-    return false;
-}
-
 /*  The lowest value slot i holds (hist.c s_slot_range). */
 static uint64_t s_slot_low(uint64_t i)
 {
@@ -278,14 +262,15 @@ static hn_err_t s_add_hist(series_t *s, const hist_t *h, buf_t *wire)
     p += 2;
     uint64_t f[6]; /* total clamped min max sum n_pairs */
     for (int k = 0; k < 6; k++)
-        if (!s_varint(&p, end, &f[k]))
+        if (!hist_varint_get(&p, end, &f[k]))
             return HN_ERR_CORRUPT;
     uint64_t next = 0, seen = 0;
     size_t b = 0;
     for (uint64_t k = 0; k < f[5]; k++) {
         uint64_t delta, count;
-        if (!s_varint(&p, end, &delta) || !s_varint(&p, end, &count) ||
-            delta >= WIRE_SLOTS || next + delta >= WIRE_SLOTS)
+        if (!hist_varint_get(&p, end, &delta) ||
+            !hist_varint_get(&p, end, &count) || delta >= WIRE_SLOTS ||
+            next + delta >= WIRE_SLOTS)
             return HN_ERR_CORRUPT;
         uint64_t i = next + delta, low = s_slot_low(i);
         while (b < N_BOUNDS && low >= s_bounds_us[b])
