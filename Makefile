@@ -122,7 +122,7 @@ check-style:
 
 # The one command CI runs (.ci/run): deps, build, every test, one closing line.
 test: deps
-	@$(MAKE) --no-print-directory all unit unit-asan
+	@$(MAKE) --no-print-directory -j2 all unit unit-asan
 	@bash tests/run.sh
 
 demo: deps
