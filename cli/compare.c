@@ -40,8 +40,11 @@ static hn_err_t s_set(void *ctx, int id, const char *arg, char *err)
 static void s_path(const char *arg, char *out, size_t n)
 {
     struct stat st;
+    size_t len = strlen(arg);
+    while (len > 1 && arg[len - 1] == '/')
+        len--;
     if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(out, n, "%s/summary.json", arg);
+        snprintf(out, n, "%.*s/summary.json", (int)len, arg);
     else
         snprintf(out, n, "%s", arg);
 }

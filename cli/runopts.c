@@ -400,9 +400,12 @@ static scen_t *s_load(const runopts_t *o, char *err)
 static json_t *s_baseline(const opt_cmd_t *cmd, runopts_t *o, int *rc)
 {
     struct stat st;
+    size_t len = strlen(o->baseline_arg);
+    while (len > 1 && o->baseline_arg[len - 1] == '/')
+        len--;
     if (stat(o->baseline_arg, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(o->baseline_file, sizeof o->baseline_file, "%s/summary.json",
-                 o->baseline_arg);
+        snprintf(o->baseline_file, sizeof o->baseline_file, "%.*s/summary.json",
+                 (int)len, o->baseline_arg);
     else
         snprintf(o->baseline_file, sizeof o->baseline_file, "%s",
                  o->baseline_arg);
