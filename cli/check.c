@@ -7,6 +7,7 @@
 #include "cmds.h"
 #include "exit.h"
 #include "h1.h"
+#include "judge.h"
 #include "opt.h"
 
 static void s_think(const scen_think_t *t, FILE *out)
@@ -172,6 +173,16 @@ int check_main(int argc, char **argv)
         fprintf(stderr, "hornet check: %s\n", err);
         return HN_EXIT_USAGE;
     }
+    /*  The same binding of thresholds to requests a run does first (a
+     *  scope no request has, an unknown counter), so check refuses what
+     *  run would refuse. */
+    judge_t *j = judge_new(s, NULL, 0, err);
+    if (!j) {
+        fprintf(stderr, "hornet check: %s\n", err);
+        scen_destroy(&s);
+        return HN_EXIT_USAGE;
+    }
+    judge_destroy(&j);
     printf("%s: valid\n", argv[rest]);
     check_print(s, stdout);
     scen_destroy(&s);

@@ -77,6 +77,8 @@ def bad_threshold_is_a_usage_error_naming_its_place():
                      "host: http://127.0.0.1:1\ntasks:\n  - path: /\nthresholds:\n"
                      "  - 'POST /nothing: p95 < 1s'\n")
         rc, _, err = hornet("check", path, timeout=10)
+        eq(rc, 2, "check refuses a scope no request has")
+        assert "POST /nothing" in err, err
         rc2, _, err2 = hornet("run", path, "-t", "1s", timeout=10)
         eq(rc2, 2, "a scope no request has is refused before the run")
         assert "POST /nothing" in err2, err2
