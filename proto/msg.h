@@ -21,7 +21,7 @@
 #include "err.h"
 #include "schedule.h"
 
-#define PROTO_VERSION 5
+#define PROTO_VERSION 6
 #define PROTO_MAX_MSG ((size_t)256 << 20) /* a bundle with its data files */
 
 typedef enum {
