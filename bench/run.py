@@ -16,6 +16,7 @@ req/s and CPU per request, and hornet's ratio is the median of the ratios
 within a round (tools that ran seconds apart, under the same conditions).
 
 Usage: python3 bench/run.py [--duration S] [--conns N] [--rounds N] [--only TOOL,...]
+(--only also takes the section names https, scale and master)
 Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
 """
 import argparse
@@ -54,6 +55,15 @@ class Nginx:
     def __init__(self, cpu=0):
         self.dir = tempfile.mkdtemp(prefix="hornet-bench-")
         self.port = free_port()
+        self.tls_port = free_port()
+        # a self-signed certificate for the https rows (wrk, h2load and
+        # hornet -k): the handshake is what case 4 of the scenarios loads
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-keyout",
+                        os.path.join(self.dir, "key.pem"), "-out",
+                        os.path.join(self.dir, "cert.pem")],
+                       check=True, capture_output=True)
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write("""
@@ -61,7 +71,8 @@ worker_processes 1;
 daemon off;
 pid %(d)s/nginx.pid;
 error_log %(d)s/error.log warn;
-events { worker_connections 4096; }
+worker_rlimit_nofile 20000;
+events { worker_connections 19000; }
 http {
   access_log off;
   client_body_temp_path %(d)s; proxy_temp_path %(d)s;
@@ -69,6 +80,11 @@ http {
   keepalive_requests 100000000;
   server {
     listen 127.0.0.1:%(p)d;
+    listen 127.0.0.1:%(tp)d ssl http2;
+    ssl_certificate %(d)s/cert.pem;
+    ssl_certificate_key %(d)s/key.pem;
+    ssl_session_cache shared:bench:10m;
+    http2_max_requests 100000000;
     location / { return 200 "hello\\n"; }
     location = /login {
       add_header Location /items/42;
@@ -78,7 +94,7 @@ http {
     location /items/ { return 200 "item\\n"; }
   }
 }
-""" % {"d": self.dir, "p": self.port})
+""" % {"d": self.dir, "p": self.port, "tp": self.tls_port})
         self.proc = subprocess.Popen(taskset(cpu, ["nginx", "-c", conf]),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(50):
@@ -88,6 +104,7 @@ http {
             except OSError:
                 time.sleep(0.1)
         self.url = "http://127.0.0.1:%d/" % self.port
+        self.tls_url = "https://127.0.0.1:%d/" % self.tls_port
 
     def close(self):
         self.proc.terminate()
@@ -111,8 +128,9 @@ def run_measured(argv, timeout, cwd=None, env=None):
     return p.stdout + p.stderr, cpu
 
 
-def bench_wrk(url, d, c):
-    out, cpu = run_measured(taskset(1, ["wrk", "-t1", "-c%d" % c, "-d%ds" % d, url]), d + 30)
+def bench_wrk(url, d, c, extra=()):
+    out, cpu = run_measured(taskset(1, ["wrk", "-t1", "-c%d" % c, "-d%ds" % d, *extra,
+                                        url]), d + 30)
     n = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return n, rps, cpu
@@ -126,19 +144,38 @@ def bench_hey(url, d, c):
     return n, rps, cpu
 
 
+def bench_h2load(url, d, c, h1=True):
+    """h2load (nghttp2), a second C anchor beside wrk: HTTP/1.1 (--h1) or
+    HTTP/2 (ALPN h2 on the https listener), one stream per connection at a
+    time (-m 1) so it does what the other tools do."""
+    argv = ["h2load", "-t1", "-c%d" % c, "-m1", "-D%d" % d, *(["--h1"] if h1 else []), url]
+    out, cpu = run_measured(taskset(1, argv), d + 30)
+    rps = float(re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", out).group(1))
+    m = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", out)
+    return int(m.group(1)), rps, cpu
+
+
+def bench_h2load_h1(url, d, c):
+    return bench_h2load(url, d, c, h1=True)
+
+
+def bench_h2load_h2(url, d, c):
+    return bench_h2load(url, d, c, h1=False)
+
+
 def engine_env(engine, **more):
     """The environment of a hornet run on one HTTP engine (worker/h1.h)."""
     return dict(os.environ, HORNET_ENGINE=engine, **more)
 
 
-def bench_hornet(url, d, c, env=None):
+def bench_hornet(url, d, c, env=None, extra=()):
     """hornet on its native HTTP/1.1 path (issue 17), unless env says."""
     env = env or engine_env("native")
     with tempfile.TemporaryDirectory() as tmp:
         js = os.path.join(tmp, "out.json")
         out, cpu = run_measured(taskset(1, [HORNET, "run", "--url", url, "-u", str(c),
                                             "-t", "%ds" % d, "--threads", "1",
-                                            "--json", js, "-q"]), d + 30, env=env)
+                                            "--json", js, "-q", *extra]), d + 30, env=env)
         with open(js) as f:
             j = json.load(f)
     if j["failures"]:
@@ -253,9 +290,78 @@ TOOLS = [
     ("wrk", "wrk", bench_wrk),
     ("hey", "hey", bench_hey),
     ("locust", "locust", bench_locust),
+    ("h2load-h1", "h2load", bench_h2load_h1),
     ("flow", None, bench_flow),
     ("flow-curl", None, bench_flow_curl),
 ]
+
+
+# HTTPS on nginx's TLS listener (a self-signed P-256 certificate; hornet
+# with -k): keep-alive, then a new connection (a full handshake) for every
+# request, what case 4 of shared/scenarios loads. wrk makes a new
+# connection per request when the server closes (Connection: close).
+HTTPS_TOOLS = [
+    ("hornet", None, lambda u, d, c: bench_hornet(u, d, c, extra=("-k",))),
+    ("hornet-curl", None,
+     lambda u, d, c: bench_hornet(u, d, c, env=engine_env("curl"), extra=("-k",))),
+    ("wrk", "wrk", bench_wrk),
+    ("h2load-h1", "h2load", bench_h2load_h1),
+    ("h2load-h2", "h2load", bench_h2load_h2),
+]
+NEWCONN_TOOLS = [
+    ("hornet", None,
+     lambda u, d, c: bench_hornet(u, d, c, extra=("-k", "--new-connection"))),
+    ("hornet-curl", None,
+     lambda u, d, c: bench_hornet(u, d, c, env=engine_env("curl"),
+                                  extra=("-k", "--new-connection"))),
+    ("wrk", "wrk", lambda u, d, c: bench_wrk(u, d, c, extra=("-H", "Connection: close"))),
+]
+
+
+def available(tools, only=()):
+    """The tools of a list that are installed (and asked for with --only)."""
+    out = []
+    for name, exe, fn in tools:
+        if only and name not in only:
+            continue
+        if exe and not shutil.which(exe):
+            print("%-8s skipped: %s is not installed" % (name, exe))
+            continue
+        out.append((name, fn))
+    return out
+
+
+def interleaved(tools, url, d, c, rounds, label=""):
+    """Every tool once per round, in turn; {name: [(round, n, req/s, cpu s)]}."""
+    runs = {}
+    for r in range(rounds):
+        line = []
+        for name, fn in tools:
+            try:
+                n, rps, cpu = fn(url, d, c)
+            except Exception as e:  # one tool failing must not hide the others
+                print("%-8s failed: %s" % (name, e))
+                continue
+            runs.setdefault(name, []).append((r, n, rps, cpu))
+            line.append("%s %.0f" % (name, rps))
+        print("%sround %d/%d: %s" % (label, r + 1, rounds, ", ".join(line)), flush=True)
+    return runs
+
+
+def table_vs(runs, ref):
+    """Median req/s and CPU per request of each tool, and its ratio to ref
+    (the median of the within-round ratios)."""
+    refs = {x[0]: x[2] for x in runs.get(ref, [])}
+    print("%-12s %12s %14s %10s %16s" % ("tool", "req/s", "CPU us/req", "vs " + ref,
+                                          "req/s range"))
+    for name, xs in runs.items():
+        v = [x[2] / refs[x[0]] for x in xs if refs.get(x[0])]
+        rs = [x[2] for x in xs]
+        print("%-12s %12.0f %14.2f %10s %16s" % (
+            name, statistics.median(rs),
+            statistics.median(1e6 * x[3] / max(x[1], 1) for x in xs),
+            "%.2fx" % statistics.median(v) if v and name != ref else "",
+            "%.0f-%.0f" % (min(rs), max(rs))))
 
 
 def proc_cpu_s(pid):
@@ -323,22 +429,37 @@ def rss_kb(pid):
 
 def hornet_rss_at(url, users, settle):
     """RSS of a hornet run with this many users thinking 1 s each, read
-    after the ramp, while they run."""
-    p = subprocess.Popen(taskset(1, [HORNET, "run", "--url", url, "-u", str(users),
-                                     "-r", str(max(users, 1)), "--think", "1s",
-                                     "-t", "%ds" % (settle + 3), "--threads", "1", "-q"]),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(settle)
-        return rss_kb(p.pid)
-    finally:
-        p.wait(settle + 40)
+    after the ramp, while they run; and the req/s the run made."""
+    with tempfile.TemporaryDirectory() as tmp:
+        js = os.path.join(tmp, "out.json")
+        # started over `settle - 3` seconds: all at once, every user's first
+        # request would be in flight together and need its own connection
+        # (idle users share the pooled ones, connections: shared)
+        p = subprocess.Popen(taskset(1, [HORNET, "run", "--url", url, "-u", str(users),
+                                         "-r", str(max(users // max(settle - 3, 1), 1)),
+                                         "--think", "1s",
+                                         "-t", "%ds" % (settle + 3), "--threads", "1",
+                                         "-q", "--json", js]),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(settle)
+            rss = rss_kb(p.pid)
+        finally:
+            p.wait(settle + 40)
+        with open(js) as f:
+            j = json.load(f)
+    if j["failures"]:
+        raise RuntimeError("%d users: %d failures" % (users, j["failures"]))
+    return rss, j["rps"]
 
 
 def bench_idle_users(url, users=20000):
-    base = hornet_rss_at(url, 1, 6)
-    full = hornet_rss_at(url, users, 6)
-    return base, full, 1024.0 * (full - base) / (users - 1)
+    """Memory per idle user (RSS at `users` minus RSS at 1) and the rate
+    they made against the rate they ask (users / 1 s think, each
+    request's own time left out: it is under a millisecond here)."""
+    base, _ = hornet_rss_at(url, 1, 8)
+    full, rps = hornet_rss_at(url, users, 8)
+    return base, full, 1024.0 * (full - base) / (users - 1), float(users), rps
 
 
 def bench_rate(url, rate, d, conns=None):
@@ -367,28 +488,17 @@ def main():
     only = set(filter(None, args.only.split(",")))
     if not shutil.which("nginx"):
         sys.exit("bench: nginx is not installed (make bench installs it)")
-    runs = {}      # name -> [(round, requests, req/s, cpu s)]
-    ng = Nginx(cpu=0)
-    tools = []
-    for name, exe, fn in TOOLS:
-        if only and name not in only:
-            continue
-        if exe and not shutil.which(exe):
-            print("%-8s skipped: %s is not installed" % (name, exe))
-            continue
-        tools.append((name, fn))
+    # the 50,000-user row needs more fds than a login shell's limit (one
+    # per connection in use plus the engine's own); root may raise it
     try:
-        for r in range(args.rounds):
-            line = []
-            for name, fn in tools:
-                try:
-                    n, rps, cpu = fn(ng.url, args.duration, args.conns)
-                except Exception as e:  # one tool failing must not hide the others
-                    print("%-8s failed: %s" % (name, e))
-                    continue
-                runs.setdefault(name, []).append((r, n, rps, cpu))
-                line.append("%s %.0f" % (name, rps))
-            print("round %d/%d: %s" % (r + 1, args.rounds, ", ".join(line)), flush=True)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200000, 200000))
+    except (ValueError, OSError):
+        pass
+    ng = Nginx(cpu=0)
+    try:
+        # name -> [(round, requests, req/s, cpu s)]
+        runs = interleaved(available(TOOLS, only), ng.url, args.duration, args.conns,
+                           args.rounds)
     finally:
         ng.close()
 
@@ -428,20 +538,44 @@ def main():
             q = ratio(name)
             print("%-12s %12.0f %14.2f %11.0f%%" % (name, med_rps(name), med_cpu(name),
                                                    100.0 / q if q else 0))
+    if not only or "https" in only:
+        ng = Nginx(cpu=0)
+        try:
+            print()
+            hs = interleaved(available(HTTPS_TOOLS), ng.tls_url, args.duration, args.conns,
+                             args.rounds, "https ")
+            nc = interleaved(available(NEWCONN_TOOLS), ng.tls_url, args.duration,
+                             args.conns, args.rounds, "new connection ")
+        finally:
+            ng.close()
+        print()
+        print("HTTPS keep-alive GET (TLS 1.3, P-256 certificate, nginx as above), %d "
+              "connections; medians:" % args.conns)
+        table_vs(hs, "wrk")
+        print()
+        print("HTTPS with a new connection (full handshake) per request, %d connections:"
+              % args.conns)
+        table_vs(nc, "wrk")
     if not only or "scale" in only:
         ng = Nginx(cpu=0)
         try:
             print()
             print("engine at scale (one engine thread on CPU 1, nginx on CPU 0):")
-            try:
-                base, full, per = bench_idle_users(ng.url)
-                print("memory: 1 user %d kB RSS, 20,000 users thinking 1 s %d kB: "
-                      "%.1f kB per user" % (base, full, per / 1024.0))
-            except Exception as e:
-                print("memory per idle user failed: %s" % e)
-            # the last one shows why the open model caps connections by default
-            for rate, conns in ((10000, None), (15000, None), (30000, None),
-                                (15000, 10000)):
+            for users in (20000, 50000):
+                try:
+                    base, full, per, asked, got = bench_idle_users(ng.url, users)
+                    print("memory: 1 user %d kB RSS, %d users thinking 1 s %d kB: "
+                          "%.1f kB per user; %.0f req/s of %.0f asked (%.1f%%)" %
+                          (base, users, full, per / 1024.0, got, asked,
+                           100.0 * got / asked))
+                except Exception as e:
+                    print("memory per idle user failed: %s" % e)
+            # the open model at 90% of what wrk made on one core (issue 17),
+            # and the last one shows why the open model caps connections
+            rates = [(10000, None), (15000, None), (30000, None), (15000, 10000)]
+            if "wrk" in runs:
+                rates.insert(0, (int(0.9 * med_rps("wrk")), None))
+            for rate, conns in rates:
                 what = "--rate %d%s" % (rate, " --max-connections %d" % conns
                                         if conns else "")
                 try:

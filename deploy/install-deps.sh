@@ -68,7 +68,7 @@ if ! command -v npm >/dev/null; then    # some nodejs builds ship npm, Debian's 
   PKGS+=(npm)
 fi
 if [[ "${HORNET_BENCH:-}" == 1 ]]; then
-  PKGS+=(nginx-light wrk hey python3-locust util-linux)
+  PKGS+=(nginx-light wrk hey python3-locust nghttp2-client util-linux)
 fi
 if [[ "${HORNET_DEB:-}" == 1 ]]; then   # make deb
   PKGS+=(debhelper help2man lintian)
