@@ -56,6 +56,23 @@ static inline void s_slot_range(uint32_t i, uint64_t *lo, uint64_t *width)
     *width = (uint64_t)1 << bucket;
 }
 
+_Static_assert(COUNTS_LEN == HIST_SLOTS, "hist.h HIST_SLOTS");
+
+uint64_t hist_slot_low(uint32_t slot)
+{
+    uint64_t lo, width;
+    s_slot_range(slot, &lo, &width);
+    return lo;
+}
+
+bool hist_each(const hist_t *self, hist_each_fn fn, void *ctx)
+{
+    for (uint32_t i = self->lo; self->total && i <= self->hi; i++)
+        if (self->counts[i] && !fn(ctx, i, self->counts[i]))
+            return false;
+    return true;
+}
+
 hist_t *hist_new(void)
 {
     hist_t *self = calloc(1, sizeof *self);
@@ -150,6 +167,11 @@ uint64_t hist_min(const hist_t *self)
 {
     return self->total ? self->min : 0;
 }
+uint64_t hist_sum(const hist_t *self)
+{
+    return self->sum;
+}
+
 uint64_t hist_max(const hist_t *self)
 {
     return self->max;

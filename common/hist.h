@@ -44,6 +44,7 @@ uint64_t hist_count(const hist_t *self);
 uint64_t hist_clamped(const hist_t *self); /* values above the range */
 uint64_t hist_min(const hist_t *self);     /* 0 when empty */
 uint64_t hist_max(const hist_t *self);     /* 0 when empty */
+uint64_t hist_sum(const hist_t *self);     /* exact; saturates */
 double hist_mean(const hist_t *self);      /* 0 when empty */
 double hist_stddev(const hist_t *self);    /* 0 when empty */
 
@@ -51,6 +52,19 @@ double hist_stddev(const hist_t *self);    /* 0 when empty */
  *  to the bucket holding the p-th ranked sample, capped at the exact max
  *  (HDR semantics). 0 when empty. */
 uint64_t hist_percentile(const hist_t *self, double p);
+
+/*  The slots, for readers of the exact counts (hlog.c writes them in
+ *  HdrHistogram's counts-array order, which is this one; metrics.c sums
+ *  them into Prometheus buckets). Slot i holds the values from
+ *  hist_slot_low(i) to hist_slot_low(i + 1) - 1. */
+#define HIST_SLOTS 24576u /* (23 buckets + 1) * 1024 */
+uint64_t hist_slot_low(uint32_t slot);
+
+/*  Calls fn(ctx, slot, count) for every non-empty slot, in ascending
+ *  order; stops at the first call that returns false, and returns false
+ *  then (true when every call did). Never allocates. */
+typedef bool (*hist_each_fn)(void *ctx, uint32_t slot, uint64_t count);
+bool hist_each(const hist_t *self, hist_each_fn fn, void *ctx);
 
 /*  Appends a compact, sparse encoding of the histogram to out (only the
  *  non-empty buckets, varint run-length). Returns HN_OK, or the error from

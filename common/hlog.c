@@ -1,8 +1,7 @@
 /*  common/hlog.c - HdrHistogram interval log writer (see hlog.h).
  *
- *  The counts come out of hist_t through its public wire encoding
- *  (hist_encode: sparse (index, count) pairs in hornet's slot order, which
- *  is HdrHistogram's counts-array order, hlog.h). From those pairs the V2
+ *  The counts come out of hist_t slot by slot (hist_each, in hornet's slot
+ *  order, which is HdrHistogram's counts-array order, hlog.h). From them the V2
  *  payload is written as HdrHistogram's fillBufferFromCountsArray does: the
  *  counts from index 0 to the last non-empty slot, each as a ZigZag
  *  LEB128-64b9B word, a single empty slot as the word 0 and a run of k > 1
@@ -27,12 +26,8 @@
 #define V2_HEADER_LEN 40
 #define V2_WORD_MAX 9 /* LEB128-64b9B: at most 9 bytes a word */
 #define COMPRESSED_HEADER_LEN 8
-#define DEFLATE_LEVEL 9       /* HistogramLogWriter: BEST_COMPRESSION */
-#define COUNTS_LEN 24576u     /* (23 buckets + 1) * 1024, as hist.c */
-#define WIRE_LIMIT (1u << 20) /* > hist_encode's worst case (~300 KB) */
-#define B64_LIMIT (4u << 20)  /* > a line's base64 at worst (~600 KB) */
-#define WIRE_MAGIC 0x48       /* hist.c's wire header */
-#define WIRE_VERSION 1
+#define DEFLATE_LEVEL 9      /* HistogramLogWriter: BEST_COMPRESSION */
+#define B64_LIMIT (4u << 20) /* > a line's base64 at worst (~600 KB) */
 
 __attribute__((format(printf, 2, 3))) static void s_err(char *err,
                                                         const char *fmt, ...)
@@ -76,48 +71,63 @@ static uint8_t *s_put_zigzag(uint8_t *p, int64_t v)
     return p;
 }
 
-/*  Writes the V2 (uncompressed) encoding of hist_encode's (index delta,
- *  count) pairs at p..end into raw, which has room for V2_HEADER_LEN +
- *  V2_WORD_MAX * (2 * pairs + 1) bytes (a zero run and a count a pair);
- *  *raw_len gets its length. */
-static hn_err_t s_v2_encode(const uint8_t *p, const uint8_t *end,
-                            uint64_t pairs, uint8_t *raw, size_t *raw_len)
+/*  The V2 (uncompressed) payload being written: w is the next byte,
+ *  next the first slot not yet written. */
+typedef struct {
+    uint8_t *w;
+    uint32_t next;
+    uint64_t slots; /* non-empty slots seen */
+    hn_err_t rc;
+} v2_t;
+
+static bool s_v2_count(void *ctx, uint32_t slot, uint64_t count)
 {
-    uint8_t *w = raw + V2_HEADER_LEN;
-    uint64_t next = 0; /* the first slot not yet written */
-    for (uint64_t k = 0; k < pairs; k++) {
-        uint64_t delta, count;
-        if (!hist_varint_get(&p, end, &delta) ||
-            !hist_varint_get(&p, end, &count))
-            return HN_ERR_CORRUPT;
-        if (delta >= COUNTS_LEN || next + delta >= COUNTS_LEN)
-            return HN_ERR_CORRUPT;
-        if (count > (uint64_t)INT64_MAX)
-            return HN_ERR_RANGE;
-        if (delta == 1)
-            w = s_put_zigzag(w, 0);
-        else if (delta > 1)
-            w = s_put_zigzag(w, -(int64_t)delta);
-        w = s_put_zigzag(w, (int64_t)count);
-        next += delta + 1;
+    (void)slot;
+    (void)count;
+    ((v2_t *)ctx)->slots++;
+    return true;
+}
+
+static bool s_v2_put(void *ctx, uint32_t slot, uint64_t count)
+{
+    v2_t *v = ctx;
+    if (count > (uint64_t)INT64_MAX) {
+        v->rc = HN_ERR_RANGE; /* a Java long cannot hold it */
+        return false;
     }
-    if (p != end)
-        return HN_ERR_CORRUPT;
-    if (pairs == 0)
-        w = s_put_zigzag(w, 0); /* as Java: counts up to index 0 */
+    uint32_t gap = slot - v->next;
+    if (gap == 1)
+        v->w = s_put_zigzag(v->w, 0);
+    else if (gap > 1)
+        v->w = s_put_zigzag(v->w, -(int64_t)gap);
+    v->w = s_put_zigzag(v->w, (int64_t)count);
+    v->next = slot + 1;
+    return true;
+}
+
+/*  Writes h's V2 encoding into raw, which has room for V2_HEADER_LEN +
+ *  V2_WORD_MAX * (2 * slots + 1) bytes (a zero run and a count a slot);
+ *  *raw_len gets its length. */
+static hn_err_t s_v2_encode(const hist_t *h, uint8_t *raw, size_t *raw_len)
+{
+    v2_t v = {.w = raw + V2_HEADER_LEN, .rc = HN_OK};
+    if (!hist_each(h, s_v2_put, &v))
+        return v.rc;
+    if (v.next == 0)
+        v.w = s_put_zigzag(v.w, 0); /* as Java: counts up to index 0 */
 
     double ratio = 1.0; /* integerToDoubleValueConversionRatio */
     uint64_t ratio_bits;
     memcpy(&ratio_bits, &ratio, sizeof ratio_bits);
-    uint8_t *h = raw;
-    h = s_put_be32(h, V2_COOKIE);
-    h = s_put_be32(h, (uint32_t)(w - raw - V2_HEADER_LEN));
-    h = s_put_be32(h, 0); /* normalizingIndexOffset */
-    h = s_put_be32(h, HLOG_SIGNIFICANT_DIGITS);
-    h = s_put_be64(h, HLOG_LOWEST_DISCERNIBLE);
-    h = s_put_be64(h, HLOG_HIGHEST_TRACKABLE);
-    s_put_be64(h, ratio_bits);
-    *raw_len = (size_t)(w - raw);
+    uint8_t *p = raw;
+    p = s_put_be32(p, V2_COOKIE);
+    p = s_put_be32(p, (uint32_t)(v.w - raw - V2_HEADER_LEN));
+    p = s_put_be32(p, 0); /* normalizingIndexOffset */
+    p = s_put_be32(p, HLOG_SIGNIFICANT_DIGITS);
+    p = s_put_be64(p, HLOG_LOWEST_DISCERNIBLE);
+    p = s_put_be64(p, HLOG_HIGHEST_TRACKABLE);
+    s_put_be64(p, ratio_bits);
+    *raw_len = (size_t)(v.w - raw);
     return HN_OK;
 }
 
@@ -151,36 +161,17 @@ done:
 
 hn_err_t hlog_encode_base64(const hist_t *h, buf_t *out)
 {
-    buf_t wire;
-    buf_init(&wire, WIRE_LIMIT);
-    hn_err_t rc = hist_encode(h, &wire);
-    uint8_t *raw = NULL;
-    if (rc)
-        goto done;
-    const uint8_t *p = (const uint8_t *)buf_str(&wire);
-    const uint8_t *end = p + buf_len(&wire);
-    uint64_t head[6]; /* total clamped min max sum pairs */
-    rc = HN_ERR_CORRUPT;
-    if (end - p < 2 || p[0] != WIRE_MAGIC || p[1] != WIRE_VERSION)
-        goto done;
-    p += 2;
-    for (int i = 0; i < 6; i++)
-        if (!hist_varint_get(&p, end, &head[i]))
-            goto done;
-    uint64_t pairs = head[5];
-    if (pairs > COUNTS_LEN)
-        goto done;
-    rc = HN_ERR_NOMEM;
-    raw = malloc(V2_HEADER_LEN + V2_WORD_MAX * (2 * (size_t)pairs + 1));
-    if (!raw)
-        goto done;
+    v2_t count = {.rc = HN_OK};
+    hist_each(h, s_v2_count, &count);
+    uint8_t *raw = malloc(V2_HEADER_LEN +
+                          V2_WORD_MAX * (2 * (size_t)count.slots + 1));
+    hn_err_t rc = HN_ERR_NOMEM;
     size_t raw_len = 0;
-    rc = s_v2_encode(p, end, pairs, raw, &raw_len);
+    if (raw)
+        rc = s_v2_encode(h, raw, &raw_len);
     if (rc == HN_OK)
         rc = s_compress_base64(raw, raw_len, out);
-done:
     free(raw);
-    buf_free(&wire);
     if (rc)
         buf_free(out);
     return rc;

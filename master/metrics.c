@@ -1,5 +1,5 @@
 /*  master/metrics.c - see metrics.h. The exposition (metrics_format and
- *  its writers), the histogram buckets read from hist_encode's pairs, then
+ *  its writers), the histogram buckets read slot by slot (hist_each), then
  *  the master's side: carried totals, the recent window, the view. */
 #include "metrics.h"
 
@@ -26,14 +26,6 @@ static const uint64_t s_bounds_us[] = {
     2048000, 4096000, 8192000, 16384000, 32768000, 65536000,
 };
 #define N_BOUNDS (sizeof s_bounds_us / sizeof s_bounds_us[0])
-
-/*  hist.c's wire encoding (hist.h hist_encode): magic, version, varints
- *  total clamped min max sum n_pairs, then (index delta, count) pairs;
- *  slot i holds values from s_slot_low(i), 24 x 1024 slots. */
-#define WIRE_MAGIC 0x48
-#define WIRE_VERSION 1
-#define WIRE_SLOTS 24576u
-#define WIRE_LIMIT ((size_t)1 << 20) /* > hist_encode's worst case */
 
 #define N_CLASSES 6 /* status classes: none, 1xx .. 5xx */
 
@@ -235,68 +227,39 @@ static void w_gauge(w_t *w, const char *name, const char *help, double v)
 
 /*  ---- the figures of each series ------------------------------------ */
 
-/*  The lowest value slot i holds (hist.c s_slot_range). */
-static uint64_t s_slot_low(uint64_t i)
+typedef struct {
+    series_t *s;
+    size_t b; /* the bucket the last slot went to: slots come ascending */
+} add_t;
+
+static bool s_add_slot(void *ctx, uint32_t slot, uint64_t count)
 {
-    int bucket = (int)(i >> 10) - 1;
-    uint64_t sub = (i & 1023) + 1024;
-    if (bucket < 0) {
-        sub -= 1024;
-        bucket = 0;
-    }
-    return sub << bucket;
+    add_t *a = ctx;
+    uint64_t low = hist_slot_low(slot);
+    while (a->b < N_BOUNDS && low >= s_bounds_us[a->b])
+        a->b++;
+    a->s->buckets[a->b] = s_sat_add(a->s->buckets[a->b], count);
+    return true;
 }
 
 /*  Adds h's counts to s: each slot into the bucket of the first bound
  *  above its lowest value, plus the count and the exact sum. */
-static hn_err_t s_add_hist(series_t *s, const hist_t *h, buf_t *wire)
+static void s_add_hist(series_t *s, const hist_t *h)
 {
-    buf_reset(wire);
-    hn_err_t rc = hist_encode(h, wire);
-    if (rc)
-        return rc;
-    const uint8_t *p = (const uint8_t *)buf_str(wire);
-    const uint8_t *end = p + buf_len(wire);
-    if (end - p < 2 || p[0] != WIRE_MAGIC || p[1] != WIRE_VERSION)
-        return HN_ERR_CORRUPT;
-    p += 2;
-    uint64_t f[6]; /* total clamped min max sum n_pairs */
-    for (int k = 0; k < 6; k++)
-        if (!hist_varint_get(&p, end, &f[k]))
-            return HN_ERR_CORRUPT;
-    uint64_t next = 0, seen = 0;
-    size_t b = 0;
-    for (uint64_t k = 0; k < f[5]; k++) {
-        uint64_t delta, count;
-        if (!hist_varint_get(&p, end, &delta) ||
-            !hist_varint_get(&p, end, &count) || delta >= WIRE_SLOTS ||
-            next + delta >= WIRE_SLOTS)
-            return HN_ERR_CORRUPT;
-        uint64_t i = next + delta, low = s_slot_low(i);
-        while (b < N_BOUNDS && low >= s_bounds_us[b])
-            b++; /* slots come in ascending order */
-        s->buckets[b] = s_sat_add(s->buckets[b], count);
-        seen = s_sat_add(seen, count);
-        next = i + 1;
-    }
-    if (p != end || seen != f[0])
-        return HN_ERR_CORRUPT;
-    s->count = s_sat_add(s->count, f[0]);
-    s->sum_us = s_sat_add(s->sum_us, f[4]);
-    return HN_OK;
+    add_t a = {.s = s, .b = 0};
+    hist_each(h, s_add_slot, &a);
+    s->count = s_sat_add(s->count, hist_count(h));
+    s->sum_us = s_sat_add(s->sum_us, hist_sum(h));
 }
 
 /*  Every endpoint's series over every part (n_endpoints of them, into
  *  out). */
-static hn_err_t s_series(const metrics_view_t *v, series_t *out)
+static void s_series(const metrics_view_t *v, series_t *out)
 {
-    buf_t wire;
-    buf_init(&wire, WIRE_LIMIT);
-    hn_err_t rc = HN_OK;
-    for (size_t k = 0; k < v->n_parts && rc == HN_OK; k++) {
+    for (size_t k = 0; k < v->n_parts; k++) {
         const stats_t *st = v->parts[k];
         assert(stats_n_endpoints(st) == v->n_endpoints);
-        for (size_t i = 0; i < v->n_endpoints && rc == HN_OK; i++) {
+        for (size_t i = 0; i < v->n_endpoints; i++) {
             const stats_endpoint_t *ep = stats_endpoint(st, i);
             series_t *s = &out[i];
             s->bytes_in = s_sat_add(s->bytes_in, ep->bytes_in);
@@ -312,7 +275,7 @@ static hn_err_t s_series(const metrics_view_t *v, series_t *out)
             s->by_class[0] = s_sat_add(
                 s->by_class[0],
                 ep->requests > answered ? ep->requests - answered : 0);
-            rc = s_add_hist(s, ep->latency, &wire);
+            s_add_hist(s, ep->latency);
         }
         for (size_t i = 0; i < stats_n_errors(st); i++) {
             const stats_error_t *e = stats_error(st, i);
@@ -321,8 +284,6 @@ static hn_err_t s_series(const metrics_view_t *v, series_t *out)
                     out[e->endpoint].by_kind[e->kind], e->count);
         }
     }
-    buf_free(&wire);
-    return rc;
 }
 
 /*  ---- the families ------------------------------------------------------- */
@@ -593,6 +554,9 @@ static void w_counters(w_t *w, const metrics_view_t *v)
          "Open model: arrivals not started (in-flight cap reached)."},
         {STATS_CTR_NO_DATA, "hornet_feed_exhausted_total",
          "Users or iterations not started: a unique data feed ran out."},
+        {STATS_CTR_ON_START_STOPPED, "hornet_users_stopped_on_start_total",
+         "Users stopped because their on_start failed (on_start_failure: "
+         "stop)."},
         {STATS_CTR_CONN_WAITS, "hornet_connection_waits_total",
          "Requests that waited for a free connection (--max-connections)."},
     };
@@ -697,7 +661,7 @@ hn_err_t metrics_format(const metrics_view_t *v, buf_t *out)
         s = calloc(v->n_endpoints, sizeof *s);
         if (!s)
             return HN_ERR_NOMEM;
-        w.rc = s_series(v, s);
+        s_series(v, s);
     }
     w_run(&w, v);
     w_fleet(&w, v);
@@ -843,7 +807,7 @@ hn_err_t metrics_render(master_t *m, buf_t *out)
             .threads = fw->threads,
             .users = fw->users,
             .cpu = fw->cpu,
-            .missing = fw->state == FLEET_LOST,
+            .missing = fw->state == FLEET_LOST && !fw->left,
             .gen_saturated = fw->gen.last_why != 0,
             .gen_cpu = health_cpu_share(&fw->gen.last),
             .gen_lag_p99_s = (double)health_lag_us(&fw->gen.last, 0.99) / 1e6,

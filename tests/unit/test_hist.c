@@ -330,6 +330,71 @@ static void corrupt_input_rejected_and_harmless(void **state)
     hist_destroy(&before);
 }
 
+typedef struct {
+    uint64_t seen, last_slot, calls, stop_after;
+    bool ascending, bounds_ok;
+    const uint64_t *values;
+    size_t n_values;
+} each_t;
+
+static bool each_slot(void *ctx, uint32_t slot, uint64_t count)
+{
+    each_t *e = ctx;
+    if (e->calls && slot <= e->last_slot)
+        e->ascending = false;
+    /*  every value recorded into this slot lies in its range */
+    uint64_t in_range = 0;
+    for (size_t i = 0; i < e->n_values; i++)
+        if (e->values[i] >= hist_slot_low(slot) &&
+            e->values[i] < hist_slot_low(slot + 1))
+            in_range++;
+    if (in_range != count)
+        e->bounds_ok = false;
+    e->seen += count;
+    e->last_slot = slot;
+    return ++e->calls != e->stop_after;
+}
+
+/*  hist_each gives every non-empty slot once, ascending, with the counts
+ *  of exactly the values in hist_slot_low's range, and stops when asked;
+ *  metrics.c and hlog.c read the counts through it. */
+static void each_walks_slots_in_order(void **state)
+{
+    (void)state;
+    static const uint64_t values[] = {
+        0,    1,       2047,    2048,          2049,
+        5000, 5003,    123456,  123457,        1000000,
+        7,    3600000, 3600001, 4000000000ull, HIST_MAX_US};
+    hist_t *h = hist_new();
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        hist_record(h, values[i]);
+    each_t e = {.ascending = true,
+                .bounds_ok = true,
+                .values = values,
+                .n_values = sizeof values / sizeof values[0]};
+    assert_true(hist_each(h, each_slot, &e));
+    assert_int_equal(e.seen, hist_count(h));
+    assert_true(e.ascending);
+    assert_true(e.bounds_ok);
+    assert_int_equal(hist_slot_low(0), 0);
+    assert_int_equal(hist_slot_low(2047), 2047);
+    assert_int_equal(hist_slot_low(2048), 2048);
+
+    each_t stop = {.ascending = true,
+                   .bounds_ok = true,
+                   .values = values,
+                   .n_values = e.n_values,
+                   .stop_after = 3};
+    assert_false(hist_each(h, each_slot, &stop));
+    assert_int_equal(stop.calls, 3);
+
+    hist_reset(h);
+    each_t none = {.ascending = true, .bounds_ok = true};
+    assert_true(hist_each(h, each_slot, &none));
+    assert_int_equal(none.calls, 0);
+    hist_destroy(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +409,7 @@ int main(void)
         cmocka_unit_test(encode_decode_round_trip),
         cmocka_unit_test(sparse_snapshot_is_small),
         cmocka_unit_test(corrupt_input_rejected_and_harmless),
+        cmocka_unit_test(each_walks_slots_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
