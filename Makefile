@@ -163,9 +163,10 @@ deb-clean:
 # ---- fuzzing (issue 15): libFuzzer targets in tests/fuzz/, clang with
 # ASan+UBSan over the proto/ and common/ layers (and master/ctl.c).
 # `make fuzz` runs each target for FUZZ_SECONDS with new inputs in
-# build/fuzz/new-NAME (the seed corpus in tests/fuzz/corpus/NAME is read,
-# not written) and stops at the first crash (build/fuzz/crash-NAME-*, log
-# build/fuzz/NAME.log); make test runs each over its corpus once
+# build/fuzz/new-NAME, then merges those that add coverage into its corpus
+# tests/fuzz/corpus/NAME (tests/fuzz/run.sh), and stops at the first crash
+# (build/fuzz/crash-NAME-*, log build/fuzz/NAME.log); make test runs each
+# over its corpus once
 # (tests/run.sh). `make fuzz-seed` rewrites the seed corpora from hornet's
 # own encoders and from the examples and docs (tests/fuzz/seed_text.py).
 FUZZ_CC      := clang
@@ -217,16 +218,12 @@ fuzz-seed: build/fuzz/seed
 	build/fuzz/seed tests/fuzz/corpus/wire tests/fuzz/corpus/hist
 	python3 tests/fuzz/seed_text.py tests/fuzz/corpus
 
+# tests/fuzz/run.sh: scratch corpus, then -merge=1 into tests/fuzz/corpus/NAME
+# (only inputs that add coverage; FUZZ_MAX_LEN, FUZZ_MAX_NEW cap the size);
+# FUZZ_TARGETS="wire hist" runs only those.
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
 fuzz: fuzz-bins
-	@for n in $(FUZZ_NAMES); do \
-	    mkdir -p build/fuzz/new-$$n; \
-	    echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
-	    build/fuzz/fuzz_$$n build/fuzz/new-$$n tests/fuzz/corpus/$$n \
-	        -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
-	        -artifact_prefix=build/fuzz/crash-$$n- -print_final_stats=1 \
-	        >build/fuzz/$$n.log 2>&1; rc=$$?; tail -12 build/fuzz/$$n.log; \
-	    [ $$rc -eq 0 ] || { echo "fuzz $$n failed: build/fuzz/$$n.log"; exit 1; }; \
-	done
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 # ---- soak (issue 15; not in make test): SOAK_MINUTES (default 30) at
 # SOAK_RATE req/s with a master and 3 local workers against build/target on

@@ -84,7 +84,8 @@ void check_print(const scen_t *s, FILE *out)
                     s->feeds[k->feed].name);
         fprintf(out, "\n");
         if (k->n_on_start) {
-            fprintf(out, "  on_start:\n");
+            fprintf(out, "  on_start (when it fails: %s):\n",
+                    scen_on_start_failure_name(k->on_start_failure));
             s_steps(k->on_start, k->n_on_start, "    ", out);
         }
         double tsum = 0;

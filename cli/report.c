@@ -11,7 +11,7 @@
 #include "report.h"
 #include "results.h"
 
-enum { RP_OUT = 256, RP_JSON, RP_CSV, RP_CSV_FULL, RP_HTML };
+enum { RP_OUT = 256, RP_JSON, RP_CSV, RP_CSV_FULL, RP_HTML, RP_TIMING };
 
 static const opt_t s_opts[] = {
     {OPT_HEADING, 0, NULL, NULL, "Options:"},
@@ -24,6 +24,9 @@ static const opt_t s_opts[] = {
      "stats_history rows per "
      "endpoint too"},
     {RP_HTML, 0, "html", "FILE", "also the HTML report to FILE"},
+    {RP_TIMING, 0, "timing", NULL,
+     "also the timing breakdown table (DNS, connect, TLS, waiting, "
+     "receiving)"},
     {0, 0, NULL, NULL, NULL},
 };
 
@@ -59,6 +62,7 @@ static hn_err_t s_set(void *ctx, int id, const char *a, char *err)
     case RP_CSV: o->out.csv_prefix = a; break;
     case RP_CSV_FULL: o->out.csv_full_history = true; break;
     case RP_HTML: o->out.html = a; break;
+    case RP_TIMING: o->out.timing = true; break;
     }
     return HN_OK;
 }
@@ -110,6 +114,8 @@ int report_main(int argc, char **argv)
     }
     FILE *out = o.out.json && !strcmp(o.out.json, "-") ? stderr : stdout;
     results_print(rep, record, sum, judge, out);
+    if (o.out.timing)
+        results_print_timing(sum, out);
     fflush(out);
     /*  the run file itself is not rewritten: it is the source */
     rc = results_write_outputs(&o.out, rep, record, sum, "report")

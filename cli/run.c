@@ -24,6 +24,7 @@ static const opt_t s_opts[] = {
     RUNOPTS_TARGET,
     RUNOPTS_WEB(" (default: none)"),
     RUNOPTS_OUTPUT,
+    RUNOPTS_DEBUG,
     {RO_THREADS, 0, "threads", "N",
      "engine threads (default: number of cores)"},
     {0, 0, NULL, NULL, NULL},
@@ -69,9 +70,13 @@ static void s_announce(const scen_t *scen, const runopts_t *o, unsigned threads)
         log_info("running %s: %.1f iterations/s (max %u in flight) %s on %u "
                  "threads",
                  what, l->rate, l->max_inflight, len, threads);
-    else
+    else if (l->spawn_rate > 0)
         log_info("running %s: %u users (spawn rate %.1f/s) %s on %u threads",
                  what, l->users, l->spawn_rate, len, threads);
+    else /* 0 = no limit (scen.h) */
+        log_info("running %s: %u users (all started at once) %s on %u "
+                 "threads",
+                 what, l->users, len, threads);
 }
 
 int run_main(int argc, char **argv)
@@ -120,6 +125,7 @@ int run_main(int argc, char **argv)
         .threads = threads,
         .grace_s = 1e9, /* the master cannot go away without us */
         .insecure = o.insecure,
+        .debug = o.debug,
         .id = "local",
         .embedded = true,
     };

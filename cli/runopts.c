@@ -12,6 +12,7 @@
 
 #include "baseline.h"
 #include "buf.h"
+#include "debug.h"
 #include "exit.h"
 #include "hooks.h"
 #include "judge.h"
@@ -203,6 +204,7 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
     case RO_CSV: o->csv = a; return HN_OK;
     case RO_CSV_FULL: o->csv_full = true; return HN_OK;
     case RO_HTML: o->html = a; return HN_OK;
+    case RO_TIMING: o->timing = true; return HN_OK;
     case RO_THRESHOLD:
         if (o->n_thresholds == RUNOPTS_MAX_HEADERS)
             FAIL("--threshold: at most %d", RUNOPTS_MAX_HEADERS);
@@ -235,6 +237,15 @@ hn_err_t runopts_set(void *ctx, int id, const char *a, char *err)
             return HN_ERR_INVALID;
         free((char *)g.scope);
         o->gates[o->n_gates++] = a;
+        return HN_OK;
+    }
+    case RO_DEBUG: {
+        uint64_t n;
+        if (util_parse_u64(a, DEBUG_MAX, &n) || n == 0)
+            FAIL("--debug: expected a whole number 1..%d (requests shown per "
+                 "step), got '%s'",
+                 DEBUG_MAX, a);
+        o->debug = (uint32_t)n;
         return HN_OK;
     }
     case RO_START_TIMEOUT:
@@ -425,7 +436,8 @@ void runopts_results(const runopts_t *o, const json_t *baseline, int argc,
                                .json = o->json,
                                .csv_prefix = o->csv,
                                .csv_full_history = o->csv_full,
-                               .html = o->html};
+                               .html = o->html,
+                               .timing = o->timing};
     mo->max_error_rate = o->has_max_error_rate ? o->max_error_rate : -1;
     /*  not a result, but both commands build their options through here */
     mo->metrics_no_token = o->metrics_no_token;

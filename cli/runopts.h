@@ -65,6 +65,8 @@ enum {
     RO_BASELINE,
     RO_BASELINE_GATE,
     RO_MAX_ERROR_RATE,
+    RO_TIMING,
+    RO_DEBUG,
     RO_LAST
 };
 
@@ -80,6 +82,7 @@ typedef struct {
     const char *json;
     const char *out_dir, *csv, *html;
     bool csv_full;
+    bool timing; /* --timing */
     const char *thresholds[RUNOPTS_MAX_HEADERS];
     size_t n_thresholds;
     const char *gates[RUNOPTS_MAX_HEADERS];
@@ -89,6 +92,7 @@ typedef struct {
     const char *baseline_arg; /* --baseline as given */
     char baseline_file[4096]; /* the summary it names */
     unsigned threads;
+    uint32_t debug; /* --debug N; 0 = off */
     bool insecure;
     bool quiet;
     /* load overrides; has_* says the flag was given */
@@ -164,11 +168,16 @@ typedef struct {
     { RO_CSV, 0, "csv", "PREFIX", "Locust's PREFIX_stats.csv, _stats_history.csv,\n_failures.csv, _exceptions.csv" }, \
     { RO_CSV_FULL, 0, "csv-full-history", NULL, "stats_history rows per endpoint too (Locust's)" }, \
     { RO_HTML, 0, "html", "FILE", "a self-contained HTML report" }, \
+    { RO_TIMING, 0, "timing", NULL, "print the timing breakdown too: DNS, connect, TLS,\nwaiting (to the first byte), receiving (the\nsummary JSON has it always)" }, \
     { RO_THRESHOLD, 0, "threshold", "EXPR", "fail the run (exit 3) unless EXPR holds, e.g.\n'p95 < 500ms', 'POST /x: error_rate < 1%'\n(repeatable; docs/thresholds.md)" }, \
     { RO_BASELINE, 0, "baseline", "FILE", "compare with an earlier summary.json (or its\n--out DIR); a failed gate is exit 3" }, \
     { RO_BASELINE_GATE, 0, "baseline-gate", "G", "a gate: 'p95=10%', 'rps=10%', 'GET /x: p99=20%'\n(repeatable; default p95 +10% and rps -10%)" }, \
     { RO_MAX_ERROR_RATE, 0, "max-error-rate", "PCT", "exit 3 when more than PCT of the requests\nfailed (default: only when all did)" }, \
     { RO_QUIET, 'q', "quiet", NULL, "no progress display" }
+
+/*  hornet run only: a master sends no request (a worker takes its own). */
+#define RUNOPTS_DEBUG \
+    { RO_DEBUG, 0, "debug", "N", "print the first N requests and responses of each\nstep in full on stderr (headers, bodies up to\n2 KiB, captures, checks; ${env.*} values masked),\nthen run on" }
 /* clang-format on */
 
 /*  The opt_fn for every RO_* id; ctx is a runopts_t. */

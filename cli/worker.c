@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "debug.h"
 #include "exit.h"
 #include "util.h"
 
@@ -15,7 +16,8 @@ enum {
     WK_ID,
     WK_INSECURE,
     WK_SERVER_KEY,
-    WK_KEYS
+    WK_KEYS,
+    WK_DEBUG
 };
 
 static const opt_t s_opts[] = {
@@ -32,6 +34,10 @@ static const opt_t s_opts[] = {
      "the master's public key (z85, from\n'hornet keys'), for an encrypted link"},
     {WK_KEYS, 0, "keys", "DIR",
      "this worker's key pair: DIR/worker.key_secret"},
+    {WK_DEBUG, 0, "debug", "N",
+     "print the first N requests and responses of each\nstep in full on "
+     "stderr (headers, bodies up to\n2 KiB, captures, checks; ${env.*} "
+     "values masked),\nthen run on"},
     {0, 0, NULL, NULL, NULL},
 };
 
@@ -71,6 +77,16 @@ static hn_err_t s_set(void *ctx, int id, const char *a, char *err)
     case WK_INSECURE: o->insecure = true; return HN_OK;
     case WK_SERVER_KEY: o->curve_server_key = a; return HN_OK;
     case WK_KEYS: o->curve_dir = a; return HN_OK;
+    case WK_DEBUG:
+        if (util_parse_u64(a, DEBUG_MAX, &u) != HN_OK || u == 0) {
+            snprintf(err, HN_ERRLEN,
+                     "--debug: expected a whole number 1..%d (requests "
+                     "shown per step), got '%s'",
+                     DEBUG_MAX, a);
+            return HN_ERR_INVALID;
+        }
+        o->debug = (uint32_t)u;
+        return HN_OK;
     }
     snprintf(err, HN_ERRLEN, "internal: option %d", id);
     return HN_ERR_INVALID;

@@ -27,6 +27,16 @@ hist_t *hist_new(void);
 /*  Frees *self_p (NULL is fine) and sets it to NULL. */
 void hist_destroy(hist_t **self_p);
 
+/*  n new empty histograms in one allocation, into out[0..n), for a set
+ *  that is made and freed together (a stats set's): one mapping, so one
+ *  system call each way whatever n is. Returns HN_OK, or HN_ERR_NOMEM with
+ *  out[] NULL. Free them with hist_destroy_n, never one by one. */
+hn_err_t hist_new_n(hist_t **out, size_t n) HN_WUR;
+
+/*  Frees what hist_new_n put in v[0..n) (v[0] NULL is fine) and sets
+ *  every v[i] to NULL. */
+void hist_destroy_n(hist_t **v, size_t n);
+
 /*  Records one value (0 is recorded as 0; values > HIST_MAX_US are clamped
  *  to HIST_MAX_US and counted in hist_clamped). Never allocates. */
 void hist_record(hist_t *self, uint64_t value_us);

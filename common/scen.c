@@ -1904,8 +1904,39 @@ static bool s_http(ctx_t *c, yaml_node_t *n)
 /*  ---- user classes ------------------------------------------------------ */
 
 static const char *const k_class_keys[] = {
-    "name",       "weight", "think_time", "on_start", "tasks",
-    "iterations", "data",   "tag",        "schedule", NULL};
+    "name",  "weight",     "think_time", "on_start", "on_start_failure",
+    "tasks", "iterations", "data",       "tag",      "schedule",
+    NULL};
+
+const char *scen_on_start_failure_name(scen_on_start_failure_t f)
+{
+    switch (f) {
+    case SCEN_ON_START_RETRY: return "retry";
+    case SCEN_ON_START_STOP: return "stop";
+    case SCEN_ON_START_CONTINUE: return "continue";
+    }
+    return "?";
+}
+
+static bool s_on_start_failure(ctx_t *c, yaml_node_t *v,
+                               scen_on_start_failure_t *out)
+{
+    const char *t = s_scalar(c, v, "on_start_failure");
+    if (!t)
+        return false;
+    if (!strcmp(t, "retry"))
+        *out = SCEN_ON_START_RETRY;
+    else if (!strcmp(t, "stop"))
+        *out = SCEN_ON_START_STOP;
+    else if (!strcmp(t, "continue"))
+        *out = SCEN_ON_START_CONTINUE;
+    else
+        return s_fail(c, v,
+                      "on_start_failure: '%s' is not retry, stop or "
+                      "continue",
+                      t);
+    return true;
+}
 
 static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
 {
@@ -1914,7 +1945,7 @@ static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
         return false;
     k->weight = 1;
     k->feed = SCEN_NONE;
-    yaml_node_t *tasks = NULL, *on_start = NULL;
+    yaml_node_t *tasks = NULL, *on_start = NULL, *on_fail = NULL;
     char *tag = NULL;
     bool ok = true;
     EACH_PAIR(c, n, key, knode, v) {
@@ -1932,6 +1963,9 @@ static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
             ok = s_think(c, v, &k->think);
         } else if (!strcmp(key, "on_start")) {
             on_start = v;
+        } else if (!strcmp(key, "on_start_failure")) {
+            on_fail = v;
+            ok = s_on_start_failure(c, v, &k->on_start_failure);
         } else if (!strcmp(key, "tasks")) {
             tasks = v;
         } else if (!strcmp(key, "iterations")) {
@@ -1962,6 +1996,10 @@ static bool s_class(ctx_t *c, yaml_node_t *n, scen_class_t *k)
     }
     if (ok && !tasks)
         ok = s_fail(c, n, "a user class needs tasks");
+    if (ok && on_fail && !on_start)
+        ok = s_fail(c, on_fail,
+                    "on_start_failure without on_start (it says what a "
+                    "user does when its on_start fails)");
     if (ok && on_start)
         ok = s_request_list(c, on_start, "on_start", &k->on_start,
                             &k->n_on_start, tag);

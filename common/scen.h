@@ -145,6 +145,22 @@ typedef struct {
     size_t n_steps;
 } scen_task_t;
 
+/*  What a user does when a step of its on_start fails (a transport
+ *  error, a status >= 400 unless expect allows it, a failed check or a
+ *  capture that found nothing): `on_start_failure:` in a class. */
+typedef enum {
+    SCEN_ON_START_RETRY = 0,   /* run on_start again after a back-off (1 s,
+                                * doubling to 30 s); no task before it
+                                * succeeds (the default) */
+    SCEN_ON_START_STOP = 1,    /* the user stops for the rest of the run,
+                                * counted (STATS_CTR_ON_START_STOPPED) */
+    SCEN_ON_START_CONTINUE = 2 /* on to the tasks anyway, with what it
+                                * captured (an empty token, say) */
+} scen_on_start_failure_t;
+
+/*  The policy's name as written in a scenario ("retry", ...). */
+const char *scen_on_start_failure_name(scen_on_start_failure_t f);
+
 typedef struct {
     char *name;
     double weight;  /* share of users, > 0 */
@@ -152,6 +168,7 @@ typedef struct {
     scen_think_t think;
     scen_request_t *on_start; /* once per user, before its first task */
     size_t n_on_start;
+    scen_on_start_failure_t on_start_failure;
     scen_task_t *tasks;
     size_t n_tasks;
     uint64_t iterations; /* per user, then the user stops; 0 = no limit */

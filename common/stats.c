@@ -12,6 +12,8 @@ struct stats {
     size_t n_endpoints;
     bool keep_raw;
     stats_endpoint_t *eps;
+    hist_t **hists; /* every endpoint's, in one allocation (hist_new_n) */
+    size_t n_hists;
     uint64_t ctr[STATS_CTR_LAST];
     uint64_t *named;
     size_t n_named;
@@ -42,6 +44,19 @@ const char *stats_fail_name(stats_fail_t kind)
     return "unknown";
 }
 
+const char *stats_phase_name(stats_phase_t phase)
+{
+    switch (phase) {
+    case STATS_PHASE_DNS: return "dns";
+    case STATS_PHASE_CONNECT: return "connect";
+    case STATS_PHASE_TLS: return "tls";
+    case STATS_PHASE_WAITING: return "waiting";
+    case STATS_PHASE_RECEIVING: return "receiving";
+    case STATS_PHASE_LAST: break;
+    }
+    return "unknown";
+}
+
 stats_t *stats_new(size_t n_endpoints, size_t n_counters, bool keep_raw)
 {
     stats_t *self = calloc(1, sizeof *self);
@@ -60,15 +75,21 @@ stats_t *stats_new(size_t n_endpoints, size_t n_counters, bool keep_raw)
     if (!self->eps || !self->errors || !self->slots)
         goto fail;
     memset(self->slots, 0xff, ERR_SLOTS * sizeof *self->slots);
+    /*  7 or 8 histograms an endpoint, made and freed with the set: one
+     *  allocation, since a worker makes a set per engine thread a second */
+    size_t per = 1 + (keep_raw ? 1 : 0) + STATS_PHASE_LAST;
+    self->n_hists = n_endpoints * per;
+    self->hists = calloc(self->n_hists ? self->n_hists : 1,
+                         sizeof *self->hists);
+    if (!self->hists || hist_new_n(self->hists, self->n_hists) != HN_OK)
+        goto fail;
+    hist_t **h = self->hists;
     for (size_t i = 0; i < n_endpoints; i++) {
-        self->eps[i].latency = hist_new();
-        if (!self->eps[i].latency)
-            goto fail;
-        if (keep_raw) {
-            self->eps[i].latency_raw = hist_new();
-            if (!self->eps[i].latency_raw)
-                goto fail;
-        }
+        self->eps[i].latency = *h++;
+        if (keep_raw)
+            self->eps[i].latency_raw = *h++;
+        for (int p = 0; p < STATS_PHASE_LAST; p++)
+            self->eps[i].phase[p] = *h++;
     }
     return self;
 fail:
@@ -81,12 +102,9 @@ void stats_destroy(stats_t **self_p)
     stats_t *self = *self_p;
     if (!self)
         return;
-    if (self->eps) {
-        for (size_t i = 0; i < self->n_endpoints; i++) {
-            hist_destroy(&self->eps[i].latency);
-            hist_destroy(&self->eps[i].latency_raw);
-        }
-    }
+    if (self->hists)
+        hist_destroy_n(self->hists, self->n_hists);
+    free(self->hists);
     free(self->eps);
     free(self->named);
     free(self->errors);
@@ -100,12 +118,17 @@ void stats_reset(stats_t *self)
     for (size_t i = 0; i < self->n_endpoints; i++) {
         stats_endpoint_t *ep = &self->eps[i];
         hist_t *lat = ep->latency, *raw = ep->latency_raw;
+        hist_t *phase[STATS_PHASE_LAST];
+        memcpy(phase, ep->phase, sizeof phase);
         memset(ep, 0, sizeof *ep);
         ep->latency = lat;
         ep->latency_raw = raw;
+        memcpy(ep->phase, phase, sizeof phase);
         hist_reset(lat);
         if (raw)
             hist_reset(raw);
+        for (int p = 0; p < STATS_PHASE_LAST; p++)
+            hist_reset(phase[p]);
     }
     memset(self->ctr, 0, sizeof self->ctr);
     memset(self->named, 0, self->n_named * sizeof *self->named);
@@ -139,6 +162,16 @@ void stats_record(stats_t *self, size_t endpoint, int status,
     hist_record(ep->latency, latency_us);
     if (ep->latency_raw)
         hist_record(ep->latency_raw, raw_latency_us);
+}
+
+void stats_record_xfer(stats_t *self, size_t endpoint, const stats_xfer_t *x)
+{
+    assert(endpoint < self->n_endpoints);
+    stats_endpoint_t *ep = &self->eps[endpoint];
+    ep->body_in += x->body_bytes;
+    for (int p = 0; p < STATS_PHASE_LAST; p++)
+        if (x->phases & (1u << p))
+            hist_record(ep->phase[p], x->phase_us[p]);
 }
 
 static uint32_t err_hash(size_t endpoint, stats_fail_t kind, const char *msg)
@@ -251,11 +284,14 @@ void stats_merge(stats_t *self, const stats_t *src)
         d->failures += s->failures;
         d->bytes_in += s->bytes_in;
         d->bytes_out += s->bytes_out;
+        d->body_in += s->body_in;
         for (int c = 0; c < STATS_STATUS_MAX; c++)
             d->status[c] += s->status[c];
         hist_merge(d->latency, s->latency);
         if (d->latency_raw && s->latency_raw)
             hist_merge(d->latency_raw, s->latency_raw);
+        for (int p = 0; p < STATS_PHASE_LAST; p++)
+            hist_merge(d->phase[p], s->phase[p]);
     }
     for (int c = 0; c < STATS_CTR_LAST; c++)
         stats_count(self, (stats_ctr_t)c, src->ctr[c]);
@@ -312,4 +348,20 @@ void stats_totals(const stats_t *self, uint64_t *requests, uint64_t *failures,
         *bytes_in = bi;
     if (bytes_out)
         *bytes_out = bo;
+}
+
+void stats_phase_totals(const stats_t *self, stats_phase_t phase, hist_t *out)
+{
+    assert(phase < STATS_PHASE_LAST);
+    hist_reset(out);
+    for (size_t i = 0; i < self->n_endpoints; i++)
+        hist_merge(out, self->eps[i].phase[phase]);
+}
+
+uint64_t stats_body_total(const stats_t *self)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < self->n_endpoints; i++)
+        n += self->eps[i].body_in;
+    return n;
 }

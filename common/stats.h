@@ -42,16 +42,46 @@ typedef enum {
 /*  Short stable name of a failure kind ("timeout", "http", ...). */
 const char *stats_fail_name(stats_fail_t kind);
 
+/*  The phases of a request's timing breakdown (k6's http_req_connecting,
+ *  _tls_handshaking, _waiting, _receiving; docs/results.md "Timing
+ *  breakdown"). The connection phases (DNS, connect, TLS) are recorded
+ *  only for a request that opened a new connection, so their counts are
+ *  the connections made; waiting and receiving for every request that got
+ *  a response. Numbers are stable (they are the wire's order). */
+typedef enum {
+    STATS_PHASE_DNS = 0,       /* name resolution */
+    STATS_PHASE_CONNECT = 1,   /* TCP connect */
+    STATS_PHASE_TLS = 2,       /* TLS handshake (https only) */
+    STATS_PHASE_WAITING = 3,   /* request sent until the first byte */
+    STATS_PHASE_RECEIVING = 4, /* first byte until the last */
+    STATS_PHASE_LAST
+} stats_phase_t;
+
+/*  Short stable name of a phase ("dns", "connect", "tls", "waiting",
+ *  "receiving"). */
+const char *stats_phase_name(stats_phase_t phase);
+
 /*  Per endpoint figures; read through stats_endpoint(). */
 typedef struct {
     uint64_t requests;
     uint64_t failures;
-    uint64_t bytes_in;
-    uint64_t bytes_out;
+    uint64_t bytes_in;  /* response headers and bodies */
+    uint64_t bytes_out; /* request heads and bodies */
+    uint64_t body_in;   /* response bodies only (Locust's content length) */
     uint64_t status[STATS_STATUS_MAX];
     hist_t *latency;     /* from the intended start (corrected) */
     hist_t *latency_raw; /* from the actual start; NULL unless open model */
+    hist_t *phase[STATS_PHASE_LAST]; /* timing breakdown, see above */
 } stats_endpoint_t;
+
+/*  What one response's transfer measured besides stats_record's figures:
+ *  its body bytes, and the phases in `phases` (bit 1 << STATS_PHASE_x set
+ *  for each one measured; the others are not recorded). */
+typedef struct {
+    uint64_t body_bytes;
+    uint32_t phases;
+    uint64_t phase_us[STATS_PHASE_LAST];
+} stats_xfer_t;
 
 typedef struct {
     size_t endpoint;
@@ -83,6 +113,10 @@ void stats_record(stats_t *self, size_t endpoint, int status,
                   uint64_t latency_us, uint64_t raw_latency_us,
                   uint64_t bytes_in, uint64_t bytes_out, bool failed);
 
+/*  Adds what x measured to the endpoint (after its stats_record). Never
+ *  allocates. */
+void stats_record_xfer(stats_t *self, size_t endpoint, const stats_xfer_t *x);
+
 /*  Counts one occurrence of an error. The message is copied (truncated to
  *  STATS_ERRMSG_MAX-1) the first time it is seen; after STATS_ERRORS_MAX
  *  distinct entries further new ones are counted under "(other messages)"
@@ -107,8 +141,12 @@ typedef enum {
     STATS_CTR_ARRIVAL_MAX_US = 9, /* max: latest arrival */
     STATS_CTR_FD_OPEN = 10,       /* max: open fds of the worker */
     STATS_CTR_FD_LIMIT = 11,      /* max: its RLIMIT_NOFILE */
-    STATS_CTR_LAG_0 = 12,         /* loop lag buckets, 12 of them */
-    STATS_CTR_LAST = 24
+    /*  Issue 14, wire version 6: users stopped because their on_start
+     *  failed (on_start_failure: stop). */
+    STATS_CTR_ON_START_STOPPED = 12,
+    /*  The lag buckets stay last (common/health.c asserts it). */
+    STATS_CTR_LAG_0 = 13, /* loop lag buckets, 12 of them */
+    STATS_CTR_LAST = 25
 } stats_ctr_t;
 
 /*  Adds n to a counter; for the max counters above (STATS_CTR_*_MAX_US,
@@ -135,5 +173,12 @@ const stats_error_t *stats_error(const stats_t *self, size_t i);
  *  the merged corrected histogram when not NULL. */
 void stats_totals(const stats_t *self, uint64_t *requests, uint64_t *failures,
                   uint64_t *bytes_in, uint64_t *bytes_out, hist_t *latency);
+
+/*  The phase's histogram merged over all endpoints into out (caller
+ *  owned, reset first). */
+void stats_phase_totals(const stats_t *self, stats_phase_t phase, hist_t *out);
+
+/*  Response body bytes over all endpoints. */
+uint64_t stats_body_total(const stats_t *self);
 
 #endif

@@ -66,20 +66,21 @@ static void s_type_name(buf_t *b, const scen_t *s, size_t i, hn_err_t *acc)
 }
 
 /*  Figures of endpoint i of st, or of all of them (i == n_endpoints) into
- *  h (reset first). */
+ *  h (reset first). bytes are the bodies' (Locust's content size). */
 static void s_figs(const stats_t *st, size_t i, hist_t *h, uint64_t *req,
                    uint64_t *fail, uint64_t *bytes)
 {
     hist_reset(h);
     if (i == stats_n_endpoints(st)) {
-        stats_totals(st, req, fail, bytes, NULL, h);
+        stats_totals(st, req, fail, NULL, NULL, h);
+        *bytes = stats_body_total(st);
         return;
     }
     const stats_endpoint_t *ep = stats_endpoint(st, i);
     hist_merge(h, ep->latency);
     *req = ep->requests;
     *fail = ep->failures;
-    *bytes = ep->bytes_in;
+    *bytes = ep->body_in;
 }
 
 hn_err_t csv_stats(const report_t *rep, double dur, buf_t *b)

@@ -1,6 +1,7 @@
 /*  master/fleet.c - see fleet.h. */
 #include "fleet.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ const char *fleet_state_name(fleet_state_t s)
     case FLEET_JOINED: return "joined";
     case FLEET_READY: return "ready";
     case FLEET_LOST: return "lost";
+    case FLEET_LEAVING: return "leaving";
     case FLEET_STATE_LAST: break;
     }
     return "unknown";
@@ -155,8 +157,19 @@ void fleet_set_state(fleet_t *self, fleet_worker_t *w, fleet_state_t to,
 bool fleet_seen(fleet_t *self, fleet_worker_t *w, int64_t now_ms)
 {
     w->last_seen_ms = now_ms;
-    if (w->state != FLEET_LOST)
+    /*  a goodbye is final for that process; only a new one (a restart,
+     *  which clears left) comes back */
+    if (w->state != FLEET_LOST || w->left)
         return false;
+    if (w->lost_open) {
+        fleet_lost_t *l = &w->lost, *e = &w->lost_last;
+        l->in_flight -= e->in_flight;
+        l->unsent -= e->unsent;
+        l->low -= e->low;
+        l->high -= e->high;
+        l->times -= e->times;
+        w->lost_open = false;
+    }
     FLEET_SET(self, w, w->has_scenario ? FLEET_READY : FLEET_JOINED);
     return true;
 }
@@ -170,10 +183,81 @@ bool fleet_heartbeat(fleet_t *self, fleet_worker_t *w, uint32_t reported,
     w->has_scenario = reported != PROTO_W_NO_SCENARIO;
     if (w->state == FLEET_LOST)
         return false;
-    fleet_state_t to = w->has_scenario ? FLEET_READY : FLEET_JOINED;
+    fleet_state_t to = reported == PROTO_W_LEAVING ? FLEET_LEAVING
+                       : w->has_scenario           ? FLEET_READY
+                                                   : FLEET_JOINED;
+    if (w->state == FLEET_LEAVING)
+        to = FLEET_LEAVING; /* a signalled process does not come back */
     bool became = to == FLEET_READY && w->state != FLEET_READY;
     FLEET_SET(self, w, to);
     return became;
+}
+
+const char *fleet_presence(const fleet_worker_t *w)
+{
+    if (w->left)
+        return "left";
+    if (w->state == FLEET_LOST)
+        return "missing";
+    return w->state == FLEET_LEAVING ? "leaving" : "ok";
+}
+
+bool fleet_goodbye(fleet_t *self, fleet_worker_t *w)
+{
+    bool had_share = w->state == FLEET_READY;
+    FLEET_SET(self, w, FLEET_LOST);
+    w->left = true;
+    return had_share;
+}
+
+void fleet_estimate_lost(fleet_worker_t *w, int64_t run_start_ms,
+                         int64_t interval_ms, int64_t beat_ms,
+                         int64_t margin_ms, fleet_lost_t *out)
+{
+    memset(out, 0, sizeof *out);
+    /*  its last interval ended at run second last_seq + 1; before any,
+     *  what it did since the start is unsent, at its share's rate (the
+     *  closed model has none to go by) */
+    int64_t end_ms = run_start_ms;
+    double rate = w->share_rate;
+    if (w->have_last) {
+        end_ms += (int64_t)(w->last_seq + 1) * interval_ms;
+        rate = (double)w->last_req * 1000.0 / (double)interval_ms;
+    }
+    double gap = w->last_seen_ms > end_ms
+                     ? (double)(w->last_seen_ms - end_ms) / 1000.0
+                     : 0;
+    /*  it vanished before its next word: a heartbeat beat_ms after its
+     *  last, or, alive at the next interval's end, that interval */
+    double hi = gap + (double)beat_ms / 1000.0;
+    double ival = (double)interval_ms / 1000.0;
+    if (gap < ival && hi > ival)
+        hi = ival;
+    double margin = (double)margin_ms / 1000.0;
+    out->rate = rate;
+    out->gap_lo_s = gap;
+    out->gap_hi_s = hi;
+    out->in_flight = w->in_flight;
+    out->unsent = (uint64_t)llround(rate * (gap + hi) / 2);
+    /*  (the 1e-9: 200 x 1.1 is 220.00000000000003 in doubles) */
+    out->low = gap > margin ? (uint64_t)floor(rate * (gap - margin) + 1e-9) : 0;
+    out->high = (uint64_t)ceil(rate * (hi + margin) - 1e-9) + w->in_flight;
+    out->times = 1;
+    fleet_lost_add(&w->lost, out);
+    w->lost_last = *out;
+    w->lost_open = true;
+}
+
+void fleet_lost_add(fleet_lost_t *a, const fleet_lost_t *b)
+{
+    a->in_flight += b->in_flight;
+    a->unsent += b->unsent;
+    a->low += b->low;
+    a->high += b->high;
+    a->rate = b->rate;
+    a->gap_lo_s = b->gap_lo_s;
+    a->gap_hi_s = b->gap_hi_s;
+    a->times += b->times;
 }
 
 size_t fleet_expire(fleet_t *self, int64_t now_ms, int64_t silent_ms)

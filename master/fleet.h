@@ -16,14 +16,32 @@
 #include "health.h"
 
 typedef enum {
-    FLEET_JOINED = 0, /* said hello, no scenario loaded yet */
-    FLEET_READY = 1,  /* can be given load */
-    FLEET_LOST = 2,   /* silent past the heartbeat limit */
+    FLEET_JOINED = 0,  /* said hello, no scenario loaded yet */
+    FLEET_READY = 1,   /* can be given load */
+    FLEET_LOST = 2,    /* silent past the heartbeat limit, or said goodbye */
+    FLEET_LEAVING = 3, /* signalled: finishing its requests in flight and
+                        * its last interval; no load, still waited for */
     FLEET_STATE_LAST
 } fleet_state_t;
 
 #define FLEET_ROUTE_MAX 255 /* a ZeroMQ routing id's longest */
 #define FLEET_KEY_LEN 41    /* a CURVE public key in z85, with its NUL */
+
+/*  What a worker that vanished mid-run (SIGKILL, a crash, a cut cable)
+ *  took with it: its requests in flight and those it finished after its
+ *  last interval are counted by the target but never reached the master.
+ *  Only an estimate can be given, and is, as such: fleet_estimate_lost. */
+typedef struct {
+    uint64_t in_flight; /* at most this many in flight: the peak its last
+                         * heartbeat gave */
+    uint64_t unsent;    /* about this many finished after its last
+                         * interval: its last rate x the time since */
+    uint64_t low, high; /* the count lies in [low, high] */
+    double rate;        /* requests/s of its last interval */
+    double gap_lo_s;    /* from its last interval's end to its last word */
+    double gap_hi_s;    /* ... and to the latest it can have vanished */
+    uint32_t times;     /* how often it vanished in the run (added up) */
+} fleet_lost_t;
 
 typedef struct {
     char id[64];
@@ -54,6 +72,17 @@ typedef struct {
     health_run_t gen;        /* generator health in the run (issue 18) */
     bool gen_fd_warned;      /* said so once in the run */
     bool gen_ports_warned;
+    uint32_t in_flight;     /* its last heartbeat's in-flight peak */
+    uint64_t rss_bytes;     /* its last heartbeat's resident memory */
+    bool left;              /* said goodbye: FLEET_LOST, but not missing */
+    double share_rate;      /* its share of the open model's rate */
+    bool have_last;         /* last_seq and last_req hold an interval */
+    uint64_t last_seq;      /* its latest interval merged in the run */
+    uint64_t last_req;      /* ... and the requests in it */
+    bool final_seen;        /* its final interval since its last load */
+    fleet_lost_t lost;      /* what it took with it, over the run */
+    fleet_lost_t lost_last; /* the latest estimate in lost ... */
+    bool lost_open;         /* ... taken back if it comes back */
 } fleet_worker_t;
 
 /*  What a hello may do to the registry (fleet_hello). */
@@ -120,13 +149,38 @@ void fleet_set_state(fleet_t *self, fleet_worker_t *w, fleet_state_t to,
                      int line);
 #define FLEET_SET(f, w, s) fleet_set_state((f), (w), (s), __LINE__)
 
-/*  A message came from w at now_ms. True if it was lost and is back. */
+/*  A message came from w at now_ms. True if it was lost and is back
+ *  (then an estimate of what it took with it is taken back: it still
+ *  holds those intervals and sends them). */
 bool fleet_seen(fleet_t *self, fleet_worker_t *w, int64_t now_ms);
 
 /*  The worker's heartbeat: its state, users, CPU. True if it just became
  *  ready (loaded the scenario). */
 bool fleet_heartbeat(fleet_t *self, fleet_worker_t *w, uint32_t reported,
                      uint32_t users, double cpu);
+
+/*  "ok", "leaving", "missing" or "left" (said goodbye), for reports. */
+const char *fleet_presence(const fleet_worker_t *w);
+
+/*  The worker said goodbye: FLEET_LOST, not missing. True if it was
+ *  READY (had a share that must move now). */
+bool fleet_goodbye(fleet_t *self, fleet_worker_t *w);
+
+/*  What w, silent since w->last_seen_ms, took with it: run_start_ms is
+ *  the run's second 0 on the same clock, interval_ms the stats interval
+ *  and beat_ms the longest a live worker stays silent. Between its last
+ *  interval's end and its last word it was alive, so those seconds at its
+ *  last rate were surely lost; it vanished before its next word was due
+ *  (a heartbeat beat_ms later, or the next interval, whichever first);
+ *  its in-flight peak may or may not have reached the target. The margin
+ *  (timer and scheduling jitter) is taken off low and added to high.
+ *  Adds the result into w->lost and returns it in *out. */
+void fleet_estimate_lost(fleet_worker_t *w, int64_t run_start_ms,
+                         int64_t interval_ms, int64_t beat_ms,
+                         int64_t margin_ms, fleet_lost_t *out);
+
+/*  Adds b into a (the run's total over workers). */
+void fleet_lost_add(fleet_lost_t *a, const fleet_lost_t *b);
 
 /*  Marks every worker silent for more than silent_ms as lost and returns
  *  how many were. */

@@ -30,6 +30,7 @@
 
 #define HEARTBEAT_MS 1000
 #define MISSING_AFTER_MS (3 * HEARTBEAT_MS + 500)
+#define LOST_MARGIN_MS 150 /* timer jitter in a lost worker's estimate */
 #define EMIT_LAG_MS 2500   /* live timeline waits this for stragglers */
 #define START_DELAY_MS 500 /* LOAD reaches every worker before start */
 #define MAX_SEQ ((uint64_t)1 << 22) /* 48 days of seconds */
@@ -200,6 +201,8 @@ static void s_distribute(master_t *m)
         lm[i].profile = buf_str(&pb);
         lm[i].profile_len = buf_len(&pb);
         ws[i]->share_users = lm[i].users;
+        ws[i]->share_rate = lm[i].rate;
+        ws[i]->final_seen = false; /* it will send one again */
         ws[i]->in_run = true;
         buf_t b;
         buf_init(&b, 1 << 16);
@@ -242,6 +245,11 @@ static void s_record_stages(master_t *m, double t)
             report_stage_begin(m->rep,
                                m->sched_t0 + sched_start_s(m->sched, idx),
                                st ? st->target : v, what);
+            /*  a linear stage ramps from the previous one's target */
+            if (st && st->ramp != SCHED_STEP)
+                report_stage_ramp(
+                    m->rep, idx ? sched_stage(m->sched, idx - 1)->target : 0,
+                    st->duration_s);
         }
     }
     for (size_t c = 0; c < s->n_classes && c < SHARE_CLASSES; c++) {
@@ -255,9 +263,14 @@ static void s_record_stages(master_t *m, double t)
         m->cls_stage[c] = idx;
         snprintf(what, sizeof what, "%.16s %u", k->name,
                  (unsigned)(idx + 1) % 100000u);
+        const sched_stage_t *kst = sched_stage(k->sched, idx);
         report_stage_begin(m->rep,
                            k->start_after_s + sched_start_s(k->sched, idx),
-                           sched_stage(k->sched, idx)->target, what);
+                           kst->target, what);
+        if (kst->ramp != SCHED_STEP)
+            report_stage_ramp(m->rep,
+                              idx ? sched_stage(k->sched, idx - 1)->target : 0,
+                              kst->duration_s);
     }
 }
 
@@ -298,8 +311,12 @@ static void s_init_load(master_t *m, const scen_load_t *l)
     m->stage_idx = SIZE_MAX;
     for (size_t c = 0; c < SHARE_CLASSES; c++)
         m->cls_stage[c] = SIZE_MAX;
-    if (!m->sched)
+    if (!m->sched) {
         report_stage_begin(m->rep, 0, m->base, "start");
+        /*  users come at the spawn rate */
+        if (!m->open && m->spawn > 0)
+            report_stage_ramp(m->rep, 0, m->base / m->spawn);
+    }
 }
 
 /*  A run's id: random, so runs of different master processes (a master
@@ -323,6 +340,8 @@ void master_start_run(master_t *m)
         fleet_worker_t *w = fleet_at(m->fleet, i);
         memset(&w->gen, 0, sizeof w->gen);
         w->gen_fd_warned = w->gen_ports_warned = false;
+        memset(&w->lost, 0, sizeof w->lost);
+        w->have_last = w->final_seen = false;
     }
     share_rows_reset(m->rows); /* every row is free again */
     s_init_load(m, &m->cur);
@@ -505,12 +524,24 @@ static void s_on_stats(master_t *m, fleet_worker_t *w, zframe_t *f)
                  w->id, h.seq);
         return;
     }
-    uint64_t req = 0;
-    stats_totals(m->scratch, &req, NULL, NULL, NULL, NULL);
+    uint64_t req = 0, fail = 0;
+    stats_totals(m->scratch, &req, &fail, NULL, NULL, NULL);
     if (h.seq != PROTO_SEQ_SUMMARY)
         s_generator(m, w, h.seq);
     stats_merge(into, m->scratch);
+    /*  the per-worker chart counts a second where the timeline does */
+    if (v == IVAL_NEW)
+        report_worker_add(m->rep, w->id, h.seq, req, fail);
     w->requests += req;
+    /*  its latest second and whether it said it was the last: what a
+     *  worker that vanishes took with it is estimated from these */
+    if (h.seq != PROTO_SEQ_SUMMARY && (!w->have_last || h.seq >= w->last_seq)) {
+        w->have_last = true;
+        w->last_seq = h.seq;
+        w->last_req = req;
+    }
+    if (h.final)
+        w->final_seen = true;
     m->merged++;
     m->merge_ns += util_now_ns() - t0;
 }
@@ -638,6 +669,9 @@ static void s_on_hello(master_t *m, const void *route, size_t len,
         w->in_run = false;
         w->has_scenario = false;
         w->summary_run = 0;
+        w->left = false;
+        w->have_last = w->final_seen = false;
+        w->lost_open = false; /* the old process took that with it */
         M_INFO(m, "master: worker %s restarted (%s, pid %u): a new session",
                w->id, hm->hostname, hm->pid);
         break;
@@ -656,11 +690,43 @@ static void s_on_hello(master_t *m, const void *route, size_t len,
     s_send_welcome(m, w);
 }
 
+/*  A signalled worker's last word, after its final interval: no waiting
+ *  3.5 s to call it missing, its share moves now (if it had one still). */
+static void s_on_goodbye(master_t *m, fleet_worker_t *w,
+                         const proto_goodbye_t *g)
+{
+    bool had_share = fleet_goodbye(m->fleet, w);
+    if (g->unacked && g->run == m->run)
+        log_warn("master: worker %s left with %u of its intervals not "
+                 "acknowledged: the requests in them are not counted",
+                 w->id, g->unacked);
+    else
+        M_INFO(m, "master: worker %s left (goodbye)%s", w->id,
+               had_share && m->phase == M_RUNNING
+                   ? "; moving its load to the others"
+                   : "");
+    s_sync_sources(m);
+    if (had_share && m->phase == M_RUNNING)
+        s_distribute(m);
+}
+
 static void s_on_heartbeat(master_t *m, fleet_worker_t *w,
                            const proto_heartbeat_t *hb)
 {
+    bool had_share = w->state == FLEET_READY;
     bool became_ready = fleet_heartbeat(m->fleet, w, hb->state, hb->users,
                                         hb->cpu);
+    w->in_flight = hb->in_flight;
+    w->rss_bytes = hb->rss_bytes;
+    if (had_share && w->state == FLEET_LEAVING) {
+        /*  signalled (SIGTERM): it finishes what is in flight and sends
+         *  its last interval; its share goes to the others now */
+        M_INFO(m, "master: worker %s is leaving%s", w->id,
+               m->phase == M_RUNNING ? "; moving its load to the others" : "");
+        if (m->phase == M_RUNNING)
+            s_distribute(m);
+        return;
+    }
     if ((m->phase == M_WAITING || (m->phase == M_IDLE && !m->run)) &&
         w->state == FLEET_READY && hb->run && hb->start_unix_ns &&
         hb->state == PROTO_W_RUNNING)
@@ -714,8 +780,12 @@ static void s_on_message(master_t *m, zmsg_t *msg)
         s_on_stranger(m, route, rlen, type);
         goto out;
     }
+    bool estimated = w && w->lost_open;
     if (w && fleet_seen(m->fleet, w, zclock_mono())) {
-        M_INFO(m, "master: worker %s is back", w->id);
+        M_INFO(m, "master: worker %s is back%s", w->id,
+               estimated ? " (it sends what it held: the estimate of what it "
+                           "took is withdrawn)"
+                         : "");
         if (m->phase == M_RUNNING && w->state == FLEET_READY)
             s_distribute(m);
         s_sync_sources(m);
@@ -736,6 +806,8 @@ static void s_on_message(master_t *m, zmsg_t *msg)
         s_on_hello(m, route, rlen, key ? key : "", &pm.u.hello);
     } else if (pm.type == PROTO_HEARTBEAT) {
         s_on_heartbeat(m, w, &pm.u.heartbeat);
+    } else if (pm.type == PROTO_GOODBYE) {
+        s_on_goodbye(m, w, &pm.u.goodbye);
     } else {
         log_warn("master: unexpected %s message from %s",
                  proto_type_name(pm.type), who);
@@ -743,6 +815,24 @@ static void s_on_message(master_t *m, zmsg_t *msg)
 out:
     zframe_destroy(&rf);
     zframe_destroy(&f);
+}
+
+/*  A worker of the run went missing before its final interval: what it
+ *  had in flight and what it finished since its last interval reached
+ *  the target but never us. Unknowable; estimated, and said so. */
+static void s_estimate_lost(master_t *m, fleet_worker_t *w)
+{
+    if (!m->run || !w->in_run || w->final_seen ||
+        (m->phase != M_RUNNING && m->phase != M_STOPPING))
+        return;
+    fleet_lost_t e;
+    fleet_estimate_lost(w, m->start_ms, 1000, HEARTBEAT_MS, LOST_MARGIN_MS, &e);
+    log_warn("master: not counted from worker %s, estimated: in flight <= "
+             "%" PRIu64 ", unsent interval ~ %" PRIu64 " requests (its last "
+             "rate %.1f/s x %.2f-%.2f s since its last interval): %" PRIu64
+             "..%" PRIu64 " requests unknowable",
+             w->id, e.in_flight, e.unsent, e.rate, e.gap_lo_s, e.gap_hi_s,
+             e.low, e.high);
 }
 
 static void s_heartbeats(master_t *m, int64_t now)
@@ -759,11 +849,13 @@ static void s_heartbeats(master_t *m, int64_t now)
     buf_free(&b);
     for (size_t i = 0; i < fleet_size(m->fleet); i++) {
         fleet_worker_t *w = fleet_at(m->fleet, i);
-        if (w->state != FLEET_LOST && now - w->last_seen_ms > MISSING_AFTER_MS)
-            log_warn("master: worker %s is missing (silent for %.1f s)%s",
-                     w->id, (double)(now - w->last_seen_ms) / 1000.0,
-                     m->phase == M_RUNNING ? "; moving its load to the others"
-                                           : "");
+        if (w->state == FLEET_LOST || now - w->last_seen_ms <= MISSING_AFTER_MS)
+            continue;
+        log_warn("master: worker %s is missing (silent for %.1f s)%s", w->id,
+                 (double)(now - w->last_seen_ms) / 1000.0,
+                 m->phase == M_RUNNING ? "; moving its load to the others"
+                                       : "");
+        s_estimate_lost(m, w);
     }
     if (fleet_expire(m->fleet, now, MISSING_AFTER_MS)) {
         s_sync_sources(m);
@@ -890,13 +982,19 @@ static json_t *s_meta(const master_t *m)
     for (int i = 0; argv && i < m->o.argc; i++)
         json_array_append_new(argv, json_string(m->o.argv[i]));
     json_t *workers = json_array();
+    fleet_lost_t lost = {0};
+    json_t *lost_ids = json_array();
     for (size_t i = 0; workers && i < fleet_size(m->fleet); i++) {
         const fleet_worker_t *w = fleet_at_const(m->fleet, i);
-        json_array_append_new(
-            workers,
-            json_pack("{s:s,s:s,s:I,s:s}", "id", w->id, "hostname", w->hostname,
-                      "requests", (json_int_t)w->requests, "state",
-                      w->state == FLEET_LOST ? "missing" : "ok"));
+        json_t *o = json_pack("{s:s,s:s,s:I,s:s}", "id", w->id, "hostname",
+                              w->hostname, "requests", (json_int_t)w->requests,
+                              "state", fleet_presence(w));
+        if (o && w->lost.times) {
+            json_object_set_new(o, "lost_estimate", master_lost_json(w));
+            fleet_lost_add(&lost, &w->lost);
+            json_array_append_new(lost_ids, json_string(w->id));
+        }
+        json_array_append_new(workers, o);
     }
     /*  the load as it was asked: the schedule run last, or the constant */
     json_t *stages = json_array();
@@ -928,7 +1026,31 @@ static json_t *s_meta(const master_t *m)
     /* clang-format on */
     if (meta && m->run)
         json_object_set_new(meta, "generator", master_generator_json(m));
+    /*  only when a worker vanished: what the totals cannot hold */
+    if (meta && lost.times)
+        json_object_set_new(
+            meta, "lost_estimate",
+            json_pack("{s:I,s:I,s:I,s:I,s:O,s:s}", "in_flight",
+                      (json_int_t)lost.in_flight, "unsent",
+                      (json_int_t)lost.unsent, "low", (json_int_t)lost.low,
+                      "high", (json_int_t)lost.high, "workers", lost_ids,
+                      "note",
+                      "requests of workers that vanished mid-run (SIGKILL, "
+                      "crash) reached the target but not hornet: not in the "
+                      "totals; an estimate, not a count"));
+    json_decref(lost_ids);
     return meta;
+}
+
+json_t *master_lost_json(const fleet_worker_t *w)
+{
+    const fleet_lost_t *l = &w->lost;
+    if (!l->times)
+        return json_null();
+    return json_pack("{s:I,s:I,s:I,s:I,s:I}", "in_flight",
+                     (json_int_t)l->in_flight, "unsent", (json_int_t)l->unsent,
+                     "low", (json_int_t)l->low, "high", (json_int_t)l->high,
+                     "times", (json_int_t)l->times);
 }
 
 /*  One worker's generator health over the run. */
@@ -1038,14 +1160,15 @@ static void s_finish_run(master_t *m)
     /*  with --json -, stdout carries the JSON: the table goes to stderr */
     FILE *out = m->o.out.json && !strcmp(m->o.out.json, "-") ? stderr : stdout;
     results_print(m->rep, record, sum, m->judge, out);
+    if (m->o.out.timing)
+        results_print_timing(sum, out);
     if (!m->o.embedded) {
         fprintf(out, "\nWorkers:\n%-40s %-20s %10s %8s\n", "Id", "Host",
                 "Requests", "State");
         for (size_t i = 0; i < fleet_size(m->fleet); i++) {
             const fleet_worker_t *w = fleet_at(m->fleet, i);
             fprintf(out, "%-40s %-20.20s %10" PRIu64 " %8s\n", w->id,
-                    w->hostname, w->requests,
-                    w->state == FLEET_LOST ? "missing" : "ok");
+                    w->hostname, w->requests, fleet_presence(w));
         }
     }
     if (m->merged && !m->o.embedded)
@@ -1109,6 +1232,8 @@ bool master_reset_run(master_t *m)
         }
         w->src = src;
         w->requests = 0;
+        memset(&w->lost, 0, sizeof w->lost);
+        w->have_last = w->final_seen = false;
         memset(&w->gen, 0, sizeof w->gen);
         w->gen_fd_warned = w->gen_ports_warned = false;
         w->in_run = false;

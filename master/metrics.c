@@ -554,6 +554,9 @@ static void w_counters(w_t *w, const metrics_view_t *v)
          "Open model: arrivals not started (in-flight cap reached)."},
         {STATS_CTR_NO_DATA, "hornet_feed_exhausted_total",
          "Users or iterations not started: a unique data feed ran out."},
+        {STATS_CTR_ON_START_STOPPED, "hornet_users_stopped_on_start_total",
+         "Users stopped because their on_start failed (on_start_failure: "
+         "stop)."},
         {STATS_CTR_CONN_WAITS, "hornet_connection_waits_total",
          "Requests that waited for a free connection (--max-connections)."},
     };
@@ -804,7 +807,7 @@ hn_err_t metrics_render(master_t *m, buf_t *out)
             .threads = fw->threads,
             .users = fw->users,
             .cpu = fw->cpu,
-            .missing = fw->state == FLEET_LOST,
+            .missing = fw->state == FLEET_LOST && !fw->left,
             .gen_saturated = fw->gen.last_why != 0,
             .gen_cpu = health_cpu_share(&fw->gen.last),
             .gen_lag_p99_s = (double)health_lag_us(&fw->gen.last, 0.99) / 1e6,

@@ -121,6 +121,10 @@ json_t *master_summary(const master_t *m);
 json_t *master_generator_json(const master_t *m);
 /*  One worker's part of it (new reference). */
 json_t *master_gen_worker_json(const fleet_worker_t *w);
+/*  What a worker that vanished mid-run took with it, estimated
+ *  (fleet_lost_t as {in_flight, unsent, low, high, times}), or JSON null
+ *  when it took nothing (new reference). */
+json_t *master_lost_json(const fleet_worker_t *w);
 
 /*  The API (routes.c): one call from api.c, and the event stream. */
 void routes_on_api(master_t *m);

@@ -19,6 +19,8 @@
 typedef struct {
     double start_s;
     double target;
+    double from;   /* the asked value at start_s */
+    double ramp_s; /* from -> target linearly over this; 0 = a step */
     char what[32];
     uint64_t requests, failures;
     uint64_t user_seconds; /* sum of users over its points */
@@ -34,6 +36,19 @@ typedef struct {
     size_t len;
 } rsecond_t;
 
+/*  One worker's requests and failures per bucket of the timeline, from its
+ *  first bucket with data to its last (report_worker_add). */
+typedef struct {
+    char id[64];
+    uint64_t first; /* bucket index of req[0] */
+    uint64_t *req, *fail;
+    size_t n, cap;
+} rworker_t;
+
+/*  The per-worker series hold at most this many buckets over all workers
+ *  (16 MB); past it every bucket doubles in width. */
+#define REPORT_WCELLS_MAX ((size_t)1 << 19)
+
 struct report {
     const scen_t *scen;
     bool open_model;
@@ -47,6 +62,11 @@ struct report {
     size_t cap_points;
     rstage_t *stages;
     size_t n_stages, cap_stages;
+    size_t reset_at; /* the first second counted since a stats reset */
+    rworker_t *workers;
+    size_t n_workers, cap_workers;
+    uint64_t wbucket; /* seconds per bucket of the worker series */
+    size_t wcells;    /* buckets held over all workers */
 };
 
 report_t *report_new(const scen_t *scen, bool open_model)
@@ -56,6 +76,7 @@ report_t *report_new(const scen_t *scen, bool open_model)
         return NULL;
     self->scen = scen;
     self->open_model = open_model;
+    self->wbucket = 1;
     self->totals = stats_new(scen->n_endpoints, scen->n_counters, open_model);
     self->scratch = hist_new();
     if (!self->totals || !self->scratch) {
@@ -76,6 +97,11 @@ void report_destroy(report_t **self_p)
     for (size_t i = 0; i < self->n_stages; i++)
         hist_destroy(&self->stages[i].lat);
     free(self->stages);
+    for (size_t i = 0; i < self->n_workers; i++) {
+        free(self->workers[i].req);
+        free(self->workers[i].fail);
+    }
+    free(self->workers);
     for (size_t i = 0; i < self->n_points; i++)
         free(self->seconds[i].data);
     free(self->seconds);
@@ -179,6 +205,8 @@ void report_stage_begin(report_t *self, double t_s, double target,
         /*  two changes in the same instant: the later one wins */
         rstage_t *st = &self->stages[self->n_stages - 1];
         st->target = target;
+        st->from = target;
+        st->ramp_s = 0;
         snprintf(st->what, sizeof st->what, "%s", what);
         return;
     }
@@ -195,19 +223,231 @@ void report_stage_begin(report_t *self, double t_s, double target,
     memset(st, 0, sizeof *st);
     st->start_s = t_s;
     st->target = target;
+    st->from = target;
     st->lat = h;
     snprintf(st->what, sizeof st->what, "%s", what);
+}
+
+void report_stage_ramp(report_t *self, double from, double ramp_s)
+{
+    if (!self->n_stages)
+        return;
+    rstage_t *st = &self->stages[self->n_stages - 1];
+    st->from = from;
+    st->ramp_s = ramp_s > 0 && from != st->target ? ramp_s : 0;
 }
 
 void report_reset(report_t *self)
 {
     stats_reset(self->totals);
     stats_destroy(&self->last);
+    self->reset_at = self->n_points;
 }
 
 const stats_t *report_last_interval(const report_t *self)
 {
     return self->last;
+}
+
+/*  ---- per-worker series ---------------------------------------------- */
+
+/*  Doubles the width of every bucket of the worker series: neighbours
+ *  merge, so they hold half as many. */
+static void s_widen(report_t *self)
+{
+    self->wcells = 0;
+    for (size_t i = 0; i < self->n_workers; i++) {
+        rworker_t *w = &self->workers[i];
+        if (!w->n)
+            continue;
+        uint64_t nf = w->first / 2;
+        size_t prev = SIZE_MAX;
+        /*  bucket k goes to j <= k, read before anything is written there */
+        for (size_t k = 0; k < w->n; k++) {
+            size_t j = (size_t)((w->first + k) / 2 - nf);
+            uint64_t r = w->req[k], f = w->fail[k];
+            if (j != prev) {
+                w->req[j] = r;
+                w->fail[j] = f;
+            } else {
+                w->req[j] += r;
+                w->fail[j] += f;
+            }
+            prev = j;
+        }
+        w->n = prev + 1;
+        w->first = nf;
+        self->wcells += w->n;
+    }
+    self->wbucket *= 2;
+}
+
+/*  The series of worker id (kept sorted by id), added if new; NULL when
+ *  out of memory. */
+static rworker_t *s_worker(report_t *self, const char *id)
+{
+    size_t lo = 0, hi = self->n_workers;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(self->workers[mid].id, id);
+        if (!c)
+            return &self->workers[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (self->n_workers == self->cap_workers) {
+        rworker_t *v = util_grow(self->workers, &self->cap_workers, sizeof *v,
+                                 16);
+        if (!v)
+            return NULL;
+        self->workers = v;
+    }
+    memmove(&self->workers[lo + 1], &self->workers[lo],
+            (self->n_workers - lo) * sizeof *self->workers);
+    self->n_workers++;
+    rworker_t *w = &self->workers[lo];
+    memset(w, 0, sizeof *w);
+    snprintf(w->id, sizeof w->id, "%s", id);
+    return w;
+}
+
+void report_worker_add(report_t *self, const char *id, uint64_t seq,
+                       uint64_t requests, uint64_t failures)
+{
+    rworker_t *w = s_worker(self, id);
+    if (!w)
+        return;
+    uint64_t b, lo, hi;
+    for (;;) {
+        b = seq / self->wbucket;
+        lo = w->n && w->first < b ? w->first : b;
+        hi = w->n && w->first + w->n - 1 > b ? w->first + w->n - 1 : b;
+        if (self->wcells + (hi - lo + 1 - w->n) <= REPORT_WCELLS_MAX ||
+            self->wbucket >= ((uint64_t)1 << 40))
+            break;
+        s_widen(self);
+    }
+    size_t need = (size_t)(hi - lo + 1);
+    if (need > w->cap) {
+        size_t cap = w->cap * 2 > need ? w->cap * 2 : need;
+        cap = cap < 16 ? 16 : cap;
+        uint64_t *r = realloc(w->req, cap * sizeof *r);
+        if (r)
+            w->req = r;
+        uint64_t *f = r ? realloc(w->fail, cap * sizeof *f) : NULL;
+        if (!f)
+            return; /* this second is missing from the series only */
+        w->fail = f;
+        w->cap = cap;
+    }
+    if (w->n && lo < w->first) {
+        size_t by = (size_t)(w->first - lo);
+        memmove(w->req + by, w->req, w->n * sizeof *w->req);
+        memmove(w->fail + by, w->fail, w->n * sizeof *w->fail);
+        memset(w->req, 0, by * sizeof *w->req);
+        memset(w->fail, 0, by * sizeof *w->fail);
+    }
+    size_t old = w->n ? (size_t)(w->first - lo) + w->n : 0;
+    memset(w->req + old, 0, (need - old) * sizeof *w->req);
+    memset(w->fail + old, 0, (need - old) * sizeof *w->fail);
+    self->wcells += need - w->n;
+    w->first = lo;
+    w->n = need;
+    w->req[b - lo] += requests;
+    w->fail[b - lo] += failures;
+}
+
+json_t *report_workers_json(const report_t *self, double since_s)
+{
+    uint64_t wb = self->wbucket;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < self->n_workers; i++) {
+        const rworker_t *w = &self->workers[i];
+        /*  buckets that end after since_s */
+        uint64_t b0 = since_s > 0 ? (uint64_t)(since_s / (double)wb) : 0;
+        if (b0 < w->first)
+            b0 = w->first;
+        if (!w->n || b0 >= w->first + w->n)
+            continue;
+        json_t *req = json_array(), *fail = json_array();
+        for (uint64_t b = b0; req && fail && b < w->first + w->n; b++) {
+            json_array_append_new(
+                req, json_integer((json_int_t)w->req[b - w->first]));
+            json_array_append_new(
+                fail, json_integer((json_int_t)w->fail[b - w->first]));
+        }
+        json_array_append_new(a, json_pack("{s:s,s:I,s:o,s:o}", "id", w->id,
+                                           "start_s", (json_int_t)(b0 * wb),
+                                           "requests", req, "failures", fail));
+    }
+    return json_pack("{s:I,s:o}", "bucket_s", (json_int_t)wb, "workers", a);
+}
+
+/*  ---- Locust's current figures ----------------------------------------- */
+
+hn_err_t report_locust_current(const report_t *self, double now_s,
+                               double *ep_rps, double *ep_fail,
+                               report_locust_t *out, hist_t *window)
+{
+    const scen_t *s = self->scen;
+    size_t r = self->reset_at, n = self->n_points;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < s->n_endpoints; i++)
+        ep_rps[i] = ep_fail[i] = 0;
+    hist_reset(window);
+    stats_t *sec = stats_new(s->n_endpoints, s->n_counters, self->open_model);
+    if (!sec)
+        return HN_ERR_NOMEM;
+    /*  current_rps: the mean of seconds L-12 .. L-3 (from the start at
+     *  most), L the last second with a request */
+    size_t last = SIZE_MAX;
+    for (size_t k = n; k-- > r;)
+        if (self->points[k].requests) {
+            last = k;
+            break;
+        }
+    if (last != SIZE_MAX && last >= 2) {
+        size_t from = last >= 12 ? last - 12 : 0, to = last - 2;
+        from = from < r ? r : from;
+        double cnt = to > from ? (double)(to - from) : 1;
+        for (size_t k = from; k < to; k++) {
+            out->rps += (double)self->points[k].requests / cnt;
+            out->fail_per_s += (double)self->points[k].failures / cnt;
+            if (report_second(self, k, sec) != HN_OK)
+                continue;
+            for (size_t i = 0; i < s->n_endpoints; i++) {
+                ep_rps[i] += (double)stats_endpoint(sec, i)->requests / cnt;
+                ep_fail[i] += (double)stats_endpoint(sec, i)->failures / cnt;
+            }
+        }
+    }
+    /*  the percentiles: the seconds after the snapshot nearest to 10 s ago
+     *  (t-10, t-11, t-9, ... t-18, t-2), snapshots being the start or reset
+     *  and the end of each second with a request */
+    long t = now_s > 0 ? (long)now_s : 0, pick = -1;
+    for (int d = 0; d <= 16 && pick < 0; d++) {
+        long k = t - 10 + (d % 2 ? -(d + 1) / 2 : d / 2);
+        if (k < (long)r || k >= (long)n)
+            continue;
+        if (k == (long)r || self->points[k].requests)
+            pick = k;
+    }
+    out->pct_known = pick >= 0;
+    hist_t *h = hist_new();
+    /*  the start or reset is a snapshot of nothing: its second counts */
+    long k0 = pick == (long)r ? pick : pick + 1;
+    for (long k = k0; h && pick >= 0 && k < (long)n; k++) {
+        if (!self->points[k].requests ||
+            report_second(self, (size_t)k, sec) != HN_OK)
+            continue;
+        stats_totals(sec, NULL, NULL, NULL, NULL, h);
+        hist_merge(window, h);
+    }
+    hist_destroy(&h);
+    stats_destroy(&sec);
+    return HN_OK;
 }
 
 json_t *report_timeline_json(const report_t *self, double since_s)
@@ -248,9 +488,10 @@ json_t *report_stages_json(const report_t *self, double now_s)
         double pts = st->n_points;
         /* clang-format off */
         json_array_append_new(a, json_pack(
-            "{s:I,s:s,s:f,s:f,s:f,s:I,s:I,s:f,s:f,s:o}",
+            "{s:I,s:s,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:f,s:f,s:o}",
             "index", (json_int_t)i, "what", st->what,
             "start_s", st->start_s, "end_s", end, "target", st->target,
+            "from", st->from, "ramp_s", st->ramp_s,
             "requests", (json_int_t)st->requests,
             "failures", (json_int_t)st->failures,
             "rps", secs > 0 ? (double)st->requests / secs : 0.0,
@@ -508,6 +749,11 @@ void report_print(const report_t *self, const report_info_t *info, FILE *out)
                 "\nNot started, data feed out of rows (order: unique): %" PRIu64
                 "\n",
                 stats_counter(t, STATS_CTR_NO_DATA));
+    if (stats_counter(t, STATS_CTR_ON_START_STOPPED))
+        fprintf(out,
+                "\nUsers stopped, on_start failed (on_start_failure: stop): "
+                "%" PRIu64 "\n",
+                stats_counter(t, STATS_CTR_ON_START_STOPPED));
     size_t ne = stats_n_errors(t);
     if (ne) {
         fprintf(out, "\nErrors:\n%10s  %-9s %-7s %-24s %s\n", "Count", "Kind",
@@ -548,6 +794,34 @@ static json_t *status_json(const uint64_t *status)
         json_object_set_new(o, c ? key : "none",
                             json_integer((json_int_t)status[c]));
     }
+    return o;
+}
+
+/*  The timing breakdown of endpoint ep (SIZE_MAX: all of them) as
+ *  {"dns": {"count", "min", "mean", "p50", ...}, "connect", "tls",
+ *  "waiting", "receiving"} in ms; docs/results.md. NULL when out of
+ *  memory. */
+static json_t *timing_json(const stats_t *t, size_t ep)
+{
+    hist_t *all = ep == SIZE_MAX ? hist_new() : NULL;
+    json_t *o = json_object();
+    if ((ep == SIZE_MAX && !all) || !o) {
+        hist_destroy(&all);
+        json_decref(o);
+        return NULL;
+    }
+    for (int p = 0; p < STATS_PHASE_LAST; p++) {
+        const hist_t *h = all;
+        if (all)
+            stats_phase_totals(t, (stats_phase_t)p, all);
+        else
+            h = stats_endpoint(t, ep)->phase[p];
+        json_t *ph = report_latency_json(h);
+        json_object_set_new(ph, "count",
+                            json_integer((json_int_t)hist_count(h)));
+        json_object_set_new(o, stats_phase_name((stats_phase_t)p), ph);
+    }
+    hist_destroy(&all);
     return o;
 }
 
@@ -618,6 +892,18 @@ json_t *report_json(const report_t *self, const report_info_t *info)
     if (!root)
         return NULL;
     json_object_set_new(root, "stages", report_stages_json(self, dur));
+    for (size_t i = 0; i < self->scen->n_endpoints; i++) {
+        json_t *o = json_array_get(eps, i);
+        json_object_set_new(
+            o, "body_bytes_in",
+            json_integer((json_int_t)stats_endpoint(t, i)->body_in));
+        json_object_set_new(o, "timing_ms", timing_json(t, i));
+    }
+    json_object_set_new(root, "body_bytes_in",
+                        json_integer((json_int_t)stats_body_total(t)));
+    json_object_set_new(root, "timing_ms", timing_json(t, SIZE_MAX));
+    json_object_set_new(root, "workers_timeline",
+                        report_workers_json(self, -1));
     json_t *ctrs = json_object();
     for (size_t i = 0; i < self->scen->n_counters; i++)
         json_object_set_new(ctrs, self->scen->counters[i],
@@ -629,6 +915,9 @@ json_t *report_json(const report_t *self, const report_info_t *info)
     json_object_set_new(
         root, "not_started_no_data",
         json_integer((json_int_t)stats_counter(t, STATS_CTR_NO_DATA)));
+    json_object_set_new(
+        root, "users_stopped_on_start",
+        json_integer((json_int_t)stats_counter(t, STATS_CTR_ON_START_STOPPED)));
     json_object_set_new(
         root, "connection_waits",
         json_integer((json_int_t)stats_counter(t, STATS_CTR_CONN_WAITS)));
@@ -726,7 +1015,7 @@ hn_err_t report_save(const report_t *self, const char *path, const void *bundle,
     }
     msgpack_packer pk;
     msgpack_packer_init(&pk, f, s_write_cb);
-    int rc = msgpack_pack_map(&pk, 7) || s_pk_str(&pk, "format") ||
+    int rc = msgpack_pack_map(&pk, 8) || s_pk_str(&pk, "format") ||
              s_pk_str(&pk, "hornet-run") || s_pk_str(&pk, "v") ||
              msgpack_pack_uint32(&pk, 1) || s_pk_str(&pk, "meta") ||
              s_pk_str(&pk, meta ? meta : "{}") || s_pk_str(&pk, "bundle") ||
@@ -734,9 +1023,11 @@ hn_err_t report_save(const report_t *self, const char *path, const void *bundle,
              msgpack_pack_array(&pk, (uint32_t)self->n_stages);
     for (size_t i = 0; !rc && i < self->n_stages; i++) {
         const rstage_t *st = &self->stages[i];
-        rc = msgpack_pack_array(&pk, 3) ||
+        rc = msgpack_pack_array(&pk, 5) ||
              msgpack_pack_double(&pk, st->start_s) ||
-             msgpack_pack_double(&pk, st->target) || s_pk_str(&pk, st->what);
+             msgpack_pack_double(&pk, st->target) || s_pk_str(&pk, st->what) ||
+             msgpack_pack_double(&pk, st->from) ||
+             msgpack_pack_double(&pk, st->ramp_s);
     }
     rc = rc || s_pk_str(&pk, "seconds") ||
          msgpack_pack_array(&pk, (uint32_t)self->n_points);
@@ -748,6 +1039,20 @@ hn_err_t report_save(const report_t *self, const char *path, const void *bundle,
              msgpack_pack_uint32(&pk, p->stage) ||
              (sec->data ? s_pk_bin(&pk, sec->data, sec->len)
                         : msgpack_pack_nil(&pk));
+    }
+    rc = rc || s_pk_str(&pk, "workers") || msgpack_pack_array(&pk, 2) ||
+         msgpack_pack_uint64(&pk, self->wbucket) ||
+         msgpack_pack_array(&pk, (uint32_t)self->n_workers);
+    for (size_t i = 0; !rc && i < self->n_workers; i++) {
+        const rworker_t *w = &self->workers[i];
+        rc = msgpack_pack_array(&pk, 4) || s_pk_str(&pk, w->id) ||
+             msgpack_pack_uint64(&pk, w->first) ||
+             msgpack_pack_array(&pk, (uint32_t)w->n);
+        for (size_t k = 0; !rc && k < w->n; k++)
+            rc = msgpack_pack_uint64(&pk, w->req[k]);
+        rc = rc || msgpack_pack_array(&pk, (uint32_t)w->n);
+        for (size_t k = 0; !rc && k < w->n; k++)
+            rc = msgpack_pack_uint64(&pk, w->fail[k]);
     }
     rc = rc || s_pk_str(&pk, "totals") ||
          s_pk_bin(&pk, buf_str(&tot), buf_len(&tot));
@@ -786,6 +1091,55 @@ static bool s_num_of(const msgpack_object *o, double *v)
     return true;
 }
 
+/*  The per-worker series of a run file ("workers": [bucket_s, [[id,
+ *  first, [requests...], [failures...]]...]]); files from before it have
+ *  none. False when malformed. */
+static bool s_replay_workers(report_t *r, const msgpack_object *wo, char *why,
+                             size_t n)
+{
+    if (!wo)
+        return true;
+    const msgpack_object *a = wo->type == MSGPACK_OBJECT_ARRAY
+                                  ? wo->via.array.ptr
+                                  : NULL;
+    double wb;
+    if (!a || wo->via.array.size != 2 || !s_num_of(&a[0], &wb) || wb < 1 ||
+        wb > (double)((uint64_t)1 << 40) || a[1].type != MSGPACK_OBJECT_ARRAY) {
+        snprintf(why, n, "the worker series are malformed");
+        return false;
+    }
+    r->wbucket = (uint64_t)wb;
+    for (uint32_t i = 0; i < a[1].via.array.size; i++) {
+        const msgpack_object *w = &a[1].via.array.ptr[i];
+        const msgpack_object *f = w->type == MSGPACK_OBJECT_ARRAY
+                                      ? w->via.array.ptr
+                                      : NULL;
+        double first;
+        if (!f || w->via.array.size != 4 || f[0].type != MSGPACK_OBJECT_STR ||
+            f[0].via.str.size >= 64 || !s_num_of(&f[1], &first) ||
+            first > (double)UINT32_MAX || f[2].type != MSGPACK_OBJECT_ARRAY ||
+            f[3].type != MSGPACK_OBJECT_ARRAY ||
+            f[2].via.array.size != f[3].via.array.size) {
+            snprintf(why, n, "worker series %u is malformed", i);
+            return false;
+        }
+        char id[64];
+        snprintf(id, sizeof id, "%.*s", (int)f[0].via.str.size,
+                 f[0].via.str.ptr);
+        for (uint32_t k = 0; k < f[2].via.array.size; k++) {
+            double rq, fl;
+            if (!s_num_of(&f[2].via.array.ptr[k], &rq) ||
+                !s_num_of(&f[3].via.array.ptr[k], &fl)) {
+                snprintf(why, n, "worker series %u is malformed", i);
+                return false;
+            }
+            uint64_t seq = ((uint64_t)first + k) * r->wbucket;
+            report_worker_add(r, id, seq, (uint64_t)rq, (uint64_t)fl);
+        }
+    }
+    return true;
+}
+
 /*  Replays the stages, seconds and totals of a parsed run file into a new
  *  report. False when a part is malformed. */
 static bool s_replay(report_t *r, const msgpack_object *root, char *why,
@@ -802,14 +1156,19 @@ static bool s_replay(report_t *r, const msgpack_object *root, char *why,
     }
     for (uint32_t i = 0; i < stages->via.array.size; i++) {
         const msgpack_object *st = &stages->via.array.ptr[i];
-        double start, target;
-        if (st->type != MSGPACK_OBJECT_ARRAY || st->via.array.size != 3 ||
-            !s_num_of(&st->via.array.ptr[0], &start) ||
+        double start, target, from = 0, ramp = 0;
+        /*  3 fields before the asked ramp was kept, 5 since */
+        uint32_t nf = st->type == MSGPACK_OBJECT_ARRAY ? st->via.array.size : 0;
+        if ((nf != 3 && nf != 5) || !s_num_of(&st->via.array.ptr[0], &start) ||
             !s_num_of(&st->via.array.ptr[1], &target) ||
-            st->via.array.ptr[2].type != MSGPACK_OBJECT_STR) {
+            st->via.array.ptr[2].type != MSGPACK_OBJECT_STR ||
+            (nf == 5 && (!s_num_of(&st->via.array.ptr[3], &from) ||
+                         !s_num_of(&st->via.array.ptr[4], &ramp)))) {
             snprintf(why, n, "stage %u is malformed", i);
             return false;
         }
+        if (nf == 3)
+            from = target;
         char what[32];
         const msgpack_object_str *ws = &st->via.array.ptr[2].via.str;
         snprintf(what, sizeof what, "%.*s", (int)ws->size, ws->ptr);
@@ -828,12 +1187,15 @@ static bool s_replay(report_t *r, const msgpack_object *root, char *why,
             memset(ns, 0, sizeof *ns);
             ns->start_s = start;
             ns->target = target;
+            ns->from = from;
+            ns->ramp_s = ramp;
             ns->lat = hist_new();
             if (!ns->lat)
                 return false;
             snprintf(ns->what, sizeof ns->what, "%s", what);
             r->n_stages++;
         }
+        report_stage_ramp(r, from, ramp);
     }
     stats_t *iv = stats_new(r->scen->n_endpoints, r->scen->n_counters,
                             r->open_model);
@@ -858,6 +1220,8 @@ static bool s_replay(report_t *r, const msgpack_object *root, char *why,
         else
             s_add_point(r, iv, t, (uint32_t)users, (size_t)stage);
     }
+    if (ok)
+        ok = s_replay_workers(r, s_get(root, "workers"), why, n);
     proto_snap_head_t h;
     if (ok && proto_read_stats(tot->via.bin.ptr, tot->via.bin.size, r->totals,
                                &h, err) != HN_OK) {
@@ -899,16 +1263,20 @@ report_t *report_load(const char *path, scen_t **scen_p, char **meta_p,
         bundle->type != MSGPACK_OBJECT_BIN)
         goto fail;
     char berr[HN_ERRLEN];
+    /*  the host the run went to (a --host, or the file's own): a file
+     *  without host: was run with --host and decodes only with it */
+    json_t *mj = json_loadb(meta->via.str.ptr, meta->via.str.size, 0, NULL);
+    const char *host = json_string_value(
+        json_object_get(json_object_get(mj, "meta"), "host"));
     *scen_p = proto_bundle_decode(bundle->via.bin.ptr, bundle->via.bin.size,
-                                  NULL, berr);
+                                  host && *host ? host : NULL, berr);
+    /*  the model decides the shape of the stats (raw histograms) */
+    bool open = json_is_true(json_object_get(mj, "open_model"));
+    json_decref(mj);
     if (!*scen_p) {
         snprintf(why, sizeof why, "%s", berr);
         goto fail;
     }
-    /*  the model decides the shape of the stats (raw histograms) */
-    json_t *mj = json_loadb(meta->via.str.ptr, meta->via.str.size, 0, NULL);
-    bool open = json_is_true(json_object_get(mj, "open_model"));
-    json_decref(mj);
     r = report_new(*scen_p, open);
     *meta_p = strndup(meta->via.str.ptr, meta->via.str.size);
     if (!r || !*meta_p) {

@@ -65,6 +65,11 @@ void report_add_late(report_t *self, stats_t **interval_p);
 void report_stage_begin(report_t *self, double t_s, double target,
                         const char *what);
 
+/*  How the last stage begun gets to its target: linearly from `from`
+ *  over ramp_s seconds (a linear stage, or users spawned at a rate), or
+ *  at once (ramp_s 0). The asked-load line of the charts draws it. */
+void report_stage_ramp(report_t *self, double from, double ramp_s);
+
 /*  Empties the totals (and the last interval), keeps the timeline and the
  *  stage records: POST /api/v1/stats/reset, Locust's /stats/reset. */
 void report_reset(report_t *self);
@@ -72,6 +77,42 @@ void report_reset(report_t *self);
 /*  The last interval merged (per endpoint figures of the current second),
  *  or NULL. */
 const stats_t *report_last_interval(const report_t *self);
+
+/*  Counts worker id's requests and failures of second seq (an interval
+ *  merged into the timeline's second seq) in that worker's series. A
+ *  series runs from the worker's first second with data to its last; all
+ *  of them together hold at most 2^19 buckets (about 8 MB, 16 with the
+ *  arrays' slack): past that every bucket doubles in width (1 s, 2 s,
+ *  4 s...), so 1000 workers keep 1 s buckets for their first 524 s. */
+void report_worker_add(report_t *self, const char *id, uint64_t seq,
+                       uint64_t requests, uint64_t failures);
+
+/*  The worker series as JSON (new reference): {"bucket_s": W, "workers":
+ *  [{"id", "start_s", "requests": [...], "failures": [...]}]}, sorted by
+ *  id; bucket i of a worker covers start_s + i*W .. + W. Only buckets
+ *  ending after since_s (< 0: all). */
+json_t *report_workers_json(const report_t *self, double since_s);
+
+/*  Locust's "current" figures, as its stats.py computes them, over the
+ *  seconds on the timeline since the start or the last reset. */
+typedef struct {
+    double rps;        /* mean of seconds L-12 .. L-3, L = the last
+                        * second with a request (StatsEntry.current_rps) */
+    double fail_per_s; /* the same for failures */
+    bool pct_known;    /* false: Locust's null (no snapshot 2..18 s
+                        * old) */
+} report_locust_t;
+
+/*  Fills out, ep_rps and ep_fail (n_endpoints each: current_rps and
+ *  current_fail_per_sec per endpoint) and window with the latency of the
+ *  seconds Locust's current percentiles cover
+ *  (get_current_response_time_percentile: after the snapshot nearest to
+ *  10 s before now_s, seconds since the start; a snapshot is the start
+ *  or the end of a second with a request). HN_ERR_NOMEM if out of
+ *  memory. */
+hn_err_t report_locust_current(const report_t *self, double now_s,
+                               double *ep_rps, double *ep_fail,
+                               report_locust_t *out, hist_t *window) HN_WUR;
 
 /*  JSON views (new references; NULL when out of memory): the summary that
  *  --json writes, the timeline points with t > since_s, and the stage

@@ -146,6 +146,9 @@ json_t *results_summary(const report_t *rep, const json_t *record,
     const json_t *gen = json_object_get(meta, "generator");
     if (gen) /* generator health (issue 18), kept in the run's meta */
         json_object_set(sum, "generator", (json_t *)gen);
+    const json_t *lost = json_object_get(meta, "lost_estimate");
+    if (lost) /* workers that vanished mid-run (issue 15) */
+        json_object_set(sum, "lost_estimate", (json_t *)lost);
     json_object_set_new(sum, "thresholds", judge_json(judge));
     const json_t *tags = json_object_get(sum, "tags");
     if (json_object_size(tags) >= 2)
@@ -249,6 +252,32 @@ static void s_generator(const json_t *gen, FILE *out)
     }
 }
 
+/*  What workers that vanished mid-run took with them: not a count. */
+static void s_lost(const json_t *lost, FILE *out)
+{
+    if (!lost)
+        return;
+    const json_t *ids = json_object_get(lost, "workers");
+    json_int_t in_flight = json_integer_value(
+        json_object_get(lost, "in_flight"));
+    json_int_t unsent = json_integer_value(json_object_get(lost, "unsent"));
+    fprintf(out, "\n~%" JSON_INTEGER_FORMAT " requests unknowable (worker%s",
+            in_flight + unsent, json_array_size(ids) == 1 ? "" : "s");
+    size_t i;
+    const json_t *id;
+    json_array_foreach(ids, i, id) {
+        fprintf(out, "%s %s", i ? "," : "", json_string_value(id));
+    }
+    fprintf(out,
+            " killed): estimate %" JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT
+            " (in flight <= %" JSON_INTEGER_FORMAT
+            ", unsent interval ~ %" JSON_INTEGER_FORMAT
+            "); the target served them, the totals do not hold them\n",
+            json_integer_value(json_object_get(lost, "low")),
+            json_integer_value(json_object_get(lost, "high")), in_flight,
+            unsent);
+}
+
 void results_print(const report_t *rep, const json_t *record,
                    const json_t *summary, const judge_t *judge, FILE *out)
 {
@@ -260,6 +289,7 @@ void results_print(const report_t *rep, const json_t *record,
                 json_number_value(skew));
     s_stages(json_object_get(summary, "stages"), out);
     s_generator(json_object_get(summary, "generator"), out);
+    s_lost(json_object_get(summary, "lost_estimate"), out);
     judge_print(judge, out);
     const json_t *ec = json_object_get(summary, "error_rate_check");
     if (ec && json_is_number(json_object_get(record, "max_error_rate")))
@@ -274,6 +304,62 @@ void results_print(const report_t *rep, const json_t *record,
     const json_t *b = json_object_get(summary, "baseline");
     if (b)
         baseline_print(b, out);
+}
+
+/*  Milliseconds with the digits a phase needs: most connects, handshakes
+ *  and receives are well under 1 ms on a LAN. */
+static const char *s_fmt_phase(double ms, char *out, size_t n)
+{
+    if (ms < 1)
+        snprintf(out, n, "%.3f", ms);
+    else if (ms < 10)
+        snprintf(out, n, "%.2f", ms);
+    else if (ms < 1000)
+        snprintf(out, n, "%.1f", ms);
+    else
+        snprintf(out, n, "%.0f", ms);
+    return out;
+}
+
+static void s_timing_rows(const json_t *timing, FILE *out)
+{
+    static const char *const phases[] = {"dns", "connect", "tls", "waiting",
+                                         "receiving"};
+    static const char *const cols[] = {"mean", "p50", "p90",
+                                       "p95",  "p99", "max"};
+    for (size_t p = 0; p < sizeof phases / sizeof phases[0]; p++) {
+        const json_t *ph = json_object_get(timing, phases[p]);
+        json_int_t n = json_integer_value(json_object_get(ph, "count"));
+        fprintf(out, "  %-10s %9" JSON_INTEGER_FORMAT, phases[p], n);
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+            char v[32];
+            if (n > 0)
+                s_fmt_phase(json_number_value(json_object_get(ph, cols[c])), v,
+                            sizeof v);
+            fprintf(out, " %9s", n > 0 ? v : "-");
+        }
+        fprintf(out, "\n");
+    }
+}
+
+void results_print_timing(const json_t *summary, FILE *out)
+{
+    fprintf(out,
+            "\nTiming breakdown (ms; dns, connect and tls: requests that "
+            "opened a connection):\n%-12s %9s %9s %9s %9s %9s %9s %9s\n",
+            "Phase", "Count", "Mean", "Median", "p90", "p95", "p99", "Max");
+    size_t i;
+    const json_t *ep;
+    json_array_foreach(json_object_get(summary, "endpoints"), i, ep) {
+        const char *tag = json_string_value(json_object_get(ep, "tag"));
+        fprintf(out, "%s %.70s%s%.20s%s\n",
+                json_string_value(json_object_get(ep, "method")),
+                json_string_value(json_object_get(ep, "name")), tag ? " [" : "",
+                tag ? tag : "", tag ? "]" : "");
+        s_timing_rows(json_object_get(ep, "timing_ms"), out);
+    }
+    fprintf(out, "Aggregated\n");
+    s_timing_rows(json_object_get(summary, "timing_ms"), out);
 }
 
 /*  ---- files ------------------------------------------------------------ */

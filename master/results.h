@@ -27,6 +27,7 @@ typedef struct {
     const char *csv_prefix; /* --csv PREFIX, or NULL */
     bool csv_full_history;  /* --csv-full-history */
     const char *html;       /* --html FILE, or NULL */
+    bool timing;            /* --timing: the timing breakdown table */
 } results_opts_t;
 
 /*  The report's settings from a record's "info" (see results_record). */
@@ -58,6 +59,11 @@ json_t *results_summary(const report_t *rep, const json_t *record,
  *  baseline verdict of summary. */
 void results_print(const report_t *rep, const json_t *record,
                    const json_t *summary, const judge_t *judge, FILE *out);
+
+/*  The timing breakdown table (--timing) of summary's "timing_ms": per
+ *  endpoint and aggregated, each phase's count, mean, median, p90, p95,
+ *  p99 and max, within 100 columns. */
+void results_print_timing(const json_t *summary, FILE *out);
 
 /*  Writes every output o asks for. bundle (bundle_len bytes) is the
  *  scenario for run.hnr. Returns how many could not be written (each

@@ -130,11 +130,15 @@ static void set_load_now(master_t *m, double value, double spawn,
                          bool has_spawn)
 {
     double t = master_elapsed_s(m);
+    double from = m->open ? m->tg.rate : (double)m->tg.users;
     sched_destroy(&m->sched);
     m->base = value;
     if (has_spawn)
         m->spawn = spawn;
     report_stage_begin(m->rep, t, value, "api");
+    /*  users come and go at the spawn rate */
+    if (!m->open && m->spawn > 0)
+        report_stage_ramp(m->rep, from, fabs(value - from) / m->spawn);
     master_plan(m, zclock_mono(), true);
 }
 
@@ -436,20 +440,11 @@ static void api_schedule(master_t *m, ctl_req_t *q, bool replace, api_resp_t *r)
     r_json(r, 200, schedule_json(m));
 }
 
-/*  A worker's resident memory in bytes when it runs on this machine (the
- *  heartbeat does not carry it), else -1. */
+/*  A worker's resident memory in bytes, as its heartbeat says (wherever
+ *  it runs), or -1 when it could not say. */
 static double worker_rss(const fleet_worker_t *w)
 {
-    char me[128] = "", path[64];
-    if (gethostname(me, sizeof me - 1) || strcmp(me, w->hostname) || !w->pid)
-        return -1;
-    snprintf(path, sizeof path, "/proc/%u/statm", w->pid);
-    FILE *f = fopen(path, "r");
-    unsigned long long size = 0, rss = 0;
-    int n = f ? fscanf(f, "%llu %llu", &size, &rss) : 0;
-    if (f)
-        fclose(f);
-    return n == 2 ? (double)rss * (double)sysconf(_SC_PAGESIZE) : -1;
+    return w->rss_bytes ? (double)w->rss_bytes : -1;
 }
 
 /*  A missing worker is "missing" with no users: the ones it had are
@@ -457,8 +452,8 @@ static double worker_rss(const fleet_worker_t *w)
 static json_t *workers_json(const master_t *m)
 {
     json_t *a = json_array();
-    static const char *const st[] = {"ready", "running", "stopping", "stopped",
-                                     "no scenario"};
+    static const char *const st[] = {"ready",   "running",     "stopping",
+                                     "stopped", "no scenario", "leaving"};
     int64_t now = zclock_mono();
     for (size_t i = 0; i < fleet_size(m->fleet); i++) {
         const fleet_worker_t *w = fleet_at_const(m->fleet, i);
@@ -469,16 +464,20 @@ static json_t *workers_json(const master_t *m)
             "{s:s,s:s,s:I,s:I,s:s,s:I,s:f,s:I,s:b,s:f,s:o}",
             "id", w->id, "hostname", w->hostname, "pid", (json_int_t)w->pid,
             "threads", (json_int_t)w->threads,
-            "state", lost ? "missing"
-                     : w->reported < 5 ? st[w->reported] : "unknown",
+            "state", w->left ? "left" : lost ? "missing"
+                     : w->reported < 6 ? st[w->reported] : "unknown",
             "users", (json_int_t)(lost ? 0 : w->users), "cpu", w->cpu,
             "requests", (json_int_t)w->requests,
-            "missing", lost,
+            "missing", lost && !w->left,
             "last_seen_s", (double)(now - w->last_seen_ms) / 1000.0,
             "memory_bytes", rss >= 0 ? json_real(rss) : json_null());
         /* clang-format on */
         if (o && m->run) /* generator health (issue 18) */
             json_object_set_new(o, "generator", master_gen_worker_json(w));
+        if (o) { /* what it took with it if it vanished (issue 15) */
+            json_object_set_new(o, "in_flight", json_integer(w->in_flight));
+            json_object_set_new(o, "lost_estimate", master_lost_json(w));
+        }
         json_array_append_new(a, o);
     }
     return a;
@@ -494,11 +493,14 @@ static json_t *locust_workers(const master_t *m, bool spawning)
     json_array_foreach(ws, i, w) {
         const char *st = json_string_value(json_object_get(w, "state"));
         json_t *mem = json_object_get(w, "memory_bytes");
+        if (!strcmp(st, "left"))
+            continue; /* Locust drops a worker that quit */
         /* clang-format off */
         json_array_append_new(a, json_pack("{s:O,s:s,s:O,s:O,s:I}",
             "id", json_object_get(w, "id"),
             "state", !strcmp(st, "running") && spawning ? "spawning"
-                     : !strcmp(st, "stopping") ? "cleanup" : st,
+                     : !strcmp(st, "stopping") || !strcmp(st, "leaving")
+                         ? "cleanup" : st,
             "user_count", json_object_get(w, "users"),
             "cpu_usage", json_object_get(w, "cpu"),
             "memory_usage", (json_int_t)(json_is_number(mem)
@@ -545,11 +547,11 @@ static json_t *html_escaped(const char *t)
 }
 
 /*  Locust's /stats/requests row (2.12's keys, and the newer ones):
- *  whole-ms min and max, 0 percentiles with no data, current = the last
- *  second on the timeline, total = over the run. */
+ *  whole-ms min and max, 0 percentiles with no data, current = Locust's
+ *  window (report_locust_current), total = over the run. */
 static json_t *locust_row(const char *method, const char *name, uint64_t req,
                           uint64_t fail, const hist_t *h, uint64_t bytes,
-                          uint64_t cur_req, uint64_t cur_fail, double dur_s)
+                          double cur_rps, double cur_fail, double dur_s)
 {
     bool any = hist_count(h) > 0;
 #define HN_PCT(p) (any ? (double)hist_percentile(h, p) / 1000.0 : 0.0)
@@ -562,8 +564,8 @@ static json_t *locust_row(const char *method, const char *name, uint64_t req,
         "avg_response_time", hist_mean(h) / 1000.0,
         "min_response_time", (json_int_t)llround((double)hist_min(h) / 1000.0),
         "max_response_time", (json_int_t)llround((double)hist_max(h) / 1000.0),
-        "current_rps", (double)cur_req,
-        "current_fail_per_sec", (double)cur_fail,
+        "current_rps", cur_rps,
+        "current_fail_per_sec", cur_fail,
         "median_response_time", HN_PCT(50),
         "ninetieth_response_time", HN_PCT(90),
         "ninety_ninth_response_time", HN_PCT(99),
@@ -593,29 +595,46 @@ static const char *locust_state(const master_t *m, bool *spawning)
     return master_state_name(m);
 }
 
+/*  Locust's /stats/requests. Its "current" figures are Locust's own
+ *  windows (stats.py), not hornet's last second: current_rps and
+ *  current_fail_per_sec the mean of 10 seconds ending 3 s before the last
+ *  second with a request, total_rps the Aggregated row's current_rps,
+ *  the current percentiles over about the last 10 s. */
 static json_t *locust_stats(const master_t *m)
 {
     const stats_t *t = report_totals(m->rep);
-    const stats_t *last = report_last_interval(m->rep);
     double dur = master_elapsed_s(m);
-    json_t *rows = json_array();
-    for (size_t i = 0; i < m->scen->n_endpoints; i++) {
-        const stats_endpoint_t *ep = stats_endpoint(t, i);
-        const stats_endpoint_t *le = last ? stats_endpoint(last, i) : NULL;
-        json_array_append_new(
-            rows,
-            locust_row(m->scen->endpoints[i].method, m->scen->endpoints[i].name,
-                       ep->requests, ep->failures, ep->latency, ep->bytes_in,
-                       le ? le->requests : 0, le ? le->failures : 0, dur));
-    }
-    uint64_t req, fail, bin, lreq = 0, lfail = 0;
+    size_t ne = m->scen->n_endpoints;
+    double *cur_rps = calloc(ne ? ne : 1, sizeof *cur_rps);
+    double *cur_fail = calloc(ne ? ne : 1, sizeof *cur_fail);
     hist_t *all = hist_new(), *cur = hist_new();
-    stats_totals(t, &req, &fail, &bin, NULL, all);
-    if (last)
-        stats_totals(last, &lreq, &lfail, NULL, NULL, cur);
-    json_t *agg = all ? locust_row("", "Aggregated", req, fail, all, bin, lreq,
-                                   lfail, dur)
-                      : NULL;
+    report_locust_t lc = {0};
+    if (!cur_rps || !cur_fail || !all || !cur ||
+        report_locust_current(m->rep, dur, cur_rps, cur_fail, &lc, cur) !=
+            HN_OK) {
+        free(cur_rps);
+        free(cur_fail);
+        hist_destroy(&all);
+        hist_destroy(&cur);
+        return NULL;
+    }
+    json_t *rows = json_array();
+    for (size_t i = 0; i < ne; i++) {
+        const stats_endpoint_t *ep = stats_endpoint(t, i);
+        json_array_append_new(rows, locust_row(m->scen->endpoints[i].method,
+                                               m->scen->endpoints[i].name,
+                                               ep->requests, ep->failures,
+                                               ep->latency, ep->body_in,
+                                               cur_rps[i], cur_fail[i], dur));
+    }
+    free(cur_rps);
+    free(cur_fail);
+    uint64_t req, fail;
+    stats_totals(t, &req, &fail, NULL, NULL, all);
+    /*  Locust's content length is the body's (len(response.content)) */
+    uint64_t body = stats_body_total(t);
+    json_t *agg = locust_row("", "Aggregated", req, fail, all, body, lc.rps,
+                             lc.fail_per_s, dur);
     if (agg)
         json_array_append(rows, agg);
     json_t *errs = json_array();
@@ -629,22 +648,25 @@ static json_t *locust_stats(const master_t *m)
             "occurrences", (json_int_t)e->count));
         /* clang-format on */
     }
-    /*  the current percentiles are null when the last second had none */
-    bool any = cur && hist_count(cur) > 0;
-    json_t *p50 = any ? json_real((double)hist_percentile(cur, 50) / 1000.0)
-                      : json_null();
-    json_t *p95 = any ? json_real((double)hist_percentile(cur, 95) / 1000.0)
-                      : json_null();
+    /*  null as Locust's: no snapshot of 2 to 18 s ago; 0 when none of
+     *  the window's seconds had a request */
+    bool any = lc.pct_known && hist_count(cur) > 0;
+    json_t *p50 = !lc.pct_known ? json_null()
+                  : any ? json_real((double)hist_percentile(cur, 50) / 1000.0)
+                        : json_integer(0);
+    json_t *p95 = !lc.pct_known ? json_null()
+                  : any ? json_real((double)hist_percentile(cur, 95) / 1000.0)
+                        : json_integer(0);
     bool spawning;
     const char *state = locust_state(m, &spawning);
     /* clang-format off */
     json_t *o = json_pack(
         "{s:o,s:o,s:f,s:f,s:f,s:f,s:f,s:O,s:O,s:O,s:O,"
         "s:{s:O,s:O},s:I,s:s,s:o,s:I}",
-        "stats", rows, "errors", errs, "total_rps", (double)lreq,
-        "total_fail_per_sec", (double)lfail,
-        "current_rps", (double)lreq, "current_fail_per_sec", (double)lfail,
-        "fail_ratio", req ? (double)fail / (double)req : 0.0,
+        "stats", rows, "errors", errs, "total_rps", lc.rps,
+        "total_fail_per_sec", lc.fail_per_s,
+        "current_rps", lc.rps, "current_fail_per_sec", lc.fail_per_s,
+        "fail_ratio", req ? (double)fail / (double)req : fail ? 1.0 : 0.0,
         "current_response_time_percentile_50", p50,
         "current_response_time_percentile_95", p95,
         "current_response_time_percentile_1", p50,
@@ -796,6 +818,7 @@ static void api_call(master_t *m, const char *method, const char *path,
         {"/api/v1/stats", "GET"},
         {"/api/v1/stats/reset", "POST"},
         {"/api/v1/timeseries", "GET"},
+        {"/api/v1/timeseries/workers", "GET"},
         {"/api/v1/failures", "GET"},
         {"/api/v1/workers", "GET"},
         {"/api/v1/thresholds", "GET"},
@@ -892,6 +915,7 @@ static void api_call(master_t *m, const char *method, const char *path,
         json_t *o = report_json(m->rep, &info);
         if (o) {
             json_object_del(o, "timeline");
+            json_object_del(o, "workers_timeline");
             json_object_set_new(o, "state", json_string(master_state_name(m)));
             const report_point_t *p = report_last(m->rep);
             /* clang-format off */
@@ -922,6 +946,13 @@ static void api_call(master_t *m, const char *method, const char *path,
             return;
         }
         r_json(r, 200, report_timeline_json(m->rep, t));
+    } else if (!strcmp(path, "/api/v1/timeseries/workers")) {
+        double t = -1;
+        if (since[0] && util_parse_double(since, -1e9, 1e9, &t) != HN_OK) {
+            r_error(r, 400, "since", "since: expected a number of seconds");
+            return;
+        }
+        r_json(r, 200, report_workers_json(m->rep, t));
     } else if (!strcmp(path, "/api/v1/failures")) {
         r_json(r, 200, failures_json(m));
     } else if (!strcmp(path, "/api/v1/workers")) {

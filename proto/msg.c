@@ -19,6 +19,7 @@ const char *proto_type_name(int type)
     case PROTO_HEARTBEAT: return "heartbeat";
     case PROTO_REFUSE: return "refuse";
     case PROTO_PROFILE: return "profile";
+    case PROTO_GOODBYE: return "goodbye";
     default: return "unknown";
     }
 }
@@ -116,13 +117,24 @@ hn_err_t proto_encode_ack(const proto_ack_t *m, buf_t *out)
 hn_err_t proto_encode_heartbeat(const proto_heartbeat_t *m, buf_t *out)
 {
     wire_w_t w;
-    wire_begin(&w, out, PROTO_HEARTBEAT, 6);
+    wire_begin(&w, out, PROTO_HEARTBEAT, 8);
     wire_uint(&w, m->session);
     wire_uint(&w, m->state);
     wire_uint(&w, m->users);
     wire_double(&w, m->cpu);
     wire_uint(&w, m->run);
     wire_int(&w, m->start_unix_ns);
+    wire_uint(&w, m->in_flight);
+    wire_uint(&w, m->rss_bytes);
+    return wire_end(&w);
+}
+
+hn_err_t proto_encode_goodbye(const proto_goodbye_t *m, buf_t *out)
+{
+    wire_w_t w;
+    wire_begin(&w, out, PROTO_GOODBYE, 2);
+    wire_uint(&w, m->run);
+    wire_uint(&w, m->unacked);
     return wire_end(&w);
 }
 
@@ -338,17 +350,27 @@ hn_err_t proto_decode(const void *data, size_t len, proto_msg_t *out, char *err)
         break;
     case PROTO_HEARTBEAT: {
         proto_heartbeat_t *m = &out->u.heartbeat;
-        wire_need(&r, 6);
+        wire_need(&r, 8);
         wire_get_uint(&r, "session", UINT64_MAX, &m->session);
-        wire_get_uint(&r, "state", PROTO_W_NO_SCENARIO, &u);
+        wire_get_uint(&r, "state", PROTO_W_LEAVING, &u);
         m->state = (uint32_t)u;
         wire_get_uint(&r, "users", UINT32_MAX, &u);
         m->users = (uint32_t)u;
         wire_get_double(&r, "cpu", 0, 1e6, &m->cpu);
         wire_get_uint(&r, "run", UINT64_MAX, &m->run);
         wire_get_int(&r, "start", &m->start_unix_ns);
+        wire_get_uint(&r, "in_flight", UINT32_MAX, &u);
+        m->in_flight = (uint32_t)u;
+        /*  2^48 bytes: no machine's memory, so a bigger one is a lie */
+        wire_get_uint(&r, "rss_bytes", (uint64_t)1 << 48, &m->rss_bytes);
         break;
     }
+    case PROTO_GOODBYE:
+        wire_need(&r, 2);
+        wire_get_uint(&r, "run", UINT64_MAX, &out->u.goodbye.run);
+        wire_get_uint(&r, "unacked", UINT32_MAX, &u);
+        out->u.goodbye.unacked = (uint32_t)u;
+        break;
     case PROTO_REFUSE:
         wire_need(&r, 1);
         wire_get_str(&r, "reason", out->u.refuse.reason,

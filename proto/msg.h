@@ -7,8 +7,8 @@
  *  with a message naming what was wrong. No socket code here, so every
  *  message can be tested (and fuzzed) from bytes.
  *
- *  Families: control (hello, welcome, load, stop, quit, ack, heartbeat)
- *  here; statistics snapshots in proto/snap.h.
+ *  Families: control (hello, welcome, load, stop, quit, ack, heartbeat,
+ *  refuse, goodbye) here; statistics snapshots in proto/snap.h.
  */
 #ifndef HN_PROTO_MSG_H
 #define HN_PROTO_MSG_H
@@ -35,6 +35,7 @@ typedef enum {
     PROTO_HEARTBEAT = 8, /* both ways, every second */
     PROTO_REFUSE = 9,    /* master -> worker: your hello is refused */
     PROTO_PROFILE = 10,  /* not a message: the load profile inside LOAD */
+    PROTO_GOODBYE = 11,  /* worker -> master: leaving, its last counts sent */
     PROTO_TYPE_LAST
 } proto_type_t;
 
@@ -46,7 +47,9 @@ typedef enum {
     PROTO_W_RUNNING = 1,
     PROTO_W_STOPPING = 2,
     PROTO_W_STOPPED = 3, /* sent its final interval */
-    PROTO_W_NO_SCENARIO = 4
+    PROTO_W_NO_SCENARIO = 4,
+    PROTO_W_LEAVING = 5 /* signalled: finishing what is in flight, then
+                         * goodbye; give its share to the others now */
 } proto_wstate_t;
 
 typedef struct {
@@ -134,7 +137,21 @@ typedef struct {
     uint64_t run;          /* worker -> master: the run it is in, or 0 */
     int64_t start_unix_ns; /* ... and when that run started: a master
                             * that restarted adopts the run from these */
+    uint32_t in_flight;    /* worker -> master: the most requests it had in
+                            * flight since its last heartbeat, so a master
+                            * that loses it knows what it cannot count */
+    uint64_t rss_bytes;    /* worker -> master: its resident memory, 0 when
+                            * unknown (the master may be on another host) */
 } proto_heartbeat_t;
+
+/*  The last word of a signalled worker, after its final interval: the
+ *  master moves its share to the others at once instead of waiting
+ *  3.5 s to call it missing. */
+typedef struct {
+    uint64_t run;     /* the run it leaves, or 0 */
+    uint32_t unacked; /* intervals the master never acknowledged: lost
+                       * when the worker gave up waiting (0 normally) */
+} proto_goodbye_t;
 
 typedef struct {
     char reason[256];
@@ -171,6 +188,7 @@ typedef struct {
         proto_ack_t ack;
         proto_heartbeat_t heartbeat;
         proto_refuse_t refuse;
+        proto_goodbye_t goodbye;
     } u;
 } proto_msg_t;
 
@@ -182,6 +200,7 @@ hn_err_t proto_encode_quit(buf_t *out) HN_WUR;
 hn_err_t proto_encode_ack(const proto_ack_t *m, buf_t *out) HN_WUR;
 hn_err_t proto_encode_heartbeat(const proto_heartbeat_t *m, buf_t *out) HN_WUR;
 hn_err_t proto_encode_refuse(const proto_refuse_t *m, buf_t *out) HN_WUR;
+hn_err_t proto_encode_goodbye(const proto_goodbye_t *m, buf_t *out) HN_WUR;
 
 /*  The profile as the bytes LOAD carries; HN_ERR_INVALID when it would be
  *  over PROTO_MAX_PROFILE (a schedule of thousands of stages). */

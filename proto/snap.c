@@ -26,7 +26,7 @@ hn_err_t proto_encode_stats(const proto_snap_head_t *h, const stats_t *st,
         uint32_t ns = 0;
         for (int c = 0; c < STATS_STATUS_MAX; c++)
             ns += ep->status[c] != 0;
-        wire_array(&w, 7);
+        wire_array(&w, 9);
         wire_uint(&w, ep->requests);
         wire_uint(&w, ep->failures);
         wire_uint(&w, ep->bytes_in);
@@ -47,6 +47,19 @@ hn_err_t proto_encode_stats(const proto_snap_head_t *h, const stats_t *st,
             wire_bin(&w, buf_str(&hb), buf_len(&hb));
         } else {
             wire_nil(&w);
+        }
+        wire_uint(&w, ep->body_in);
+        wire_array(&w, STATS_PHASE_LAST);
+        for (int p = 0; p < STATS_PHASE_LAST; p++) {
+            /*  nil for an empty one: most endpoints of most seconds have
+             *  no new connection */
+            if (!hist_count(ep->phase[p])) {
+                wire_nil(&w);
+                continue;
+            }
+            buf_reset(&hb);
+            w.failed |= hist_encode(ep->phase[p], &hb) != HN_OK;
+            wire_bin(&w, buf_str(&hb), buf_len(&hb));
         }
     }
     buf_free(&hb);
@@ -132,14 +145,24 @@ static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
     for (size_t i = 0; i < n_endpoints; i++) {
         const msgpack_object *e = &eps->via.array.ptr[i];
         const msgpack_object *it = e->via.array.ptr;
-        uint64_t req, fail, bin, bout;
-        if (!s_arr(e, 7) || !wire_obj_uint(&it[0], UINT64_MAX, &req) ||
+        uint64_t req, fail, bin, bout, body;
+        if (!s_arr(e, 9) || !wire_obj_uint(&it[0], UINT64_MAX, &req) ||
             !wire_obj_uint(&it[1], req, &fail) ||
             !wire_obj_uint(&it[2], UINT64_MAX, &bin) ||
             !wire_obj_uint(&it[3], UINT64_MAX, &bout) ||
             it[4].type != MSGPACK_OBJECT_ARRAY ||
             it[4].via.array.size > STATS_STATUS_MAX) {
             rc = s_fail(err, "bad endpoint", i);
+            goto out;
+        }
+        /*  bodies are part of bytes_in; a phase has at most one sample a
+         *  request */
+        if (!wire_obj_uint(&it[7], bin, &body)) {
+            rc = s_fail(err, "bad body bytes", i);
+            goto out;
+        }
+        if (!s_arr(&it[8], STATS_PHASE_LAST)) {
+            rc = s_fail(err, "bad timing histograms", i);
             goto out;
         }
         stats_endpoint_t *d = apply ? stats_endpoint_mut(apply, i) : NULL;
@@ -195,11 +218,30 @@ static hn_err_t s_stats(const void *data, size_t len, size_t n_endpoints,
                 goto out;
             }
         }
+        for (int p = 0; p < STATS_PHASE_LAST; p++) {
+            const msgpack_object *ph = &it[8].via.array.ptr[p];
+            if (ph->type == MSGPACK_OBJECT_NIL)
+                continue;
+            hist_t *into = d ? d->phase[p] : NULL;
+            uint64_t ph_had = into ? hist_count(into) : 0;
+            bool ok = wire_obj_bin(ph, &hb, &hn) &&
+                      (into ? hist_decode_merge(into, hb, hn)
+                            : hist_decode_check(hb, hn, &hc)) == HN_OK &&
+                      (into ? hist_count(into) - ph_had : hc) <= req;
+            if (!ok) {
+                char what[64];
+                snprintf(what, sizeof what, "bad %s histogram",
+                         stats_phase_name((stats_phase_t)p));
+                rc = s_fail(err, what, i);
+                goto out;
+            }
+        }
         if (d) {
             d->requests += req;
             d->failures += fail;
             d->bytes_in += bin;
             d->bytes_out += bout;
+            d->body_in += body;
         }
     }
     /*  Entries with the same key merge on decoding: bounding their sum

@@ -3,7 +3,9 @@
  *
  *  Fields: run, seq, final, users, then per endpoint [requests, failures,
  *  bytes_in, bytes_out, [[status, count]...], latency histogram (hist wire
- *  format), uncorrected histogram or nil], the error set [[endpoint, kind,
+ *  format), uncorrected histogram or nil, body bytes, [the timing
+ *  breakdown's histograms in stats_phase_t order, each nil when empty]],
+ *  the error set [[endpoint, kind,
  *  message, count]...], run counters and named counters. Endpoints are
  *  indexes into the scenario both sides loaded from the same bundle, so the
  *  decoder checks the counts against its own scenario.

@@ -65,8 +65,10 @@ passed=$((passed + p)); failed=$((failed + f))
 if [[ $f -ne 0 ]]; then failed_names+=("webui"); echo "$out" | tail -40; fi
 printf '%-34s %4d passed, %d failed\n' "webui" "$p" "$f"
 
-echo "== integration tests"
+echo "== integration tests (each on both engines where it sends traffic, 4 at a time)"
 mkdir -p build
+# the last run's times order this one (longest first); tee would empty it
+[[ -f build/integration.log ]] && mv build/integration.log build/integration.last.log
 python3 tests/integration/run.py 2>&1 | tee build/integration.log
 rc=${PIPESTATUS[0]}
 out=$(cat build/integration.log)

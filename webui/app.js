@@ -388,6 +388,45 @@
     return String(text ?? '').split(/(?<=[/?&=])/).filter((p) => p !== '');
   }
 
+  // Merges a fetch of GET /api/v1/timeseries/workers?since=T (data) into
+  // the series held (have, changed in place): its buckets replace the ones
+  // held from their start_s on, a new worker is added. Returns the series,
+  // or null when data's buckets are wider than have's (fetch all again).
+  function mergeWorkerSeries(have, data) {
+    if (!data || typeof data !== 'object' || !Array.isArray(data.workers)) return have || null;
+    if (!have) return data;
+    if (data.bucket_s !== have.bucket_s) return null;
+    for (const nw of data.workers) {
+      const old = have.workers.find((x) => x.id === nw.id);
+      if (!old) { have.workers.push(nw); continue; }
+      const at = Math.round((nw.start_s - old.start_s) / data.bucket_s);
+      if (at < 0) { Object.assign(old, nw); continue; }
+      for (const key of ['requests', 'failures']) {
+        const arr = old[key];
+        (nw[key] || []).forEach((v, i) => { arr[at + i] = v; });
+        for (let i = 0; i < arr.length; i++) if (arr[i] === undefined) arr[i] = 0;
+      }
+    }
+    have.workers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return have;
+  }
+
+  // The end (in seconds) of the last bucket held of any worker.
+  function workerSeriesEnd(wt) {
+    let end = 0;
+    for (const x of wt && Array.isArray(wt.workers) ? wt.workers : []) {
+      if (isNum(x.start_s) && Array.isArray(x.requests)) end = Math.max(end, x.start_s + x.requests.length * wt.bucket_s);
+    }
+    return end;
+  }
+
+  // What an empty Start runs (the master's rule, docs/api.md): the profile
+  // of the scenario in use, named as GET /api/v1/state names it.
+  function profileText(scenario) {
+    const name = typeof scenario === 'string' && scenario && scenario !== '(scenario)' ? ` (${scenario})` : '';
+    return `Leave every field empty to start the profile of the scenario in use${name}: the one the master was started with, or the last one uploaded (POST /api/v1/start with "scenario").`;
+  }
+
   // The banner while the master does not answer.
   function offlineText(lastOkMs, nowMs) {
     if (!isNum(lastOkMs)) return 'The master is not answering.';
@@ -420,15 +459,9 @@
     }));
   }
 
-  // What the run asked for at second t from the stage records
-  // [{start_s, target}]: the target of the last stage started by then.
-  function askedAt(stages, t) {
-    let v = null;
-    for (const s of Array.isArray(stages) ? stages : []) {
-      if (s && isNum(s.start_s) && isNum(s.target) && s.start_s < t) v = s.target;
-    }
-    return v;
-  }
+  // What the run asked for at second t: charts.js's askedAt (linear stages
+  // and spawn rates interpolated), shared with the HTML report.
+  const askedAt = C.askedAt;
 
   // ---- browser part ---------------------------------------------------------
 
@@ -439,6 +472,7 @@
       token: loadToken(), state: null, stats: null, run: null, ring: makeSeries(SERIES_CAP), tab: 'stats',
       schedule: null, authAsked: false, msgTimer: null, es: null, esRetry: 1000, esTimer: null, esSeen: 0,
       down: false, lastOk: null, netMsg: false, sort: { key: null, dir: 1 }, stages: [], stagesAt: 0, wasLive: false,
+      wseries: null, wseriesEnd: 0, workers: null,
     };
 
     function loadToken() {
@@ -545,6 +579,7 @@
       setText('h-elapsed', fmtDuration(s.elapsed_s));
       setText('h-workers', fmtNum(s.workers));
       setText('h-host', s.host || DASH);
+      setText('start-profile', profileText(s.scenario));
       const running = st === 'running', down = ui.down;
       $('offline').hidden = !down;
       if (down) setText('offline-text', offlineText(ui.lastOk, Date.now()));
@@ -573,7 +608,7 @@
       polling = true;
       try {
         ui.state = await api('GET', 'api/v1/state');
-        if (ui.run !== null && ui.state.run !== ui.run) { ui.ring.clear(); loadSeries(0); }
+        if (ui.run !== null && ui.state.run !== ui.run) { ui.ring.clear(); ui.wseries = null; loadSeries(0); }
         ui.run = ui.state.run;
         ui.stats = await api('GET', 'api/v1/stats');
         ui.lastOk = Date.now();
@@ -584,6 +619,11 @@
         }
         renderStats();
         if (ui.tab === 'charts' && Date.now() - ui.stagesAt > 4000) await loadStages();
+        if (ui.tab === 'charts') {
+          await loadWorkerSeries();
+          if (slow++ % 3 === 0) ui.workers = await api('GET', 'api/v1/workers');
+          drawCharts();
+        }
         if (ui.tab !== 'stats' && ui.tab !== 'charts' && (now === true || slow++ % 2 === 0)) await refreshTab();
       } catch (e) {
         if (e instanceof AuthError) {
@@ -734,7 +774,10 @@
         ui.tab = b.dataset.tab;
         for (const o of document.querySelectorAll('.tabs [data-tab]')) o.classList.toggle('active', o === b);
         for (const p of document.querySelectorAll('main > .panel')) p.hidden = p.id !== 'tab-' + ui.tab;
-        if (ui.tab === 'charts') loadStages().then(drawCharts);
+        if (ui.tab === 'charts') {
+          Promise.all([loadStages(), loadWorkerSeries().catch(() => {}),
+            api('GET', 'api/v1/workers').then((w) => { ui.workers = w; }).catch(() => {})]).then(drawCharts);
+        }
         else if (ui.tab !== 'stats' && ui.tab !== 'download') refreshTab().catch((e) => { if (!(e instanceof AuthError)) showMsg(e.message); });
       });
     }
@@ -756,7 +799,7 @@
       const f = formFields(e.target);
       let body;
       try { body = buildStartBody(f, f.use_schedule ? scheduleBody() : undefined); } catch (err) { showMsg(err.message); return; }
-      act('POST', 'api/v1/start', body, 'Run started').then((ok) => { if (ok) { ui.ring.clear(); ui.stages = []; drawCharts(); } });
+      act('POST', 'api/v1/start', body, 'Run started').then((ok) => { if (ok) { ui.ring.clear(); ui.stages = []; ui.wseries = null; drawCharts(); } });
     });
     $('load-form').addEventListener('submit', (e) => {
       e.preventDefault();
@@ -863,29 +906,57 @@
     // ---- charts: charts.js (uPlot), created when the tab is first shown,
     // because uPlot takes its width from the element
 
-    let charts = null;
+    let charts = null, chartsModel = null, wchart = null;
     function drawCharts() {
       if (ui.tab !== 'charts') return;
-      if (!charts) {
-        // The users and req/s charts get the asked load as a grey line.
-        const withAsked = (def) => (def.id === 'rps' || def.id === 'users'
-          ? Object.assign({}, def, { series: def.series.concat([['asked', def.id === 'rps' ? 'Asked rate' : 'Asked users', '#8a939e']]) })
-          : def);
-        try { charts = C.CHARTS.map((def) => C.chart($('chart-' + def.id), withAsked(def))); } catch (e) { showMsg(e.message); return; }
-      }
       // The asked load beside the achieved one: users (closed) or rate
       // (open), from the stage records, which also mark every stage start
       // and every load change made through the API.
-      const open = ui.state?.model === 'open';
-      const pts = ui.ring.toArray().map((p) => Object.assign({}, p, { asked: askedAt(ui.stages, p.t) }));
+      const model = ui.state?.model === 'open' ? 'open' : 'closed';
+      if (!charts || chartsModel !== model) {
+        try {
+          if (charts) charts.forEach((c) => c.destroy());
+          charts = C.CHARTS.map((def) => {
+            const box = $('chart-' + def.id);
+            box.replaceChildren();
+            return C.chart(box, C.withAsked(def, model));
+          });
+          chartsModel = model;
+          if (!wchart) wchart = C.workerChart($('chart-workers'));
+        } catch (e) { showMsg(e.message); return; }
+      }
+      const pts = C.withAskedPoints(ui.ring.toArray(), ui.stages);
       const marks = ui.stages.length
         ? C.stageMarks(ui.stages.map((s, i) => ({ index: i, start_s: s.start_s, what: s.what === 'api' ? 'load change' : s.what })), pts)
         : C.stageMarks([], pts);
-      charts.forEach((c, i) => {
-        const asked = (open && C.CHARTS[i].id === 'rps') || (!open && C.CHARTS[i].id === 'users');
+      for (const c of charts) {
         c.resize();
-        c.update(asked ? pts : pts.map((p) => Object.assign({}, p, { asked: null })), marks);
-      });
+        c.update(pts, marks);
+      }
+      // per worker: the seconds the total series has (so they add up to
+      // it) and the worker series was fetched for (not a false 0)
+      const last = ui.ring.last();
+      const until = Math.min(last ? last.t : 0, ui.wseriesEnd || 0);
+      const missing = listOf(ui.workers, ['workers']).filter((w) => w && w.missing).map((w) => w.id);
+      wchart.update(ui.wseries, until, marks, missing);
+      wchart.resize();
+    }
+
+    // The per-worker series (GET /api/v1/timeseries/workers): all of it the
+    // first time and when the buckets widen, then the last seconds again
+    // (a second can still be filled until the total series has it).
+    async function loadWorkerSeries() {
+      const have = ui.wseries;
+      const since = have && have.workers.length ? Math.max(0, (ui.wseriesEnd || 0) - 10) : -1;
+      const data = await api('GET', 'api/v1/timeseries/workers' + (since >= 0 ? '?since=' + since : ''));
+      const merged = mergeWorkerSeries(since >= 0 ? have : null, data);
+      if (!merged) { // the buckets widened: all of it again
+        ui.wseries = null;
+        await loadWorkerSeries();
+        return;
+      }
+      ui.wseries = merged;
+      ui.wseriesEnd = workerSeriesEnd(merged);
     }
 
     async function loadStages() {
@@ -893,6 +964,16 @@
       try { ui.stages = listOf(await api('GET', 'api/v1/stages'), ['stages']); } catch (e) { /* next time */ }
     }
     window.addEventListener('resize', drawCharts);
+    // The charts take their grid and text colours when made: a switch to
+    // or from dark mode makes them again.
+    const dark = typeof window.matchMedia === 'function' ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+    if (dark) {
+      dark.addEventListener('change', () => {
+        chartsModel = null;
+        if (wchart) { wchart.destroy(); wchart = null; }
+        drawCharts();
+      });
+    }
 
     // ---- time series: GET /api/v1/timeseries, then the event stream
 
@@ -952,7 +1033,7 @@
   const exported = {
     fmtNum, fmtPct, fmtBytes: C.fmtBytes, fmtDuration, fmtClock: C.fmtClock, parseDuration, parseField, parseHost,
     buildStartBody, buildLoadBody, buildStages, parseScheduleText, apiErrorMessage,
-    withToken, downloadLinks, makeRing, makeSeries, normalizePoint, tagRows, sortRows, pathPieces, offlineText, generatorText, workerRows, askedAt, addPoint, mergePoints, handleEvent,
+    withToken, downloadLinks, makeRing, makeSeries, normalizePoint, profileText, mergeWorkerSeries, workerSeriesEnd, tagRows, sortRows, pathPieces, offlineText, generatorText, workerRows, askedAt, addPoint, mergePoints, handleEvent,
     niceTicks: C.niceTicks, timeTicks: C.timeTicks, chartScale: C.chartScale, listOf, flattenRow, columnsFor, colLabel, fmtCell, statsRows,
   };
   globalThis.hornetUI = exported;

@@ -205,6 +205,81 @@
     return [t.min, t.max];
   }
 
+  // ---- asked load and workers ------------------------------------------------
+
+  // What the run asked for at second t, from the stage records
+  // [{start_s, target, from, ramp_s}] (GET /api/v1/stages, the summary's
+  // stages): the last stage started before t (a point at t covers t-1..t),
+  // on its way from `from` to `target` over ramp_s seconds (a linear stage,
+  // or users coming at a spawn rate), else its target; null before any.
+  function askedAt(stages, t) {
+    let s = null;
+    for (const x of Array.isArray(stages) ? stages : []) {
+      if (x && isNum(x.start_s) && isNum(x.target) && x.start_s < t) s = x;
+    }
+    if (!s) return null;
+    if (isNum(s.ramp_s) && s.ramp_s > 0 && isNum(s.from)) {
+      const f = Math.min(1, Math.max(0, (t - s.start_s) / s.ramp_s));
+      return s.from + (s.target - s.from) * f;
+    }
+    return s.target;
+  }
+
+  const ASKED_COLOUR = '#8a939e';
+
+  // def with the asked load as a grey line beside the achieved one: on the
+  // req/s chart in the open model (the asked rate), on the users chart in
+  // the closed one; other charts as they are.
+  function withAsked(def, model) {
+    const open = model === 'open';
+    if (!((open && def.id === 'rps') || (!open && def.id === 'users'))) return def;
+    return Object.assign({}, def, { series: def.series.concat([['asked', open ? 'Asked rate' : 'Asked users', ASKED_COLOUR]]) });
+  }
+
+  // points with `asked` (askedAt of each point's t) added: new objects.
+  function withAskedPoints(points, stages) {
+    return (Array.isArray(points) ? points : []).map((p) => Object.assign({}, p, { asked: p && isNum(p.t) ? askedAt(stages, p.t) : null }));
+  }
+
+  const WORKER_COLOURS = ['#2f7ed8', '#e69a28', '#3a9d5d', '#8e5cc2', '#d9534f', '#1b9aaa', '#b5651d', '#d63384', '#5c6670', '#7cb518'];
+  const WORKER_CHART = { id: 'workers', title: 'Requests per second by worker' };
+
+  // Points for the per-worker chart from the workers' series ({bucket_s,
+  // workers: [{id, start_s, requests, failures}]}: GET
+  // /api/v1/timeseries/workers, the summary's workers_timeline): one point
+  // per bucket end up to `until` (the total series' last t; default: the
+  // last bucket), with "w:ID" = that worker's `key` (requests or failures)
+  // per second. A worker is 0 outside its series: it sent nothing then (not
+  // yet there, or gone). {ids, points}.
+  function workerPoints(wt, until, key = 'requests') {
+    const w = wt && isNum(wt.bucket_s) && wt.bucket_s > 0 ? wt.bucket_s : 1;
+    const list = (wt && Array.isArray(wt.workers) ? wt.workers : [])
+      .filter((x) => x && typeof x.id === 'string' && isNum(x.start_s) && Array.isArray(x[key]));
+    let end = 0;
+    for (const x of list) end = Math.max(end, x.start_s + x[key].length * w);
+    if (isNum(until)) end = until;
+    const points = [];
+    for (let t = w; t <= end + 1e-9; t += w) {
+      const p = { t };
+      for (const x of list) {
+        const k = Math.round((t - w - x.start_s) / w);
+        const v = k >= 0 && k < x[key].length ? x[key][k] : 0;
+        p['w:' + x.id] = isNum(v) ? v / w : null;
+      }
+      points.push(p);
+    }
+    return { ids: list.map((x) => x.id), points };
+  }
+
+  // The per-worker chart's definition: one series per worker, its legend
+  // naming the worker and flagging a missing one.
+  function workerDef(ids, missing) {
+    const gone = missing instanceof Set ? missing : new Set(Array.isArray(missing) ? missing : []);
+    return Object.assign({}, WORKER_CHART, {
+      series: ids.map((id, i) => ['w:' + id, gone.has(id) ? `${id} (missing \u26a0)` : id, WORKER_COLOURS[i % WORKER_COLOURS.length]]),
+    });
+  }
+
   // ---- drawing (browser only) ----------------------------------------------
 
   function showLast(u) {
@@ -314,7 +389,7 @@
     };
     const plot = new uPlot(options, columns([], keys), el);
     state.plot = plot;
-    return {
+    const c = {
       plot,
       update(points, marks) {
         state.marks = Array.isArray(marks) ? marks : [];
@@ -326,10 +401,38 @@
       },
       destroy() { plot.destroy(); },
     };
+    el.hnChart = c; // the page's tests read the data drawn
+    return c;
+  }
+
+  // The per-worker req/s chart in el: update(wt, until, marks, missing)
+  // draws workerPoints(wt, until), made again when the workers or their
+  // flags change (uPlot's series are fixed at creation).
+  function workerChart(el, opts = {}) {
+    let c = null, sig = '';
+    return {
+      update(wt, until, marks, missing) {
+        const { ids, points } = workerPoints(wt, until);
+        const def = workerDef(ids, missing);
+        const s = def.series.map((x) => x[1]).join('\n');
+        if (!c || s !== sig) {
+          if (c) c.destroy();
+          el.replaceChildren();
+          c = chart(el, def, opts);
+          sig = s;
+        }
+        c.update(points, marks);
+        return ids.length;
+      },
+      resize() { if (c) c.resize(); },
+      destroy() { if (c) c.destroy(); c = null; },
+      get plot() { return c ? c.plot : null; },
+    };
   }
 
   globalThis.hornetCharts = {
     fmtNum, fmtPct, fmtBytes, fmtDuration, fmtClock, niceTicks, timeTicks, chartScale,
     CHARTS, columns, stageMarks, xRange, xScale, yRange, tickDigits, chart,
+    askedAt, withAsked, withAskedPoints, WORKER_CHART, WORKER_COLOURS, workerPoints, workerDef, workerChart,
   };
 })();

@@ -93,10 +93,13 @@
     if (s.model === 'open' && isObj(s.rate)) {
       add('Load', `open model, ${fmtNum(s.rate.asked)} iterations/s asked, ${fmtNum(s.rate.achieved)}/s achieved`
         + (isNum(s.rate.not_started) && s.rate.not_started ? `, ${fmtNum(s.rate.not_started)} not started` : ''));
-    } else if (s.model) {
-      add('Load', `${s.model} model` + (isNum(s.users) ? `, ${fmtNum(s.users)} users` : ''));
     }
     const targets = list(s.stages).map((st) => st.target).filter(isNum);
+    if (!(s.model === 'open' && isObj(s.rate)) && s.model) {
+      // a schedule's users are in the Schedule row, not a constant 0
+      const users = isNum(s.users) && (s.users > 0 || targets.length <= 1) ? `, ${fmtNum(s.users)} users` : '';
+      add('Load', `${s.model} model${users}`);
+    }
     if (targets.length > 1) {
       add('Schedule', `${targets.length} stages, up to ${fmtNum(Math.max(...targets))}${s.model === 'open' ? '/s' : ' users'}`);
     }
@@ -230,18 +233,37 @@
     const timeline = list(s.timeline);
     if (timeline.length) {
       const marks = C.stageMarks(s.stages, timeline);
+      // the asked load beside the achieved one, as in the live UI
+      const pts = C.withAskedPoints(timeline, s.stages);
       const box = section('r-charts', 'Over time');
       add(box); // attached first: uPlot takes its width from the element
-      for (const def of C.CHARTS) {
+      const draw = (def, make) => {
         const div = el('div', { className: 'chart', id: 'chart-' + def.id });
         box.append(el('figure', null, el('figcaption', null, def.title), div));
         try {
-          const c = C.chart(div, def);
-          c.update(timeline, marks);
-          charts.push(c);
+          charts.push(make(div));
         } catch (e) { // the tables still show
           div.replaceWith(el('p', { className: 'msg error' }, 'This chart cannot be drawn: ' + e.message));
         }
+      };
+      for (const def of C.CHARTS) {
+        draw(def, (div) => {
+          const c = C.chart(div, C.withAsked(def, s.model));
+          c.update(pts, marks);
+          return c;
+        });
+      }
+      // per worker, up to the total series' last second; a worker that
+      // went missing is flagged in the legend
+      const wt = isObj(s.workers_timeline) ? s.workers_timeline : null;
+      if (wt && list(wt.workers).length) {
+        const until = Math.max(...timeline.map((p) => p.t).filter(isNum));
+        const missing = list(s.workers).filter((w) => w.state === 'missing').map((w) => str(w.id));
+        draw(C.WORKER_CHART, (div) => {
+          const c = C.workerChart(div);
+          c.update(wt, until, marks, missing);
+          return c;
+        });
       }
     }
 

@@ -25,6 +25,7 @@ typedef struct {
     const char *id;     /* NULL = hostname-pid-random */
     const char *curve_server_key; /* master's public key (z85), or NULL */
     const char *curve_dir;        /* our key pair directory, or NULL */
+    uint32_t debug;               /* --debug N (worker/debug.h); 0 = off */
     bool embedded;                /* inside hornet run: quiet, signals are the
                                    * master's business, stops on its pipe */
 } agent_opts_t;

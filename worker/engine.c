@@ -68,6 +68,9 @@
  *  trying again, 10 ms doubling to 1 s (see user_iteration_done). */
 #define BACKOFF_MIN_NS 10000000ull
 #define BACKOFF_MAX_NS 1000000000ull
+/*  on_start_failure: retry waits 1 s, doubling to 30 s. */
+#define START_RETRY_MIN_NS 1000000000ull
+#define START_RETRY_MAX_NS 30000000000ull
 #define NO_USER UINT32_MAX /* end of the free list and the wait queue */
 
 typedef enum {
@@ -105,6 +108,7 @@ typedef struct {
     CURLSH *share;           /* own connection cache (connections: per_user) */
     eng_conn_t *own_conn;    /* native, per_user: its idle connection */
     uint8_t conn_fails;      /* connects failed in a row (back-off) */
+    uint8_t start_fails;     /* on_start failed in a row (retry) */
 } eng_user_t;
 
 struct eng_xfer {
@@ -143,6 +147,22 @@ struct eng_xfer {
     uint64_t resend_ns;     /* when it was first sent again */
     bool deferred;          /* failed at once: finished from the loop */
     stats_fail_t fail_kind; /* why, when deferred */
+    /* native path: where it goes, and redirects (h1_follow_*) */
+    uint32_t origin;       /* now */
+    uint32_t first_origin; /* of the request as written */
+    uint32_t redirects;    /* followed so far */
+    bool no_body;          /* a redirect turned it into one without body */
+    size_t nbody_len;      /* body bytes to send */
+    uint64_t hops_hdr;     /* response head bytes of the redirects */
+    uint64_t hops_req;     /* request head bytes sent before this one */
+    buf_t fhead;           /* a followed request's head */
+    buf_t loc;             /* the response's Location */
+    stats_xfer_t times;    /* timing breakdown, set when it answered */
+    uint64_t hop_ns;       /* the last redirect followed: when; 0 none */
+    /* --debug (worker/debug.h) */
+    uint32_t dbg_seq; /* this request's dump number; 0 = not dumped */
+    debug_rec_t *dbg; /* libcurl: what it sent and received */
+    bool dbg_verbose; /* CURLOPT_VERBOSE is on on easy */
 };
 
 /*  A native connection: h1's socket and parser, and where it is. */
@@ -176,9 +196,9 @@ typedef struct {
 
 /*  The native path's connection timings, with the meaning of curl's
  *  CURLINFO_CONNECT_TIME, _APPCONNECT_TIME and _STARTTRANSFER_TIME (from
- *  the request's start, in us), summed over a run. Kept in the engine,
- *  not reported yet: the wire (proto/) has no field for them; logged at
- *  debug level when a run ends. */
+ *  the request's start, in us), summed over a run and logged at debug
+ *  level when a run ends (a check of the native path's own counts; the
+ *  report's timing breakdown is native_times' into the stats). */
 typedef struct {
     uint64_t responses;     /* first_byte_us is over these */
     uint64_t first_byte_us; /* to the first response byte */
@@ -203,7 +223,8 @@ typedef struct eng_req {
     const char *target; /* constant URL: its request target */
     size_t target_len;
     bool const_url;
-    bool head; /* HEAD: no response body */
+    bool dyn_origin; /* the URL's host is a template: origin per request */
+    bool head;       /* HEAD: no response body */
     uint32_t tlist;
 } eng_req_t;
 
@@ -300,8 +321,10 @@ typedef struct {
 
     /* native path (worker/h1.h) */
     bool native;
-    eng_origin_t *origins;
+    eng_origin_t **origins; /* by scheme, host and port; see origin_get */
     uint32_t n_origins;
+    size_t cap_origins;
+    buf_t follow_url;        /* a redirect's URL while it is resolved */
     eng_conn_t **conn_by_fd; /* n_fds entries */
     eng_conn_t *conn_free;   /* closed connections, kept for reuse */
     eng_conn_t **conns;      /* every one ever made, for cleanup */
@@ -600,6 +623,8 @@ static eng_xfer_t *xfer_get(engine_t *e)
     buf_init(&x->url, 1 << 20);
     buf_init(&x->hdr_text, 1 << 20);
     buf_init(&x->body, (size_t)256 << 20);
+    buf_init(&x->fhead, 1 << 20);
+    buf_init(&x->loc, 1 << 16);
     if (e->native) { /* no easy handle: hdr_text holds the request head */
         e->xfers[e->n_xfers++] = x;
         return x;
@@ -756,7 +781,8 @@ static bool xfer_render(engine_t *e, eng_xfer_t *x, const eng_req_t *er,
 /* users                                                                */
 
 static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns);
-static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now);
+static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now,
+                                bool ok);
 
 static uint32_t pick_task(engine_t *e, uint32_t klass)
 {
@@ -858,6 +884,7 @@ static void user_reset(engine_t *e, eng_user_t *u, uint32_t klass)
 {
     u->klass = klass;
     u->on_start_done = false;
+    u->start_fails = 0;
     u->iterations = 0;
     u->counter = 0;
     memset(u->vals, 0, e->cfg.scen->n_vars * sizeof *u->vals);
@@ -971,6 +998,113 @@ static void queue_pump(engine_t *e)
     }
 }
 
+/*  --debug: whether this request is one of its step's first N. libcurl
+ *  then hands what it sends and receives to the transfer's record (its
+ *  verbose mode, on this handle only while it is dumped); the native path
+ *  keeps the whole response for it. */
+static void debug_start(engine_t *e, eng_xfer_t *x, const eng_req_t *er)
+{
+    x->dbg_seq = debug_claim(e->cfg.debug, (size_t)(er - e->reqs));
+    if (e->native) {
+        buf_reset(&x->hdr_text); /* "nothing sent" if it fails first */
+        return;
+    }
+    if (x->dbg_seq && !x->dbg)
+        x->dbg = debug_rec_new();
+    if (x->dbg_seq && x->dbg) {
+        debug_rec_reset(x->dbg);
+        curl_easy_setopt(x->easy, CURLOPT_DEBUGFUNCTION, debug_curl_cb);
+        curl_easy_setopt(x->easy, CURLOPT_DEBUGDATA, x->dbg);
+        curl_easy_setopt(x->easy, CURLOPT_VERBOSE, 1L);
+        x->dbg_verbose = true;
+        return;
+    }
+    x->dbg_seq = 0;
+    if (x->dbg_verbose) {
+        curl_easy_setopt(x->easy, CURLOPT_VERBOSE, 0L);
+        x->dbg_verbose = false;
+    }
+}
+
+/*  --debug: the block of a dumped request, once judged. */
+static void debug_finish(engine_t *e, eng_xfer_t *x, bool transport_ok,
+                         long code, bool failed, stats_fail_t kind,
+                         const char *msg, uint64_t now)
+{
+    eng_user_t *u = x->user;
+    const scen_class_t *k = &e->cfg.scen->classes[u->klass];
+    const scen_task_t *t = u->in_on_start ? NULL : &k->tasks[u->task];
+    check_resp_t resp = {
+        .status = code,
+        .headers = buf_str(&x->resp_headers),
+        .headers_len = buf_len(&x->resp_headers),
+        .body = buf_str(&x->resp_body),
+        .body_len = buf_len(&x->resp_body),
+        .body_truncated = x->body_truncated,
+        .time_s = (double)(now - u->start_ns) / 1e9,
+    };
+    debug_info_t in = {
+        .engine = e->native ? "native" : "libcurl",
+        .class_name = k->name,
+        .task_name = t ? t->name : NULL,
+        .step = u->step + 1,
+        .n_steps = (uint32_t)(t ? t->n_steps : k->n_on_start),
+        .seq = x->dbg_seq,
+        .user = (uint64_t)u->idx * e->cfg.n_engines + e->cfg.index,
+        .req = x->req_set,
+        .transport_ok = transport_ok,
+        .status = code,
+        .time_s = resp.time_s,
+        .resp = transport_ok ? &resp : NULL,
+        .match = e->match,
+        .vals = u->vals,
+        .failed = failed,
+        .fail_kind = kind,
+        .fail_msg = failed ? msg : "",
+    };
+    buf_t url;
+    buf_init(&url, 1 << 20);
+    if (e->native) {
+        /*  the last hop's; none when a templated host failed first */
+        const h1_origin_t *o = x->origin < e->n_origins
+                                   ? &e->origins[x->origin]->o
+                                   : NULL;
+        if (!o ||
+            buf_printf(&url, "%s://%s", o->tls ? "https" : "http",
+                       o->host_hdr) != HN_OK ||
+            buf_append(&url, x->target, x->target_len) != HN_OK)
+            buf_reset(&url);
+        in.url = buf_str(&url);
+        in.url_len = buf_len(&url);
+        const buf_t *sent = x->redirects ? &x->fhead : &x->hdr_text;
+        in.sent_head = buf_str(sent);
+        in.sent_head_len = buf_len(sent);
+        in.sent_body = x->nbody;
+        in.sent_body_len = x->out_bytes;
+        in.sent_body_total = x->out_bytes;
+        in.recv_head = buf_str(&x->resp_headers);
+        in.recv_head_len = buf_len(&x->resp_headers);
+        in.recv_body = buf_str(&x->resp_body);
+        in.recv_body_len = buf_len(&x->resp_body);
+        in.recv_body_total = x->body_bytes;
+    } else {
+        /*  not CURLINFO_EFFECTIVE_URL: with CURLOPT_CURLU, curl 7.88
+         *  keeps the URL of the handle's first transfer there */
+        const tmpl_t *t_url = x->req_set->url;
+        if (tmpl_is_constant(t_url)) {
+            in.url = tmpl_text(t_url, &in.url_len);
+        } else {
+            in.url = buf_str(&x->url);
+            in.url_len = buf_len(&x->url);
+        }
+        debug_rec_fill(x->dbg, &in);
+    }
+    debug_emit(e->cfg.debug, &in);
+    buf_free(&url);
+    check_resp_reset(&resp);
+    x->dbg_seq = 0;
+}
+
 static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
 {
     uint64_t now = util_now_ns();
@@ -987,9 +1121,11 @@ static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
     eng_xfer_t *x = xfer_get(e);
     if (!x) {
         record_failure(e, u, STATS_FAIL_OTHER, "out of memory", now);
-        user_iteration_done(e, u, now);
+        user_iteration_done(e, u, now, false);
         return;
     }
+    if (e->cfg.debug)
+        debug_start(e, x, er);
     if (e->native) {
         native_send(e, u, er, x, now);
         return;
@@ -1006,7 +1142,7 @@ static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
         x->next = e->xfer_free;
         e->xfer_free = x;
         record_failure(e, u, STATS_FAIL_OTHER, why, now);
-        user_iteration_done(e, u, now);
+        user_iteration_done(e, u, now, false);
         return;
     }
     x->user = u;
@@ -1027,7 +1163,7 @@ static void user_send_now(engine_t *e, eng_user_t *u, uint64_t intended_ns)
         x->next = e->xfer_free;
         e->xfer_free = x;
         record_failure(e, u, STATS_FAIL_OTHER, curl_multi_strerror(mc), now);
-        user_iteration_done(e, u, now);
+        user_iteration_done(e, u, now, false);
         return;
     }
     e->in_flight++;
@@ -1062,17 +1198,35 @@ static uint64_t think_ns(engine_t *e, eng_user_t *u, uint64_t now)
     return 0;
 }
 
-static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now)
+/*  An iteration (or the on_start steps) ended; ok: its last step
+ *  succeeded. */
+static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now,
+                                bool ok)
 {
     const scen_class_t *k = &e->cfg.scen->classes[u->klass];
     bool was_on_start = u->in_on_start;
     bool open = open_model(e);
+    bool retry = false;
     if (was_on_start) {
-        /*  on_start is set-up, not an iteration: go on to the tasks (if
-         *  it failed, the tasks run anyway and show their own failures;
-         *  the on_start failure is in the table). */
+        /*  on_start is set-up, not an iteration. Failed, the class's
+         *  on_start_failure says what follows (docs/scenario.md). */
         u->in_on_start = false;
-        u->on_start_done = true;
+        if (ok || k->on_start_failure == SCEN_ON_START_CONTINUE) {
+            u->on_start_done = true;
+            u->start_fails = 0;
+        } else if (k->on_start_failure == SCEN_ON_START_STOP &&
+                   u->state != USER_STOPPING && !e->stopping) {
+            stats_count(e->stats, STATS_CTR_ON_START_STOPPED, 1);
+            if (open) /* the arrival ends; the slot takes the next one */
+                user_free(e, u);
+            else /* stays spawned (so it is not respawned), idle */
+                user_set_state(e, u, USER_FREE);
+            return;
+        } else {
+            retry = true;
+            if (u->start_fails < 255)
+                u->start_fails++;
+        }
     } else {
         stats_count(e->stats, STATS_CTR_ITERATIONS, 1);
         u->iterations++;
@@ -1087,6 +1241,14 @@ static void user_iteration_done(engine_t *e, eng_user_t *u, uint64_t now)
         return;
     }
     uint64_t wait = was_on_start ? 0 : think_ns(e, u, now);
+    if (retry) {
+        /*  1 s doubling to 30 s: a sign-in that fails under load is not
+         *  hammered, and a broken one shows as its own failures. */
+        unsigned sh = u->start_fails > 6 ? 5 : u->start_fails - 1u;
+        wait = START_RETRY_MIN_NS << sh;
+        if (wait > START_RETRY_MAX_NS)
+            wait = START_RETRY_MAX_NS;
+    }
     if (u->conn_fails) {
         /*  Back off, as a Locust user does by the time its exception is
          *  handled: retrying a refused port (or with no fd left) at once
@@ -1300,6 +1462,8 @@ static void xfer_finish(engine_t *e, eng_xfer_t *x, uint64_t now,
     } else {
         failed = !judge(e, x, u, code, true, now, &kind, msg, sizeof msg);
     }
+    if (x->dbg_seq)
+        debug_finish(e, x, transport_ok, code, failed, kind, msg, now);
     if (e->dump) {
         /* test hook: the exact samples, to check merged percentiles */
         uint64_t v = lat;
@@ -1308,6 +1472,12 @@ static void xfer_finish(engine_t *e, eng_xfer_t *x, uint64_t now,
     stats_record(e->stats, ep, transport_ok ? (int)code : 0, lat, raw,
                  x->body_bytes + hdr, reqsz + (transport_ok ? x->out_bytes : 0),
                  failed);
+    /*  the timing breakdown of a request that got an answer only (its
+     *  done function set x->times) */
+    x->times.body_bytes = x->body_bytes;
+    if (!transport_ok)
+        x->times.phases = 0;
+    stats_record_xfer(e->stats, ep, &x->times);
     if (failed)
         stats_record_error(e->stats, ep, kind, msg, 1);
     note_connect_result(e, u, failed, kind);
@@ -1325,7 +1495,7 @@ static void xfer_finish(engine_t *e, eng_xfer_t *x, uint64_t now,
         user_send(e, u, now);
         return;
     }
-    user_iteration_done(e, u, now);
+    user_iteration_done(e, u, now, !failed && u->step + 1 >= n_steps);
 }
 
 /*  After a transfer libcurl sent again: curl 7.88 counts those sends per
@@ -1341,6 +1511,47 @@ static void xfer_renew_easy(engine_t *e, eng_xfer_t *x)
     xfer_setup_easy(e, x);
     xfer_set_request(e, x, current_req(e, x->user));
     x->share_set = NULL; /* set again by user_send_now */
+}
+
+static uint64_t span_us(curl_off_t from, curl_off_t to)
+{
+    return to > from ? (uint64_t)(to - from) : 0;
+}
+
+/*  The timing breakdown from curl's cumulative times (us from the start
+ *  of the transfer; with redirects, added up over the hops), split as k6
+ *  splits its own: DNS, connect (after DNS), TLS (after connect), waiting
+ *  (ready to send until the first byte) and receiving (first byte to the
+ *  end). The connection phases only when the request opened a connection
+ *  (docs/results.md "Timing breakdown"). */
+static void curl_times(CURL *easy, stats_xfer_t *t)
+{
+    curl_off_t dns = 0, conn = 0, app = 0, pre = 0, first = 0, total = 0;
+    long n_conn = 0;
+    t->phases = 0;
+    curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &n_conn);
+    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+    curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
+    if (n_conn > 0) {
+        curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+        curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &conn);
+        curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &app);
+        t->phase_us[STATS_PHASE_DNS] = span_us(0, dns);
+        t->phase_us[STATS_PHASE_CONNECT] = span_us(dns, conn);
+        t->phases |= 1u << STATS_PHASE_DNS | 1u << STATS_PHASE_CONNECT;
+        if (app > 0) {
+            t->phase_us[STATS_PHASE_TLS] = span_us(conn, app);
+            t->phases |= 1u << STATS_PHASE_TLS;
+        }
+    }
+    if (first > 0) {
+        /*  curl adds each redirect hop's times up (Curl_pgrsTime), and
+         *  TOTAL runs from the first hop's start: both are sums */
+        t->phase_us[STATS_PHASE_WAITING] = span_us(pre, first);
+        t->phase_us[STATS_PHASE_RECEIVING] = span_us(first, total);
+        t->phases |= 1u << STATS_PHASE_WAITING | 1u << STATS_PHASE_RECEIVING;
+    }
 }
 
 /*  A transfer libcurl finished. */
@@ -1381,6 +1592,8 @@ static void on_done(engine_t *e, CURL *easy, CURLcode res)
             oserr = e->socket_errno; /* socket() failed in on_open_socket */
         classify_curl(res, (int)oserr, x->errbuf, &kind, msg, sizeof msg);
     }
+    if (res == CURLE_OK)
+        curl_times(easy, &x->times);
     if (x->attempts > 1)
         xfer_renew_easy(e, x);
     xfer_finish(e, x, now, res == CURLE_OK, code, (uint64_t)hdr,
@@ -1459,7 +1672,7 @@ static void conn_unidle(engine_t *e, eng_conn_t *c)
         c->owner = NULL;
         return;
     }
-    eng_origin_t *o = &e->origins[c->origin];
+    eng_origin_t *o = e->origins[c->origin];
     eng_conn_t *last = o->idle[--o->n_idle];
     if (last != c) {
         o->idle[c->pool_pos] = last;
@@ -1484,7 +1697,7 @@ static void conn_release(engine_t *e, eng_conn_t *c, eng_user_t *u)
         c->idle = true;
         return;
     }
-    eng_origin_t *o = &e->origins[c->origin];
+    eng_origin_t *o = e->origins[c->origin];
     if (o->n_idle == o->cap_idle) {
         eng_conn_t **v = util_grow(o->idle, &o->cap_idle, sizeof *v, 64);
         if (!v) {
@@ -1513,7 +1726,7 @@ static eng_conn_t *conn_take(engine_t *e, eng_user_t *u, uint32_t origin)
         conn_close(e, c);
         return NULL;
     }
-    eng_origin_t *o = &e->origins[origin];
+    eng_origin_t *o = e->origins[origin];
     if (!o->n_idle)
         return NULL;
     eng_conn_t *c = o->idle[o->n_idle - 1];
@@ -1550,7 +1763,7 @@ static eng_conn_t *conn_open(engine_t *e, uint32_t origin, stats_fail_t *kind,
     c->xfer = NULL;
     c->idle = false;
     c->owner = NULL;
-    eng_origin_t *o = &e->origins[origin];
+    eng_origin_t *o = e->origins[origin];
     h1_io_t rc = h1_conn_open(c->h, &o->o, e->tls);
     if (rc == H1_ERROR) {
         h1_fail_t f = h1_conn_fail(c->h);
@@ -1622,6 +1835,58 @@ static void native_fail(engine_t *e, eng_xfer_t *x, stats_fail_t kind,
 
 static void native_send_more(engine_t *e, eng_conn_t *c);
 
+/*  Origins met on one engine thread (templated hosts, redirects): each
+ *  is resolved once, which blocks the thread for that lookup. */
+#define MAX_ORIGINS 4096
+
+/*  The index of o's entry (scheme, host and port: the key of the
+ *  connection pool), added when first met: at load for a constant URL,
+ *  else when a request or a redirect first goes there. Resolved then,
+ *  once for the run (a name that does not resolve fails its requests as
+ *  `dns`, as curl's would), and an https one gets the thread's TLS
+ *  context (SNI and the session slot are per origin). UINT32_MAX with
+ *  why when it cannot be added. */
+static uint32_t origin_get(engine_t *e, const h1_origin_t *o, char *why,
+                           size_t n)
+{
+    for (uint32_t i = 0; i < e->n_origins; i++)
+        if (h1_origin_same(&e->origins[i]->o, o))
+            return i;
+    if (e->n_origins >= MAX_ORIGINS) {
+        snprintf(why, n, "more than %d hosts on one engine thread",
+                 MAX_ORIGINS);
+        return UINT32_MAX;
+    }
+    if (e->n_origins == e->cap_origins) {
+        eng_origin_t **v = util_grow(e->origins, &e->cap_origins, sizeof *v,
+                                     16);
+        if (!v)
+            goto nomem;
+        e->origins = v;
+    }
+    eng_origin_t *eo = calloc(1, sizeof *eo);
+    if (!eo)
+        goto nomem;
+    eo->o = *o;
+    eo->o.tls_session = NULL;
+    (void)h1_origin_resolve(&eo->o, eo->why, sizeof eo->why);
+    if (eo->o.tls && !e->tls) {
+        e->tls = h1_tls_new(e->cfg.scen, e->cfg.insecure);
+        if (!e->tls) {
+            free(eo);
+            goto nomem;
+        }
+        const char *te = h1_tls_error(e->tls);
+        if (te && e->cfg.index == 0)
+            log_warn("%s", te); /* every https request fails with it */
+    }
+    e->origins[e->n_origins] = eo;
+    return e->n_origins++;
+nomem:
+    snprintf(why, n, "out of memory");
+    return UINT32_MAX;
+}
+
 /*  Puts x on a connection (an idle one, or a new one) and starts sending
  *  its head (already in x->hdr_text) and body. */
 static void native_go(engine_t *e, eng_xfer_t *x, bool fresh)
@@ -1629,24 +1894,29 @@ static void native_go(engine_t *e, eng_xfer_t *x, bool fresh)
     const eng_req_t *er = x->er;
     stats_fail_t kind = STATS_FAIL_OTHER;
     char why[STATS_ERRMSG_MAX];
-    const eng_origin_t *o = &e->origins[er->origin];
+    const eng_origin_t *o = e->origins[x->origin];
     if (!o->o.resolved) {
         native_defer(e, x, STATS_FAIL_DNS, o->why);
         return;
     }
-    eng_conn_t *c = fresh ? NULL : conn_take(e, x->user, er->origin);
+    eng_conn_t *c = fresh ? NULL : conn_take(e, x->user, x->origin);
     if (!c)
-        c = conn_open(e, er->origin, &kind, why, sizeof why);
+        c = conn_open(e, x->origin, &kind, why, sizeof why);
     if (!c) {
         native_defer(e, x, kind, why);
         return;
     }
     c->xfer = x;
     x->conn = c;
-    h1_conn_start(
-        c->h, buf_str(&x->hdr_text), buf_len(&x->hdr_text), x->nbody,
-        x->out_bytes, er->head, x->keep_headers ? &x->resp_headers : NULL,
-        !x->req_set->need_headers, x->keep_body ? &x->resp_body : NULL);
+    const buf_t *head = x->redirects ? &x->fhead : &x->hdr_text;
+    h1_conn_start(c->h, buf_str(head), buf_len(head), x->nbody, x->nbody_len,
+                  er->head, x->keep_headers ? &x->resp_headers : NULL,
+                  !x->req_set->need_headers && !x->dbg_seq,
+                  x->keep_body ? &x->resp_body : NULL);
+    if (x->req_set->follow_redirects) {
+        buf_reset(&x->loc);
+        h1_conn_keep_location(c->h, &x->loc);
+    }
     if (!c->connecting)
         native_send_more(e, c);
 }
@@ -1667,7 +1937,7 @@ static void native_conn_failed(engine_t *e, eng_conn_t *c)
                              ? h1_resp_error(h1_conn_resp(c->h))
                          : f == H1_FAIL_TLS || f == H1_FAIL_TLS_IO
                              ? h1_conn_error(c->h)
-                             : e->origins[c->origin].o.host_hdr;
+                             : e->origins[c->origin]->o.host_hdr;
     stats_fail_t kind;
     char why[STATS_ERRMSG_MAX];
     h1_classify(f, err, detail, &kind, why, sizeof why);
@@ -1727,19 +1997,131 @@ static void note_times(engine_t *e, eng_conn_t *c, const eng_xfer_t *x)
     }
 }
 
+/*  Adds the timing breakdown of x's answer on c (one hop) to x->times,
+ *  with the meaning of curl_times': connect from socket() to connected,
+ *  TLS from there to the handshake's end, waiting from when the request
+ *  could be sent (its start, or the new connection ready) to the first
+ *  byte, receiving from there to now. Added up over redirects, as curl
+ *  adds each hop's times. No DNS phase: an origin is resolved once per
+ *  engine thread (h1_origin_resolve: before the run, or when a redirect
+ *  first leads to it), never per connection. */
+static void native_times(const eng_conn_t *c, eng_xfer_t *x, uint64_t now)
+{
+    h1_times_t t;
+    h1_conn_times(c->h, &t);
+    stats_xfer_t *st = &x->times;
+    uint64_t ready = x->hop_ns ? x->hop_ns : x->user->start_ns;
+    if (!t.reused && t.open_ns >= ready && t.connect_ns >= t.open_ns) {
+        st->phase_us[STATS_PHASE_CONNECT] += (t.connect_ns - t.open_ns) / 1000;
+        st->phases |= 1u << STATS_PHASE_CONNECT;
+        ready = t.connect_ns;
+        if (t.tls_ns >= t.connect_ns) {
+            st->phase_us[STATS_PHASE_TLS] += (t.tls_ns - t.connect_ns) / 1000;
+            st->phases |= 1u << STATS_PHASE_TLS;
+            ready = t.tls_ns;
+        }
+    }
+    if (t.first_byte_ns >= ready && now >= t.first_byte_ns) {
+        st->phase_us[STATS_PHASE_WAITING] += (t.first_byte_ns - ready) / 1000;
+        st->phase_us[STATS_PHASE_RECEIVING] += (now - t.first_byte_ns) / 1000;
+        st->phases |= 1u << STATS_PHASE_WAITING | 1u << STATS_PHASE_RECEIVING;
+    }
+}
+
+static bool native_follow(engine_t *e, eng_conn_t *c);
+
+/*  A redirect answer for a request that follows them: as libcurl does
+ *  with CURLOPT_FOLLOWLOCATION, the next request goes out within the
+ *  same transfer (one request in the figures, its latency the whole
+ *  chain, its status the last one, the heads of every hop in the byte
+ *  counts, the body of the last only; the timeout covers all of it),
+ *  its Location resolved against the URL just requested, the method and
+ *  body as h1_follow_drops_body says, and the headers as h1_write_follow
+ *  says. False when x is not followed any further (then the answer is
+ *  the transfer's); true when it went on or was failed here. */
+static bool native_follow(engine_t *e, eng_conn_t *c)
+{
+    eng_xfer_t *x = c->xfer;
+    const h1_resp_t *r = h1_conn_resp(c->h);
+    char why[STATS_ERRMSG_MAX];
+    if (x->redirects >= H1_MAX_REDIRECTS) {
+        snprintf(why, sizeof why, "Maximum (%d) redirects followed",
+                 H1_MAX_REDIRECTS);
+        x->conn = NULL;
+        conn_release(e, c, x->user);
+        native_fail(e, x, STATS_FAIL_OTHER, why);
+        return true;
+    }
+    /*  The URL just requested: the followed one, or the request's. */
+    const char *base = x->redirects || !x->er->const_url
+                           ? buf_str(&x->url)
+                           : tmpl_text(x->req_set->url, NULL);
+    h1_origin_t o;
+    size_t off = 0, len = 0;
+    uint32_t to = UINT32_MAX;
+    bool ok = h1_follow_url(base, buf_str(&x->loc), buf_len(&x->loc),
+                            &e->follow_url, why, sizeof why) &&
+              h1_origin_parse(buf_str(&e->follow_url), buf_len(&e->follow_url),
+                              &o, &off, &len, why, sizeof why);
+    if (ok)
+        to = origin_get(e, &o, why, sizeof why);
+    x->hops_hdr += r->header_size;
+    x->hops_req += h1_conn_head_size(c->h);
+    native_times(c, x, util_now_ns());
+    x->conn = NULL;
+    conn_release(e, c, x->user);
+    if (to == UINT32_MAX) {
+        native_fail(e, x, STATS_FAIL_OTHER, why);
+        return true;
+    }
+    buf_t t = x->url; /* the new URL becomes x's; target points into it */
+    x->url = e->follow_url;
+    e->follow_url = t;
+    x->target = buf_str(&x->url) + off;
+    x->target_len = len;
+    if (h1_follow_drops_body(r->status) && !x->no_body) {
+        x->no_body = true;
+        x->nbody = NULL;
+        x->nbody_len = 0;
+    }
+    const h1_origin_t *first = &e->origins[x->first_origin]->o;
+    if (h1_write_follow(&x->er->h1, buf_str(&x->hdr_text),
+                        buf_len(&x->hdr_text), &x->fhead, x->target,
+                        x->target_len, e->origins[to]->o.host_hdr,
+                        !strcasecmp(first->host, o.host),
+                        h1_origin_same(first, &o), x->no_body) != HN_OK) {
+        native_fail(e, x, STATS_FAIL_OTHER, "request headers too large");
+        return true;
+    }
+    /*  curl reads a redirect's body and drops it; headers of every hop
+     *  reach the header callback (checks read the last block). */
+    buf_reset(&x->resp_body);
+    x->origin = to;
+    x->redirects++;
+    x->retried = false;
+    x->hop_ns = util_now_ns(); /* the next hop's waiting starts here */
+    native_go(e, x, false);
+    return true;
+}
+
 static void native_done(engine_t *e, eng_conn_t *c)
 {
     eng_xfer_t *x = c->xfer;
     const h1_resp_t *r = h1_conn_resp(c->h);
+    if (x->req_set->follow_redirects &&
+        h1_is_redirect(r->status, buf_len(&x->loc)) && native_follow(e, c))
+        return;
     x->body_bytes = r->body_bytes;
     x->body_truncated = r->body_truncated;
     long code = r->status;
-    uint64_t hdr = r->header_size, reqsz = h1_conn_head_size(c->h);
+    uint64_t hdr = r->header_size + x->hops_hdr;
+    uint64_t reqsz = h1_conn_head_size(c->h) + x->hops_req;
+    uint64_t now = util_now_ns();
     note_times(e, c, x);
+    native_times(c, x, now);
     x->conn = NULL;
     conn_release(e, c, x->user);
-    xfer_finish(e, x, util_now_ns(), true, code, hdr, reqsz, STATS_FAIL_OTHER,
-                "");
+    xfer_finish(e, x, now, true, code, hdr, reqsz, STATS_FAIL_OTHER, "");
 }
 
 static void native_event(engine_t *e, int fd, uint32_t events)
@@ -1814,8 +2196,8 @@ static void native_send(engine_t *e, eng_user_t *u, const eng_req_t *er,
     const scen_request_t *r = er->req;
     x->er = er;
     x->req_set = r;
-    x->keep_headers = r->need_headers || e->cfg.scen->cookies;
-    x->keep_body = r->need_body;
+    x->keep_headers = r->need_headers || e->cfg.scen->cookies || x->dbg_seq;
+    x->keep_body = r->need_body || x->dbg_seq;
     x->user = u;
     x->conn = NULL;
     x->body_bytes = 0;
@@ -1823,6 +2205,12 @@ static void native_send(engine_t *e, eng_user_t *u, const eng_req_t *er,
     x->retried = false;
     x->deferred = false;
     x->t_prev = x->t_next = NULL;
+    x->origin = x->first_origin = er->origin;
+    x->redirects = 0;
+    x->no_body = false;
+    x->hops_hdr = x->hops_req = 0;
+    x->hop_ns = 0;
+    x->times = (stats_xfer_t){0};
     buf_reset(&x->resp_headers);
     buf_reset(&x->resp_body);
     u->xfer = x;
@@ -1849,7 +2237,13 @@ static void native_send(engine_t *e, eng_user_t *u, const eng_req_t *er,
             native_defer(e, x, STATS_FAIL_OTHER, why);
             return;
         }
-        if (!h1_origin_same(&o, &e->origins[er->origin].o)) {
+        if (er->dyn_origin) {
+            x->origin = x->first_origin = origin_get(e, &o, why, sizeof why);
+            if (x->origin == UINT32_MAX) {
+                native_defer(e, x, STATS_FAIL_OTHER, why);
+                return;
+            }
+        } else if (!h1_origin_same(&o, &e->origins[er->origin]->o)) {
             native_defer(e, x, STATS_FAIL_OTHER,
                          "the URL's host changed from the one at load");
             return;
@@ -1878,12 +2272,14 @@ static void native_send(engine_t *e, eng_user_t *u, const eng_req_t *er,
         blen = 0;
     }
     x->nbody = body;
+    x->nbody_len = blen;
     x->out_bytes = blen;
     bool jar = e->cfg.scen->cookies && buf_len(&u->jar);
     buf_reset(&x->hdr_text);
-    if (h1_write_head(&er->h1, &x->hdr_text, x->target, x->target_len, &ctx,
-                      &e->hdr_tmp, jar ? buf_str(&u->jar) : NULL,
-                      jar ? buf_len(&u->jar) : 0, blen) != HN_OK) {
+    if (h1_write_head_host(
+            &er->h1, &x->hdr_text, e->origins[x->origin]->o.host_hdr, x->target,
+            x->target_len, &ctx, &e->hdr_tmp, jar ? buf_str(&u->jar) : NULL,
+            jar ? buf_len(&u->jar) : 0, blen) != HN_OK) {
         native_defer(e, x, STATS_FAIL_OTHER, "request headers too large");
         return;
     }
@@ -2448,6 +2844,16 @@ static void on_fd_event(engine_t *e, int fd, uint32_t events)
     drain_done(e);
 }
 
+/*  Raises the control side's in-flight peak (its heartbeat says it, so a
+ *  master that loses this worker knows what it could not count): twice
+ *  a loop turn, a relaxed load and rarely a store, never per request. */
+static void publish_in_flight(engine_t *e)
+{
+    uint32_t *p = e->cfg.in_flight_peak;
+    if (p && e->in_flight > __atomic_load_n(p, __ATOMIC_RELAXED))
+        __atomic_store_n(p, e->in_flight, __ATOMIC_RELAXED);
+}
+
 static void loop(engine_t *e)
 {
     struct epoll_event evs[MAX_EVENTS];
@@ -2466,6 +2872,7 @@ static void loop(engine_t *e)
         if (due != NEVER && now > due && e->loaded)
             health_record_lag(e->stats, now - due);
         uint64_t next = run_due(e, now);
+        publish_in_flight(e);
         due = next;
         int timeout = -1;
         if (next != NEVER) {
@@ -2508,6 +2915,7 @@ static void loop(engine_t *e)
             if (f)
                 f->reported = 0;
         }
+        publish_in_flight(e);
     }
 }
 
@@ -2525,11 +2933,14 @@ static void engine_free(engine_t *e)
     for (uint32_t i = 0; i < e->n_xfers; i++) {
         eng_xfer_t *x = e->xfers[i];
         curl_easy_cleanup(x->easy);
+        debug_rec_destroy(&x->dbg);
         buf_free(&x->resp_headers);
         buf_free(&x->resp_body);
         buf_free(&x->url);
         buf_free(&x->hdr_text);
         buf_free(&x->body);
+        buf_free(&x->fhead);
+        buf_free(&x->loc);
         free(x);
     }
     free(e->xfers);
@@ -2539,10 +2950,12 @@ static void engine_free(engine_t *e)
     }
     free(e->conns);
     for (uint32_t i = 0; i < e->n_origins; i++) {
-        free(e->origins[i].idle);
-        h1_origin_clear(&e->origins[i].o);
+        free(e->origins[i]->idle);
+        h1_origin_clear(&e->origins[i]->o);
+        free(e->origins[i]);
     }
     free(e->origins);
+    buf_free(&e->follow_url);
     h1_tls_destroy(&e->tls);
     free(e->tlists);
     free(e->conn_by_fd);
@@ -2587,15 +3000,15 @@ static int build_native(engine_t *e, eng_req_t *er, const scen_request_t *r)
     char why[STATS_ERRMSG_MAX];
     size_t end = h1_origin_prefix(r->url_text), off, len;
     h1_origin_t o;
-    if (!end ||
-        !h1_origin_parse(r->url_text, end, &o, &off, &len, why, sizeof why))
-        return -1; /* h1_supports said yes: cannot happen */
     uint32_t i = 0;
-    while (i < e->n_origins && !h1_origin_same(&e->origins[i].o, &o))
-        i++;
-    if (i == e->n_origins) {
-        e->origins[i].o = o;
-        e->n_origins++;
+    if (!end) {
+        er->dyn_origin = true; /* a templated host: per request */
+    } else {
+        if (!h1_origin_parse(r->url_text, end, &o, &off, &len, why, sizeof why))
+            return -1; /* h1_supports said yes: cannot happen */
+        i = origin_get(e, &o, why, sizeof why);
+        if (i == UINT32_MAX)
+            return -1;
     }
     er->origin = i;
     er->head = !strcmp(r->method, "HEAD");
@@ -2616,7 +3029,8 @@ static int build_native(engine_t *e, eng_req_t *er, const scen_request_t *r)
     if (k == e->n_tlists)
         e->tlists[e->n_tlists++].dur_ns = dur;
     er->tlist = k;
-    if (h1_req_init(&er->h1, r, e->origins[i].o.host_hdr,
+    if (h1_req_init(&er->h1, r,
+                    er->dyn_origin ? NULL : e->origins[i]->o.host_hdr,
                     UA_HEADER + strlen("User-Agent: ")) != HN_OK)
         return -1;
     er->h1_ready = true;
@@ -2744,29 +3158,15 @@ static int engine_init(engine_t *e)
         log_warn("%s", why); /* native asked for, and it cannot */
     if (e->native) {
         size_t nr = scen_n_requests(s) + 1;
-        e->origins = calloc(nr, sizeof *e->origins);
         e->tlists = calloc(nr, sizeof *e->tlists);
         e->conn_by_fd = calloc(e->n_fds, sizeof *e->conn_by_fd);
         buf_init(&e->hdr_tmp, 1 << 20);
-        if (!e->origins || !e->tlists || !e->conn_by_fd)
+        buf_init(&e->follow_url, 1 << 20);
+        if (!e->tlists || !e->conn_by_fd)
             return -1;
     }
-    if (build_requests(e))
+    if (build_requests(e)) /* origins of constant URLs: see origin_get */
         return -1;
-    /*  Once per thread, before the run: a name that does not resolve
-     *  fails its requests as `dns`, as curl's would. */
-    for (uint32_t i = 0; i < e->n_origins; i++) {
-        eng_origin_t *o = &e->origins[i];
-        (void)h1_origin_resolve(&o->o, o->why, sizeof o->why);
-        if (o->o.tls && !e->tls) {
-            e->tls = h1_tls_new(s, e->cfg.insecure);
-            if (!e->tls)
-                return -1;
-            const char *te = h1_tls_error(e->tls);
-            if (te && e->cfg.index == 0)
-                log_warn("%s", te); /* every https request fails with it */
-        }
-    }
     const char *say = getenv("HORNET_NATIVE_TIMINGS");
     e->say_timing = say && !strcmp(say, "1");
     const char *dump = getenv("HORNET_DUMP_LATENCY");

@@ -30,6 +30,7 @@
 
 #include <czmq.h>
 
+#include "debug.h"
 #include "scen.h"
 
 typedef struct {
@@ -42,8 +43,12 @@ typedef struct {
     bool open_model;   /* keep uncorrected latency too */
     bool insecure;     /* skip TLS verification */
     uint64_t fd_limit; /* RLIMIT_NOFILE soft limit */
+    debug_t *debug;    /* --debug: shared by the threads, or NULL */
     int start_rc;      /* written by the engine before it signals:
                         * 0 started, -1 could not start */
+    /*  the most transfers in flight since the control side last took it
+     *  (atomic; NULL = not wanted) */
+    uint32_t *in_flight_peak;
 } engine_cfg_t;
 
 /*  The actor body; args is an engine_cfg_t* copied before signalling. */

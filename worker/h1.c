@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -146,17 +148,13 @@ void h1_origin_clear(h1_origin_t *o)
     o->tls_session = NULL;
 }
 
+/*  A URL whose origin is a template is parsed per request (the engine's
+ *  pool is keyed by origin); a constant one must parse now. */
 static bool req_supported(const scen_request_t *r, char *why, size_t n)
 {
-    if (r->follow_redirects) {
-        snprintf(why, n, "redirects (line %d)", r->line);
-        return false;
-    }
     size_t end = h1_origin_prefix(r->url_text);
-    if (!end) {
-        snprintf(why, n, "a templated host in '%.80s'", r->url_text);
-        return false;
-    }
+    if (!end)
+        return true;
     h1_origin_t o;
     size_t off, len;
     if (!h1_origin_parse(r->url_text, end, &o, &off, &len, why, n))
@@ -275,7 +273,9 @@ hn_err_t h1_req_init(h1_req_t *self, const scen_request_t *r,
         if (named(h->name, "Host") && v && !blank(v, vl))
             rc = add_line(&self->fixed, "Host", 4, v, vl);
     }
-    if (rc == HN_OK && !own(r, "Host"))
+    self->own_host = own(r, "Host");
+    self->dyn_host = !host_hdr && !own(r, "Host");
+    if (rc == HN_OK && host_hdr && !own(r, "Host"))
         rc = add_line(&self->fixed, "Host", 4, host_hdr, strlen(host_hdr));
     if (rc == HN_OK && !own(r, "Accept"))
         rc = add_line(&self->fixed, "Accept", 6, "*/*", 3);
@@ -318,12 +318,11 @@ static size_t u64_text(uint64_t v, char out[24])
     return n;
 }
 
-hn_err_t h1_write_head(const h1_req_t *self, buf_t *out, const char *target,
-                       size_t target_len, const tmpl_ctx_t *ctx, buf_t *tmp,
-                       const char *cookie, size_t cookie_len, size_t body_len)
+/*  "METHOD target HTTP/1.1\r\n" */
+static hn_err_t request_line(buf_t *out, const char *method, size_t ml,
+                             const char *target, size_t target_len)
 {
-    const scen_request_t *r = self->req;
-    hn_err_t rc = buf_append(out, self->method, self->method_len);
+    hn_err_t rc = buf_append(out, method, ml);
     if (rc == HN_OK)
         rc = buf_append(out, " ", 1);
     if (rc == HN_OK)
@@ -331,12 +330,34 @@ hn_err_t h1_write_head(const h1_req_t *self, buf_t *out, const char *target,
                         : buf_append(out, "/", 1);
     if (rc == HN_OK)
         rc = buf_append(out, " HTTP/1.1\r\n", 11);
+    return rc;
+}
+
+hn_err_t h1_write_head(const h1_req_t *self, buf_t *out, const char *target,
+                       size_t target_len, const tmpl_ctx_t *ctx, buf_t *tmp,
+                       const char *cookie, size_t cookie_len, size_t body_len)
+{
+    return h1_write_head_host(self, out, NULL, target, target_len, ctx, tmp,
+                              cookie, cookie_len, body_len);
+}
+
+hn_err_t h1_write_head_host(const h1_req_t *self, buf_t *out,
+                            const char *host_hdr, const char *target,
+                            size_t target_len, const tmpl_ctx_t *ctx,
+                            buf_t *tmp, const char *cookie, size_t cookie_len,
+                            size_t body_len)
+{
+    const scen_request_t *r = self->req;
+    hn_err_t rc = request_line(out, self->method, self->method_len, target,
+                               target_len);
+    if (rc == HN_OK && self->dyn_host && host_hdr)
+        rc = add_line(out, "Host", 4, host_hdr, strlen(host_hdr));
     if (rc == HN_OK)
         rc = buf_append(out, buf_str(&self->fixed), buf_len(&self->fixed));
     for (size_t i = 0; self->dyn_headers && i < r->n_headers && rc == HN_OK;
          i++) {
         const scen_header_t *h = &r->headers[i];
-        if (named(h->name, "Host"))
+        if (named(h->name, "Host") && tmpl_is_constant(h->value))
             continue; /* a constant one is in fixed; see h1_req_init */
         const char *v;
         size_t vl;
@@ -362,6 +383,108 @@ hn_err_t h1_write_head(const h1_req_t *self, buf_t *out, const char *target,
     if (rc == HN_OK && self->add_ctype)
         rc = add_line(out, "Content-Type", 12,
                       "application/x-www-form-urlencoded", 33);
+    if (rc == HN_OK)
+        rc = buf_append(out, "\r\n", 2);
+    return rc;
+}
+
+/*  ------------------------------------------------------------------ */
+/*  redirects                                                            */
+
+bool h1_is_redirect(int status, size_t location_len)
+{
+    return status >= 300 && status < 400 && location_len > 0;
+}
+
+bool h1_follow_drops_body(int status)
+{
+    /*  curl 7.88 Curl_follow: 301 and 302 switch a POST to GET (what
+     *  CURLOPT_POSTREDIR would keep); 303 switches anything but GET. Its
+     *  method string stays when it was a custom one. */
+    return status == 301 || status == 302 || status == 303;
+}
+
+bool h1_follow_url(const char *base, const char *loc, size_t loc_len,
+                   buf_t *out, char *why, size_t n)
+{
+    /*  curl's own resolver (Curl_follow: curl_url_set on the current URL
+     *  with CURLU_URLENCODE | CURLU_ALLOW_SPACE): every relative form and
+     *  encoding rule the libcurl path applies, without a second copy. The
+     *  value is trimmed as Curl_copy_header_value trims it. */
+    while (loc_len && (*loc == ' ' || *loc == '\t')) {
+        loc++;
+        loc_len--;
+    }
+    while (loc_len && strchr(" \t\r\n", loc[loc_len - 1]))
+        loc_len--;
+    buf_reset(out);
+    if (buf_append(out, loc, loc_len) != HN_OK) {
+        snprintf(why, n, "redirect location too long");
+        return false;
+    }
+    CURLU *u = curl_url();
+    char *full = NULL;
+    CURLUcode rc = u ? curl_url_set(u, CURLUPART_URL, base, 0)
+                     : CURLUE_OUT_OF_MEMORY;
+    if (rc == CURLUE_OK)
+        rc = curl_url_set(u, CURLUPART_URL, buf_str(out),
+                          CURLU_URLENCODE | CURLU_ALLOW_SPACE);
+    if (rc == CURLUE_OK)
+        rc = curl_url_get(u, CURLUPART_URL, &full, 0);
+    buf_reset(out);
+    bool ok = rc == CURLUE_OK && buf_append_str(out, full) == HN_OK;
+    if (!ok)
+        snprintf(why, n, "bad redirect location '%.*s': %s",
+                 (int)(loc_len > 80 ? 80 : loc_len), loc,
+                 rc == CURLUE_OK ? "too long" : curl_url_strerror(rc));
+    curl_free(full);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/*  The header's name (up to ':') is want. */
+static bool line_named(const char *p, size_t len, const char *want)
+{
+    size_t wl = strlen(want);
+    return len > wl && p[wl] == ':' && !strncasecmp(p, want, wl);
+}
+
+hn_err_t h1_write_follow(const h1_req_t *self, const char *orig,
+                         size_t orig_len, buf_t *out, const char *target,
+                         size_t target_len, const char *host_hdr,
+                         bool same_host, bool same_origin, bool no_body)
+{
+    bool to_get = no_body && self->method_len == 4 &&
+                  !memcmp(self->method, "POST", 4);
+    buf_reset(out);
+    hn_err_t rc = request_line(out, to_get ? "GET" : self->method,
+                               to_get ? 3 : self->method_len, target,
+                               target_len);
+    const char *p = memchr(orig, '\n', orig_len);
+    const char *end = orig + orig_len;
+    p = p ? p + 1 : end;
+    while (rc == HN_OK && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *next = eol ? eol + 1 : end;
+        size_t len = (size_t)(next - p);
+        if (len <= 2)
+            break; /* the blank line */
+        bool drop = false;
+        if (line_named(p, len, "Host") && !(self->own_host && same_host)) {
+            rc = add_line(out, "Host", 4, host_hdr, strlen(host_hdr));
+            drop = true;
+        } else if (!same_origin && (line_named(p, len, "Authorization") ||
+                                    line_named(p, len, "Cookie"))) {
+            drop = true; /* as curl: not to another host */
+        } else if (no_body &&
+                   ((self->has_body && line_named(p, len, "Content-Length")) ||
+                    (self->add_ctype && line_named(p, len, "Content-Type")))) {
+            drop = true;
+        }
+        if (!drop && rc == HN_OK)
+            rc = buf_append(out, p, len);
+        p = next;
+    }
     if (rc == HN_OK)
         rc = buf_append(out, "\r\n", 2);
     return rc;
@@ -430,6 +553,10 @@ static void headers_begin(h1_resp_t *r)
 
 static void header_end(h1_resp_t *r)
 {
+    if (r->in_location) {
+        r->in_location = false;
+        r->location = NULL; /* the first one only, as curl */
+    }
     if (r->in_value) {
         if (r->keep_line)
             keep(r, "\r\n", 2);
@@ -459,6 +586,8 @@ static int on_value(http_parser *p, const char *at, size_t n)
     h1_resp_t *r = p->data;
     if (!r->in_value) {
         r->in_value = true;
+        r->in_location = r->location && r->name_len == 8 &&
+                         !strncasecmp(r->name, "Location", 8);
         r->keep_line = r->headers != NULL;
         if (r->cookies_only) {
             r->keep_line = r->name_len == 10 &&
@@ -472,6 +601,11 @@ static int on_value(http_parser *p, const char *at, size_t n)
     }
     if (r->keep_line)
         keep(r, at, n);
+    if (r->in_location && buf_append(r->location, at, n) != HN_OK) {
+        buf_reset(r->location); /* too long to follow: none */
+        r->in_location = false;
+        r->location = NULL;
+    }
     r->header_size += n;
     return 0;
 }
@@ -484,6 +618,7 @@ static int on_headers_done(http_parser *p)
     keep(r, "\r\n", 2);
     r->header_size += 2;
     r->status = (int)p->status_code;
+    r->headers_done = true;
     /*  1: no body follows, whatever the length says (RFC 9112 6.3: an
      *  answer to HEAD, a 1xx, 204 or 304; the parser only knows some). */
     unsigned s = p->status_code;
@@ -539,6 +674,8 @@ h1_resp_state_t h1_resp_feed(h1_resp_t *r, const char *data, size_t len,
     size_t n = http_parser_execute(&r->parser, &k_settings, data, len);
     r->fed += n;
     *used = n;
+    if (!r->got_line && memchr(data, '\n', n))
+        r->got_line = true; /* one short search, in the first read */
     if (r->done)
         return H1_RESP_DONE;
     if (HTTP_PARSER_ERRNO(&r->parser) != HPE_OK)
@@ -552,6 +689,14 @@ h1_resp_state_t h1_resp_eof(h1_resp_t *r)
         return H1_RESP_DONE;
     if (HTTP_PARSER_ERRNO(&r->parser) == HPE_OK)
         http_parser_execute(&r->parser, &k_settings, NULL, 0);
+    if (!r->done && r->got_line && !r->headers_done && r->parser.status_code &&
+        HTTP_PARSER_ERRNO(&r->parser) != HPE_PAUSED) {
+        /*  curl 7.88 takes a head cut after its status line as ended:
+         *  that status, no body, no failure. */
+        if (!r->status)
+            status_line_start(r);
+        r->done = true;
+    }
     if (r->done) {
         r->keep_alive = false;
         return H1_RESP_DONE;
@@ -831,7 +976,7 @@ struct h1_conn {
     int err;
     bool leftover; /* bytes came after the response */
     bool resumed;
-    uint64_t t_connect, t_tls, t_first;
+    uint64_t t_open, t_connect, t_tls, t_first;
     char msg[H1_MSG_MAX]; /* the TLS failures' message */
     char rbuf[H1_RBUF];
 };
@@ -1001,6 +1146,7 @@ h1_io_t h1_conn_open(h1_conn_t *self, h1_origin_t *o, h1_tls_t *tls)
     self->msg[0] = '\0';
     self->resumed = false;
     self->t_connect = self->t_tls = self->t_first = 0;
+    self->t_open = util_now_ns();
     self->hs_wait = self->send_wait = WAIT_NONE;
     self->read_wait_write = false;
     self->origin = o;
@@ -1191,11 +1337,15 @@ h1_io_t h1_conn_send(h1_conn_t *self)
  *  by the close, else a failure. */
 static h1_io_t conn_eof(h1_conn_t *self)
 {
-    if (self->resp.fed == 0)
+    if (!self->resp.got_line) /* curl: nothing (no whole line) read */
         return failed(self, H1_FAIL_EMPTY, 0);
     if (h1_resp_eof(&self->resp) == H1_RESP_DONE)
         return H1_OK;
-    return failed(self, H1_FAIL_PARTIAL, 0);
+    /*  In a body of known length curl says how much was missing. */
+    const http_parser *p = &self->resp.parser;
+    bool sized = self->resp.headers_done && !(p->flags & F_CHUNKED) &&
+                 p->content_length != ULLONG_MAX;
+    return failed(self, sized ? H1_FAIL_SHORT : H1_FAIL_PARTIAL, 0);
 }
 
 /*  Bytes of the response: H1_OK when it is complete, H1_AGAIN for more,
@@ -1300,11 +1450,17 @@ bool h1_conn_idle_ok(h1_conn_t *self)
 
 void h1_conn_times(const h1_conn_t *self, h1_times_t *out)
 {
+    out->open_ns = self->t_open;
     out->connect_ns = self->t_connect;
     out->tls_ns = self->t_tls;
     out->first_byte_ns = self->t_first;
     out->reused = self->uses > 1;
     out->resumed = self->resumed;
+}
+
+void h1_conn_keep_location(h1_conn_t *self, buf_t *loc)
+{
+    self->resp.location = loc;
 }
 
 const h1_resp_t *h1_conn_resp(const h1_conn_t *self)
@@ -1341,7 +1497,7 @@ const char *h1_conn_error(const h1_conn_t *self)
 
 bool h1_conn_got_nothing(const h1_conn_t *self)
 {
-    return self->resp.fed == 0;
+    return !self->resp.got_line;
 }
 
 /*  ------------------------------------------------------------------ */
@@ -1390,6 +1546,12 @@ void h1_classify(h1_fail_t fail, int err, const char *detail,
     case H1_FAIL_EMPTY:
         *kind = STATS_FAIL_RESET;
         snprintf(out, n, "empty reply from server (connection closed)");
+        return;
+    case H1_FAIL_SHORT:
+        /*  curl's "transfer closed with %ld bytes remaining to read",
+         *  its number made N as classify.c's normalise makes it. */
+        *kind = STATS_FAIL_PROTOCOL;
+        snprintf(out, n, "transfer closed with N bytes remaining to read");
         return;
     case H1_FAIL_PARTIAL:
         *kind = STATS_FAIL_PROTOCOL;

@@ -61,8 +61,10 @@ typedef enum {
     H1_FAIL_PROTOCOL = 5,  /* the parser refused the response */
     H1_FAIL_TOO_LARGE = 6, /* the request head did not fit its buffer */
     H1_FAIL_TLS = 7,       /* set-up or handshake: h1_conn_error says why */
-    H1_FAIL_TLS_IO = 8     /* SSL_read/SSL_write failed: h1_conn_error
+    H1_FAIL_TLS_IO = 8,    /* SSL_read/SSL_write failed: h1_conn_error
                             * says why, h1_conn_errno the socket's errno */
+    H1_FAIL_SHORT = 9      /* closed before the end of a body of known
+                            * length (H1_FAIL_PARTIAL: chunked) */
 } h1_fail_t;
 
 /*  ------------------------------------------------------------------ */
@@ -107,8 +109,8 @@ void h1_origin_clear(h1_origin_t *o);
 
 /*  Whether the native path can send every request of s (its on_start
  *  steps and tasks; the before/after hooks always use libcurl). False
- *  with the first reason in why: "HTTP/2", "redirects", "a templated
- *  host". */
+ *  with the reason in why: "HTTP/2" (redirects and a URL whose host is a
+ *  template are done natively: see h1_follow_* and h1_req_init). */
 bool h1_supports(const scen_t *s, char *why, size_t n);
 
 /*  The engine that runs s: env (HORNET_ENGINE's value, NULL or "" when
@@ -131,12 +133,16 @@ typedef struct {
     bool has_body;          /* a body or a POST: Content-Length is sent */
     bool add_ctype;         /* the form type curl adds to a POST body */
     bool dyn_headers;       /* some header value is a template */
+    bool own_host;          /* a Host header of its own */
+    bool dyn_host;          /* no Host in fixed: h1_write_head_host's */
     /*  Host, Accept and every constant header: written with one copy. */
     buf_t fixed;
 } h1_req_t;
 
-/*  Lays out what never changes of r's head. host_hdr is the Host value;
- *  user_agent (NULL = none) is sent unless r sets User-Agent. As curl
+/*  Lays out what never changes of r's head. host_hdr is the Host value,
+ *  or NULL when the URL's host is a template (each request's origin
+ *  then gives it: h1_write_head_host); user_agent (NULL = none) is sent
+ *  unless r sets User-Agent. As curl
  *  does: Host and Accept: * / * first unless r sets them, then the
  *  request's headers in order, a header whose value is empty is not sent
  *  (and removes the default of that name), a POST body without a
@@ -154,6 +160,57 @@ hn_err_t h1_write_head(const h1_req_t *self, buf_t *out, const char *target,
                        size_t target_len, const tmpl_ctx_t *ctx, buf_t *tmp,
                        const char *cookie, size_t cookie_len,
                        size_t body_len) HN_WUR;
+
+/*  h1_write_head with the Host value of this request's origin, for a
+ *  request laid out without one (h1_req_init's host_hdr NULL; ignored
+ *  otherwise, and when the request has a Host header of its own). */
+hn_err_t h1_write_head_host(const h1_req_t *self, buf_t *out,
+                            const char *host_hdr, const char *target,
+                            size_t target_len, const tmpl_ctx_t *ctx,
+                            buf_t *tmp, const char *cookie, size_t cookie_len,
+                            size_t body_len) HN_WUR;
+
+/*  ------------------------------------------------------------------ */
+/*  redirects (follow_redirects), as libcurl 7.88 follows them          */
+
+/*  Redirects followed before the next one fails the request, as curl's
+ *  CURLE_TOO_MANY_REDIRECTS: curl 8.3's default, which the libcurl path
+ *  sets too (worker/request.c; 7.88's own default is no limit). */
+#define H1_MAX_REDIRECTS 30
+
+/*  curl follows any 3xx that carries a Location header (the first one). */
+bool h1_is_redirect(int status, size_t location_len);
+
+/*  Whether following a status redirect stops sending the body, as curl
+ *  7.88 with the default CURLOPT_POSTREDIR: 301, 302 and 303 turn a
+ *  request that sends one (a POST, or another method with a body) into
+ *  one without (a POST becomes a GET; any other method keeps its name, as
+ *  curl keeps CURLOPT_CUSTOMREQUEST); 307, 308 and the rest send it
+ *  again. HEAD stays HEAD. */
+bool h1_follow_drops_body(int status);
+
+/*  The absolute URL a Location of loc_len bytes points to from base (the
+ *  URL just requested), resolved as curl resolves a redirect (its URL
+ *  API: relative references, spaces and bytes above 127 percent-encoded;
+ *  a fragment stays in it and is not sent, h1_origin_parse leaves it
+ *  out), into out (reset first). False with the reason in why. */
+bool h1_follow_url(const char *base, const char *loc, size_t loc_len,
+                   buf_t *out, char *why, size_t n);
+
+/*  The head of a followed request, written into out from orig (the
+ *  first request's head as h1_write_head wrote it, so templated values
+ *  are sent again as they were, as curl sends its header list again):
+ *  the request line with target (of target_len bytes), the Host of the
+ *  new origin (host_hdr) unless the request's own Host is kept (its
+ *  host name is the first request's: same_host), Authorization and
+ *  Cookie only when scheme, host and port are the first request's
+ *  (same_origin), and without Content-Length and the default
+ *  Content-Type when no_body (h1_follow_drops_body said so, now or on
+ *  an earlier hop: a POST is then sent as GET). */
+hn_err_t h1_write_follow(const h1_req_t *self, const char *orig,
+                         size_t orig_len, buf_t *out, const char *target,
+                         size_t target_len, const char *host_hdr,
+                         bool same_host, bool same_origin, bool no_body) HN_WUR;
 
 /*  ------------------------------------------------------------------ */
 /*  the response parser                                                  */
@@ -178,9 +235,13 @@ typedef struct {
     bool done;
     bool keep_alive; /* valid once done */
     /* private */
-    bool in_value;  /* the last callback was a header value */
-    bool keep_line; /* the current header is being kept */
-    char name[32];  /* the current header's name (cut), for cookies_only */
+    buf_t *location; /* the first Location value, when asked for */
+    bool in_location;
+    bool got_line;     /* a whole line of the head arrived (see h1_resp_eof) */
+    bool headers_done; /* the blank line after the headers arrived */
+    bool in_value;     /* the last callback was a header value */
+    bool keep_line;    /* the current header is being kept */
+    char name[32];     /* the current header's name (cut), for cookies_only */
     size_t name_len;
     uint8_t line; /* where in the status line */
 } h1_resp_t;
@@ -196,7 +257,9 @@ void h1_resp_begin(h1_resp_t *r, bool head, buf_t *headers, bool cookies_only,
 h1_resp_state_t h1_resp_feed(h1_resp_t *r, const char *data, size_t len,
                              size_t *used);
 
-/*  The peer closed: completes a response framed by the close, else BAD. */
+/*  The peer closed: completes a response framed by the close, and one
+ *  whose head was cut after its status line (curl 7.88 ends the headers
+ *  there and takes the status: no failure), else BAD. */
 h1_resp_state_t h1_resp_eof(h1_resp_t *r);
 
 /*  The parser's reason for BAD ("invalid character in header", ...). */
@@ -262,11 +325,12 @@ bool h1_conn_idle_ok(h1_conn_t *self);
 /*  Times of the last connection set-up and request (CLOCK_MONOTONIC ns,
  *  util_now_ns), for timings with the meaning of curl's
  *  CURLINFO_CONNECT_TIME, _APPCONNECT_TIME and _STARTTRANSFER_TIME:
- *  connect done, TLS handshake done (0 for http), first response byte
- *  (0 before it). reused is true when the request went on a connection
- *  that was already open (connect and tls are then of that earlier
- *  set-up). */
+ *  connect begun (socket()), connect done, TLS handshake done (0 for
+ *  http), first response byte (0 before it). reused is true when the
+ *  request went on a connection that was already open (open, connect and
+ *  tls are then of that earlier set-up). */
 typedef struct {
+    uint64_t open_ns;
     uint64_t connect_ns;
     uint64_t tls_ns;
     uint64_t first_byte_ns;
@@ -298,6 +362,10 @@ h1_io_t h1_conn_send(h1_conn_t *self);
  *  is drained (H1_AGAIN) or it failed (H1_ERROR). */
 h1_io_t h1_conn_recv(h1_conn_t *self);
 
+/*  After h1_conn_start: keep the response's first Location value in loc
+ *  (redirects; the engine resets it). */
+void h1_conn_keep_location(h1_conn_t *self, buf_t *loc);
+
 /*  After H1_OK: the response, and whether the connection may carry the
  *  next request (keep-alive, and nothing was sent past the response). */
 const h1_resp_t *h1_conn_resp(const h1_conn_t *self);
@@ -316,8 +384,9 @@ int h1_conn_errno(const h1_conn_t *self);
  *  "" otherwise. Valid until the connection is opened again. */
 const char *h1_conn_error(const h1_conn_t *self);
 
-/*  True when nothing of a response arrived yet (a reused connection that
- *  dies then is retried once on a fresh one, as curl does). */
+/*  True when no whole line of a response arrived yet (a reused
+ *  connection that dies then is retried once on a fresh one, as curl
+ *  does: its headerbytecount counts whole lines). */
 bool h1_conn_got_nothing(const h1_conn_t *self);
 
 /*  ------------------------------------------------------------------ */
@@ -329,7 +398,15 @@ bool h1_conn_got_nothing(const h1_conn_t *self);
  *  H1_FAIL_PROTOCOL, h1_conn_error for the TLS ones (H1_FAIL_TLS is
  *  "tls", as curl's handshake and certificate errors are; H1_FAIL_TLS_IO
  *  is "reset" or "protocol" by err, as curl's SSL_read/SSL_write errors
- *  are, being CURLE_RECV_ERROR/CURLE_SEND_ERROR). */
+ *  are, being CURLE_RECV_ERROR/CURLE_SEND_ERROR). After the handshake
+ *  curl 7.88 files, and so does this: a TLS alert or a record that does
+ *  not decrypt as "protocol" with OpenSSL's reason ("OpenSSL SSL_read:
+ *  ..."), a connection cut in the middle of a record or a close_notify
+ *  before any line of the answer as "reset" (empty reply: both read as
+ *  the end, SSL_OP_IGNORE_UNEXPECTED_EOF), a close_notify in the middle
+ *  of the body as "protocol" ("transfer closed with N bytes remaining to
+ *  read" for a Content-Length, "... outstanding read data remaining"
+ *  for chunked), as a plain close would be. */
 void h1_classify(h1_fail_t fail, int err, const char *detail,
                  stats_fail_t *kind, char *out, size_t n);
 

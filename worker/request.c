@@ -51,4 +51,8 @@ void req_setup_request(CURL *c, const scen_t *s, const scen_request_t *r)
     double t = r->timeout_s > 0 ? r->timeout_s : s->load.timeout_s;
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t * 1000));
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, r->follow_redirects ? 1L : 0L);
+    /*  7.88 follows without end by default; 30 is curl 8.3's default and
+     *  the native path's (h1.h H1_MAX_REDIRECTS): a redirect loop fails
+     *  the same way on both, not as a timeout on one. */
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 30L);
 }

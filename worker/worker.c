@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "interval.h"
@@ -31,6 +32,8 @@ struct worker {
     ival_t *ival; /* one source per engine */
     bool stopping;
     uint64_t global_counter; /* global_counter() of templates, shared */
+    debug_t *debug;          /* --debug, shared by the engines */
+    uint32_t *in_flight;     /* per engine: its peak since the last read */
 };
 
 worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts, char *err)
@@ -45,6 +48,7 @@ worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts, char *err)
     self->n = opts->threads ? opts->threads : 1;
     self->engines = calloc(self->n, sizeof *self->engines);
     self->cfgs = calloc(self->n, sizeof *self->cfgs);
+    self->in_flight = calloc(self->n, sizeof *self->in_flight);
     self->ival = ival_new(&(ival_cfg_t){.n_endpoints = scen->n_endpoints,
                                         .n_counters = scen->n_counters,
                                         .keep_raw = opts->open_model,
@@ -52,7 +56,11 @@ worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts, char *err)
                                         .window = WINDOW,
                                         .fill_gaps = false});
     self->poller = zpoller_new(NULL);
-    bool ok = self->engines && self->cfgs && self->ival && self->poller;
+    if (opts->debug)
+        self->debug = debug_new(scen, opts->debug, STDERR_FILENO);
+    bool ok = self->engines && self->cfgs && self->in_flight && self->ival &&
+              self->poller;
+    ok = ok && (self->debug || !opts->debug);
     for (unsigned i = 0; ok && i < self->n; i++) {
         size_t src;
         ok = ival_add_source(self->ival, &src) == HN_OK;
@@ -72,6 +80,8 @@ worker_t *worker_new(const scen_t *scen, const worker_opts_t *opts, char *err)
         c->open_model = opts->open_model;
         c->insecure = opts->insecure;
         c->fd_limit = opts->fd_limit;
+        c->debug = self->debug;
+        c->in_flight_peak = &self->in_flight[i];
         /* zactor_new returns after the engine's ready signal, by which
          * time the engine has written start_rc */
         c->start_rc = -1;
@@ -98,8 +108,10 @@ void worker_destroy(worker_t **self_p)
     /* Snapshots still queued in the pipes died with the actors' sockets;
      * pointers in them are leaked only if a caller destroys mid-run. */
     ival_destroy(&self->ival);
+    debug_destroy(&self->debug); /* after the engines that used it */
     free(self->engines);
     free(self->cfgs);
+    free(self->in_flight);
     free(self);
     *self_p = NULL;
 }
@@ -108,6 +120,14 @@ void worker_start(worker_t *self, uint64_t epoch_ns, uint64_t interval_ns)
 {
     for (unsigned i = 0; i < self->n; i++)
         zsock_send(self->engines[i], "s88", "START", epoch_ns, interval_ns);
+}
+
+uint32_t worker_in_flight(worker_t *self)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < self->n; i++)
+        n += __atomic_exchange_n(&self->in_flight[i], 0, __ATOMIC_RELAXED);
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 void worker_set_counter(worker_t *self, uint64_t first)

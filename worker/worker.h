@@ -23,6 +23,8 @@ typedef struct {
     bool insecure;    /* skip TLS verification */
     uint64_t fd_limit;
     uint64_t seed;
+    uint32_t debug; /* --debug N: dump the first N requests of each step
+                     * on stderr (worker/debug.h); 0 = off */
 } worker_opts_t;
 
 /*  Starts the engine threads (idle until worker_start/worker_set_load).
@@ -54,6 +56,10 @@ void worker_set_load_classes(worker_t *self, uint32_t users, double spawn_rate,
 /*  Asks every engine to stop: no new requests, in-flight ones get
  *  stop_timeout_s to finish. */
 void worker_stop(worker_t *self, double stop_timeout_s);
+
+/*  The most requests the engines had in flight at once (summed over
+ *  them) since the last call; starts again from 0. */
+uint32_t worker_in_flight(worker_t *self);
 
 /*  Waits up to timeout_ms for the next complete interval. Returns it (the
  *  caller owns it) with its sequence number, the users running and

@@ -85,7 +85,12 @@ int main(int argc, char **argv)
     buf_reset(&b);
     if (proto_encode_ack(&ack, &b) == HN_OK)
         s_put(wd, "ack", &b);
-    proto_heartbeat_t hb = {.session = 1, .state = 1, .users = 4, .cpu = 3};
+    proto_heartbeat_t hb = {.session = 1,
+                            .state = 1,
+                            .users = 4,
+                            .cpu = 3,
+                            .in_flight = 2,
+                            .rss_bytes = 20u << 20};
     buf_reset(&b);
     if (proto_encode_heartbeat(&hb, &b) == HN_OK)
         s_put(wd, "heartbeat", &b);
@@ -94,6 +99,10 @@ int main(int argc, char **argv)
     buf_reset(&b);
     if (proto_encode_refuse(&rf, &b) == HN_OK)
         s_put(wd, "refuse", &b);
+    proto_goodbye_t bye = {.run = 5, .unacked = 1};
+    buf_reset(&b);
+    if (proto_encode_goodbye(&bye, &b) == HN_OK)
+        s_put(wd, "goodbye", &b);
     for (int raw = 0; raw < 2; raw++) {
         stats_t *s = stats_new(1, 0, raw);
         if (!s)

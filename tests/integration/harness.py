@@ -2,21 +2,37 @@
 runs, the master/worker fleet and the helpers the tests share.
 
 Tests live in tests/integration/test_<area>.py; each is a function marked
-@test, run in the order the files are imported (see run.py) and, within a
-file, in the order it is written. A test passes when it returns, fails when
-it raises, and is skipped (not counted) when it appends a reason to SKIPPED.
+@test. A test passes when it returns, fails when it raises, and is skipped
+(not counted) when it appends a reason to SKIPPED.
+
+Engines. A test runs once per HTTP engine (worker/engine.c: the native
+HTTP/1.1 path and libcurl), as NAME[native] and NAME[curl]: every hornet
+process it starts inherits HORNET_ENGINE, so the same test and its counts
+against the target are checked on both paths. @test(once=True) runs it
+once, under hornet's own default engine: for tests that send no traffic
+(usage, help, check) and for those that pick engines themselves
+(test_engines.py, test_hostile.py). HORNET_ENGINE=native|curl|auto set
+when running the suite runs each test on that engine only:
+  HORNET_ENGINE=native python3 tests/integration/run.py NAME...
+hornet(..., engine=E) sets it for one run (the differential tests).
+
+Parallel. Each test runs in its own forked process (its own process
+group, output captured and printed after its result line), up to -j N at
+once (default HORNET_TEST_JOBS, else 4): most tests wait on fixed-length
+runs. Ports are picked free (the target binds port 0). @test(serial=True)
+runs a test with nothing else running: tests whose assertions depend on
+CPU being there when asked (rates, saturation, stall detection) or that
+use fixed shared resources (network namespace addresses). The longest
+tests of the last run (build/integration.log) start first.
 
 HORNET_BIN and HORNET_TARGET_BIN name the hornet and target binaries to test
 (default: build/hornet and build/target of this tree).
-
-HORNET_ENGINE=native|curl|auto picks the HTTP engine (worker/engine.c) of
-every hornet process the tests start (they inherit it; unset: hornet's own
-default), so the same tests run on either path:
-  HORNET_ENGINE=native python3 tests/integration/run.py NAME...
-hornet(..., engine=E) sets it for one run (the differential tests).
 """
 import json
 import os
+import re
+import select
+import signal
 import shutil
 import socket
 import subprocess
@@ -36,10 +52,15 @@ TESTS = []
 SKIPPED = []   # a test that cannot run here appends why, and returns
 
 
-def test(fn):
-    assert fn.__name__ not in {t.__name__ for t in TESTS}, "two tests named " + fn.__name__
-    TESTS.append(fn)
-    return fn
+def test(fn=None, *, once=False, serial=False):
+    """Registers a test; @test or @test(once=..., serial=...), see above."""
+    def reg(f):
+        assert f.__name__ not in {t.__name__ for t in TESTS}, "two tests named " + f.__name__
+        f.once = once
+        f.serial = serial
+        TESTS.append(f)
+        return f
+    return reg(fn) if fn is not None else reg
 
 
 class Target:
@@ -203,39 +224,180 @@ def wait_state(base, want, timeout=20, token=None, ctx=None):
     raise AssertionError("state never became %s" % (want,))
 
 
+ENGINES = ("native", "curl")
+TEST_TIMEOUT = 300   # s: a test still running then is killed and failed
+
+
+def variants(fns):
+    """(name, fn, engine) for each run of fns: engine None = inherited."""
+    only = os.environ.get("HORNET_ENGINE")
+    out = []
+    for fn in fns:
+        if fn.once:
+            out.append((fn.__name__, fn, None))
+        else:
+            for e in (only,) if only else ENGINES:
+                out.append(("%s[%s]" % (fn.__name__, e), fn, e))
+    return out
+
+
+def _last_times():
+    """Seconds each test took in the last full run, to start long ones first."""
+    times = {}
+    for name in ("integration.log", "integration.last.log"):   # run.sh moves it
+        try:
+            with open(os.path.join(ROOT, "build", name)) as f:
+                for line in f:
+                    m = re.match(r"(?:PASS|FAIL) (\S+)\s+([0-9.]+)s$", line.strip())
+                    if m:
+                        times[m.group(1)] = float(m.group(2))
+        except OSError:
+            pass
+    return times
+
+
+def _child(fn, engine, w):
+    """In the forked process: runs fn, writes its outcome to fd w."""
+    status = {"ok": False}
+    try:
+        os.setpgid(0, 0)
+        if engine:
+            os.environ["HORNET_ENGINE"] = engine
+        fn()
+        status = {"ok": True, "skip": SKIPPED[-1] if SKIPPED else None}
+    except BaseException:
+        traceback.print_exc(limit=3)
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.write(w, json.dumps(status).encode())
+        finally:
+            os._exit(0)
+
+
+class _Run:
+    def __init__(self, name, fn, engine):
+        self.name, self.fn, self.engine = name, fn, engine
+        self.out = tempfile.TemporaryFile()
+        r, w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.t0 = time.time()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(r)
+            os.dup2(self.out.fileno(), 1)
+            os.dup2(self.out.fileno(), 2)
+            _child(fn, engine, w)
+        os.close(w)
+        self.r = r
+        self.msg = b""
+
+    def kill(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def finish(self, timed_out):
+        """Reaps it; returns (status dict, seconds, captured output)."""
+        secs = time.time() - self.t0
+        while True:
+            chunk = os.read(self.r, 65536)
+            if not chunk:
+                break
+            self.msg += chunk
+        os.close(self.r)
+        self.kill()   # whatever it left running
+        self.out.seek(0)
+        text = self.out.read().decode(errors="replace")
+        self.out.close()
+        try:
+            st = json.loads(self.msg)
+        except ValueError:
+            st = {"ok": False}
+        if timed_out:
+            st = {"ok": False}
+            text += "killed: still running after %d s\n" % TEST_TIMEOUT
+        return st, secs, text
+
+
 def main(argv):
-    """Runs the registered tests (all, or those named in argv); --list prints
-    their names instead. Ends with "integration: N passed, N failed" and
-    returns 1 if any failed."""
-    names = [a for a in argv if a != "--list"]
-    selected = [fn for fn in TESTS if not names or fn.__name__ in names]
+    """Runs the registered tests (all, or those named in argv: NAME runs
+    each of its engine variants, NAME[engine] one), -j N at once; --list
+    prints the names instead. Ends with "integration: N passed, N failed"
+    and returns 1 if any failed."""
+    jobs = int(os.environ.get("HORNET_TEST_JOBS") or 4)
+    args = []
+    it = iter(argv)
+    for a in it:
+        if a == "-j":
+            jobs = int(next(it))
+        elif a.startswith("-j") and a[2:].isdigit():
+            jobs = int(a[2:])
+        else:
+            args.append(a)
+    names = [a for a in args if a != "--list"]
+    allv = variants(TESTS)
+    selected = [v for v in allv
+                if not names or v[0] in names or v[1].__name__ in names]
+    known = {v[0] for v in allv} | {fn.__name__ for fn in TESTS}
     for name in names:
-        if name not in {fn.__name__ for fn in TESTS}:
+        if name not in known:
             print("integration: no test named %r (see --list)" % name, file=sys.stderr)
-    if "--list" in argv:
-        for fn in selected:
-            print(fn.__name__)
+    if "--list" in args:
+        for v in selected:
+            print(v[0] + ("  (serial)" if v[1].serial else ""))
         return 0
     if not (os.access(HORNET, os.X_OK) and os.access(TARGET, os.X_OK)):
         print("integration: %s and %s must be built first" % (HORNET, TARGET))
         print("integration: 0 passed, 1 failed")
         return 1
+    last = _last_times()
+    order = sorted(selected, key=lambda v: -last.get(v[0], last.get(v[1].__name__, 5.0)))
+    todo = [v for v in order if not v[1].serial] + [v for v in order if v[1].serial]
+    running = {}
     passed = failed = 0
-    for fn in selected:
-        t0 = time.time()
-        skipped_before = len(SKIPPED)
-        try:
-            fn()
-            if len(SKIPPED) > skipped_before:
-                print("SKIP %-50s %s" % (fn.__name__, SKIPPED[-1]), flush=True)
-                continue
-            passed += 1
-            print("PASS %-50s %5.1fs" % (fn.__name__, time.time() - t0), flush=True)
-        except Exception:
-            failed += 1
-            print("FAIL %-50s %5.1fs" % (fn.__name__, time.time() - t0), flush=True)
-            traceback.print_exc(limit=3)
-    for why in SKIPPED:
+    skipped = []
+    try:
+        while todo or running:
+            serial_running = any(r.fn.serial for r in running.values())
+            while todo and len(running) < max(1, jobs) and not serial_running:
+                if todo[0][1].serial and running:
+                    break   # it waits for the others to end
+                r = _Run(*todo.pop(0))
+                running[r.r] = r
+                serial_running = r.fn.serial
+            ready, _, _ = select.select(list(running), [], [], 0.5)
+            now = time.time()
+            for fd in list(running):
+                r = running[fd]
+                late = now - r.t0 > TEST_TIMEOUT
+                if fd not in ready and not late:
+                    continue
+                if late:
+                    r.kill()
+                st, secs, text = r.finish(late)
+                os.waitpid(r.pid, 0)
+                del running[fd]
+                if st["ok"] and st.get("skip"):
+                    skipped.append(st["skip"])
+                    print("SKIP %-50s %s" % (r.name, st["skip"]), flush=True)
+                elif st["ok"]:
+                    passed += 1
+                    print("PASS %-50s %5.1fs" % (r.name, secs), flush=True)
+                else:
+                    failed += 1
+                    print("FAIL %-50s %5.1fs" % (r.name, secs), flush=True)
+                if text.strip():
+                    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+                    sys.stdout.flush()
+    except KeyboardInterrupt:
+        for r in running.values():
+            r.kill()
+        raise
+    for why in skipped:
         print("skipped (not counted): " + why)
     print("integration: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

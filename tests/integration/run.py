@@ -3,9 +3,12 @@
 (build/target) on 127.0.0.1. hornet's counts are checked against what the
 target itself says it served (GET /__counts).
 
-Run from the repository root: python3 tests/integration/run.py [NAME...]
-(--list prints the test names instead). Prints one line per test and ends
-with "integration: N passed, N failed"; exits 1 if any failed.
+Run from the repository root: python3 tests/integration/run.py [-j N] [NAME...]
+(--list prints the test names instead). A test that sends traffic runs once
+per HTTP engine, as NAME[native] and NAME[curl] (NAME runs both); N tests
+run at once (default 4, HORNET_TEST_JOBS), each in its own process; see
+harness.py. Prints one line per test as it ends and ends with
+"integration: N passed, N failed"; exits 1 if any failed.
 All traffic goes to 127.0.0.1 (or to network namespaces a test creates) and
 every run is bounded in time.
 
@@ -19,7 +22,8 @@ the API client); the tests are in test_<area>.py, by area:
   test_faults.py    bad input, closed connections, killed or restarted processes
   test_results.py   thresholds, baselines, --out DIR, hornet report and compare
   test_newuser.py   help, check, piping JSON, asked rates, exit codes, env, completion
-They run in that order; a test_*.py not listed here runs after them.
+They are registered in that order (a test_*.py not listed here after them);
+the runner starts the longest of the last run (build/integration.log) first.
 """
 import glob
 import importlib

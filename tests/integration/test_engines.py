@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import urllib.parse
 import urllib.request
 
 from harness import HORNET, ROOT, Target, eq, hornet_json, test, write
@@ -22,6 +23,9 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
     """Answers like a small login API and records every request."""
     protocol_version = "HTTP/1.1"
     seen = None  # list, set per server
+    # head and body are two writes: without this each answer waits ~40 ms
+    # for a delayed ACK (redirect chains of 31 hops)
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass
@@ -38,6 +42,45 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
             self.counted = True
             self.server.conns.append(self.connection.session_reused)
         path = self.path.split("?")[0]
+        m = re.match(r"/redir/(3\d\d)/(.*)$", self.path)
+        if m:
+            # /redir/CODE/REST: Location "/REST", or with REST = "~X" the
+            # location X percent-decoded (absolute, relative, odd forms);
+            # a body, and a cookie that must not ride the chain
+            rest = m.group(2)
+            loc = urllib.parse.unquote(rest[1:]) if rest.startswith("~") else "/" + rest
+            self.send_response(int(m.group(1)))
+            self.send_header("Location", loc)
+            self.send_header("Set-Cookie", "r%s=1; Path=/" % m.group(1))
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(b"moved")
+            return
+        if path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path == "/close-redir":
+            self.send_response(302)
+            self.send_header("Location", "/items/z")
+            self.send_header("Connection", "close")
+            self.end_headers()   # framed by the close
+            if self.command != "HEAD":
+                self.wfile.write(b"bye")
+            self.close_connection = True
+            return
+        if path == "/whereto":
+            # where a templated host goes: the other server for odd users
+            u = int(urllib.parse.parse_qs(self.path.split("?", 1)[1])["u"][0])
+            out = json.dumps({"h": self.server.hosts[u % 2]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         if path == "/login":
             user = json.loads(body or b"{}").get("user", "?")
             out = json.dumps({"token": "t-" + user, "n": 3}).encode()
@@ -53,6 +96,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
             self.send_header("X-Item", path[7:])
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            if self.command == "HEAD":
+                return
             for part in (b'{"status":', b'"complete"}'):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
@@ -94,20 +139,24 @@ class _TlsServer(http.server.ThreadingHTTPServer):
         pass   # a client that refused our certificate: not the test's business
 
 
-def _serve(certs=None):
-    """The recorder on an ephemeral port; over TLS with certs (a
-    gen-certs.sh directory)."""
+def _serve(certs=None, addr="127.0.0.1"):
+    """The recorder on an ephemeral port of addr; over TLS with certs (a
+    gen-certs.sh directory; the server names clients send, SNI, are kept
+    in .sni)."""
     ctx = None
     if certs:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.path.join(certs, "server.crt"),
                             os.path.join(certs, "server.key"))
-        srv = _TlsServer(("127.0.0.1", 0), _Recorder)
+        srv = _TlsServer((addr, 0), _Recorder)
+        ctx.sni_callback = lambda sock, name, c: srv.sni.append(name or "-")
     else:
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+        srv = http.server.ThreadingHTTPServer((addr, 0), _Recorder)
     srv.ctx = ctx
     srv.conns = []
     srv.seen = []
+    srv.sni = []
+    srv.hosts = ["%s:%d" % srv.server_address] * 2
     srv.daemon_threads = True
     th = threading.Thread(target=srv.serve_forever, daemon=True)
     th.start()
@@ -140,6 +189,7 @@ classes:
           - {{method: HEAD, path: /bye}}
           - {{method: DELETE, path: /bye}}
           - {{path: /busy, count: [{{name: busy, status: 429}}], expect: {{status: [200, 429]}}}}
+          - {{path: /items/v, headers: {{Host: "v${{user_index()}}.example"}}}}
           - {{method: OPTIONS, path: /missing}}
 """
 
@@ -151,16 +201,17 @@ def _certs(d):
     return certs
 
 
-@test
+@test(once=True)
 def engines_send_the_same_requests():
     """Every method, templated paths, queries, headers and bodies, a
     captured token and cookie, chunked answers, Connection: close, a
-    counter and a 404: what the server received is the same multiset of
-    requests from both engines, and so are the figures."""
+    counter, a Host header that is a template (the native path sent no
+    Host at all) and a 404: what the server received is the same
+    multiset of requests from both engines, and so are the figures."""
     _same_requests(tls=False)
 
 
-@test
+@test(once=True)
 def engines_send_the_same_requests_over_https():
     """The same flow over https with the CA from the scenario's files
     (tls.ca_file, verified against the certificate's IP address): the
@@ -188,7 +239,7 @@ def _same_requests(tls):
             srv.shutdown()
             srv.server_close()
     (jc, sc), (jn, sn) = runs["curl"], runs["native"]
-    eq(len(sc), 3 * 4 * 8, "requests the server saw from curl")
+    eq(len(sc), 3 * 4 * 9, "requests the server saw from curl")
     for a, b in zip(sc, sn):
         eq(b, a, "request as the server saw it (native vs curl)")
     eq(len(sn), len(sc), "requests the server saw")
@@ -203,7 +254,7 @@ def _same_requests(tls):
     eq(by(jn), by(jc), "per endpoint")
 
 
-@test
+@test(once=True)
 def engines_count_the_same_against_the_target():
     """The target's own counts of one closed run per engine: equal to
     what each engine reports, route by route."""
@@ -263,7 +314,7 @@ tasks:
 """
 
 
-@test
+@test(once=True)
 def engines_count_the_same_over_mutual_tls():
     """Mutual TLS (CA, client certificate and key from the scenario's
     files) against the target, which refuses requests without a client
@@ -289,7 +340,7 @@ def engines_count_the_same_over_mutual_tls():
                     eq(n["handshakes"], 8, "native TLS handshakes")
 
 
-@test
+@test(once=True)
 def engines_fail_tls_the_same_way():
     """An untrusted certificate, a certificate for another name, and
     https to a plain http port: the same kind ("tls") and the same
@@ -330,7 +381,7 @@ def engines_fail_tls_the_same_way():
                 eq({k for k, _ in got["native"]}, {"tls"}, "%s: kind" % what)
 
 
-@test
+@test(once=True)
 def new_connection_per_request_over_tls():
     """Handshake load (case 4 of shared/scenarios with --new-connection):
     every request on its own TLS connection, on both engines; the
@@ -358,7 +409,7 @@ def new_connection_per_request_over_tls():
                     eq(n["connections"], j["requests"], "native new connections")
 
 
-@test
+@test(once=True)
 def native_resumes_tls_sessions():
     """With a new connection per request against a server that issues
     session tickets (Python's ssl, OpenSSL), the native path offers the
@@ -393,3 +444,210 @@ def native_resumes_tls_sessions():
     assert total > 20 and resumed >= 0.8 * total, ("native resumed", res)
     print("    resumed/connections: native %d/%d, curl %d/%d"
           % (res["native"] + res["curl"]))
+
+
+REDIRECTS = """
+host: http://127.0.0.1:{port}
+headers: {{X-Scenario: redir, Authorization: "Bearer s3cret"}}
+load: {{users: 2}}
+classes:
+  - name: c
+    iterations: 3
+    tasks:
+      - task: flow
+        steps:
+          - {{method: POST, path: /redir/302/items/a, body: {{x: 1}}, follow_redirects: true}}
+          - {{method: POST, path: /redir/307/items/b, body: {{x: 2}}, follow_redirects: true}}
+          - {{method: PUT, path: /redir/301/items/c, body: raw, follow_redirects: true}}
+          - {{method: PATCH, path: /redir/308/items/d, body: p, follow_redirects: true}}
+          - {{method: POST, path: /redir/303/items/e, follow_redirects: true}}
+          - {{method: DELETE, path: /redir/303/items/f, follow_redirects: true}}
+          - {{method: HEAD, path: /redir/302/items/g, follow_redirects: true}}
+          - {{path: /redir/308/redir/302/items/h, follow_redirects: true}}
+          - {{path: "/redir/302/~http%3A%2F%2F127.0.0.2%3A{port2}%2Fitems%2Fi",
+              follow_redirects: true, headers: {{X-Id: "${{counter()}}"}}}}
+          - {{path: "/redir/307/~..%2F..%2Fitems%2Fj%3Fq%3D1%23frag", follow_redirects: true}}
+          - {{path: "/redir/302/~%2F%2F127.0.0.1%3A{port}%2Fitems%2Fk", follow_redirects: true}}
+          - {{path: "/redir/302/~items%2Fa%20b%C3%A9", follow_redirects: true}}
+          - {{path: /close-redir, follow_redirects: true}}
+          - {{path: /redir/302/items/l, expect: {{status: 302}}}}
+          - {{path: /redir/300/~, follow_redirects: true, expect: {{status: 300}}}}
+          - {{path: /loop, follow_redirects: true}}
+"""
+
+
+def _two_servers(certs=None):
+    a, b = _serve(certs), _serve(certs, "127.0.0.2")
+    a.hosts = b.hosts = ["127.0.0.1:%d" % a.server_address[1],
+                         "127.0.0.2:%d" % b.server_address[1]]
+    return a, b
+
+
+def _stop(*srvs):
+    for srv in srvs:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _differential(text, d, args=("-t", "3s", "--threads", "1"), certs=None):
+    """The scenario text (formatted with port, port2) through both engines
+    against two recorders (127.0.0.1 and 127.0.0.2); returns {engine:
+    (summary, requests the first saw, the second saw, server names)}."""
+    a, b = _two_servers(certs)
+    runs = {}
+    try:
+        path = write(os.path.join(d, "s.yaml"),
+                     text.format(port=a.server_address[1], port2=b.server_address[1]))
+        for engine in ("curl", "native"):
+            for srv in (a, b):
+                srv.seen, srv.sni = [], []
+            j, err = _run(engine, path, *args)
+            runs[engine] = (j, sorted(a.seen), sorted(b.seen), sorted(a.sni + b.sni), err)
+    finally:
+        _stop(a, b)
+    return runs
+
+
+def _same_figures(jn, jc):
+    for k in ("requests", "failures", "status_codes", "counters", "iterations"):
+        eq(jn[k], jc[k], k)
+    eq(sorted((e["kind"], e["name"], e["message"], e["count"]) for e in jn["errors"]),
+       sorted((e["kind"], e["name"], e["message"], e["count"]) for e in jc["errors"]),
+       "error set")
+    by = lambda j: sorted((e["method"], e["name"], e["requests"], e["failures"])  # noqa: E731
+                          for e in j["endpoints"])
+    eq(by(jn), by(jc), "per endpoint")
+
+
+def _same_seen(sc, sn, what):
+    eq(len(sn), len(sc), "requests %s saw" % what)
+    for x, y in zip(sc, sn):
+        eq(y, x, "a request as %s saw it (native vs curl)" % what)
+
+
+@test(once=True)
+def engines_follow_redirects_the_same_way():
+    """follow_redirects on both engines (the native path follows them
+    itself): 301/302/303 turn a POST into a GET without its body, PUT
+    keeps its name and loses its body, 307/308 send method and body
+    again, HEAD stays HEAD, a chain of two, a redirect to another host
+    (127.0.0.2: no Authorization, no Cookie, its own Host), relative,
+    scheme-relative and encoded locations, a redirect on a closing
+    connection, a 3xx not followed, a 3xx without Location, and a loop
+    that fails after 30 redirects. What both servers received is the
+    same multiset of requests (method, target, headers, body hash), and
+    so are the figures; one request each per transfer, whatever the
+    hops."""
+    with tempfile.TemporaryDirectory() as d:
+        runs = _differential(REDIRECTS, d)
+    (jc, ac, bc, _, _), (jn, an, bn, _, errn) = runs["curl"], runs["native"]
+    _native_line(errn)   # the native path ran, not libcurl
+    _same_seen(ac, an, "127.0.0.1")
+    _same_seen(bc, bn, "127.0.0.2")
+    _same_figures(jn, jc)
+    eq(jc["iterations"], 6, "iterations")
+    eq(jc["requests"], 6 * 16, "one request per transfer, whatever the hops")
+    loop = [r for r in ac if r[1] == "/loop"]
+    eq(len(loop), 6 * 31, "/loop: the first request and 30 redirects followed")
+    eq({e["message"] for e in jc["errors"]}, {"Maximum (30) redirects followed"},
+       "the loop's error")
+    by_path = {}
+    for method, target, hdrs, _ in ac + bc:
+        by_path.setdefault(target, set()).add((method, dict(hdrs).get("content-length")))
+    eq(by_path["/items/a"], {("GET", None)}, "302 turns a POST into a GET")
+    eq(by_path["/items/b"], {("POST", "7")}, "307 sends the POST again")
+    eq(by_path["/items/c"], {("PUT", None)}, "301: PUT keeps its name, not its body")
+    eq(by_path["/items/g"], {("HEAD", None)}, "HEAD stays HEAD")
+    hi = [dict(h) for _, t, h, _ in bc if t == "/items/i"]
+    assert hi and all("authorization" not in h and "cookie" not in h for h in hi), hi
+    assert all(h["host"].startswith("127.0.0.2:") for h in hi), hi
+
+
+TEMPLATED_HOST = """
+host: http://127.0.0.1:{port}
+load: {{users: 4}}
+classes:
+  - name: c
+    iterations: 3
+    tasks:
+      - task: t
+        steps:
+          - path: /whereto
+            query: {{u: "${{user_index()}}"}}
+            capture: {{h: {{json: $.h}}}}
+          - {{url: "http://${{h}}/items/t${{user_index()}}", name: "/items/[t]"}}
+          - {{url: "http://${{h}}/redir/302/items/u", name: /redir, follow_redirects: true}}
+          - {{method: POST, url: "http://${{h}}/login", body: {{user: "${{user_index()}}"}},
+              name: /login}}
+          - {{path: /items/hh, headers: {{Host: "h-${{user_index()}}.example"}}}}
+"""
+
+
+@test(once=True)
+def engines_send_the_same_to_templated_hosts():
+    """A URL whose host is captured at run time (half the users to
+    127.0.0.1, half to 127.0.0.2), with a redirect and a POST on it, and
+    a Host header that is a template: the native path runs it itself
+    (one pool per scheme, host and port) and both servers see the same
+    requests from both engines, with the same Host headers."""
+    with tempfile.TemporaryDirectory() as d:
+        runs = _differential(TEMPLATED_HOST, d)
+    (jc, ac, bc, _, _), (jn, an, bn, _, errn) = runs["curl"], runs["native"]
+    _native_line(errn)
+    _same_seen(ac, an, "127.0.0.1")
+    _same_seen(bc, bn, "127.0.0.2")
+    _same_figures(jn, jc)
+    eq(jc["failures"], 0, "failures %r" % jc["errors"])
+    eq(jc["requests"], 12 * 5, "requests")
+    assert bc and all(dict(h)["host"].startswith("127.0.0.2:") for _, _, h, _ in bc), bc
+    hh = sorted(dict(h)["host"] for _, t, h, _ in ac if t == "/items/hh")
+    eq(hh, sorted("h-%d.example" % (i % 4) for i in range(12)), "templated Host headers")
+
+
+TEMPLATED_TLS = """
+host: https://127.0.0.1:{port}
+tls: {{ca_file: certs/ca.crt}}
+load: {{users: 2}}
+classes:
+  - name: c
+    iterations: 4
+    tasks:
+      - task: t
+        steps:
+          - path: /whereto
+            query: {{u: "${{user_index()}}"}}
+            capture: {{h: {{json: $.h}}}}
+          - {{url: "https://${{h}}/items/s"}}
+"""
+
+
+@test(once=True)
+def engines_send_sni_per_templated_host():
+    """https to a templated host: "localhost" (a name: sent as SNI and
+    checked against the certificate) for one user, 127.0.0.1 (an
+    address: no SNI, RFC 6066) for the other, on one server: the server
+    names (per connection) and Host headers it saw are the same from
+    both engines."""
+    with tempfile.TemporaryDirectory() as d:
+        certs = _certs(d)
+        srv = _serve(certs)
+        runs = {}
+        try:
+            port = srv.server_address[1]
+            srv.hosts = ["localhost:%d" % port, "127.0.0.1:%d" % port]
+            path = write(os.path.join(d, "s.yaml"), TEMPLATED_TLS.format(port=port))
+            for engine in ("curl", "native"):
+                srv.seen, srv.sni = [], []
+                j, err = _run(engine, path, "-t", "3s", "--threads", "1")
+                runs[engine] = (j, sorted(srv.seen), sorted(srv.sni), err)
+        finally:
+            _stop(srv)
+    (jc, sc, nc, _), (jn, sn, nn, errn) = runs["curl"], runs["native"]
+    _native_line(errn)
+    eq(jc["failures"], 0, "curl failures %r" % jc["errors"])
+    _same_figures(jn, jc)
+    _same_seen(sc, sn, "the server")
+    eq(nn, nc, "server names sent (native vs curl)")
+    assert "localhost" in nc and set(nc) == {"localhost", "-"}, nc
+    hosts = {dict(h)["host"].split(":")[0] for _, t, h, _ in sc if t == "/items/s"}
+    eq(hosts, {"localhost", "127.0.0.1"}, "Host headers of the templated host")

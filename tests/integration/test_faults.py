@@ -10,7 +10,7 @@ import time
 from harness import Fleet, Target, eq, hornet, hornet_json, test, write
 
 
-@test
+@test(once=True)
 def bad_usage_exits_2_with_a_message():
     cases = [
         (["run"], "scenario file or --url"),
@@ -35,7 +35,7 @@ def bad_usage_exits_2_with_a_message():
         assert needle in err, "%s: %r not in %r" % (args, needle, err)
 
 
-@test
+@test(once=True)
 def bad_scenario_names_file_and_line():
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "bad.yaml")
@@ -46,7 +46,7 @@ def bad_scenario_names_file_and_line():
         assert path + ":4:" in err and "wieght" in err, err
 
 
-@test
+@test(once=True)
 def bad_template_is_a_load_error():
     with tempfile.TemporaryDirectory() as d:
         path = write(os.path.join(d, "s.yaml"),
@@ -60,7 +60,7 @@ def bad_template_is_a_load_error():
         assert "unknown function" in err and "sha265" in err, err
 
 
-@test
+@test(once=True)
 def server_closing_idle_connections_costs_nothing():
     """The server drops kept-alive connections idle for 1 s while users
     think for 1.5 s: every reuse must notice, reconnect and lose nothing,
@@ -176,7 +176,7 @@ def master_restart_mid_run_loses_nothing():
         assert j["duration_s"] > 6, j["duration_s"]
 
 
-@test
+@test(once=True)
 def master_and_worker_bad_usage():
     cases = [
         (["worker"], "--master"),

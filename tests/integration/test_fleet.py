@@ -120,7 +120,7 @@ def master_with_curve_keys_refuses_strangers():
         assert "only 0 of 1 workers" in p2.stderr, p2.stderr
 
 
-@test
+@test(serial=True)
 def master_workers_in_network_namespaces():
     """3 workers, each in its own network namespace behind a veth pair, so
     their traffic crosses a real interface to the target and the master."""
@@ -207,3 +207,47 @@ def keys_dir_on_both_sides_works_and_a_keyless_worker_says_so():
         eq(mp.wait(60), 0, "master exit: " + open(mlog).read()[-1500:])
         j = json.load(open(js))
         eq(j["requests"], t.counts()["total"], "total vs server")
+
+
+@test(once=True)
+def worker_memory_is_its_own_wherever_it_runs():
+    """Issue 13: Locust's /stats/requests workers[].memory_usage and
+    /api/v1/workers memory_bytes came from the master reading
+    /proc/PID/statm, so only workers on the master's machine had one (0 or
+    null elsewhere, and a wrong process's when PIDs collide). The worker's
+    heartbeat now carries its RSS. The worker here runs in its own UTS
+    namespace under another hostname, as a worker on another machine looks
+    to the master; what both APIs say must be within 20% of the VmRSS in
+    its /proc/PID/status."""
+    from harness import api, free_port, wait_state
+    import urllib.request
+    far = sh("unshare", "--uts", "true").returncode == 0
+    if not far:
+        SKIPPED.append("worker_memory_is_its_own_wherever_it_runs: needs unshare --uts "
+                       "(root) to give the worker another hostname")
+        return
+    with Target() as t, Fleet() as f:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        log = open(os.path.join(f.dir, "far.log"), "w")
+        w = subprocess.Popen(["unshare", "--uts", "sh", "-c",
+                              'hostname hornet-far && exec "$0" "$@"', HORNET, "worker",
+                              "--master", f.endpoint, "--threads", "1", "--id", "far"],
+                             stdout=log, stderr=subprocess.STDOUT)
+        f.procs.append(w)
+        f.master_bg("--url", t.url + "/", "--expect-workers", "1",
+                    "--web", "127.0.0.1:%d" % port, "-q", headless=False)
+        wait_state(base, ("ready",))
+        time.sleep(1.5)   # a heartbeat after the scenario loaded
+        eq(open("/proc/%d/comm" % w.pid).read().strip(), "hornet", "the worker's pid")
+        with urllib.request.urlopen(base + "/stats/requests", timeout=10) as r:
+            lw = json.loads(r.read())["workers"]
+        st, aw = api(base, "GET", "/api/v1/workers")
+        eq(st, 200, aw)
+        with open("/proc/%d/status" % w.pid) as fh:
+            vm = [int(l.split()[1]) * 1024 for l in fh if l.startswith("VmRSS:")][0]
+        eq([x["hostname"] for x in aw], ["hornet-far"], "the worker's own hostname")
+        eq(len(lw), 1, lw)
+        for what, got in (("Locust memory_usage", lw[0]["memory_usage"]),
+                          ("hornet memory_bytes", aw[0]["memory_bytes"])):
+            assert got and abs(got - vm) <= 0.2 * vm, (what, got, vm)

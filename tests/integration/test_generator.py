@@ -58,7 +58,7 @@ def generator_saturated_when_rate_exceeds_one_thread():
     assert "include the generator's own delay" in err, err
 
 
-@test
+@test(serial=True)
 def generator_not_flagged_on_a_light_run():
     """50 iterations/s is nothing for one thread: no saturated second, no
     warning, and the figures are there and small."""

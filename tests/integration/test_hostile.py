@@ -3,14 +3,19 @@ resets, closes or talks garbage (target --hostile), a refused port, a low
 file-descriptor limit, a worker stopped and continued. Every test runs
 both engines (native and libcurl) and checks hornet's totals against the
 target's own count: `total` is what reached the server, read in full.
+(Each test loops over both engines itself, so it runs once: @test(once=True);
+the fleet test with no engine loop runs per engine as every test does.)
 """
 import json
 import os
 import resource
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
+import threading
 import time
 
 from harness import (HORNET, ROOT, SKIPPED, Fleet, Target, eq, free_port, test,
@@ -41,7 +46,7 @@ def kinds(j):
 POST = ["-X", "POST", "-d", '{"a":1}', "-H", "Content-Type: application/json"]
 
 
-@test
+@test(once=True)
 def server_resetting_each_2nd_request_counts_every_send():
     """The server reads the 2nd request of each connection, then resets it.
     libcurl (and the native path, as curl does) sends it again on a new
@@ -61,7 +66,7 @@ def server_resetting_each_2nd_request_counts_every_send():
             assert c["total"] > 1000, (eng, c)
 
 
-@test
+@test(once=True)
 def server_closing_after_each_answer_gives_no_false_failures():
     """The server closes after every answer without `Connection: close`
     (a FIN, then it drains what still comes). A reused connection that
@@ -81,7 +86,7 @@ def server_closing_after_each_answer_gives_no_false_failures():
             assert c["total"] > 1000, (eng, c)
 
 
-@test
+@test(once=True)
 def garbage_instead_of_http_is_a_protocol_failure():
     """Bytes that are not HTTP were filed as `other` ("Received HTTP/0.9
     when not allowed") by the libcurl path."""
@@ -95,7 +100,7 @@ def garbage_instead_of_http_is_a_protocol_failure():
             eq(kinds(j), {"protocol": j["requests"]}, "%s: kinds" % eng)
 
 
-@test
+@test(once=True)
 def closed_users_back_off_from_a_refused_port():
     """Closed model against a port nobody listens on: users used to retry
     at once, 25,000 attempts/s per core. They now wait 10 ms, doubling to
@@ -111,11 +116,210 @@ def closed_users_back_off_from_a_refused_port():
         assert "users wait 10 ms, doubling to 1 s" in err, err[-800:]
 
 
+class CutServer:
+    """A server that answers each request on a new connection with a
+    response cut short, then closes: over TLS (Python's ssl on memory
+    BIOs, so the records on the wire can be cut or spoiled) or plain.
+    Modes, TLS: alert (it asks for a client certificate: TLS 1.3's alert
+    comes after the client's handshake is done), badmac (a record that
+    does not decrypt), truncate (half a record, then FIN), notify-mid
+    (close_notify in the body), notify-first (close_notify before any
+    answer); plain: status-cut, head-cut (after a whole status line and
+    a header), body-cut (Content-Length), chunk-cut. .accepted counts
+    the connections."""
+    RESP = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100
+    PLAIN = {"status-cut": b"HTTP/1.1 20",
+             "head-cut": b"HTTP/1.1 201 Created\r\nX-A: 1\r\n",
+             "body-cut": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxxxx",
+             "chunk-cut": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"10\r\nxxxx"}
+
+    def __init__(self, mode, certs=None):
+        self.mode, self.accepted = mode, 0
+        self.ctx = None
+        if certs:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(os.path.join(certs, "server.crt"),
+                                     os.path.join(certs, "server.key"))
+            if mode == "alert":
+                self.ctx.verify_mode = ssl.CERT_REQUIRED
+                self.ctx.load_verify_locations(os.path.join(certs, "ca.crt"))
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(256)
+        self.port = self.ls.getsockname()[1]
+        self.stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stop:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, sock):
+        sock.settimeout(5)
+        try:
+            if self.ctx:
+                self._tls(sock)
+            else:
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    d = sock.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                sock.sendall(self.PLAIN[self.mode])
+            time.sleep(0.02)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            sock.close()
+
+    def _tls(self, sock):
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = self.ctx.wrap_bio(inc, out, server_side=True)
+
+        def flush():
+            data = out.read()
+            if data:
+                sock.sendall(data)
+
+        def step(fn):
+            while True:
+                try:
+                    return fn()
+                except ssl.SSLWantReadError:
+                    flush()
+                    d = sock.recv(65536)
+                    if not d:
+                        raise OSError("closed")
+                    inc.write(d)
+        try:
+            step(obj.do_handshake)
+            flush()
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += step(lambda: obj.read(65536))
+        except ssl.SSLError:
+            flush()   # the alert
+            return
+        mode = self.mode
+        if mode in ("truncate", "badmac"):
+            obj.write(self.RESP)
+            data = bytearray(out.read())
+            if mode == "truncate":
+                data = data[:len(data) // 2]
+            else:
+                data[-3] ^= 0xff
+            sock.sendall(bytes(data))
+            return
+        if mode == "notify-mid":
+            obj.write(self.RESP[:60])
+            flush()
+        try:
+            obj.unwrap()   # close_notify
+        except ssl.SSLError:
+            pass
+        flush()
+
+    def close(self):
+        self.stop = True
+        self.ls.close()
+
+
+def _cut_runs(modes, certs=None, d=None):
+    """Each mode against both engines: {mode: {engine: summary}}, each
+    engine's requests checked against the connections the server took
+    (one per request: the server closes each)."""
+    out = {}
+    for mode in modes:
+        out[mode] = {}
+        for eng in ENGINES:
+            srv = CutServer(mode, certs)
+            try:
+                if certs:
+                    s = write(os.path.join(d, "s.yaml"),
+                              "host: https://127.0.0.1:%d\ntls: {ca_file: certs/ca.crt}\n"
+                              "tasks: [{path: /x}]\n" % srv.port)
+                    args = [s]
+                else:
+                    args = ["--url", "http://127.0.0.1:%d/x" % srv.port]
+                rc, j, err = run_json([*args, "-u", "2", "-t", "1s", "--threads", "1",
+                                       "--max-error-rate", "100%"], eng)
+                assert j, (mode, eng, rc, err[-800:])
+                time.sleep(0.05)
+                eq(j["requests"], srv.accepted, "%s %s: requests vs connections" % (mode, eng))
+                assert j["requests"] > 2, (mode, eng, j["requests"])
+                out[mode][eng] = j
+            finally:
+                srv.close()
+        errs = {e: sorted((x["kind"], x["message"], x["count"] > 0) for x in j["errors"])
+                for e, j in out[mode].items()}
+        eq(errs["native"], errs["curl"], "%s: errors native vs curl" % mode)
+        eq(out[mode]["native"]["status_codes"].keys(), out[mode]["curl"]["status_codes"].keys(),
+           "%s: statuses" % mode)
+    return out
+
+
+def _only(j, kind, text):
+    """Every request failed as kind, with text in the message."""
+    eq(kinds(j), {kind: j["requests"]}, "kinds")
+    assert all(text in e["message"] for e in j["errors"]), j["errors"]
+
+
+@test(once=True)
+def tls_errors_after_the_handshake_are_filed_as_curl_files_them():
+    """After the handshake (the native path's own OpenSSL client): a
+    TLS 1.3 alert (a client certificate was required) and a record that
+    does not decrypt are `protocol` with OpenSSL's reason; half a record
+    then a close, and a close_notify before any answer, are `reset`
+    (empty reply); a close_notify in the body is `protocol`, "transfer
+    closed with N bytes remaining to read" (the native path said
+    "outstanding read data remaining", curl's words for a chunked body).
+    Kind and message the same on both engines, requests equal to the
+    server's connections."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["bash", os.path.join(ROOT, "tests", "target", "gen-certs.sh"),
+                        os.path.join(d, "certs")], check=True, timeout=30)
+        r = _cut_runs(["alert", "badmac", "truncate", "notify-first", "notify-mid"],
+                      os.path.join(d, "certs"), d)
+    for eng in ENGINES:
+        _only(r["alert"][eng], "protocol", "SSL_read: OpenSSL/")
+        _only(r["alert"][eng], "protocol", "alert certificate required")
+        _only(r["badmac"][eng], "protocol", "bad record mac")
+        _only(r["truncate"][eng], "reset", "empty reply from server")
+        _only(r["notify-first"][eng], "reset", "empty reply from server")
+        _only(r["notify-mid"][eng], "protocol", "transfer closed with N bytes remaining")
+
+
+@test(once=True)
+def responses_cut_short_are_filed_as_curl_files_them():
+    """A close inside the status line is `reset` (curl: empty reply, no
+    whole line read; the native path said `protocol`); after a whole
+    status line and a header it is that status and no failure (curl ends
+    the head there; the native path failed it); in a body of known
+    length "transfer closed with N bytes remaining to read", in a
+    chunked one "... outstanding read data remaining", both `protocol`.
+    The same on both engines."""
+    r = _cut_runs(["status-cut", "head-cut", "body-cut", "chunk-cut"])
+    for eng in ENGINES:
+        _only(r["status-cut"][eng], "reset", "empty reply from server")
+        j = r["head-cut"][eng]
+        eq((j["failures"], j["status_codes"]), (0, {"201": j["requests"]}),
+           "%s: a head cut after its status line" % eng)
+        _only(r["body-cut"][eng], "protocol", "transfer closed with N bytes remaining")
+        _only(r["chunk-cut"][eng], "protocol", "outstanding read data remaining")
+
+
 def low_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
 
-@test
+@test(once=True)
 def fd_limit_fails_as_nofile_backs_off_and_keeps_the_report():
     """ulimit -n 256 with 300 and 2,000 users: failures were filed as
     `connect`, the engine spun, and the JSON summary was lost ("Too many
@@ -165,6 +369,9 @@ def stopped_worker_sends_no_burst_of_missed_arrivals():
         j = json.load(open(js))
         c = t.counts()
         eq(j["requests"], c["total"], "hornet's total vs the target's")
+        # missing for a while, not gone: it sent what it held, so the
+        # estimate of what it took (issue 15) was withdrawn
+        assert "lost_estimate" not in j, j.get("lost_estimate")
         if os.environ.get("HOSTILE_VERBOSE"):
             print("burst %d in 0.5 s, total %d, not started %r" % (
                 burst, c["total"], j.get("iterations_not_started")))
@@ -196,7 +403,7 @@ http {{
 """
 
 
-@test
+@test(once=True)
 def http2_goaway_at_the_stream_limit_gives_no_false_failures():
     """nginx (TLS, ALPN h2) sends GOAWAY after keepalive_requests streams on
     a connection (100 here, 1000 by default) and refuses the streams past

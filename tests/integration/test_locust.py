@@ -122,6 +122,13 @@ tasks:
             assert k in row, k
         for k in ("total_rps", "fail_ratio", "errors", "state", "user_count", "workers"):
             assert k in d, k
+        # avg_content_length is the body's bytes only, as Locust's
+        # len(response.content): the target answers /delay with "ok\n" and
+        # /status/500 with "status 500\n" (headers not counted)
+        eq(row["avg_content_length"], 3.0, "avg_content_length of /<html>")
+        eq(d["stats"][1]["avg_content_length"], 11.0, "avg_content_length of /fail")
+        n0, n1 = row["num_requests"], d["stats"][1]["num_requests"]
+        assert abs(agg["avg_content_length"] - (3.0 * n0 + 11.0 * n1) / (n0 + n1)) < 1e-9, agg
         # test_request_stats_with_errors
         assert d["errors"] and "500" in txt, d["errors"]
         e = d["errors"][0]
@@ -132,6 +139,9 @@ tasks:
         _csv_headers(h, "requests")
         rows = list(csv.reader(io.StringIO(txt)))
         eq(rows[0][:4], ["Type", "Name", "Request Count", "Failure Count"], rows[0])
+        size = rows[0].index("Average Content Size")
+        eq([(r[1], r[size]) for r in rows[1:3]], [("/<html>", "3.00"), ("/fail", "11.00")],
+           "the CSV's content size is the body's too")
         st, h, txt = _get(base, "/stats/failures/csv")
         eq(st, 200, "test_failure_stats_csv")
         _csv_headers(h, "failures")
@@ -231,4 +241,70 @@ def locust_web_swarm():
         eq((st, j["success"], j["field"]), (400, False, "user_count"), j)
         assert j["message"], j
         api(base, "GET", "/stop")
+        wait_state(base, ("stopped",))
+
+
+def _locust_window(points, key):
+    """Locust's StatsEntry.current_rps (stats.py) over hornet's timeline:
+    the mean of seconds L-12 .. L-3 (not before the start), L the last
+    second with a request; 0 with none."""
+    sec = {int(round(p["t"])) - 1: p for p in points}  # point t covers t-1..t
+    with_req = [k for k, p in sec.items() if p["rps"] > 0]
+    if not with_req:
+        return 0.0
+    last = max(with_req)
+    window = list(range(max(last - 12, 0), last - 2))
+    return sum(sec[k][key] if k in sec else 0 for k in window) / max(len(window), 1)
+
+
+@test
+def locust_current_rps_is_locusts_window():
+    """Issue 13: /stats/requests' current_rps, current_fail_per_sec and
+    total_rps are Locust's windowed figures (the mean of the 10 seconds
+    ending 3 s before the last second with a request), not the last
+    second; /api/v1/stats keeps hornet's last second. The load goes up 5x
+    mid-run: the last second follows at once, Locust's figure lags."""
+    with Target() as t, Fleet() as f:
+        scen = write(os.path.join(f.dir, "s.yaml"), """
+host: %s
+load: {users: 1, think_time: 100ms}
+tasks:
+  - {name: ok, path: /, weight: 3}
+  - {name: fail, path: /status/500, weight: 1}
+""" % t.url)
+        base = _fleet(f, scen)
+        st, j = api(base, "POST", "/api/v1/start", {"users": 1})
+        eq(st, 200, j)
+        time.sleep(14)
+        st, j = api(base, "POST", "/api/v1/load", {"users": 5})
+        eq(st, 200, j)
+        time.sleep(4.5)
+        # one consistent look: no new second between the calls
+        for _ in range(20):
+            st, t1 = api(base, "GET", "/api/v1/timeseries")
+            d = json.loads(_get(base, "/stats/requests")[2])
+            st, hs = api(base, "GET", "/api/v1/stats")
+            st, t2 = api(base, "GET", "/api/v1/timeseries")
+            if len(t1) == len(t2):
+                break
+            time.sleep(0.2)
+        eq(len(t1), len(t2), "a second came between the calls every time")
+        want_rps = _locust_window(t1, "rps")
+        want_fail = _locust_window(t1, "fails_per_s")
+        agg = d["stats"][-1]
+        eq(agg["name"], "Aggregated", "last row")
+        assert abs(agg["current_rps"] - want_rps) < 1e-6, (agg["current_rps"], want_rps, t1)
+        assert abs(agg["current_fail_per_sec"] - want_fail) < 1e-6, (agg, want_fail, t1)
+        assert abs(d["total_rps"] - want_rps) < 1e-6, (d["total_rps"], want_rps)
+        rows = d["stats"][:-1]
+        assert abs(sum(r["current_rps"] for r in rows) - want_rps) < 1e-6, rows
+        assert abs(sum(r["current_fail_per_sec"] for r in rows) - want_fail) < 1e-6, rows
+        assert want_fail > 0, t1
+        # the rate went up 5x: the last second shows it, Locust's window not yet
+        last = t1[-1]["rps"]
+        assert last > 2 * want_rps, (last, want_rps, [p["rps"] for p in t1])
+        eq(hs["current_rps"], last, "/api/v1/stats: the last second")
+        assert d["current_response_time_percentile_50"] is not None, d
+        assert d["current_response_time_percentile_95"] >= d["current_response_time_percentile_50"], d
+        api(base, "POST", "/api/v1/stop")
         wait_state(base, ("stopped",))

@@ -327,7 +327,7 @@ def metrics_scraped_by_prometheus_equal_the_target_count():
             prom.close()
 
 
-@test
+@test(once=True)
 def metrics_follow_the_api_token_rule():
     """With --web-token, /metrics needs the token like the API (401 none,
     403 wrong; header or ?token=), and takes GET only."""

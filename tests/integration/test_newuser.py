@@ -11,7 +11,7 @@ import tempfile
 from harness import HORNET, Target, eq, hornet, test, write
 
 
-@test
+@test(once=True)
 def each_command_has_its_own_help():
     rc, out, _ = hornet("master", "--help")
     eq(rc, 0, "master --help")
@@ -27,7 +27,7 @@ def each_command_has_its_own_help():
     assert "--bind is an option of 'hornet master'" in err, err
 
 
-@test
+@test(once=True)
 def check_describes_a_schedule():
     with tempfile.TemporaryDirectory() as d:
         p = write(os.path.join(d, "s.yaml"),
@@ -123,7 +123,7 @@ def flags_come_from_the_environment_and_argv_wins():
         assert "HORNET_USERS" in p.stderr, p.stderr
 
 
-@test
+@test(once=True)
 def bash_completion_knows_every_flag():
     rc, script, _ = hornet("completion", "bash")
     eq(rc, 0, "completion bash")

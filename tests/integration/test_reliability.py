@@ -356,3 +356,147 @@ def workers_keep_a_summary_not_every_interval():
             m = re.search(r"exit \((\d+) intervals held one by one, older ones in a summary",
                           wlog)
             assert m and int(m.group(1)) <= 2 + 2, wlog[-1500:]
+
+
+class CountSampler:
+    """Polls the target's own count every 0.1 s in a thread, so a test can
+    read the rate it served over any stretch of the run."""
+
+    def __init__(self, target):
+        import threading
+        self.t = target
+        self.samples = []          # (time.time(), total)
+        self.stop = threading.Event()
+        self.th = threading.Thread(target=self._run, daemon=True)
+        self.th.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                t0 = time.time()
+                n = self.t.counts()["total"]
+                self.samples.append(((t0 + time.time()) / 2, n))
+            except OSError:
+                pass
+            self.stop.wait(0.1)
+
+    def at(self, when):
+        """The count at the sample nearest to `when`."""
+        return min(self.samples, key=lambda s: abs(s[0] - when))
+
+    def rate(self, a, b):
+        (ta, na), (tb, nb) = self.at(a), self.at(b)
+        return (nb - na) / (tb - ta)
+
+    def close(self):
+        self.stop.set()
+        self.th.join(5)
+
+
+@test(serial=True)
+def sigtermed_worker_says_goodbye_and_its_share_moves_at_once():
+    """A SIGTERMed worker drained and flushed its last interval but said
+    no goodbye, so the master moved its share only when it went missing
+    (3.5 s): a third of the rate was not sent for that long. Now it says
+    it is leaving at once (heartbeat state) and goodbye after its last
+    interval is acknowledged: the other two take its share over within
+    ~1 s, the master calls it "left", not missing, and the totals equal
+    what the target served. No worker vanished, so nothing is estimated."""
+    with Target() as t, Fleet() as f:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        ws = [f.worker("g%d" % i) for i in range(3)]
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "--rate", "300", "-t", "11s",
+                                   "--expect-workers", "3", "--web", "127.0.0.1:%d" % port)
+        wait_for(mlog, "starting 300.0 iterations/s")
+        sampler = CountSampler(t)
+        try:
+            time.sleep(3.5)
+            before = sampler.rate(time.time() - 2.5, time.time() - 0.5)
+            termed = time.time()
+            ws[1].send_signal(signal.SIGTERM)
+            eq(ws[1].wait(20), 0, "the signalled worker's exit code")
+            time.sleep(3.5)
+            # from 1 s after the signal: the rate asked again (before, the
+            # others took the share over 3.5 s after it)
+            after = sampler.rate(termed + 1.0, termed + 3.0)
+            st, wj = api(base, "GET", "/api/v1/workers")
+            eq(st, 200, wj)
+        finally:
+            sampler.close()
+        eq(mp.wait(60), 0, "master exit")
+        assert before > 270, ("rate before the signal", before)
+        assert after > 0.9 * 300, ("rate 1-3 s after SIGTERM (the others should run "
+                                   "its share by then)", after, before)
+        text = open(mlog).read()
+        assert "worker g1 is leaving; moving its load to the others" in text, text[-2500:]
+        assert "worker g1 left (goodbye)" in text, text[-2500:]
+        assert "g1 is missing" not in text, text[-2500:]
+        after_bye = text.split("worker g1 is leaving", 1)[1]
+        assert "g0 gets 150.0 iterations/s" in after_bye, after_bye[-2000:]
+        g1 = [w for w in wj if w["id"] == "g1"][0]
+        eq((g1["state"], g1["missing"], g1["lost_estimate"]), ("left", False, None), g1)
+        j = json.load(open(js))
+        eq(j["requests"], t.counts()["total"], "hornet's total vs the target's")
+        eq({w["id"]: w["state"] for w in j["workers"]},
+           {"g0": "ok", "g1": "left", "g2": "ok"}, "workers in the summary")
+        assert "lost_estimate" not in j, j.get("lost_estimate")
+        assert "unknowable" not in text, text[-2500:]
+        # the master's own series: the whole seconds from 1 s after the
+        # signal on (second t covers [t - 1, t)) at the rate
+        start = j["meta"]["start_unix_s"]
+        tl = {round(p["t"]): p["requests"] for p in j["timeline"]}
+        sec = termed - start
+        for s in range(int(sec) + 3, int(sec) + 5):
+            assert tl.get(s, 0) > 0.9 * 300, ("second %d of the timeline" % s, tl)
+
+
+@test(serial=True)
+def sigkilled_worker_loss_is_estimated_and_shown_as_such():
+    """A SIGKILLed worker's requests in flight and its unsent last interval
+    are unknowable (the target served them, the master never heard). The
+    master estimates them from the worker's heartbeat (its in-flight peak)
+    and its last rate times the time since its last interval, logs it,
+    puts it in the summary (per worker and in total) and in
+    /api/v1/workers, and the report says 'N requests unknowable'. What
+    the target served and hornet did not count lies in [low, high]; the
+    bounds already hold the timer margin (150 ms at its rate each side),
+    so the only slack allowed is 2% of its rate for arrivals that land on
+    either side of a second's edge."""
+    with Target() as t, Fleet() as f:
+        port = free_port()
+        base = "http://127.0.0.1:%d" % port
+        ws = [f.worker("k%d" % i) for i in range(3)]
+        mp, js, mlog = f.master_bg("--url", t.url + "/", "--rate", "300", "-t", "10s",
+                                   "--expect-workers", "3", "--web", "127.0.0.1:%d" % port)
+        wait_for(mlog, "starting 300.0 iterations/s")
+        time.sleep(3.3)
+        ws[1].kill()
+        ws[1].wait()
+        wait_for(mlog, "not counted from worker k1", timeout=8)
+        st, wj = api(base, "GET", "/api/v1/workers")
+        eq(st, 200, wj)
+        eq(mp.wait(60), 0, "master exit")
+        text = open(mlog).read()
+        j = json.load(open(js))
+        lost = t.counts()["total"] - j["requests"]
+        le = j.get("lost_estimate")
+        assert le, ("no estimate in the summary", sorted(j))
+        assert le["workers"] == ["k1"], (le, text[-3000:])
+        slack = 0.02 * 100
+        assert le["low"] - slack <= lost <= le["high"] + slack, (lost, le)
+        assert le["low"] <= le["unsent"] <= le["high"], le
+        # a second of its 100/s at most between the bounds, plus what was
+        # in flight and the margin
+        assert le["high"] - le["low"] <= 100 * 1.3 + le["in_flight"] + 2, le
+        per = {w["id"]: w for w in j["workers"]}
+        eq(per["k1"]["state"], "missing", per["k1"])
+        eq({k: per["k1"]["lost_estimate"][k] for k in ("in_flight", "unsent", "low", "high")},
+           {k: le[k] for k in ("in_flight", "unsent", "low", "high")}, "k1's estimate")
+        assert "lost_estimate" not in per["k0"] and "lost_estimate" not in per["k2"], per
+        api_w = {w["id"]: w for w in wj}
+        eq(api_w["k1"]["lost_estimate"]["high"], le["high"], api_w["k1"])
+        eq((api_w["k0"]["lost_estimate"], api_w["k2"]["lost_estimate"]), (None, None), api_w)
+        line = "requests unknowable (worker k1 killed): estimate %d..%d" % (le["low"], le["high"])
+        assert line in text, text[-2500:]
+        assert "not counted from worker k1, estimated: in flight <= %d" % le["in_flight"] in text

@@ -60,7 +60,7 @@ def threshold_breach_exits_3_and_a_met_one_0():
         assert all(x["ok"] for x in s["thresholds"]), s["thresholds"]
 
 
-@test
+@test(once=True)
 def bad_threshold_is_a_usage_error_naming_its_place():
     with tempfile.TemporaryDirectory() as d:
         rc, _, err = hornet("run", "--url", "http://127.0.0.1:1/", "--threshold", "p95 < 500",
@@ -99,7 +99,7 @@ def abort_stops_the_run_early():
         assert "stopping the run" in err, err
 
 
-@test
+@test(serial=True)
 def window_threshold_catches_a_stall_second():
     """A 200 ms server stall in a 15 s open-model run at 300/s: ~60 arrivals
     wait for it (latency measured from when each was due), 30 of them over
@@ -151,6 +151,25 @@ def baseline_gate_fails_a_slower_run():
         rc, out, err = hornet("compare", base, "/nonexistent/summary.json")
         eq(rc, 2, "compare with a missing file")
         assert "/nonexistent/summary.json" in err, err
+
+
+@test
+def report_reproduces_a_run_whose_host_came_from_host_flag():
+    """A file without host: runs with --host; hornet report DIR must decode
+    its scenario with the host the run used (it failed: "no host is set")."""
+    with Target() as t:
+        sc = write(os.path.join(tempfile.mkdtemp(prefix="hornet-nohost-"), "s.yaml"),
+                   "tasks:\n  - task: a\n    path: /\n")
+        rc, out, err, d, s = run_out(sc, "--host", t.url, "-u", "2", "-t", "2s")
+        eq(rc, 0, "run\n" + err)
+        with open(os.path.join(d, "summary.json"), "rb") as f:
+            before = f.read()
+        os.remove(os.path.join(d, "summary.json"))
+        rc, out2, err = hornet("report", d)
+        eq(rc, 0, "hornet report\n" + err)
+        with open(os.path.join(d, "summary.json"), "rb") as f:
+            eq(f.read(), before, "summary.json rendered again, byte for byte")
+        eq(s["requests"], t.counts()["total"], "= what the target served")
 
 
 @test

@@ -78,7 +78,7 @@ def refused_port_shows_connection_errors():
     assert "connection refused" in out
 
 
-@test
+@test(serial=True)
 def open_model_rate_is_accurate():
     with Target() as t:
         j, _, _ = hornet_json("run", "--url", t.url + "/", "--rate", "400", "-t", "5s",

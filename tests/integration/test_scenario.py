@@ -46,7 +46,7 @@ tasks:
         eq(c.get("tenants", {}).get("A"), c["total"], "default header sent on every request")
 
 
-@test
+@test(once=True)
 def every_example_checks_valid():
     env = dict(os.environ, CERTMGR_TOKEN="x")
     with tempfile.TemporaryDirectory() as d:

@@ -395,6 +395,45 @@ static void each_walks_slots_in_order(void **state)
     hist_destroy(&h);
 }
 
+/*  hist_new_n: n empty, independent histograms from one allocation, each
+ *  as good as hist_new's (merge, encode, reset), all freed at once. */
+static void new_n_are_independent(void **state)
+{
+    (void)state;
+    hist_t *v[5];
+    assert_int_equal(hist_new_n(v, 5), HN_OK);
+    for (int i = 0; i < 5; i++) {
+        assert_non_null(v[i]);
+        assert_int_equal(hist_count(v[i]), 0);
+        assert_int_equal(hist_min(v[i]), 0);
+        assert_int_equal(hist_percentile(v[i], 50), 0);
+    }
+    /*  the last slot of one and the first of the next share nothing */
+    hist_record(v[1], HIST_MAX_US);
+    hist_record(v[2], 0);
+    hist_record(v[2], 7);
+    assert_int_equal(hist_count(v[1]), 1);
+    assert_int_equal(hist_max(v[1]), HIST_MAX_US);
+    assert_int_equal(hist_count(v[2]), 2);
+    assert_int_equal(hist_min(v[2]), 0);
+    assert_int_equal(hist_count(v[0]) + hist_count(v[3]) + hist_count(v[4]), 0);
+    hist_t *one = hist_new();
+    hist_record(one, 7);
+    hist_record(one, 0);
+    assert_true(hist_equal(one, v[2]));
+    hist_merge(v[4], v[1]);
+    hist_reset(v[1]);
+    assert_int_equal(hist_count(v[1]), 0);
+    assert_int_equal(hist_max(v[4]), HIST_MAX_US);
+    hist_destroy_n(v, 5);
+    for (int i = 0; i < 5; i++)
+        assert_null(v[i]);
+    hist_destroy_n(v, 5); /* NULLs are fine */
+    assert_int_equal(hist_new_n(v, 0), HN_OK);
+    hist_destroy_n(v, 0);
+    hist_destroy(&one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +449,7 @@ int main(void)
         cmocka_unit_test(sparse_snapshot_is_small),
         cmocka_unit_test(corrupt_input_rejected_and_harmless),
         cmocka_unit_test(each_walks_slots_in_order),
+        cmocka_unit_test(new_n_are_independent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,7 +324,9 @@ static const field_t s_heartbeat[] = {FU(PROTO_VERSION),
                                       FU(5),
                                       FD(12.5),
                                       FU(3),
-                                      FI(-7)};
+                                      FI(-7),
+                                      FU(4),
+                                      FU(20000000)};
 
 /*  ---- 1. control round trips ------------------------------------------- */
 
@@ -477,6 +479,63 @@ static void round_trip_refuse(void **state)
     assert_string_equal(m.u.refuse.reason, in.reason);
     free(copy);
     buf_free(&b);
+}
+
+/*  Version 6: a signalled worker's goodbye. */
+static void round_trip_goodbye(void **state)
+{
+    (void)state;
+    static const proto_goodbye_t cases[] = {
+        {0, 0}, {1, 0}, {UINT64_MAX, UINT32_MAX}, {(uint64_t)1 << 52, 3}};
+    buf_t b;
+    buf_init(&b, BUF_LIMIT);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        buf_reset(&b);
+        assert_int_equal(proto_encode_goodbye(&cases[i], &b), HN_OK);
+        proto_msg_t m;
+        uint8_t *copy = decode_ok(&b, PROTO_GOODBYE, &m);
+        assert_true(m.u.goodbye.run == cases[i].run);
+        assert_int_equal(m.u.goodbye.unacked, cases[i].unacked);
+        free(copy);
+    }
+    assert_string_equal(proto_type_name(PROTO_GOODBYE), "goodbye");
+    buf_free(&b);
+}
+
+/*  Version 6: goodbye's fields, and the heartbeat's in-flight count and
+ *  memory, are checked like every other field. */
+static void bad_goodbye_and_heartbeat_v6(void **state)
+{
+    (void)state;
+    const size_t H = 2;
+    static const field_t bye[] = {FU(PROTO_VERSION), FU(PROTO_GOODBYE), FU(9),
+                                  FU(0)};
+    fields_ok(bye, NF(bye), PROTO_GOODBYE);
+    fields_bad(bye, NF(bye) - 1, "fields", "goodbye with a field less");
+    field_t more[NF(bye) + 1];
+    memcpy(more, bye, sizeof bye);
+    more[NF(bye)] = (field_t)FU(0);
+    fields_bad(more, NF(more), "fields", "goodbye with a field more");
+    variant_bad(bye, NF(bye), H + 0, (field_t)FS("9"), "run",
+                "goodbye run str");
+    variant_bad(bye, NF(bye), H + 0, (field_t)FI(-1), "run", "goodbye run -1");
+    variant_bad(bye, NF(bye), H + 1, (field_t)FU((uint64_t)UINT32_MAX + 1),
+                "unacked", "goodbye unacked 2^32");
+    variant_bad(bye, NF(bye), H + 1, (field_t)FD(1.0), "unacked",
+                "goodbye unacked float");
+    /*  a version 5 heartbeat (6 fields) is not read as one of version 6 */
+    fields_bad(s_heartbeat, NF(s_heartbeat) - 2, "fields",
+               "heartbeat without in_flight and rss_bytes");
+    variant_bad(s_heartbeat, NF(s_heartbeat), H + 6,
+                (field_t)FU((uint64_t)UINT32_MAX + 1), "in_flight",
+                "heartbeat in_flight 2^32");
+    variant_bad(s_heartbeat, NF(s_heartbeat), H + 6, (field_t)FI(-1),
+                "in_flight", "heartbeat in_flight -1");
+    variant_bad(s_heartbeat, NF(s_heartbeat), H + 7,
+                (field_t)FU(((uint64_t)1 << 48) + 1), "rss_bytes",
+                "heartbeat rss_bytes past 2^48");
+    variant_bad(s_heartbeat, NF(s_heartbeat), H + 7, (field_t)FS("1"),
+                "rss_bytes", "heartbeat rss_bytes str");
 }
 
 static void welcome_case(const char *bundle, size_t n, const char *host,
@@ -666,14 +725,16 @@ static void round_trip_heartbeat(void **state)
     (void)state;
     buf_t b;
     buf_init(&b, BUF_LIMIT);
-    for (uint32_t s = PROTO_W_READY; s <= PROTO_W_NO_SCENARIO; s++) {
+    for (uint32_t s = PROTO_W_READY; s <= PROTO_W_LEAVING; s++) {
         proto_heartbeat_t in = {
             .session = s == 0 ? 0 : UINT64_MAX - s,
             .state = s,
             .users = s == 4 ? UINT32_MAX : s * 100,
             .cpu = s == 3 ? 1e6 : 123.25 * s,
             .run = s * 7,
-            .start_unix_ns = s == 2 ? INT64_MIN : (int64_t)s * 1000000007};
+            .start_unix_ns = s == 2 ? INT64_MIN : (int64_t)s * 1000000007,
+            .in_flight = s == 1 ? UINT32_MAX : s * 3,
+            .rss_bytes = s == 5 ? (uint64_t)1 << 48 : (uint64_t)s << 20};
         buf_reset(&b);
         assert_int_equal(proto_encode_heartbeat(&in, &b), HN_OK);
         proto_msg_t m;
@@ -684,6 +745,8 @@ static void round_trip_heartbeat(void **state)
         assert_true(m.u.heartbeat.cpu == in.cpu);
         assert_int_equal(m.u.heartbeat.run, in.run);
         assert_true(m.u.heartbeat.start_unix_ns == in.start_unix_ns);
+        assert_int_equal(m.u.heartbeat.in_flight, in.in_flight);
+        assert_true(m.u.heartbeat.rss_bytes == in.rss_bytes);
         free(copy);
     }
     buf_free(&b);
@@ -712,6 +775,20 @@ static stats_t *make_stats(bool keep_raw)
     for (int i = 0; i < 17; i++)
         stats_record(st, 1, i % 2 ? 200 : 0, 50000 + (uint64_t)i, 40000, 10, 20,
                      i % 2 == 0);
+    /*  the timing breakdown (wire 6): every phase on endpoint 0, no DNS
+     *  on endpoint 1, body bytes on both */
+    for (int i = 0; i < 300; i++) {
+        stats_xfer_t x = {.body_bytes = 700 + (uint64_t)i,
+                          .phases = i % 3 ? 0x18u : 0x1fu};
+        for (int p = 0; p < STATS_PHASE_LAST; p++)
+            x.phase_us[p] = (uint64_t)(i * (p + 1) * 37 % 90000);
+        stats_record_xfer(st, 0, &x);
+        if (i < 17) {
+            x.phases = 0x1eu;
+            x.body_bytes = 3;
+            stats_record_xfer(st, 1, &x);
+        }
+    }
     char longmsg[300];
     fill(longmsg, sizeof longmsg - 1, 'm'); /* kept as 199 bytes */
     stats_record_error(st, 0, STATS_FAIL_HTTP, "HTTP 500", 3);
@@ -746,8 +823,11 @@ static void assert_stats_equal(const stats_t *a, const stats_t *b)
         assert_int_equal(x->failures, y->failures);
         assert_int_equal(x->bytes_in, y->bytes_in);
         assert_int_equal(x->bytes_out, y->bytes_out);
+        assert_int_equal(x->body_in, y->body_in);
         assert_memory_equal(x->status, y->status, sizeof x->status);
         assert_true(hist_equal(x->latency, y->latency));
+        for (int p = 0; p < STATS_PHASE_LAST; p++)
+            assert_true(hist_equal(x->phase[p], y->phase[p]));
         if (x->latency_raw) {
             assert_non_null(y->latency_raw);
             assert_true(hist_equal(x->latency_raw, y->latency_raw));
@@ -1248,8 +1328,8 @@ static void bad_field_ranges(void **state)
                 "stop timeout -1");
     variant_bad(s_stop, NF(s_stop), H + 1, (field_t)FD(86400.5), "stop_timeout",
                 "stop timeout 86400.5");
-    variant_bad(s_heartbeat, NF(s_heartbeat), H + 1, (field_t)FU(5), "state",
-                "heartbeat state 5");
+    variant_bad(s_heartbeat, NF(s_heartbeat), H + 1, (field_t)FU(6), "state",
+                "heartbeat state 6");
     variant_bad(s_heartbeat, NF(s_heartbeat), H + 2,
                 (field_t)FU((uint64_t)UINT32_MAX + 1), "users",
                 "heartbeat users 2^32");
@@ -1316,6 +1396,14 @@ typedef enum {
     SD_RAW_COUNT,
     SD_RAW_CORRUPT,
     SD_RAW_STR,
+    SD_EP_SEVEN,
+    SD_BODY_GT_BYTES,
+    SD_BODY_STR,
+    SD_PHASES_FOUR,
+    SD_PHASES_NIL,
+    SD_PHASE_COUNT,
+    SD_PHASE_CORRUPT,
+    SD_PHASE_STR,
     SD_ERR_EP_RANGE,
     SD_ERR_EP_NEG,
     SD_ERR_KIND_RANGE,
@@ -1370,6 +1458,14 @@ static const struct {
     {SD_RAW_COUNT, "uncorrected", "raw histogram count != requests"},
     {SD_RAW_CORRUPT, "uncorrected", "raw histogram corrupt"},
     {SD_RAW_STR, "uncorrected", "raw histogram as a string"},
+    {SD_EP_SEVEN, "endpoint", "an endpoint of 7 items (wire 5)"},
+    {SD_BODY_GT_BYTES, "body bytes", "body bytes above bytes_in"},
+    {SD_BODY_STR, "body bytes", "body bytes as a string"},
+    {SD_PHASES_FOUR, "timing histograms", "4 timing histograms"},
+    {SD_PHASES_NIL, "timing histograms", "timing histograms as nil"},
+    {SD_PHASE_COUNT, "waiting histogram", "waiting samples > requests"},
+    {SD_PHASE_CORRUPT, "tls histogram", "tls histogram with a bad magic"},
+    {SD_PHASE_STR, "dns histogram", "dns histogram as a string"},
     {SD_ERR_EP_RANGE, "error entry", "error endpoint == n_endpoints"},
     {SD_ERR_EP_NEG, "error entry", "error endpoint -1"},
     {SD_ERR_KIND_RANGE, "error entry", "error kind STATS_FAIL_LAST"},
@@ -1426,7 +1522,7 @@ static void pk_status(msgpack_packer *pk, uint64_t code, uint64_t count)
 
 static void pk_endpoint0(msgpack_packer *pk, sdef_t d)
 {
-    msgpack_pack_array(pk, d == SD_EP_SIX ? 6 : 7);
+    msgpack_pack_array(pk, d == SD_EP_SIX ? 6 : d == SD_EP_SEVEN ? 7 : 9);
     if (d == SD_REQ_STR)
         mp_str(pk, "3", 1);
     else
@@ -1505,11 +1601,32 @@ static void pk_endpoint0(msgpack_packer *pk, sdef_t d)
         mp_str(pk, "H", 1);
     else
         pk_hist(pk, d == SD_RAW_COUNT ? 2 : 3, d == SD_RAW_CORRUPT ? 1 : 0);
+    if (d == SD_EP_SEVEN)
+        return; /* no body bytes, no timing */
+    if (d == SD_BODY_STR)
+        mp_str(pk, "1200", 4);
+    else
+        pk_u(pk, d == SD_BODY_GT_BYTES ? 1501 : 1200); /* body bytes */
+    /*  timing: no DNS (nil), one new connection over TLS, 3 answers */
+    if (d == SD_PHASES_NIL) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    msgpack_pack_array(pk, d == SD_PHASES_FOUR ? 4 : STATS_PHASE_LAST);
+    if (d == SD_PHASE_STR)
+        mp_str(pk, "H", 1);
+    else
+        msgpack_pack_nil(pk);                      /* dns */
+    pk_hist(pk, 1, 0);                             /* connect */
+    pk_hist(pk, 1, d == SD_PHASE_CORRUPT ? 1 : 0); /* tls */
+    pk_hist(pk, d == SD_PHASE_COUNT ? 4 : 3, 0);   /* waiting */
+    if (d != SD_PHASES_FOUR)
+        pk_hist(pk, 3, 0); /* receiving */
 }
 
 static void pk_idle_endpoint(msgpack_packer *pk, sdef_t d)
 {
-    msgpack_pack_array(pk, 7);
+    msgpack_pack_array(pk, 9);
     pk_u(pk, 0);
     pk_u(pk, 0);
     pk_u(pk, 0);
@@ -1517,6 +1634,10 @@ static void pk_idle_endpoint(msgpack_packer *pk, sdef_t d)
     msgpack_pack_array(pk, 0);
     pk_hist(pk, d == SD_IDLE_HIST_COUNT ? 1 : 0, 0);
     msgpack_pack_nil(pk); /* allowed with keep_raw: no requests */
+    pk_u(pk, 0);          /* body bytes */
+    msgpack_pack_array(pk, STATS_PHASE_LAST);
+    for (int p = 0; p < STATS_PHASE_LAST; p++)
+        msgpack_pack_nil(pk);
 }
 
 static void pk_error(msgpack_packer *pk, uint64_t ep, uint64_t kind,
@@ -1671,6 +1792,12 @@ static void bad_stats(void **state)
     assert_int_equal(e->status[500], 1);
     assert_int_equal(hist_count(e->latency), 3);
     assert_int_equal(hist_count(e->latency_raw), 3);
+    assert_int_equal(e->body_in, 1200);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_DNS]), 0);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_CONNECT]), 1);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_TLS]), 1);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_WAITING]), 3);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_RECEIVING]), 3);
     assert_int_equal(stats_endpoint(st, 1)->requests, 0);
     assert_int_equal(stats_n_errors(st), 1);
     assert_string_equal(stats_error(st, 0)->message, "timed out");
@@ -1768,6 +1895,56 @@ static void stats_error_count_overflow(void **state)
     expect_bad_stats(m.sb.data, m.sb.size, SB_NE, SB_NC, true, NULL,
                      "error counts overflowing when merged");
     mp_free(&m);
+}
+
+/*  The timing breakdown and body bytes (wire 6): two workers' snapshots
+ *  decoded into one set add up as stats_merge adds them, and a phase
+ *  sample without a request (no request can have made it) is refused. */
+static void stats_timing_merge_on_decode(void **state)
+{
+    (void)state;
+    stats_t *a = make_stats(false), *b = make_stats(false);
+    stats_xfer_t x = {.body_bytes = 5, .phases = 0x1f};
+    for (int p = 0; p < STATS_PHASE_LAST; p++)
+        x.phase_us[p] = 1000000 + (uint64_t)p;
+    stats_record(b, 1, 200, 10, 10, 100, 10, false);
+    stats_record_xfer(b, 1, &x);
+    buf_t ea, eb;
+    buf_init(&ea, BUF_LIMIT);
+    buf_init(&eb, BUF_LIMIT);
+    proto_snap_head_t h = {.run = 1, .seq = 1};
+    assert_int_equal(proto_encode_stats(&h, a, &ea), HN_OK);
+    assert_int_equal(proto_encode_stats(&h, b, &eb), HN_OK);
+    stats_t *into = stats_new(3, 2, false);
+    char err[HN_ERRLEN] = "";
+    assert_int_equal(
+        proto_check_stats(buf_str(&ea), buf_len(&ea), 3, 2, false, &h, err),
+        HN_OK);
+    proto_apply_stats(buf_str(&ea), buf_len(&ea), into);
+    proto_apply_stats(buf_str(&eb), buf_len(&eb), into);
+    stats_merge(a, b);
+    const stats_endpoint_t *m1 = stats_endpoint(into, 1);
+    assert_int_equal(m1->body_in, stats_endpoint(a, 1)->body_in);
+    assert_int_equal(hist_count(m1->phase[STATS_PHASE_DNS]), 1);
+    assert_int_equal(hist_count(m1->phase[STATS_PHASE_WAITING]), 35);
+    assert_int_equal(hist_max(m1->phase[STATS_PHASE_RECEIVING]), 1000004);
+    for (size_t i = 0; i < 3; i++)
+        for (int p = 0; p < STATS_PHASE_LAST; p++)
+            assert_true(hist_equal(stats_endpoint(into, i)->phase[p],
+                                   stats_endpoint(a, i)->phase[p]));
+    /*  a sample on the idle endpoint 2, which has no request (nor bytes:
+     *  body bytes above bytes_in are refused before) */
+    x.body_bytes = 0;
+    stats_record_xfer(b, 2, &x);
+    buf_reset(&eb);
+    assert_int_equal(proto_encode_stats(&h, b, &eb), HN_OK);
+    expect_bad_stats(buf_str(&eb), buf_len(&eb), 3, 2, false, "dns histogram",
+                     "a phase sample without a request");
+    stats_destroy(&into);
+    stats_destroy(&a);
+    stats_destroy(&b);
+    buf_free(&ea);
+    buf_free(&eb);
 }
 
 static void stats_and_control_kept_apart(void **state)
@@ -2060,7 +2237,8 @@ static void fuzz_check_control(const uint8_t *d, size_t n)
         assert_true(isfinite(m.u.load.spawn_rate) && isfinite(m.u.load.rate));
         break;
     case PROTO_HEARTBEAT:
-        assert_true(m.u.heartbeat.state <= PROTO_W_NO_SCENARIO);
+        assert_true(m.u.heartbeat.state <= PROTO_W_LEAVING);
+        assert_true(m.u.heartbeat.rss_bytes <= (uint64_t)1 << 48);
         break;
     default: break;
     }
@@ -2286,6 +2464,8 @@ int main(void)
         cmocka_unit_test(round_trip_load),
         cmocka_unit_test(round_trip_stop_quit_ack),
         cmocka_unit_test(round_trip_heartbeat),
+        cmocka_unit_test(round_trip_goodbye),
+        cmocka_unit_test(bad_goodbye_and_heartbeat_v6),
         cmocka_unit_test(stats_round_trip_raw),
         cmocka_unit_test(stats_round_trip_no_raw),
         cmocka_unit_test(stats_round_trip_edge_shapes),
@@ -2296,6 +2476,7 @@ int main(void)
         cmocka_unit_test(hello_empty_id),
         cmocka_unit_test(bad_stats),
         cmocka_unit_test(stats_error_count_overflow),
+        cmocka_unit_test(stats_timing_merge_on_decode),
         cmocka_unit_test(stats_and_control_kept_apart),
         cmocka_unit_test(truncated_every_offset),
         cmocka_unit_test(fuzz_mutations),

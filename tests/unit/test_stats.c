@@ -151,6 +151,98 @@ static void merge_adds_everything(void **state)
     stats_destroy(&all);
 }
 
+/*  The timing breakdown: only the phases a transfer measured are
+ *  recorded, body bytes add up, and two threads' (or workers') stats
+ *  merge into what one would have recorded. */
+static void timing_records_only_measured_phases(void **state)
+{
+    (void)state;
+    stats_t *s = stats_new(2, 0, false);
+    /*  a new https connection, then two requests reusing it */
+    stats_xfer_t first = {
+        .body_bytes = 100,
+        .phases = 1u << STATS_PHASE_DNS | 1u << STATS_PHASE_CONNECT |
+                  1u << STATS_PHASE_TLS | 1u << STATS_PHASE_WAITING |
+                  1u << STATS_PHASE_RECEIVING,
+        .phase_us = {5, 300, 2000, 800, 40}};
+    stats_xfer_t reused = {.body_bytes = 7,
+                           .phases = 1u << STATS_PHASE_WAITING |
+                                     1u << STATS_PHASE_RECEIVING,
+                           .phase_us = {999, 999, 999, 600, 20}};
+    stats_record(s, 0, 200, 4000, 4000, 300, 50, false);
+    stats_record_xfer(s, 0, &first);
+    for (int i = 0; i < 2; i++) {
+        stats_record(s, 0, 200, 1000, 1000, 200, 50, false);
+        stats_record_xfer(s, 0, &reused);
+    }
+    const stats_endpoint_t *e = stats_endpoint(s, 0);
+    assert_int_equal(e->body_in, 114);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_DNS]), 1);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_CONNECT]), 1);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_TLS]), 1);
+    assert_int_equal(hist_max(e->phase[STATS_PHASE_TLS]), 2000);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_WAITING]), 3);
+    assert_int_equal(hist_min(e->phase[STATS_PHASE_WAITING]), 600);
+    assert_int_equal(hist_count(e->phase[STATS_PHASE_RECEIVING]), 3);
+    assert_int_equal(hist_count(stats_endpoint(s, 1)->phase[0]), 0);
+    assert_string_equal(stats_phase_name(STATS_PHASE_TLS), "tls");
+    assert_string_equal(stats_phase_name(STATS_PHASE_RECEIVING), "receiving");
+    /*  totals over endpoints */
+    stats_record(s, 1, 200, 10, 10, 10, 1, false);
+    stats_record_xfer(s, 1, &first);
+    hist_t *h = hist_new();
+    stats_phase_totals(s, STATS_PHASE_CONNECT, h);
+    assert_int_equal(hist_count(h), 2);
+    stats_phase_totals(s, STATS_PHASE_WAITING, h);
+    assert_int_equal(hist_count(h), 4);
+    assert_int_equal(stats_body_total(s), 214);
+    /*  reset empties them and keeps them usable */
+    stats_reset(s);
+    assert_int_equal(stats_endpoint(s, 0)->body_in, 0);
+    for (int p = 0; p < STATS_PHASE_LAST; p++)
+        assert_int_equal(hist_count(stats_endpoint(s, 0)->phase[p]), 0);
+    stats_record_xfer(s, 0, &reused);
+    assert_int_equal(hist_count(stats_endpoint(s, 0)->phase[3]), 1);
+    hist_destroy(&h);
+    stats_destroy(&s);
+}
+
+static void timing_merges_like_latency(void **state)
+{
+    (void)state;
+    stats_t *a = stats_new(3, 0, false), *b = stats_new(3, 0, false);
+    stats_t *all = stats_new(3, 0, false);
+    for (int i = 0; i < 3000; i++) {
+        stats_t *dst = (i % 4) ? a : b;
+        size_t ep = (size_t)(i % 3);
+        stats_xfer_t x = {.body_bytes = (uint64_t)i,
+                          .phases = i % 10 ? 0x18u : 0x1fu};
+        for (int p = 0; p < STATS_PHASE_LAST; p++)
+            x.phase_us[p] = (uint64_t)(i * (p + 3)) % 50000;
+        stats_record(dst, ep, 200, 100, 100, 1000, 10, false);
+        stats_record_xfer(dst, ep, &x);
+        stats_record(all, ep, 200, 100, 100, 1000, 10, false);
+        stats_record_xfer(all, ep, &x);
+    }
+    stats_merge(a, b);
+    for (size_t i = 0; i < 3; i++) {
+        const stats_endpoint_t *x = stats_endpoint(a, i);
+        const stats_endpoint_t *y = stats_endpoint(all, i);
+        assert_int_equal(x->body_in, y->body_in);
+        for (int p = 0; p < STATS_PHASE_LAST; p++) {
+            assert_true(hist_equal(x->phase[p], y->phase[p]));
+            assert_true(hist_count(x->phase[p]) > 0);
+        }
+        /*  one connection in ten: its phases count the connections */
+        assert_int_equal(hist_count(x->phase[STATS_PHASE_CONNECT]), 100);
+        assert_int_equal(hist_count(x->phase[STATS_PHASE_WAITING]),
+                         x->requests);
+    }
+    stats_destroy(&a);
+    stats_destroy(&b);
+    stats_destroy(&all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +251,8 @@ int main(void)
         cmocka_unit_test(error_table_overflow_is_counted_not_lost),
         cmocka_unit_test(long_messages_are_truncated),
         cmocka_unit_test(merge_adds_everything),
+        cmocka_unit_test(timing_records_only_measured_phases),
+        cmocka_unit_test(timing_merges_like_latency),
     };
     return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
 }

@@ -164,3 +164,54 @@ test('report.html: one data element, and only embedded files referenced', () => 
   for (const r of refs) assert.ok(webui.includes(r), `${r} is not in the Makefile's WEBUI`);
   assert.ok(webui.includes('report.html'));
 });
+
+test('askedAt: a step takes the target, a linear stage or a spawn rate ramps to it', () => {
+  const st = [{ start_s: 0, target: 6, from: 0, ramp_s: 8 }, { start_s: 8, target: 6, from: 6, ramp_s: 0 },
+    { start_s: 20, target: 2, from: 6, ramp_s: 4 }];
+  assert.equal(C.askedAt(st, 0), null);
+  assert.equal(C.askedAt(st, 2), 1.5);
+  assert.equal(C.askedAt(st, 4), 3);
+  assert.equal(C.askedAt(st, 8), 6);
+  assert.equal(C.askedAt(st, 12), 6);
+  assert.equal(C.askedAt(st, 22), 4); // down at the spawn rate
+  assert.equal(C.askedAt(st, 30), 2);
+  // records without a ramp (older summaries): steps
+  assert.equal(C.askedAt([{ start_s: 0, target: 5 }], 3), 5);
+});
+
+test('withAsked: the asked line on the users chart (closed) or the req/s chart (open)', () => {
+  const [rps, lat, users] = C.CHARTS;
+  assert.deepEqual(C.withAsked(users, 'closed').series.map((s) => s[0]), ['users', 'asked']);
+  assert.equal(C.withAsked(rps, 'closed'), rps);
+  assert.deepEqual(C.withAsked(rps, 'open').series.map((s) => s[0]), ['rps', 'fails_per_s', 'asked']);
+  assert.equal(C.withAsked(lat, 'open'), lat);
+  const pts = C.withAskedPoints([{ t: 1, users: 1 }, { t: 4, users: 3 }], [{ start_s: 0, target: 8, from: 0, ramp_s: 8 }]);
+  assert.deepEqual(pts.map((p) => p.asked), [1, 4]);
+});
+
+test('workerPoints: req/s per worker and bucket, 0 where a worker sent nothing', () => {
+  const wt = { bucket_s: 1, workers: [
+    { id: 'a', start_s: 0, requests: [5, 6, 7], failures: [0, 1, 0] },
+    { id: 'b', start_s: 1, requests: [4], failures: [0] },
+  ] };
+  const { ids, points } = C.workerPoints(wt, 4);
+  assert.deepEqual(ids, ['a', 'b']);
+  assert.deepEqual(points, [
+    { t: 1, 'w:a': 5, 'w:b': 0 }, { t: 2, 'w:a': 6, 'w:b': 4 }, { t: 3, 'w:a': 7, 'w:b': 0 }, { t: 4, 'w:a': 0, 'w:b': 0 }]);
+  assert.deepEqual(C.workerPoints(wt, undefined, 'failures').points.map((p) => p['w:a']), [0, 1, 0]);
+  // widened buckets: a rate per second at each bucket's end
+  const wide = C.workerPoints({ bucket_s: 4, workers: [{ id: 'a', start_s: 4, requests: [40, 80], failures: [0, 0] }] });
+  assert.deepEqual(wide.points, [{ t: 4, 'w:a': 0 }, { t: 8, 'w:a': 10 }, { t: 12, 'w:a': 20 }]);
+  // a worker named like a point's field cannot clash with t
+  assert.deepEqual(C.workerPoints({ bucket_s: 1, workers: [{ id: 't', start_s: 0, requests: [3], failures: [0] }] }).points, [{ t: 1, 'w:t': 3 }]);
+  assert.deepEqual(C.workerPoints(null, 2).points, [{ t: 1 }, { t: 2 }]);
+});
+
+test('workerDef: one series per worker, the missing ones flagged in the legend', () => {
+  const d = C.workerDef(['a', 'b'], ['b']);
+  assert.equal(d.id, 'workers');
+  assert.deepEqual(d.series.map((s) => s[0]), ['w:a', 'w:b']);
+  assert.equal(d.series[0][1], 'a');
+  assert.match(d.series[1][1], /^b \(missing/);
+  assert.notEqual(d.series[0][2], d.series[1][2]);
+});

@@ -517,6 +517,31 @@ test('askedAt: the target of the last stage started', () => {
   assert.equal(ui.askedAt(st, 10), 5); // the point at t covers t-1..t
   assert.equal(ui.askedAt(st, 11), 20);
   assert.equal(ui.askedAt([], 3), null);
+  // a linear stage: the values in between
+  assert.equal(ui.askedAt([{ start_s: 0, target: 10, from: 0, ramp_s: 10 }], 4), 4);
+});
+
+test('mergeWorkerSeries: the last seconds fetched again replace the held ones', () => {
+  const have = { bucket_s: 1, workers: [{ id: 'b', start_s: 0, requests: [1, 2, 3], failures: [0, 0, 0] }] };
+  const got = ui.mergeWorkerSeries(have, { bucket_s: 1, workers: [
+    { id: 'b', start_s: 2, requests: [4, 5, 6], failures: [0, 1, 0] },
+    { id: 'a', start_s: 3, requests: [7], failures: [0] }] });
+  assert.deepEqual(got.workers.map((w) => w.id), ['a', 'b']);
+  assert.deepEqual(got.workers[1].requests, [1, 2, 4, 5, 6]);
+  assert.deepEqual(got.workers[1].failures, [0, 0, 0, 1, 0]);
+  assert.equal(ui.workerSeriesEnd(got), 5);
+  // the buckets widened: the caller fetches all again
+  assert.equal(ui.mergeWorkerSeries(got, { bucket_s: 2, workers: [] }), null);
+  // nothing held: the fetch as it is; a bad answer keeps what is held
+  const d = { bucket_s: 1, workers: [] };
+  assert.equal(ui.mergeWorkerSeries(null, d), d);
+  assert.equal(ui.mergeWorkerSeries(got, { error: 'x' }), got);
+});
+
+test('profileText: what an empty Start runs, naming the scenario in use', () => {
+  assert.match(ui.profileText('uploaded scenario'), /empty.*scenario in use \(uploaded scenario\).*last one uploaded/);
+  assert.doesNotMatch(ui.profileText('(scenario)'), /\(\(scenario\)\)/);
+  assert.doesNotMatch(ui.profileText(undefined), /undefined/);
 });
 
 test('makeSeries keeps the whole run, thinned, with the newest point', () => {
