@@ -103,6 +103,14 @@ size_t buf_len(const buf_t *self)
 char *buf_take(buf_t *self, size_t *len_p)
 {
     char *mem = self->mem;
+    /*  What is taken is kept (a master's seconds of the run, a worker's
+     *  unacknowledged intervals): the doubling's slack, up to half the
+     *  block, would be kept with it. */
+    if (mem && self->cap > self->len + 1) {
+        char *fit = realloc(mem, self->len + 1);
+        if (fit)
+            mem = fit;
+    }
     if (len_p)
         *len_p = self->len;
     self->mem = NULL;

@@ -43,8 +43,9 @@ hn_err_t buf_reserve(buf_t *self, size_t extra) HN_WUR;
 const char *buf_str(const buf_t *self);
 size_t buf_len(const buf_t *self);
 
-/*  Hands the memory to the caller (who frees it with free()); the buffer is
- *  left empty. Returns NULL when empty. */
+/*  Hands the memory to the caller (who frees it with free()), shrunk to
+ *  its length (and the NUL after it); the buffer is left empty. Returns
+ *  NULL when empty. */
 char *buf_take(buf_t *self, size_t *len_p);
 
 #endif

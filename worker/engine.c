@@ -106,7 +106,7 @@ typedef struct {
     buf_t *var_bufs;         /* storage of captured values by slot */
     buf_t jar;               /* cookies: "a=1; b=2" */
     CURLSH *share;           /* own connection cache (connections: per_user) */
-    eng_conn_t *own_conn;    /* native, per_user: its idle connection */
+    eng_conn_t *own_conn;    /* native, per_user: its idle connections */
     uint8_t conn_fails;      /* connects failed in a row (back-off) */
     uint8_t start_fails;     /* on_start failed in a row (retry) */
 } eng_user_t;
@@ -176,6 +176,8 @@ struct eng_conn {
     bool connecting;   /* waiting for connect() to finish */
     bool want_out;     /* EPOLLOUT registered */
     eng_conn_t *next_free;
+    /*  per_user: the owner's next idle connection */
+    eng_conn_t *own_next;
 };
 
 typedef struct {
@@ -1644,6 +1646,10 @@ static void conn_watch(engine_t *e, eng_conn_t *c, bool out)
     c->want_out = out;
 }
 
+/*  per_user: idle connections a user keeps, to as many origins; the
+ *  oldest is closed for one more. */
+#define USER_CONNS_MAX 8
+
 /*  Closes c (leaving epoll with the fd) and keeps it for reuse. */
 static void conn_close(engine_t *e, eng_conn_t *c)
 {
@@ -1668,7 +1674,12 @@ static void conn_unidle(engine_t *e, eng_conn_t *c)
         return;
     c->idle = false;
     if (c->owner) {
-        c->owner->own_conn = NULL;
+        eng_conn_t **p = &c->owner->own_conn;
+        while (*p && *p != c)
+            p = &(*p)->own_next;
+        if (*p)
+            *p = c->own_next;
+        c->own_next = NULL;
         c->owner = NULL;
         return;
     }
@@ -1690,8 +1701,22 @@ static void conn_release(engine_t *e, eng_conn_t *c, eng_user_t *u)
         return;
     }
     if (e->cfg.scen->conn_per_user) {
-        if (u->own_conn)
-            conn_close(e, u->own_conn);
+        /*  As the user's own curl share keeps them: one idle connection
+         *  per origin (a templated host, a redirect), newest first. */
+        eng_conn_t *same = NULL, *last = NULL;
+        uint32_t n = 0;
+        for (eng_conn_t *o = u->own_conn; o; o = o->own_next) {
+            if (o->origin == c->origin)
+                same = o;
+            last = o;
+            n++;
+        }
+        eng_conn_t *drop = same ? same : n >= USER_CONNS_MAX ? last : NULL;
+        if (drop) {
+            conn_unidle(e, drop);
+            conn_close(e, drop);
+        }
+        c->own_next = u->own_conn;
         u->own_conn = c;
         c->owner = u;
         c->idle = true;
@@ -1717,13 +1742,11 @@ static eng_conn_t *conn_take(engine_t *e, eng_user_t *u, uint32_t origin)
     if (e->cfg.scen->load.new_connection)
         return NULL;
     if (e->cfg.scen->conn_per_user) {
-        eng_conn_t *c = u->own_conn;
-        if (!c)
-            return NULL;
-        conn_unidle(e, c);
-        if (c->origin == origin)
-            return c;
-        conn_close(e, c);
+        for (eng_conn_t *c = u->own_conn; c; c = c->own_next)
+            if (c->origin == origin) {
+                conn_unidle(e, c);
+                return c;
+            }
         return NULL;
     }
     eng_origin_t *o = e->origins[origin];

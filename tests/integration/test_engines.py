@@ -30,6 +30,10 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def setup(self):
+        super().setup()
+        self.server.n_conns += 1   # one handler per connection
+
     def _handle(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
@@ -156,6 +160,7 @@ def _serve(certs=None, addr="127.0.0.1"):
     srv.conns = []
     srv.seen = []
     srv.sni = []
+    srv.n_conns = 0
     srv.hosts = ["%s:%d" % srv.server_address] * 2
     srv.daemon_threads = True
     th = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -651,3 +656,48 @@ def engines_send_sni_per_templated_host():
     assert "localhost" in nc and set(nc) == {"localhost", "-"}, nc
     hosts = {dict(h)["host"].split(":")[0] for _, t, h, _ in sc if t == "/items/s"}
     eq(hosts, {"localhost", "127.0.0.1"}, "Host headers of the templated host")
+
+
+PER_USER = """
+host: http://127.0.0.1:{port}
+http: {{connections: per_user}}
+load: {{users: 3}}
+classes:
+  - name: c
+    iterations: 5
+    tasks:
+      - task: t
+        steps:
+          - {{path: /items/a}}
+          - {{url: "http://127.0.0.2:{port2}/redir/302/items/b", follow_redirects: true}}
+          - path: /whereto
+            query: {{u: "1"}}
+            capture: {{h: {{json: $.h}}}}
+          - {{url: "http://${{h}}/items/c"}}
+"""
+
+
+@test(once=True)
+def engines_keep_per_user_connections_per_host():
+    """connections: per_user with requests to two hosts (constant,
+    redirected and templated): each user keeps one connection to each,
+    as its own curl share does. The native path kept one per user and
+    closed it at every change of host (30 connections here, not 6)."""
+    with tempfile.TemporaryDirectory() as d:
+        a, b = _two_servers()
+        got = {}
+        try:
+            path = write(os.path.join(d, "s.yaml"),
+                         PER_USER.format(port=a.server_address[1],
+                                         port2=b.server_address[1]))
+            for engine in ("curl", "native"):
+                a.n_conns = b.n_conns = 0
+                j, err = _run(engine, path, "-t", "3s", "--threads", "1")
+                eq(j["failures"], 0, "%s: failures %r" % (engine, j["errors"]))
+                eq(j["requests"], 3 * 5 * 4, "%s: requests" % engine)
+                got[engine] = (a.n_conns, b.n_conns)
+            _native_line(err)
+        finally:
+            _stop(a, b)
+    eq(got["native"], got["curl"], "connections at each server (native vs curl)")
+    eq(got["curl"], (3, 3), "one per user and host")

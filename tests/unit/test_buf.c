@@ -1,4 +1,5 @@
 /*  tests/unit/test_buf.c - common/buf.c */
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +69,24 @@ static void take_hands_over(void **state)
     buf_free(&b);
 }
 
+/*  Issue 15 (soak): what is taken is kept, so it must not keep the
+ *  doubling's slack: 1025 bytes grew the block to 2048. */
+static void take_shrinks_to_fit(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    char chunk[1025];
+    memset(chunk, 'x', sizeof chunk);
+    assert_int_equal(buf_append(&b, chunk, sizeof chunk), HN_OK);
+    size_t len = 0;
+    char *m = buf_take(&b, &len);
+    assert_int_equal(len, 1025);
+    assert_int_equal(m[1025], '\0');
+    assert_true(malloc_usable_size(m) < 1025 + 64);
+    free(m);
+}
+
 static void grows_past_many_doublings(void **state)
 {
     (void)state;
@@ -87,6 +106,7 @@ int main(void)
         cmocka_unit_test(binary_safe),
         cmocka_unit_test(limit_is_hard_and_empties),
         cmocka_unit_test(take_hands_over),
+        cmocka_unit_test(take_shrinks_to_fit),
         cmocka_unit_test(grows_past_many_doublings),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
