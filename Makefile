@@ -227,8 +227,9 @@ fuzz: fuzz-bins
 
 # ---- soak (issue 15; not in make test): SOAK_MINUTES (default 30) at
 # SOAK_RATE req/s with a master and 3 local workers against build/target on
-# 127.0.0.1; RSS of each process every minute, failing on growth beyond
-# SOAK_RSS_GROWTH_KB after the warm-up or on totals unlike the target's.
+# 127.0.0.1; RSS (VmRSS and RssAnon) of each process every minute, failing
+# on RssAnon growth beyond SOAK_RSS_GROWTH_KB after the warm-up or on
+# totals unlike the target's (tests/soak/soak.sh).
 .PHONY: soak
 soak: build/hornet build/target
 	@bash tests/soak/soak.sh
