@@ -342,6 +342,45 @@ def fd_limit_fails_as_nofile_backs_off_and_keeps_the_report():
                 assert k["nofile"] < users * 15, (eng, users, k)
 
 
+@test(once=True)
+def target_answers_exactly_128_connections_ready_at_once():
+    """The test above failed 1 run in ~13 with exactly 128 requests `cut
+    off` at the stop timeout: sent, never read by the target. With 237
+    connections on 2 threads, one thread had 128, all ready at once, and
+    libmicrohttpd's epoll loop, after an epoll_wait that filled its
+    128-event array, waits again with the same blocking timeout before it
+    handles them: with nothing else ready it slept until the 120 s idle
+    timeout (tests/target/target.c, epoll_wait). Here one thread has 128
+    kept-alive connections that all send while the target is stopped."""
+    import http.client
+    with Target("--threads", "1") as t:
+        host, port = t.addr.rsplit(":", 1)
+        conns = [http.client.HTTPConnection(host, int(port), timeout=5)
+                 for _ in range(128)]
+        for c in conns:  # each connected, answered once, idle
+            c.request("GET", "/")
+            c.getresponse().read()
+        for rnd in range(3):
+            t.proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.2)
+            for c in conns:
+                c.request("GET", "/")
+            time.sleep(0.2)
+            t.proc.send_signal(signal.SIGCONT)
+            t0 = time.time()
+            answered = 0
+            try:
+                for c in conns:
+                    r = c.getresponse()
+                    r.read()
+                    answered += r.status == 200
+            except socket.timeout:
+                pass
+            eq(answered, 128, "round %d: answered (%.1f s)" % (rnd, time.time() - t0))
+        for c in conns:
+            c.close()
+
+
 @test
 def stopped_worker_sends_no_burst_of_missed_arrivals():
     """SIGSTOP a worker for 8 s, then SIGCONT (open model, 2 workers,
