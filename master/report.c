@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <msgpack.h>
@@ -29,11 +31,17 @@ typedef struct {
 } rstage_t;
 
 /*  One second as it was merged, encoded (a hist_t is ~200 kB raw, its
- *  encoding a few hundred bytes): windowed thresholds and the run file
- *  read it back. */
+ *  encoding a few hundred bytes to kilobytes): windowed thresholds, the
+ *  Locust windows, the CSV history and the run file read it back. The
+ *  bytes go to the report's spill file, so a day-long run of many
+ *  endpoints does not keep gigabytes of them in the master's memory (the
+ *  soak saw ~80 kB a minute for one endpoint); in memory only when the
+ *  file cannot be made or written. */
 typedef struct {
-    char *data; /* a PROTO_STATS message, or NULL (no memory) */
+    char *data; /* in memory: a PROTO_STATS message, or NULL */
+    off_t off;  /* in the spill file when spilled */
     size_t len;
+    bool spilled;
 } rsecond_t;
 
 /*  One worker's requests and failures per bucket of the timeline, from its
@@ -67,6 +75,8 @@ struct report {
     size_t n_workers, cap_workers;
     uint64_t wbucket; /* seconds per bucket of the worker series */
     size_t wcells;    /* buckets held over all workers */
+    FILE *spill;      /* the seconds' bytes: an unlinked tmpfile(), or NULL */
+    off_t spill_end;
 };
 
 report_t *report_new(const scen_t *scen, bool open_model)
@@ -79,6 +89,7 @@ report_t *report_new(const scen_t *scen, bool open_model)
     self->wbucket = 1;
     self->totals = stats_new(scen->n_endpoints, scen->n_counters, open_model);
     self->scratch = hist_new();
+    self->spill = tmpfile(); /* NULL (no writable TMPDIR): in memory */
     if (!self->totals || !self->scratch) {
         report_destroy(&self);
         return NULL;
@@ -105,9 +116,62 @@ void report_destroy(report_t **self_p)
     for (size_t i = 0; i < self->n_points; i++)
         free(self->seconds[i].data);
     free(self->seconds);
+    if (self->spill)
+        fclose(self->spill);
     free(self->points);
     free(self);
     *self_p = NULL;
+}
+
+/*  Appends len bytes to the spill file; false (nothing kept there) on a
+ *  write error such as a full disk, and the caller keeps them in memory. */
+static bool s_spill_write(report_t *self, const void *data, size_t len,
+                          off_t *off)
+{
+    int fd = fileno(self->spill);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pwrite(fd, (const char *)data + done, len - done,
+                           self->spill_end + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += (size_t)n;
+    }
+    *off = self->spill_end;
+    self->spill_end += (off_t)len;
+    return true;
+}
+
+/*  Second i's bytes: in memory (*owned false) or read back from the
+ *  spill file into a new buffer the caller frees (*owned true). NULL
+ *  when it was not kept or cannot be read. */
+static const char *s_second_bytes(const report_t *self, size_t i, size_t *len,
+                                  bool *owned)
+{
+    const rsecond_t *sec = &self->seconds[i];
+    *owned = false;
+    *len = sec->len;
+    if (!sec->spilled)
+        return sec->data;
+    char *p = malloc(sec->len ? sec->len : 1);
+    if (!p)
+        return NULL;
+    size_t done = 0;
+    while (done < sec->len) {
+        ssize_t n = pread(fileno(self->spill), p + done, sec->len - done,
+                          sec->off + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(p);
+            return NULL;
+        }
+        done += (size_t)n;
+    }
+    *owned = true;
+    return p;
 }
 
 /*  Appends second iv at t_s to the timeline, the stage `stage` (SIZE_MAX:
@@ -152,8 +216,15 @@ static void s_add_point(report_t *self, const stats_t *iv, double t_s,
     buf_t b;
     buf_init(&b, PROTO_MAX_MSG);
     proto_snap_head_t h = {.seq = self->n_points, .users = users};
-    if (proto_encode_stats(&h, iv, &b) == HN_OK)
-        sec->data = buf_take(&b, &sec->len);
+    if (proto_encode_stats(&h, iv, &b) == HN_OK) {
+        if (self->spill &&
+            s_spill_write(self, buf_str(&b), buf_len(&b), &sec->off)) {
+            sec->len = buf_len(&b);
+            sec->spilled = true;
+        } else {
+            sec->data = buf_take(&b, &sec->len);
+        }
+    }
     buf_free(&b);
     self->points[self->n_points++] = pt;
 }
@@ -190,10 +261,17 @@ hn_err_t report_second(const report_t *self, size_t i, stats_t *scratch)
 {
     char err[HN_ERRLEN];
     proto_snap_head_t h;
-    if (i >= self->n_points || !self->seconds[i].data)
+    size_t len;
+    bool owned;
+    const char *data = i < self->n_points
+                           ? s_second_bytes(self, i, &len, &owned)
+                           : NULL;
+    if (!data)
         return HN_ERR_NOT_FOUND;
-    return proto_read_stats(self->seconds[i].data, self->seconds[i].len,
-                            scratch, &h, err);
+    hn_err_t rc = proto_read_stats(data, len, scratch, &h, err);
+    if (owned)
+        free((char *)data);
+    return rc;
 }
 
 void report_stage_begin(report_t *self, double t_s, double target,
@@ -1033,12 +1111,15 @@ hn_err_t report_save(const report_t *self, const char *path, const void *bundle,
          msgpack_pack_array(&pk, (uint32_t)self->n_points);
     for (size_t i = 0; !rc && i < self->n_points; i++) {
         const report_point_t *p = &self->points[i];
-        const rsecond_t *sec = &self->seconds[i];
+        size_t len;
+        bool owned;
+        const char *data = s_second_bytes(self, i, &len, &owned);
         rc = msgpack_pack_array(&pk, 4) || msgpack_pack_double(&pk, p->t_s) ||
              msgpack_pack_uint32(&pk, p->users) ||
              msgpack_pack_uint32(&pk, p->stage) ||
-             (sec->data ? s_pk_bin(&pk, sec->data, sec->len)
-                        : msgpack_pack_nil(&pk));
+             (data ? s_pk_bin(&pk, data, len) : msgpack_pack_nil(&pk));
+        if (owned)
+            free((char *)data);
     }
     rc = rc || s_pk_str(&pk, "workers") || msgpack_pack_array(&pk, 2) ||
          msgpack_pack_uint64(&pk, self->wbucket) ||
