@@ -60,6 +60,16 @@
  *  before every request. */
 #define UA_HEADER "User-Agent: hornet/" HN_VERSION
 #define CATCH_UP_MAX_NS 500000000ull /* see apply_load */
+/*  Closed model: users due (thinking done, or spawned) start until this
+ *  many new connections were opened since the last epoll_wait; the rest
+ *  start after the next one. A connect costs a few times a request on a
+ *  kept-alive connection, and a pool runs dry when answers are waiting
+ *  unread while users come due: opening one per due user (thousands after
+ *  a 50 ms hiccup at 50,000 users) made the turn longer, so more came due
+ *  with their answers unread, a runaway to the fd limit. Reading first
+ *  returns connections to the pool; a server that needs more still gets
+ *  this many more a turn. */
+#define OPENS_PER_TURN 64
 /*  The master calls a worker missing after 3.5 s of silence and moves its
  *  load (master.c MISSING_AFTER_MS): arrivals later than that in a gap
  *  (a stopped process) were covered by others, see run_arrivals. */
@@ -175,6 +185,7 @@ struct eng_conn {
     bool idle;         /* kept alive, waiting for the next request */
     bool connecting;   /* waiting for connect() to finish */
     bool want_out;     /* EPOLLOUT registered */
+    bool fresh;        /* opened, no answer on it yet (conn_short) */
     eng_conn_t *next_free;
     /*  per_user: the owner's next idle connection */
     eng_conn_t *own_next;
@@ -335,6 +346,12 @@ typedef struct {
     eng_tlist_t *tlists;
     uint32_t n_tlists;
     eng_xfer_t *deferred; /* failed at once; finished from the loop */
+    uint32_t turn_opens;  /* connections opened since the last epoll_wait
+                           * (OPENS_PER_TURN) */
+    uint32_t n_open;      /* native connections open */
+    uint32_t n_fresh;     /* of them, not answered yet (conn_short) */
+    uint32_t busy_peak;   /* most transfers at once, this interval */
+    uint32_t busy_recent; /* the same, decaying over intervals (pool_trim) */
     buf_t hdr_tmp;        /* a templated header value */
     h1_tls_t *tls;        /* https origins: the thread's SSL_CTX */
     eng_timing_t timing;  /* connect/TLS/first byte, this run */
@@ -970,10 +987,37 @@ static bool open_model(const engine_t *e)
     return e->rate > 0 || e->cap;
 }
 
+/*  Native path, shared pool: new connections waiting for their first
+ *  answer, beyond which a request that finds no idle connection waits
+ *  for one, when there are also at least as many as have answered: a
+ *  new connection may double the pool per answer time, as TCP's slow
+ *  start doubles its window per round trip. A server that stops
+ *  answering for 200 ms at 50,000 users was otherwise sent thousands of
+ *  new connections, past its accept backlog (SYNs dropped: answers 1 s,
+ *  then 3 s later) and up to the fd limit, and the run never recovered;
+ *  now it is sent this many, and the rest wait in the queue. */
+#define FRESH_MIN 256
+
+static bool conn_short(engine_t *e, eng_user_t *u)
+{
+    const scen_t *s = e->cfg.scen;
+    if (!e->native || s->conn_per_user || s->load.new_connection ||
+        e->n_fresh < FRESH_MIN || e->n_fresh < e->n_open - e->n_fresh)
+        return false;
+    const eng_req_t *er = current_req(e, u);
+    return !er->dyn_origin && !e->origins[er->origin]->n_idle;
+}
+
+/*  Whether u's request waits in the queue: the connection cap, or no
+ *  connection to be had (conn_short). */
+static bool send_waits(engine_t *e, eng_user_t *u)
+{
+    return (e->max_active && e->in_flight >= e->max_active) || conn_short(e, u);
+}
+
 static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns)
 {
-    if (e->max_active &&
-        (e->in_flight >= e->max_active || e->q_head != NO_USER)) {
+    if (e->q_head != NO_USER || send_waits(e, u)) {
         u->intended_ns = intended_ns;
         queue_push(e, u);
         stats_count(e->stats, STATS_CTR_CONN_WAITS, 1);
@@ -987,7 +1031,7 @@ static void user_send(engine_t *e, eng_user_t *u, uint64_t intended_ns)
 static void queue_pump(engine_t *e)
 {
     while (e->q_head != NO_USER &&
-           (e->stopping || e->in_flight < e->max_active)) {
+           (e->stopping || !send_waits(e, e->users[e->q_head]))) {
         eng_user_t *u = e->users[e->q_head];
         queue_remove(e, u);
         if (e->stopping) {
@@ -1654,6 +1698,11 @@ static void conn_watch(engine_t *e, eng_conn_t *c, bool out)
 static void conn_close(engine_t *e, eng_conn_t *c)
 {
     int fd = h1_conn_fd(c->h);
+    if (fd >= 0)
+        e->n_open--;
+    if (c->fresh)
+        e->n_fresh--;
+    c->fresh = false;
     if (fd >= 0 && (uint64_t)fd < e->n_fds)
         e->conn_by_fd[fd] = NULL;
     h1_conn_close(c->h);
@@ -1696,6 +1745,9 @@ static void conn_unidle(engine_t *e, eng_conn_t *c)
 static void conn_release(engine_t *e, eng_conn_t *c, eng_user_t *u)
 {
     c->xfer = NULL;
+    if (c->fresh) /* answered */
+        e->n_fresh--;
+    c->fresh = false;
     if (!h1_conn_reusable(c->h) || e->cfg.scen->load.new_connection) {
         conn_close(e, c);
         return;
@@ -1757,11 +1809,45 @@ static eng_conn_t *conn_take(engine_t *e, eng_user_t *u, uint32_t origin)
     return c;
 }
 
+/*  Shared pool: idle connections kept beyond this many more than twice
+ *  the recent peak of transfers at once are closed (see pool_trim). */
+#define POOL_SPARE 16
+
+/*  Once a stats interval: the idle stack is cut to twice the recent peak
+ *  of transfers at once, plus POOL_SPARE, the longest idle (its bottom)
+ *  closed first, as curl's CURLMOPT_MAXCONNECTS bounds its cache. The
+ *  peak halves an interval, so connections a burst opened are closed in
+ *  a few seconds, while a peak that comes back every other interval (a
+ *  think time's clump) keeps what it uses. Without this, every
+ *  connection a burst needed stayed open, a fd each, for the whole run. */
+static void pool_trim(engine_t *e)
+{
+    uint32_t r = e->busy_recent / 2;
+    e->busy_recent = e->busy_peak > r ? e->busy_peak : r;
+    e->busy_peak = e->in_flight;
+    if (!e->native || e->cfg.scen->conn_per_user)
+        return;
+    uint64_t keep = 2ull * e->busy_recent + POOL_SPARE;
+    for (uint32_t i = 0; i < e->n_origins; i++) {
+        eng_origin_t *o = e->origins[i];
+        if (o->n_idle <= keep)
+            continue;
+        uint32_t cut = o->n_idle - (uint32_t)keep;
+        for (uint32_t j = 0; j < cut; j++)
+            conn_close(e, o->idle[j]);
+        o->n_idle -= cut;
+        memmove(o->idle, o->idle + cut, o->n_idle * sizeof *o->idle);
+        for (uint32_t j = 0; j < o->n_idle; j++)
+            o->idle[j]->pool_pos = j;
+    }
+}
+
 /*  A new connection to the origin, connecting; NULL with why when it
  *  could not even start (kind and message set). */
 static eng_conn_t *conn_open(engine_t *e, uint32_t origin, stats_fail_t *kind,
                              char *why, size_t n)
 {
+    e->turn_opens++;
     eng_conn_t *c = e->conn_free;
     if (c) {
         e->conn_free = c->next_free;
@@ -1814,6 +1900,9 @@ static eng_conn_t *conn_open(engine_t *e, uint32_t origin, stats_fail_t *kind,
     e->conn_by_fd[fd] = c;
     c->connecting = rc == H1_AGAIN;
     c->want_out = out;
+    c->fresh = true;
+    e->n_open++;
+    e->n_fresh++;
     return c;
 nomem:
     *kind = STATS_FAIL_OTHER;
@@ -2777,13 +2866,18 @@ static uint64_t run_due(engine_t *e, uint64_t now)
         now = util_now_ns();
     }
     if (!e->stopping && e->loaded) {
-        while (e->heap_len && e->heap[0]->wake_ns <= now) {
+        /*  Past OPENS_PER_TURN new connections, the rest of the due users
+         *  start after the next epoll_wait (see its comment); past one
+         *  when that left events unread: answers that free connections. */
+        uint32_t opens = e->epoll_full ? 1 : OPENS_PER_TURN;
+        while (e->heap_len && e->heap[0]->wake_ns <= now &&
+               e->turn_opens < opens) {
             eng_user_t *u = e->heap[0];
             heap_remove(e, u);
             user_start_iteration(e, u, now, now);
         }
         if (e->rate <= 0) {
-            while (e->spawned < e->target_users &&
+            while (e->spawned < e->target_users && e->turn_opens < opens &&
                    (e->spawn_interval_ns == 0 || e->next_spawn_ns <= now)) {
                 spawn_one(e, now);
                 if (e->spawn_interval_ns)
@@ -2812,6 +2906,7 @@ static uint64_t run_due(engine_t *e, uint64_t now)
         if (e->loaded || e->stopping) {
             send_stats(e, false);
             drain_pipe(e);
+            pool_trim(e);
         }
         e->seq++;
         e->next_tick_ns += e->interval_ns;
@@ -2872,6 +2967,8 @@ static void on_fd_event(engine_t *e, int fd, uint32_t events)
  *  a loop turn, a relaxed load and rarely a store, never per request. */
 static void publish_in_flight(engine_t *e)
 {
+    if (e->in_flight > e->busy_peak) /* and the pool's (pool_trim) */
+        e->busy_peak = e->in_flight;
     uint32_t *p = e->cfg.in_flight_peak;
     if (p && e->in_flight > __atomic_load_n(p, __ATOMIC_RELAXED))
         __atomic_store_n(p, e->in_flight, __ATOMIC_RELAXED);
@@ -2918,6 +3015,7 @@ static void loop(engine_t *e)
         }
         skipped = false;
         int n = epoll_wait(e->epfd, evs, MAX_EVENTS, timeout);
+        e->turn_opens = 0;
         if (n < 0 && errno != EINTR) {
             log_error("engine %u: epoll_wait: %s", e->cfg.index,
                       strerror(errno));
