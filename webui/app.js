@@ -450,12 +450,19 @@
   }
 
   // The workers table: a missing worker is flagged and has no users (they
-  // moved to the others); heartbeats' age, CPU and memory as given.
+  // moved to the others); heartbeats' age, CPU and memory as given. A
+  // worker that vanished mid-run carries the master's estimate of what it
+  // did that nobody can count (its requests in flight, its unsent second):
+  // shown as a range marked as an estimate, never added to the totals.
+  function lostText(e) {
+    if (!e || !isNum(e.low) || !isNum(e.high)) return DASH;
+    return `~${fmtNum(e.low)}\u2013${fmtNum(e.high)} (estimate)`;
+  }
   function workerRows(list) {
     return listOf(list, ['workers']).map((w) => ({
       id: w?.id, hostname: w?.hostname, pid: w?.pid, state: w?.missing ? 'missing' : w?.state,
       users: w?.missing ? 0 : w?.users, cpu: w?.cpu, memory: w?.memory_bytes, last_seen_s: w?.last_seen_s,
-      requests: w?.requests, missing: !!w?.missing,
+      requests: w?.requests, missing: !!w?.missing, lost: lostText(w?.lost_estimate),
     }));
   }
 
@@ -737,7 +744,8 @@
     }
 
     const WORKER_COLS = [['id', 'Id'], ['hostname', 'Host'], ['pid', 'PID'], ['state', 'State'], ['users', 'Users'],
-      ['cpu', 'CPU %'], ['memory', 'Memory'], ['last_seen_s', 'Last heartbeat'], ['requests', 'Requests']];
+      ['cpu', 'CPU %'], ['memory', 'Memory'], ['last_seen_s', 'Last heartbeat'], ['requests', 'Requests'],
+      ['lost', 'Not counted']];
     function renderWorkers(list) {
       const rows = workerRows(list).map((w) => ({
         cls: w.missing ? 'missing' : '',

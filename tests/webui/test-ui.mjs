@@ -509,6 +509,16 @@ test('workerRows: a missing worker is flagged with no users (issue 13)', () => {
   ]);
   assert.deepEqual(rows.map((w) => [w.id, w.state, w.users, w.missing]), [['a', 'missing', 0, true], ['b', 'running', 10, false]]);
   assert.equal(rows[0].memory, 1024);
+  assert.equal(rows[1].lost, '\u2013');
+});
+
+test('workerRows: a killed worker shows the estimate of what it did that was not counted (issue 15)', () => {
+  const rows = ui.workerRows([
+    { id: 'k', state: 'missing', missing: true, lost_estimate: { in_flight: 12, unsent: 90, low: 40, high: 1102, times: 1 } },
+    { id: 'ok', state: 'running', lost_estimate: null },
+  ]);
+  assert.equal(rows[0].lost, '~40\u20131,102 (estimate)');
+  assert.equal(rows[1].lost, '\u2013');
 });
 
 test('askedAt: the target of the last stage started', () => {

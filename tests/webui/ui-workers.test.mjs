@@ -83,6 +83,9 @@ function plotOf(page, id) {
   }, id);
 }
 
+// /api/v1/workers answers {workers: [...]} (or a bare list)
+const listOfWorkers = (j) => (Array.isArray(j) ? j : (j && j.workers) || []);
+
 test('per-worker chart adds up, asked ramp interpolated, empty Start after an upload, 1920 px', { skip, timeout: 150000 }, async () => {
   const target = start(TARGET, ['--port', '0']);
   const [, taddr] = await waitOutput(target, /listening on (\S+)/);
@@ -211,6 +214,19 @@ tasks:
     }
     assert.ok(after.some(([, i]) => c2.w.data[c2.ia][i] > 0), 'worker a goes on');
     await page.screenshot({ path: join(ROOT, 'build', 'ui-workers-missing.png'), fullPage: true });
+    // the workers table says what the killed worker did that nobody can
+    // count, as the master's estimate (issue 15), and only for it
+    const lost = await apiGet('api/v1/workers');
+    const lb = listOfWorkers(lost).find((w) => w.id === 'b');
+    assert.ok(lb && lb.lost_estimate && lb.lost_estimate.high >= lb.lost_estimate.low, JSON.stringify(lb));
+    const rowOf = (id) => [...document.querySelectorAll('#workers-table tr')]
+      .find((tr) => tr.cells[0] && tr.cells[0].textContent.trim() === id);
+    await page.click('button[data-tab="workers"]');
+    await page.waitForFunction(`(${rowOf})('b') && /\\(estimate\\)/.test((${rowOf})('b').textContent)`,
+      null, { timeout: 10000 });
+    const rowA = await page.evaluate(`((${rowOf})('a') || {}).textContent || ''`);
+    assert.ok(rowA && !/estimate/.test(rowA), rowA);
+    await page.click('button[data-tab="charts"]');
 
     // the HTML report of the run so far draws the same chart, from the
     // summary's workers_timeline, the missing worker flagged there too
