@@ -1072,6 +1072,21 @@ static void debug_start(engine_t *e, eng_xfer_t *x, const eng_req_t *er)
     }
 }
 
+/*  What the checks and the debug dump read of a finished transfer. */
+static check_resp_t xfer_resp(const eng_xfer_t *x, long code, uint64_t start_ns,
+                              uint64_t now)
+{
+    return (check_resp_t){
+        .status = code,
+        .headers = buf_str(&x->resp_headers),
+        .headers_len = buf_len(&x->resp_headers),
+        .body = buf_str(&x->resp_body),
+        .body_len = buf_len(&x->resp_body),
+        .body_truncated = x->body_truncated,
+        .time_s = (double)(now - start_ns) / 1e9,
+    };
+}
+
 /*  --debug: the block of a dumped request, once judged. */
 static void debug_finish(engine_t *e, eng_xfer_t *x, bool transport_ok,
                          long code, bool failed, stats_fail_t kind,
@@ -1080,15 +1095,7 @@ static void debug_finish(engine_t *e, eng_xfer_t *x, bool transport_ok,
     eng_user_t *u = x->user;
     const scen_class_t *k = &e->cfg.scen->classes[u->klass];
     const scen_task_t *t = u->in_on_start ? NULL : &k->tasks[u->task];
-    check_resp_t resp = {
-        .status = code,
-        .headers = buf_str(&x->resp_headers),
-        .headers_len = buf_len(&x->resp_headers),
-        .body = buf_str(&x->resp_body),
-        .body_len = buf_len(&x->resp_body),
-        .body_truncated = x->body_truncated,
-        .time_s = (double)(now - u->start_ns) / 1e9,
-    };
+    check_resp_t resp = xfer_resp(x, code, u->start_ns, now);
     debug_info_t in = {
         .engine = e->native ? "native" : "libcurl",
         .class_name = k->name,
@@ -1376,15 +1383,7 @@ static bool judge(engine_t *e, eng_xfer_t *x, eng_user_t *u, long code,
                   char *why, size_t n)
 {
     const scen_request_t *r = x->req_set;
-    check_resp_t resp = {
-        .status = code,
-        .headers = buf_str(&x->resp_headers),
-        .headers_len = buf_len(&x->resp_headers),
-        .body = buf_str(&x->resp_body),
-        .body_len = buf_len(&x->resp_body),
-        .body_truncated = x->body_truncated,
-        .time_s = (double)(now - u->start_ns) / 1e9,
-    };
+    check_resp_t resp = xfer_resp(x, code, u->start_ns, now);
     bool ok = true;
     if (transport_ok) {
         for (size_t i = 0; i < r->n_counters; i++) {
