@@ -252,13 +252,16 @@ typedef struct {
 } eng_class_t;
 
 /*  Per fd: whether curl opened it through our callback, what epoll has
- *  registered, what curl currently wants, and whether epoll reported it
- *  in the batch being handled (see poll_answer). */
+ *  registered, what curl currently wants, whether epoll reported it in
+ *  the batch being handled, the epoll_wait count when curl last let it
+ *  go idle and when a real poll last found it alive (see poll_answer). */
 typedef struct {
     uint8_t ours;
     uint8_t reg;
     uint8_t want;
     uint8_t reported;
+    uint32_t idle_turn;
+    uint32_t alive_turn;
 } eng_fd_t;
 
 typedef struct {
@@ -331,6 +334,9 @@ typedef struct {
     uint64_t local_counter; /* global_counter() when cfg has none */
     FILE *dump;             /* HORNET_DUMP_LATENCY: every latency, raw */
     bool epoll_full;        /* last epoll_wait filled its array */
+    uint32_t turn;          /* epoll_waits so far (see poll_answer) */
+    bool idle_real_poll;    /* HTTP/2: every liveness check is a real poll
+                             * (see poll_answer) */
 
     /* native path (worker/h1.h) */
     bool native;
@@ -461,6 +467,7 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
         return 0;
     if (what == CURL_POLL_REMOVE) {
         f->want = 0;
+        f->idle_turn = e->turn;
         /* Keep our kept-alive sockets registered (see top of file); a
          * socket curl made without our callback is dropped for real. */
         if (!f->ours && f->reg) {
@@ -505,22 +512,26 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
  *  anything that arrived since is reported at the next turn, and curl,
  *  which asks to be told about reading whenever it polls for it, gets the
  *  event then with a real poll (the fd is marked reported while curl
- *  handles it). A server that closed an idle kept-alive connection is
- *  reported too, and on_fd_event drops that fd from epoll, so its next
- *  liveness check is a real poll. A close that lands after the last
- *  epoll_wait is the same race curl has between its own poll and send,
- *  and it handles it the same way: a reused connection that dies before
- *  any response byte is retried once on a new one.
+ *  handles it).
  *
- *  Real poll: any write interest, a socket we do not watch for reading,
- *  one reported in this batch, or a batch that filled the event array
- *  (events may be left unreported), and an idle kept-alive connection:
- *  curl asks whether it is alive before it reuses it, and a server that
- *  closes idle connections as a rule (one that closes after each answer
- *  without saying so, an HTTP/2 server that sent GOAWAY and closed) must
- *  not be called alive from a stale epoll answer: curl would send on the
- *  dead connection and send again, and an HTTP/2 one can fail for good
- *  ("Error in the HTTP2 framing layer"). One poll per reuse. */
+ *  Not so for the liveness check curl makes before reusing an idle
+ *  kept-alive connection that went idle after the last epoll_wait: the
+ *  server's close, sent with or right after its answer (one that closes
+ *  after each answer without saying so), may have come since, and a
+ *  stale "alive" sends on the dead connection; curl sends again and the
+ *  reset send is counted as a failure. So that check is a real poll, made
+ *  here, and when it finds the connection alive, curl's poll right after
+ *  sending on it in the same turn (the fd still idle to us until curl
+ *  asks for its events) is answered from epoll again. A connection idle
+ *  since before the last epoll_wait had its close reported there (and a
+ *  reported fd is dropped from epoll, on_fd_event); a close landing later
+ *  is the race curl has between its own poll and send. HTTP/2 always
+ *  gets the real poll: a stream opened after GOAWAY fails for good
+ *  ("Error in the HTTP2 framing layer").
+ *
+ *  Real poll also for any write interest, a socket we do not watch for
+ *  reading, one reported in this batch, or a batch that filled the event
+ *  array (events may be left unreported). */
 static int poll_answer(void *ctx, struct pollfd *fds, nfds_t n)
 {
     engine_t *e = ctx;
@@ -529,11 +540,19 @@ static int poll_answer(void *ctx, struct pollfd *fds, nfds_t n)
     for (nfds_t i = 0; i < n; i++) {
         if (fds[i].events & ~(POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND))
             return -1;
-        const eng_fd_t *f = fd_ent(e, fds[i].fd);
+        eng_fd_t *f = fd_ent(e, fds[i].fd);
         if (!f || !f->ours || !(f->reg & EPOLLIN) || f->reported)
             return -1;
-        if (!f->want)
-            return -1; /* idle: curl asks whether it is alive to reuse */
+        if (f->want || (f->idle_turn != e->turn && !e->idle_real_poll) ||
+            f->alive_turn == e->turn)
+            continue;
+        if (n > 1 || e->idle_real_poll)
+            return -1;
+        const struct timespec zero = {0, 0};
+        int r = ppoll(fds, 1, &zero, NULL);
+        if (r == 0)
+            f->alive_turn = e->turn;
+        return r;
     }
     for (nfds_t i = 0; i < n; i++)
         fds[i].revents = 0;
@@ -553,12 +572,9 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
     }
     e->socket_errno = 0;
     eng_fd_t *f = fd_ent(e, s);
-    if (f) {
-        f->ours = 1;
-        f->reg = 0;
-        f->want = 0;
-        f->reported = 0;
-    }
+    if (f)
+        *f = (eng_fd_t){
+            .ours = 1, .idle_turn = e->turn, .alive_turn = e->turn - 1};
     return s;
 }
 
@@ -2973,6 +2989,37 @@ static void publish_in_flight(engine_t *e)
         __atomic_store_n(p, e->in_flight, __ATOMIC_RELAXED);
 }
 
+/*  One epoll_wait and its events; false on an error that ends the loop. */
+static bool wait_events(engine_t *e, struct epoll_event *evs, int timeout)
+{
+    int n = epoll_wait(e->epfd, evs, MAX_EVENTS, timeout);
+    e->turn++;
+    e->turn_opens = 0;
+    if (n < 0) {
+        if (errno == EINTR)
+            return true;
+        log_error("engine %u: epoll_wait: %s", e->cfg.index, strerror(errno));
+        return false;
+    }
+    e->epoll_full = n == MAX_EVENTS;
+    for (int i = 0; i < n; i++) {
+        eng_fd_t *f = fd_ent(e, evs[i].data.fd);
+        if (f)
+            f->reported = 1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (evs[i].data.fd == e->pipe_fd)
+            drain_pipe(e);
+        else
+            on_fd_event(e, evs[i].data.fd, evs[i].events);
+        eng_fd_t *f = fd_ent(e, evs[i].data.fd);
+        if (f)
+            f->reported = 0;
+    }
+    publish_in_flight(e);
+    return true;
+}
+
 static void loop(engine_t *e)
 {
     struct epoll_event evs[MAX_EVENTS];
@@ -3013,29 +3060,8 @@ static void loop(engine_t *e)
             }
         }
         skipped = false;
-        int n = epoll_wait(e->epfd, evs, MAX_EVENTS, timeout);
-        e->turn_opens = 0;
-        if (n < 0 && errno != EINTR) {
-            log_error("engine %u: epoll_wait: %s", e->cfg.index,
-                      strerror(errno));
+        if (!wait_events(e, evs, timeout))
             break;
-        }
-        e->epoll_full = n == MAX_EVENTS;
-        for (int i = 0; i < n; i++) {
-            eng_fd_t *f = fd_ent(e, evs[i].data.fd);
-            if (f)
-                f->reported = 1;
-        }
-        for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd == e->pipe_fd)
-                drain_pipe(e);
-            else
-                on_fd_event(e, evs[i].data.fd, evs[i].events);
-            eng_fd_t *f = fd_ent(e, evs[i].data.fd);
-            if (f)
-                f->reported = 0;
-        }
-        publish_in_flight(e);
     }
 }
 
@@ -3335,6 +3361,8 @@ void engine_actor(zsock_t *pipe, void *args)
     /*  HORNET_CURL_POLL=1 leaves every poll to the kernel: to measure what
      *  the shortcut saves, or to rule it out when chasing a problem. */
     const char *real = getenv("HORNET_CURL_POLL");
+    e.idle_real_poll = (real && !strcmp(real, "1")) ||
+                       e.cfg.scen->http == SCEN_HTTP_2;
     if (!(real && !strcmp(real, "1")))
         pollshim_set(poll_answer, &e);
     loop(&e);

@@ -87,6 +87,32 @@ def server_closing_after_each_answer_gives_no_false_failures():
 
 
 @test(once=True)
+def server_closing_hard_after_each_answer_counts_every_request():
+    """The server answers, then closes at once (no lingering close): a
+    request sent on the connection after its close is reset unread. The
+    FIN comes with the answer, so a client that checks a reused
+    connection before sending (curl's poll, the native path's idle
+    check) opens a new one instead; what is left is the race where the
+    server's thread is preempted between its answer and its close (about
+    1% here). Each such request is a failure of kind reset (a client
+    cannot tell whether the server read it), and every other one is a
+    request the server read: hornet's requests = the server's + failures,
+    on both engines."""
+    for eng in ENGINES:
+        with Target("--hostile", "close-hard") as t:
+            rc, j, err = run_json(["--url", t.url + "/x", *POST, "-u", "10", "-t", "2s",
+                                   "--threads", "1"], eng)
+            assert j, (eng, rc, err[-800:])
+            c = t.counts()
+            assert c["total"] > 1000, (eng, c)
+            assert j["failures"] <= 0.02 * j["requests"], (eng, j["failures"],
+                                                           j["requests"], j["errors"])
+            eq(set(kinds(j)) - {"reset"}, set(), "%s: failure kinds" % eng)
+            eq(j["requests"], c["total"] + j["failures"],
+               "%s: requests vs what the server read + resets" % eng)
+
+
+@test(once=True)
 def garbage_instead_of_http_is_a_protocol_failure():
     """Bytes that are not HTTP were filed as `other` ("Received HTTP/0.9
     when not allowed") by the libcurl path."""

@@ -22,10 +22,12 @@
 enum {
     HOSTILE_RESET_2ND = 0, /* the 2nd request of a connection: read, RST */
     HOSTILE_CLOSE = 1,     /* answer without Connection: close, then close */
-    HOSTILE_GARBAGE = 2    /* answer with bytes that are not HTTP, close */
+    HOSTILE_GARBAGE = 2,   /* answer with bytes that are not HTTP, close */
+    HOSTILE_CLOSE_HARD = 3 /* answer, then close at once: no lingering */
 };
 
-static const char *const k_modes[] = {"reset-2nd", "close", "garbage"};
+static const char *const k_modes[] = {"reset-2nd", "close", "garbage",
+                                      "close-hard"};
 
 static atomic_ullong g_total;       /* requests read in full */
 static atomic_ullong g_answered;    /* answers written */
@@ -164,6 +166,8 @@ static void *serve(void *arg)
                 ;
             break;
         }
+        if (g_mode == HOSTILE_CLOSE_HARD)
+            break; /* close() now: a request that still comes gets RST */
     }
     free(buf);
     close(fd);

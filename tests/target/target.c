@@ -1801,7 +1801,7 @@ static void usage(FILE *f)
         "              [--idle-timeout S]\n"
         "              [--tls-cert FILE --tls-key FILE] [--tls-client-ca FILE]\n"
         "              [--token T] [--rate-limit-every N] [--verbose]\n"
-        "              [--hostile reset-2nd|close|garbage]\n");
+        "              [--hostile reset-2nd|close|close-hard|garbage]\n");
 }
 
 static _Noreturn void bad_flag(const char *flag, const char *fmt, ...)
