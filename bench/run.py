@@ -427,9 +427,12 @@ def rss_kb(pid):
     return 0
 
 
-def hornet_rss_at(url, users, settle):
+def hornet_rss_at(url, users, settle, run_s=None):
     """RSS of a hornet run with this many users thinking 1 s each, read
-    after the ramp, while they run; and the req/s the run made."""
+    after the ramp, while they run; the req/s the run made once all had
+    started, and the p50 of its last 5 seconds (users that come due
+    together and stay together show as a p50 that creeps up over a run)."""
+    run_s = run_s or settle + 3
     with tempfile.TemporaryDirectory() as tmp:
         js = os.path.join(tmp, "out.json")
         # started over `settle - 3` seconds: all at once, every user's first
@@ -438,31 +441,35 @@ def hornet_rss_at(url, users, settle):
         p = subprocess.Popen(taskset(1, [HORNET, "run", "--url", url, "-u", str(users),
                                          "-r", str(max(users // max(settle - 3, 1), 1)),
                                          "--think", "1s",
-                                         "-t", "%ds" % (settle + 3), "--threads", "1",
+                                         "-t", "%ds" % run_s, "--threads", "1",
                                          "-q", "--json", js]),
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             time.sleep(settle)
             rss = rss_kb(p.pid)
         finally:
-            p.wait(settle + 40)
+            p.wait(run_s + 40)
         with open(js) as f:
             j = json.load(f)
     if j["failures"]:
         raise RuntimeError("%d users: %d failures: %s" % (users, j["failures"],
                                                           j["errors"][:2]))
-    # the rate once every user runs (the seconds after the ramp's second)
-    full = [x["rps"] for x in j["timeline"] if x["users"] >= users]
-    return rss, statistics.mean(full[1:] or full or [0])
+    # the rate once every user runs (the seconds after the ramp's second,
+    # up to the last whole one)
+    full = [x for x in j["timeline"] if x["users"] >= users and x["t"] <= run_s]
+    rate = statistics.mean([x["rps"] for x in full[1:] or full] or [0])
+    late = statistics.median([x["p50_ms"] for x in full[-5:]] or [0])
+    return rss, rate, late
 
 
-def bench_idle_users(url, users=20000):
+def bench_idle_users(url, users=20000, run_s=30):
     """Memory per idle user (RSS at `users` minus RSS at 1) and the rate
-    they made once all ran, against the rate they ask (users / 1 s think,
-    each request's own time left out: it is under a millisecond here)."""
-    base, _ = hornet_rss_at(url, 1, 8)
-    full, rps = hornet_rss_at(url, users, 8)
-    return base, full, 1024.0 * (full - base) / (users - 1), float(users), rps
+    they made once all ran over a `run_s` run, against the rate they ask
+    (users / 1 s think, each request's own time left out: it is under a
+    millisecond here), and the p50 at the run's end."""
+    base, _, _ = hornet_rss_at(url, 1, 8)
+    full, rps, p50 = hornet_rss_at(url, users, 8, run_s)
+    return base, full, 1024.0 * (full - base) / (users - 1), float(users), rps, p50
 
 
 def bench_rate(url, rate, d, conns=None):
@@ -566,11 +573,12 @@ def main():
             print("engine at scale (one engine thread on CPU 1, nginx on CPU 0):")
             for users in (20000, 50000):
                 try:
-                    base, full, per, asked, got = bench_idle_users(ng.url, users)
+                    base, full, per, asked, got, p50 = bench_idle_users(ng.url, users)
                     print("memory: 1 user %d kB RSS, %d users thinking 1 s %d kB: "
-                          "%.1f kB per user; %.0f req/s of %.0f asked (%.1f%%)" %
+                          "%.1f kB per user; over 30 s %.0f req/s of %.0f asked "
+                          "(%.1f%%), p50 of the last 5 s %.2f ms" %
                           (base, users, full, per / 1024.0, got, asked,
-                           100.0 * got / asked))
+                           100.0 * got / asked, p50))
                 except Exception as e:
                     print("memory per idle user failed: %s" % e)
             # the open model at 90% of what wrk made on one core (issue 17),
