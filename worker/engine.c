@@ -346,7 +346,6 @@ typedef struct {
     buf_t capture;          /* a capture's value before it is stored */
     uint64_t local_counter; /* global_counter() when cfg has none */
     FILE *dump;             /* HORNET_DUMP_LATENCY: every latency, raw */
-    FILE *dump_starts;      /* HORNET_DUMP_STARTS: every request's send time */
     bool epoll_full;        /* last epoll_wait filled its array */
     uint32_t turn;          /* epoll_waits so far (see poll_answer) */
     bool idle_real_poll;    /* HTTP/2: every liveness check is a real poll
@@ -1545,8 +1544,6 @@ static void xfer_finish(engine_t *e, eng_xfer_t *x, uint64_t now,
         uint64_t v = lat;
         fwrite(&v, sizeof v, 1, e->dump);
     }
-    if (e->dump_starts) /* test hook: how starts spread over time */
-        fwrite(&u->start_ns, sizeof u->start_ns, 1, e->dump_starts);
     stats_record(e->stats, ep, transport_ok ? (int)code : 0, lat, raw,
                  x->body_bytes + hdr, reqsz + (transport_ok ? x->out_bytes : 0),
                  failed);
@@ -3166,8 +3163,6 @@ static void engine_free(engine_t *e)
     stats_destroy(&e->stats);
     if (e->dump)
         fclose(e->dump);
-    if (e->dump_starts)
-        fclose(e->dump_starts);
     if (e->epfd >= 0)
         close(e->epfd);
 }
@@ -3301,18 +3296,6 @@ static int build_requests(engine_t *e)
     return 0;
 }
 
-/*  A test hook's file, PATH.PID.THREAD, when the variable names a PATH:
- *  raw u64 values, one per request, in the order they end. */
-static FILE *dump_open(const engine_t *e, const char *var)
-{
-    const char *dump = getenv(var);
-    if (!dump || !*dump)
-        return NULL;
-    char path[512];
-    snprintf(path, sizeof path, "%s.%d.%u", dump, (int)getpid(), e->cfg.index);
-    return fopen(path, "wb");
-}
-
 static int engine_init(engine_t *e)
 {
     const scen_t *s = e->cfg.scen;
@@ -3361,8 +3344,13 @@ static int engine_init(engine_t *e)
         return -1;
     const char *say = getenv("HORNET_NATIVE_TIMINGS");
     e->say_timing = say && !strcmp(say, "1");
-    e->dump = dump_open(e, "HORNET_DUMP_LATENCY");
-    e->dump_starts = dump_open(e, "HORNET_DUMP_STARTS");
+    const char *dump = getenv("HORNET_DUMP_LATENCY");
+    if (dump && *dump) {
+        char path[512];
+        snprintf(path, sizeof path, "%s.%d.%u", dump, (int)getpid(),
+                 e->cfg.index);
+        e->dump = fopen(path, "wb");
+    }
     e->pipe_fd = zsock_fd(e->pipe);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = e->pipe_fd};
     if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->pipe_fd, &ev))
