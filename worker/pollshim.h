@@ -3,9 +3,10 @@
  *
  *  libcurl 7.88 calls poll(fds, n, 0) twice per keep-alive request: once to
  *  see whether an idle connection died before reusing it, and once right
- *  after sending when the transfer was started from its timer. Each is a
- *  syscall that tells an epoll loop nothing new (it watches those sockets
- *  already); answering them here gives 1.12x the req/s (make bench).
+ *  after sending when the transfer was started from its timer. Most tell an
+ *  epoll loop nothing new (it watches those sockets already); answering
+ *  them here gave 1.12x the req/s (make bench, 2026-11-23). The engine's
+ *  answer function (engine.c poll_answer) says which it answers.
  *
  *  hornet defines poll() itself (pollshim.c). On a thread that installed
  *  an answer function, a zero-timeout poll is first offered to it; the
