@@ -543,6 +543,11 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
  *  gets the real poll: a stream opened after GOAWAY fails for good
  *  ("Error in the HTTP2 framing layer").
  *
+ *  The control pipe's ZMQ_FD (its mailbox) gets the same answer: ZeroMQ
+ *  polls it once for every zsock_events, which drain_pipe makes every
+ *  turn, and a command that came since the last epoll_wait is reported
+ *  at the next (the mailbox's fd stays readable until ZeroMQ reads it).
+ *
  *  Real poll also for any write interest, a socket we do not watch for
  *  reading, one reported in this batch, or a batch that filled the event
  *  array (events may be left unreported). */
@@ -555,6 +560,8 @@ static int poll_answer(void *ctx, struct pollfd *fds, nfds_t n)
         if (fds[i].events & ~(POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND))
             return -1;
         eng_fd_t *f = fd_ent(e, fds[i].fd);
+        if (f && fds[i].fd == e->pipe_fd && !f->reported)
+            continue;
         if (!f || !f->ours || !(f->reg & EPOLLIN) || f->reported)
             return -1;
         if (f->want || (f->idle_turn != e->turn && !e->idle_real_poll) ||

@@ -7,65 +7,24 @@
 // Run: make && node --test tests/webui/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, browserMissing, openBrowser, watchedPage, canvasInk } from './browser.mjs';
-
-const HORNET = join(ROOT, 'build', 'hornet');
-const TARGET = join(ROOT, 'build', 'target');
-
-function binariesMissing() {
-  if (existsSync(HORNET) && existsSync(TARGET)) return '';
-  const why = 'build/hornet or build/target missing: run make';
-  if (process.env.CI) throw new Error(why);
-  return why;
-}
+import { HORNET, TARGET, binariesMissing, start, waitOutput, killAll, freePort, sleep } from './procs.mjs';
 
 const skip = (await browserMissing()) || binariesMissing() || false;
-const children = [];
 let browser;
 before(async () => { if (!skip) browser = await openBrowser(); });
 after(async () => {
   if (browser) await browser.close();
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  killAll('SIGTERM');
 });
 
-// Starts a program and resolves with the first stdout line matching re.
-function startAndWait(bin, args, re) {
-  const child = spawn(bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${bin}: no ${re} within 10 s; it said: ${out}`)), 10000);
-    const onData = (d) => {
-      out += d;
-      const m = out.match(re);
-      if (m) { clearTimeout(timer); resolve(m); }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${bin} exited (${code}): ${out}`)); });
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 test('the live UI draws its charts with charts.js and marks the stages', { skip, timeout: 60000 }, async () => {
-  const [, target] = await startAndWait(TARGET, ['--port', '0'], /listening on (\S+)/);
+  const [, target] = await waitOutput(start(TARGET, ['--port', '0']), /listening on (\S+)/);
   const port = await freePort();
   const web = `127.0.0.1:${port}`;
-  await startAndWait(HORNET, ['run', '--url', `http://${target}/`, '--stages', '3s:2,3s:5,8s:3', '--think', '20ms',
-    '--threads', '1', '--web', web], /web UI and API on/);
+  await waitOutput(start(HORNET, ['run', '--url', `http://${target}/`, '--stages', '3s:2,3s:5,8s:3',
+    '--think', '20ms', '--threads', '1', '--web', web]), /web UI and API on/);
   const base = `http://${web}/`;
   const { page, problems } = await watchedPage(browser.context, (u) => u.startsWith(base));
   try {

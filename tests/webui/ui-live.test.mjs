@@ -10,63 +10,17 @@
 // Run: make && node --test tests/webui/ui-live.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, browserMissing, openBrowser, watchedPage } from './browser.mjs';
-
-const HORNET = join(ROOT, 'build', 'hornet');
-const TARGET = join(ROOT, 'build', 'target');
-
-function binariesMissing() {
-  if (existsSync(HORNET) && existsSync(TARGET)) return '';
-  const why = 'build/hornet or build/target missing: run make';
-  if (process.env.CI) throw new Error(why);
-  return why;
-}
+import { HORNET, TARGET, binariesMissing, start, waitOutput, killAll, freePort, sleep } from './procs.mjs';
 
 const skip = (await browserMissing()) || binariesMissing() || false;
-const children = [];
 let browser;
 before(async () => { if (!skip) browser = await openBrowser(); });
 after(async () => {
   if (browser) await browser.close();
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killAll();
 });
-
-function start(bin, args) {
-  const child = spawn(bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  child.out = '';
-  child.stdout.on('data', (d) => { child.out += d; });
-  child.stderr.on('data', (d) => { child.out += d; });
-  return child;
-}
-
-function waitOutput(child, re, ms = 10000) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = () => {
-      const m = child.out.match(re);
-      if (m) return resolve(m);
-      if (child.exitCode !== null) return reject(new Error(`exited (${child.exitCode}): ${child.out}`));
-      if (Date.now() - t0 > ms) return reject(new Error(`no ${re} within ${ms} ms: ${child.out}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // WCAG contrast ratio of two "rgb(r, g, b)" colours.
 function contrast(a, b) {
