@@ -5,8 +5,9 @@
  *  see whether an idle connection died before reusing it, and once right
  *  after sending when the transfer was started from its timer. Most tell an
  *  epoll loop nothing new (it watches those sockets already); answering
- *  them here gave 1.12x the req/s (make bench, 2026-11-23). The engine's
- *  answer function (engine.c poll_answer) says which it answers.
+ *  them here gave 1.12x the req/s (make bench, 2026-11-23). ZeroMQ polls
+ *  a socket's mailbox the same way whenever its events are asked for. The
+ *  engine's answer function (engine.c poll_answer) says which it answers.
  *
  *  hornet defines poll() itself (pollshim.c). On a thread that installed
  *  an answer function, a zero-timeout poll is first offered to it; the
