@@ -99,6 +99,21 @@ test('the full report opens offline and shows every section', { skip }, async ()
     assert.equal(await count('#r-status tbody tr'), Object.keys(s.status_codes).length);
     assert.equal(await count('#r-errors tbody tr'), s.errors.length);
     assert.equal(await count('#r-workers tbody tr'), s.workers.length);
+    // the timing breakdown: the phases some request went through (no dns
+    // for an IP address, no tls over http) per endpoint and for all of
+    // them, the figures as the summary has them
+    const timing = await page.$$eval('#r-timing tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    assert.equal(timing.length, (s.endpoints.length + 1) * 3);
+    assert.deepEqual(timing.slice(0, 3).map((r) => r[1]), ['connect', 'waiting', 'receiving']);
+    const e0 = s.endpoints[0];
+    assert.equal(timing[0][0], `${e0.method} ${e0.name}${e0.tag ? ' [' + e0.tag + ']' : ''}`);
+    assert.equal(timing[1][0], '');
+    assert.equal(timing[0][2], String(e0.timing_ms.connect.count));
+    const agg = timing.slice(-3);
+    assert.equal(agg[0][0], 'Aggregated');
+    assert.equal(agg[1][2], s.timing_ms.waiting.count.toLocaleString('en-US'));
+    assert.equal(agg[1][4], s.timing_ms.waiting.p50.toFixed(2));
+    assert.equal(agg[0][3], s.timing_ms.connect.mean.toFixed(3));
     const meta = await page.textContent('#r-meta');
     assert.match(meta, /examples\/shop\.yaml/);
     assert.match(meta, /hornet run examples\/shop\.yaml .*--threshold 'p95 < 50ms'/);
@@ -120,7 +135,7 @@ test("today's summary (tags as an object, no meta or thresholds) renders too", {
   const { page, problems } = await open(TODAY);
   try {
     assert.equal(await page.isHidden('#r-verdict'), true);
-    for (const gone of ['#r-thresholds', '#r-baseline', '#r-workers']) {
+    for (const gone of ['#r-thresholds', '#r-baseline', '#r-workers', '#r-timing']) {
       assert.equal(await page.$(gone), null, `${gone} is left out`);
     }
     const meta = await page.textContent('#r-meta');

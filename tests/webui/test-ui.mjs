@@ -483,6 +483,32 @@ test('sortRows sorts by a column and keeps Aggregated last', () => {
   assert.notEqual(ui.sortRows(rows, 'name'), rows);
 });
 
+test('timingRows: the phases some request went through, per endpoint then for all', () => {
+  const ph = (count, p50) => ({ count, mean: p50, p50, p95: p50 * 2, p99: p50 * 3, max: p50 * 4 });
+  const zero = ph(0, 0);
+  const s = {
+    endpoints: [
+      { method: 'GET', name: '/a', tag: 'x', timing_ms: { dns: zero, connect: ph(2, 0.2), tls: zero, waiting: ph(10, 3), receiving: ph(10, 0.01) } },
+      { method: 'POST', name: '/b', timing_ms: { dns: zero, connect: zero, tls: zero, waiting: ph(4, 5), receiving: ph(4, 0.02) } },
+      { method: 'GET', name: '/old' }, // no timing_ms (an older master): left out
+    ],
+    timing_ms: { dns: zero, connect: ph(2, 0.2), tls: zero, waiting: ph(14, 4), receiving: ph(14, 0.01) },
+  };
+  const rows = ui.timingRows(s);
+  assert.deepEqual(rows.map((r) => [r.endpoint, r.phase, r.count, r.first, r.agg]), [
+    ['GET /a [x]', 'connect', 2, true, false], ['GET /a [x]', 'waiting', 10, false, false], ['GET /a [x]', 'receiving', 10, false, false],
+    ['POST /b', 'connect', 0, true, false], ['POST /b', 'waiting', 4, false, false], ['POST /b', 'receiving', 4, false, false],
+    ['Aggregated', 'connect', 2, true, true], ['Aggregated', 'waiting', 14, false, true], ['Aggregated', 'receiving', 14, false, true],
+  ]);
+  // a phase no request of this endpoint went through has no figures
+  assert.equal(rows[3].p50, null);
+  assert.equal(rows[1].p95, 6);
+  // https with a name: all five
+  const tls = { dns: ph(1, 1), connect: ph(1, 0.2), tls: ph(1, 2), waiting: ph(3, 3), receiving: ph(3, 0.01) };
+  assert.deepEqual(ui.timingRows({ endpoints: [], timing_ms: tls }).map((r) => r.phase), ['dns', 'connect', 'tls', 'waiting', 'receiving']);
+  for (const bad of [null, 7, {}, { endpoints: 'x', timing_ms: [] }]) assert.deepEqual(ui.timingRows(bad), []);
+});
+
 test('tagRows reads the stats tags', () => {
   const t = ui.tagRows({ tags: { api: { requests: 3, failures: 1, rps: 1.5, latency_ms: { p50: 2, p95: 4 } } } });
   assert.deepEqual(t, [{ tag: 'api', requests: 3, failures: 1, total_rps: 1.5, p50: 2, p95: 4, p99: undefined, mean: undefined, max: undefined }]);

@@ -131,6 +131,22 @@ test('the live UI: run, table, users, a killed worker, stop, a schedule, downloa
       return { api: s.requests, row: row[2] };
     });
     assert.equal(num(fin.row), fin.api, 'Aggregated # Requests vs /api/v1/stats');
+    // the Timing tab: the phases some request went through (an IP address
+    // over http: no dns, no tls), per endpoint and for all, as the API says
+    await page.click('[data-tab=timing]');
+    await page.waitForFunction(() => document.querySelectorAll('#timing-table tbody tr.agg').length > 0, null, { timeout: 5000 });
+    const tm = await page.evaluate(async () => {
+      const s = await (await fetch('api/v1/stats')).json();
+      const rows = [...document.querySelectorAll('#timing-table tbody tr')].map((tr) => ({ cls: tr.className, cells: [...tr.cells].map((td) => td.textContent) }));
+      return { s: s.timing_ms, rows };
+    });
+    assert.deepEqual(tm.rows.filter((r) => r.cls.includes('agg')).map((r) => r.cells[1]), ['connect', 'waiting', 'receiving'], JSON.stringify(tm.rows));
+    const aggWait = tm.rows.find((r) => r.cls.includes('agg') && r.cells[1] === 'waiting');
+    assert.equal(aggWait.cells[0], '');
+    assert.equal(num(aggWait.cells[2]), tm.s.waiting.count);
+    assert.equal(tm.rows.find((r) => r.cls.includes('agg') && r.cells[1] === 'connect').cells[0], 'Aggregated');
+    assert.equal(tm.s.waiting.count, fin.api, 'every request answered: waiting counts them all');
+    await shot('timing');
 
     // a users schedule from the Schedule tab, users left empty: runs users
     await page.click('#controls > summary').catch(() => {});
