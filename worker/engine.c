@@ -337,6 +337,8 @@ typedef struct {
     uint64_t health_from_ns; /* arrivals due from here count as late */
 
     bool stopping;
+    uint32_t users_at_stop; /* users running when the stop came */
+    bool stop_in_interval;  /* it came in the interval being counted */
     uint64_t stop_deadline_ns;
     bool loaded; /* has a load to run (LOAD seen) */
 
@@ -2642,6 +2644,18 @@ static void cpu_mark(engine_t *e, stats_t *st)
     e->wall_mark_ns = wall;
 }
 
+/*  Users running: the closed model's alive users, the open model's
+ *  iterations in flight. */
+static uint32_t users_now(const engine_t *e)
+{
+    if (e->rate > 0)
+        return e->in_flight;
+    uint32_t users = 0;
+    for (size_t i = 0; i < e->cfg.scen->n_classes; i++)
+        users += (uint32_t)e->classes[i].alive;
+    return users;
+}
+
 static void send_stats(engine_t *e, bool final)
 {
     cpu_mark(e, e->stats);
@@ -2655,12 +2669,13 @@ static void send_stats(engine_t *e, bool final)
         log_error("engine %u: out of memory for stats", e->cfg.index);
         return;
     }
-    uint32_t users = 0;
-    if (e->rate > 0) {
-        users = e->in_flight;
-    } else {
-        for (size_t i = 0; i < e->cfg.scen->n_classes; i++)
-            users += (uint32_t)e->classes[i].alive;
+    /*  the interval a stop came in ran its users up to the stop: say so,
+     *  not the none left once they were let go */
+    uint32_t users = users_now(e);
+    if (e->stop_in_interval) {
+        if (e->users_at_stop > users)
+            users = e->users_at_stop;
+        e->stop_in_interval = false;
     }
     zsock_send(e->pipe, "s8p44", "STATS", e->seq, full, users, final ? 1u : 0u);
 }
@@ -2827,6 +2842,8 @@ static void handle_command(engine_t *e)
         } else if (e->loaded && !e->stopping) {
             e->stopping = true;
             e->stop_deadline_ns = deadline;
+            e->users_at_stop = users_now(e);
+            e->stop_in_interval = true;
             while (e->heap_len) {
                 eng_user_t *u = e->heap[0];
                 heap_remove(e, u);

@@ -97,6 +97,21 @@ def open_model_rate_is_accurate():
 
 
 @test
+def open_model_stops_at_its_duration():
+    """--rate 1000 for 3 s sends 3,000 iterations, not 3,000 plus what the
+    master's 50 ms tick added: it noticed the end up to 50 ms late and sent
+    the stops one tick later, so arrivals went on 25-100 ms past the run
+    (rate achieved 100.2-100.8% of the asked in make bench)."""
+    with Target() as t:
+        j, _, _ = hornet_json("run", "--url", t.url + "/", "--rate", "1000", "-t", "3s",
+                              "--threads", "1")
+        c = t.counts()
+        eq(j["requests"], c["total"], "hornet vs server")
+        assert 3000 - 10 <= c["total"] <= 3000 + 10, "server saw %d of 3000 asked" % c["total"]
+        assert j["rate"]["achieved"] <= 1000 * 1.004, j["rate"]
+
+
+@test
 def open_model_connection_cap_queues_and_counts():
     """200 arrivals/s of 50 ms requests need about 10 connections; with
     --max-connections 4 the server must never see more than 4, the rest
