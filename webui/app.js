@@ -355,30 +355,6 @@
     return rows;
   }
 
-  // Rows of the timing table from the stats' timing_ms (per endpoint and
-  // at the top, docs/results.md): one per phase some request went through
-  // (no dns for an IP address, no tls over http), endpoint by endpoint and
-  // then for all of them; `first` marks an endpoint's first row.
-  const PHASES = ['dns', 'connect', 'tls', 'waiting', 'receiving'];
-  function timingRows(s) {
-    if (!s || typeof s !== 'object') return [];
-    const ok = (o) => o && typeof o === 'object' && !Array.isArray(o);
-    const eps = listOf(s.endpoints, []).filter((e) => ok(e) && ok(e.timing_ms))
-      .map((e) => ({ label: [e.method, e.name].filter((x) => x !== undefined && x !== null).join(' ') + (e.tag ? ` [${e.tag}]` : ''), t: e.timing_ms, agg: false }));
-    if (ok(s.timing_ms)) eps.push({ label: 'Aggregated', t: s.timing_ms, agg: true });
-    const phases = PHASES.filter((ph) => eps.some((e) => ok(e.t[ph]) && e.t[ph].count > 0));
-    const rows = [];
-    for (const e of eps) {
-      phases.forEach((ph, i) => {
-        const t = ok(e.t[ph]) ? e.t[ph] : {};
-        const n = isNum(t.count) ? t.count : 0;
-        const v = (k) => (n > 0 && isNum(t[k]) ? t[k] : null);
-        rows.push({ endpoint: e.label, phase: ph, count: n, mean: v('mean'), p50: v('p50'), p95: v('p95'), p99: v('p99'), max: v('max'), first: i === 0, agg: e.agg });
-      });
-    }
-    return rows;
-  }
-
   // Rows of the tags table from the stats' {tag: {requests, failures, rps, latency_ms}}.
   function tagRows(s) {
     const tags = s && s.tags && typeof s.tags === 'object' && !Array.isArray(s.tags) ? s.tags : {};
@@ -784,13 +760,11 @@
 
     const TIMING_COLS = [['endpoint', 'Endpoint'], ['phase', 'Phase'], ['count', 'Count'], ['mean', 'Mean ms'],
       ['p50', 'p50 ms'], ['p95', 'p95 ms'], ['p99', 'p99 ms'], ['max', 'Max ms']];
-    // milliseconds with the digits a phase needs (connects are often well under 1 ms)
-    const phaseMs = (v) => (isNum(v) ? fmtNum(v, v < 1 ? 3 : v < 10 ? 2 : v < 1000 ? 1 : 0) : DASH);
     function renderTiming(stats) {
-      const rows = timingRows(stats).map((r) => ({
+      const rows = C.timingRows(stats).map((r) => ({
         cls: (r.agg ? 'agg' : '') + (r.first ? ' first' : ''),
         cells: TIMING_COLS.map(([k]) => ({
-          text: k === 'endpoint' ? (r.first ? r.endpoint : '') : k === 'phase' ? r.phase : k === 'count' ? fmtNum(r.count) : phaseMs(r[k]),
+          text: k === 'endpoint' ? (r.first ? r.endpoint : '') : k === 'phase' ? r.phase : k === 'count' ? fmtNum(r.count) : C.fmtPhaseMs(r[k]),
           cls: k === 'endpoint' || k === 'phase' ? 'text' : '',
         })),
       }));
@@ -1082,7 +1056,7 @@
   const exported = {
     fmtNum, fmtPct, fmtBytes: C.fmtBytes, fmtDuration, fmtClock: C.fmtClock, parseDuration, parseField, parseHost,
     buildStartBody, buildLoadBody, buildStages, parseScheduleText, apiErrorMessage,
-    withToken, downloadLinks, makeRing, makeSeries, normalizePoint, profileText, mergeWorkerSeries, workerSeriesEnd, tagRows, sortRows, pathPieces, offlineText, generatorText, workerRows, askedAt, addPoint, mergePoints, handleEvent, timingRows,
+    withToken, downloadLinks, makeRing, makeSeries, normalizePoint, profileText, mergeWorkerSeries, workerSeriesEnd, tagRows, sortRows, pathPieces, offlineText, generatorText, workerRows, askedAt, addPoint, mergePoints, handleEvent, timingRows: C.timingRows,
     niceTicks: C.niceTicks, timeTicks: C.timeTicks, chartScale: C.chartScale, listOf, flattenRow, columnsFor, colLabel, fmtCell, statsRows,
   };
   globalThis.hornetUI = exported;

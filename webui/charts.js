@@ -430,7 +430,41 @@
     };
   }
 
+  // Rows of a timing breakdown table (docs/results.md) from a summary's or
+  // /api/v1/stats' timing_ms, per endpoint and at the top: one per phase
+  // some request went through (no dns for an IP address, no tls over
+  // http), endpoint by endpoint and then for all of them; `first` marks an
+  // endpoint's first row, `agg` the aggregate's rows. The live UI and the
+  // HTML report both draw it.
+  const PHASES = ['dns', 'connect', 'tls', 'waiting', 'receiving'];
+  function timingRows(s) {
+    const ok = (o) => o !== null && typeof o === 'object' && !Array.isArray(o);
+    if (!ok(s)) return [];
+    const eps = (Array.isArray(s.endpoints) ? s.endpoints : []).filter((e) => ok(e) && ok(e.timing_ms))
+      .map((e) => ({ label: [e.method, e.name].filter((x) => x !== undefined && x !== null).join(' ') + (e.tag ? ` [${e.tag}]` : ''), t: e.timing_ms, agg: false }));
+    if (ok(s.timing_ms)) eps.push({ label: 'Aggregated', t: s.timing_ms, agg: true });
+    const phases = PHASES.filter((ph) => eps.some((e) => ok(e.t[ph]) && e.t[ph].count > 0));
+    const rows = [];
+    for (const e of eps) {
+      phases.forEach((ph, i) => {
+        const t = ok(e.t[ph]) ? e.t[ph] : {};
+        const n = isNum(t.count) ? t.count : 0;
+        const v = (k) => (n > 0 && isNum(t[k]) ? t[k] : null);
+        rows.push({ endpoint: e.label, phase: ph, count: n, mean: v('mean'), p50: v('p50'), p90: v('p90'),
+          p95: v('p95'), p99: v('p99'), max: v('max'), first: i === 0, agg: e.agg });
+      });
+    }
+    return rows;
+  }
+
+  // A phase's milliseconds with the digits it needs, as the text report
+  // prints them: most connects and receives are well under 1 ms on a LAN.
+  function fmtPhaseMs(v) {
+    return isNum(v) ? fmtNum(v, v < 1 ? 3 : v < 10 ? 2 : v < 1000 ? 1 : 0) : DASH;
+  }
+
   globalThis.hornetCharts = {
+    timingRows, fmtPhaseMs,
     fmtNum, fmtPct, fmtBytes, fmtDuration, fmtClock, niceTicks, timeTicks, chartScale,
     CHARTS, columns, stageMarks, xRange, xScale, yRange, tickDigits, chart,
     askedAt, withAsked, withAskedPoints, WORKER_CHART, WORKER_COLOURS, workerPoints, workerDef, workerChart,

@@ -285,33 +285,17 @@
       add(section('r-endpoints', 'Endpoints', table(cols, eps, { total: Object.assign({}, s, { method: '', name: 'Aggregated', tag: '' }) })));
     }
 
-    // The timing breakdown (docs/results.md): a row per phase of each
-    // endpoint and of all of them, as `--timing` prints it.
-    const PHASES = ['dns', 'connect', 'tls', 'waiting', 'receiving'];
-    const timed = [...eps, Object.assign({}, s, { method: '', name: 'Aggregated', tag: '', total: true })]
-      .filter((r) => isObj(r.timing_ms));
-    // phases no request went through (dns for an IP address, tls over
-    // http) are left out
-    const phases = PHASES.filter((ph) => timed.some((r) => isObj(r.timing_ms[ph]) && r.timing_ms[ph].count > 0));
-    if (timed.length && phases.length) {
-      const rows = [];
-      for (const r of timed) {
-        for (const ph of phases) {
-          const t = isObj(r.timing_ms[ph]) ? r.timing_ms[ph] : {};
-          rows.push({ ep: r, phase: ph, t, first: ph === phases[0] });
-        }
-      }
-      // the digits a phase needs, as the text report gives them: most
-      // connects and receives are well under 1 ms on a LAN
-      const digits = (v) => (v < 1 ? 3 : v < 10 ? 2 : v < 1000 ? 1 : 0);
-      const tm = (k) => (r) => (isNum(r.t.count) && r.t.count > 0 && isNum(r.t[k]) ? fmtNum(r.t[k], digits(r.t[k])) : DASH);
+    // The timing breakdown (docs/results.md), as `--timing` prints it.
+    const timing = C.timingRows(s);
+    if (timing.length) {
+      const tm = (k) => (r) => C.fmtPhaseMs(r[k]);
       add(section('r-timing', 'Timing breakdown', table([
-        ['Endpoint', (r) => (r.first ? `${str(r.ep.method)} ${str(r.ep.name)}${r.ep.tag ? ' [' + str(r.ep.tag) + ']' : ''}`.trim() : ''), 'text'],
+        ['Endpoint', (r) => (r.first ? r.endpoint : ''), 'text'],
         ['Phase', (r) => r.phase, 'text'],
-        ['Count', (r) => fmtNum(r.t.count)],
+        ['Count', (r) => fmtNum(r.count)],
         ['Mean ms', tm('mean')], ['p50 ms', tm('p50')], ['p90 ms', tm('p90')], ['p95 ms', tm('p95')],
         ['p99 ms', tm('p99')], ['Max ms', tm('max')],
-      ], rows, { rowClass: (r) => (r.ep.total ? 'agg' : '') + (r.first ? ' first' : '') }),
+      ], timing, { rowClass: (r) => (r.agg ? 'agg' : '') + (r.first ? ' first' : '') }),
       el('p', { className: 'hint' }, 'dns, connect and tls count the requests that opened a connection; waiting (to the first byte) and receiving count every answered request. Phases no request went through are left out.')));
     }
 

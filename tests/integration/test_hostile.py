@@ -46,6 +46,15 @@ def kinds(j):
 POST = ["-X", "POST", "-d", '{"a":1}', "-H", "Content-Type: application/json"]
 
 
+def _post_2s(t, eng):
+    """10 users POSTing to the hostile target t for 2 s on one engine
+    thread: hornet's summary and the target's counts."""
+    rc, j, err = run_json(["--url", t.url + "/x", *POST, "-u", "10", "-t", "2s",
+                           "--threads", "1"], eng)
+    assert j, (eng, rc, err[-800:])
+    return j, t.counts()
+
+
 @test(once=True)
 def server_resetting_each_2nd_request_counts_every_send():
     """The server reads the 2nd request of each connection, then resets it.
@@ -56,10 +65,7 @@ def server_resetting_each_2nd_request_counts_every_send():
     it ends."""
     for eng in ENGINES:
         with Target("--hostile", "reset-2nd") as t:
-            rc, j, err = run_json(["--url", t.url + "/x", *POST, "-u", "10", "-t", "2s",
-                                   "--threads", "1"], eng)
-            assert j, (eng, rc, err[-800:])
-            c = t.counts()
+            j, c = _post_2s(t, eng)
             eq(j["requests"], c["total"], "%s: hornet's requests vs what the server read" % eng)
             eq(j["failures"], c["total"] - c["answered"], "%s: failures vs resets" % eng)
             assert set(kinds(j)) == {"reset"}, (eng, j["errors"])
@@ -77,10 +83,7 @@ def server_closing_after_each_answer_gives_no_false_failures():
     sends again per handle, not per transfer)."""
     for eng in ENGINES:
         with Target("--hostile", "close") as t:
-            rc, j, err = run_json(["--url", t.url + "/x", *POST, "-u", "10", "-t", "2s",
-                                   "--threads", "1"], eng)
-            assert j, (eng, rc, err[-800:])
-            c = t.counts()
+            j, c = _post_2s(t, eng)
             eq(j["failures"], 0, "%s: failures %r" % (eng, j["errors"]))
             eq(j["requests"], c["total"], "%s: requests vs what the server read" % eng)
             assert c["total"] > 1000, (eng, c)
@@ -100,10 +103,7 @@ def server_closing_hard_after_each_answer_counts_every_request():
     on both engines."""
     for eng in ENGINES:
         with Target("--hostile", "close-hard") as t:
-            rc, j, err = run_json(["--url", t.url + "/x", *POST, "-u", "10", "-t", "2s",
-                                   "--threads", "1"], eng)
-            assert j, (eng, rc, err[-800:])
-            c = t.counts()
+            j, c = _post_2s(t, eng)
             assert c["total"] > 1000, (eng, c)
             assert j["failures"] <= 0.02 * j["requests"], (eng, j["failures"],
                                                            j["requests"], j["errors"])

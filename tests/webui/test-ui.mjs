@@ -507,6 +507,9 @@ test('timingRows: the phases some request went through, per endpoint then for al
   const tls = { dns: ph(1, 1), connect: ph(1, 0.2), tls: ph(1, 2), waiting: ph(3, 3), receiving: ph(3, 0.01) };
   assert.deepEqual(ui.timingRows({ endpoints: [], timing_ms: tls }).map((r) => r.phase), ['dns', 'connect', 'tls', 'waiting', 'receiving']);
   for (const bad of [null, 7, {}, { endpoints: 'x', timing_ms: [] }]) assert.deepEqual(ui.timingRows(bad), []);
+  // the digits a phase needs, as the text report prints them
+  const C = globalThis.hornetCharts;
+  assert.deepEqual([0.0421, 3.456, 20.44, 1234.5, null].map(C.fmtPhaseMs), ['0.042', '3.46', '20.4', '1,235', '\u2013']);
 });
 
 test('tagRows reads the stats tags', () => {
